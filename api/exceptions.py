@@ -1,0 +1,42 @@
+"""Errors as `{"code": ..., "detail": ...}`; rule refusals become 409 with the rule's code."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from scheduling.rules import RuleViolation
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, RuleViolation):
+        return Response(
+            {
+                "code": exc.code,
+                "detail": exc.message,
+                "violations": [{"code": v.code, "detail": v.message} for v in exc.violations],
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(detail)
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        # Field errors stay keyed by field; a code tells clients what kind of error it is.
+        data = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        response.data = {"code": "invalid", "detail": str(exc.default_detail), "errors": data}
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        code = getattr(response.data["detail"], "code", None) or getattr(exc, "default_code", "error")
+        response.data = {"code": code, "detail": str(response.data["detail"])}
+    return response

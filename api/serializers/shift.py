@@ -1,0 +1,94 @@
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.serializers.common import AwareDateTimeField
+from hotline.models import Role
+from scheduling.models import REQUIREMENT_FIELDS, Shift
+
+MAX_SEATS = 50
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            role: {"type": "integer", "minimum": 0, "maximum": MAX_SEATS} for role in Role.values
+        },
+        "additionalProperties": False,
+    }
+)
+class RequirementsField(serializers.Field):
+    default_error_messages = {
+        "not_a_dict": _('Give requirements as {"counsellor": n, "family_educator": n, "supervisor": n}.'),
+        "unknown_role": _("“%(role)s” is not a role."),
+        "bad_count": _("The count for %(role)s must be a whole number from 0 to %(max)d."),
+    }
+
+    def to_representation(self, shift):
+        return shift.requirements
+
+    def get_attribute(self, instance):
+        return instance
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("not_a_dict")
+        result = {}
+        for role, count in data.items():
+            if role not in Role.values:
+                raise serializers.ValidationError(self.error_messages["unknown_role"] % {"role": role})
+            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_SEATS:
+                raise serializers.ValidationError(
+                    self.error_messages["bad_count"] % {"role": role, "max": MAX_SEATS}
+                )
+            result[REQUIREMENT_FIELDS[role]] = count
+        return result
+
+
+class ShiftSerializer(serializers.ModelSerializer):
+    starts_at = AwareDateTimeField()
+    ends_at = AwareDateTimeField()
+    requirements = RequirementsField()
+    crisis_trained_required = serializers.IntegerField(min_value=0, max_value=MAX_SEATS, default=0)
+
+    class Meta:
+        model = Shift
+        fields = ["id", "roster", "starts_at", "ends_at", "requirements", "crisis_trained_required"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # Times in the hotline's own zone, with the offset: what the coordinator means.
+        tz = instance.roster.hotline.tz
+        data["starts_at"] = instance.starts_at.astimezone(tz).isoformat()
+        data["ends_at"] = instance.ends_at.astimezone(tz).isoformat()
+        return data
+
+    def validate(self, attrs):
+        requirements = attrs.pop("requirements", None)
+        if requirements is not None:
+            attrs.update(requirements)
+        elif self.instance is None:
+            attrs.update({field: 0 for field in REQUIREMENT_FIELDS.values()})
+        starts = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
+        ends = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
+        if starts and ends and ends <= starts:
+            raise serializers.ValidationError({"ends_at": [_("A shift must end after it starts.")]})
+        counsellors = attrs.get(
+            "required_counsellors", getattr(self.instance, "required_counsellors", 0)
+        )
+        trained = attrs.get(
+            "crisis_trained_required", getattr(self.instance, "crisis_trained_required", 0)
+        )
+        if trained > counsellors:
+            raise serializers.ValidationError(
+                {
+                    "crisis_trained_required": [
+                        _("Cannot require more crisis-trained counsellors than counsellors.")
+                    ]
+                }
+            )
+        roster = attrs.get("roster", getattr(self.instance, "roster", None))
+        if self.instance is not None and roster and roster.pk != self.instance.roster_id:
+            raise serializers.ValidationError({"roster": [_("A shift cannot move to another roster.")]})
+        return attrs

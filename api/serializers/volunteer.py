@@ -1,0 +1,94 @@
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from api.serializers.common import PhoneNumberField
+from hotline.models import Role, Volunteer
+
+User = get_user_model()
+
+
+class VolunteerSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", max_length=150)
+    name = serializers.CharField(source="display_name", max_length=100)
+    phone_number = PhoneNumberField(max_length=30)
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=Role.choices), allow_empty=True
+    )
+    password = serializers.CharField(
+        write_only=True, required=False, style={"input_type": "password"}, max_length=128
+    )
+
+    class Meta:
+        model = Volunteer
+        fields = [
+            "id",
+            "username",
+            "name",
+            "phone_number",
+            "roles",
+            "crisis_trained",
+            "organisation",
+            "max_shifts_per_week",
+            "is_active",
+            "language",
+            "password",
+        ]
+
+    def validate_username(self, value):
+        users = User.objects.filter(username__iexact=value)
+        if self.instance is not None:
+            users = users.exclude(pk=self.instance.user_id)
+        if users.exists():
+            raise serializers.ValidationError(_("This username is taken."))
+        return value
+
+    def validate_roles(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError(_("List each role once."))
+        return value
+
+    def validate(self, attrs):
+        password = attrs.get("password")
+        if self.instance is None and not password:
+            raise serializers.ValidationError({"password": [_("Set a password for the new login.")]})
+        if password:
+            try:
+                validate_password(password)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"password": exc.messages}) from exc
+        return attrs
+
+    @transaction.atomic
+    def create(self, validated_data):
+        user_data = validated_data.pop("user")
+        roles = validated_data.pop("roles")
+        password = validated_data.pop("password")
+        user = User.objects.create_user(username=user_data["username"], password=password)
+        volunteer = Volunteer(user=user, **validated_data)
+        volunteer.set_roles(roles)
+        volunteer.save()
+        return volunteer
+
+    @transaction.atomic
+    def update(self, instance, validated_data):
+        user_data = validated_data.pop("user", None)
+        password = validated_data.pop("password", None)
+        roles = validated_data.pop("roles", None)
+        user = instance.user
+        if user_data:
+            user.username = user_data["username"]
+        if password:
+            user.set_password(password)
+        if "is_active" in validated_data:
+            user.is_active = validated_data["is_active"]
+        user.save()
+        for field, value in validated_data.items():
+            setattr(instance, field, value)
+        if roles is not None:
+            instance.set_roles(roles)
+        instance.save()
+        return instance

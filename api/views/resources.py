@@ -1,0 +1,201 @@
+"""The core resources. Assignment writes go through scheduling.services (the rule layer)."""
+
+import django_filters
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api.permissions import IsCoordinator
+from api.serializers.assignment import AssignmentSerializer
+from api.serializers.availability import AvailabilitySerializer, TimeOffSerializer
+from api.serializers.hotline import HotlineSerializer
+from api.serializers.organisation import OrganisationSerializer
+from api.serializers.roster import RosterSerializer
+from api.serializers.shift import ShiftSerializer
+from api.serializers.volunteer import VolunteerSerializer
+from api.views.common import CoordinatorWriteViewSet, OwnDataViewSet
+from hotline.access import is_coordinator, volunteer_of
+from hotline.models import Hotline, Organisation, Volunteer
+from scheduling import services
+from scheduling.models import Assignment, Availability, Roster, Shift, TimeOff
+
+
+class OrganisationViewSet(CoordinatorWriteViewSet):
+    queryset = Organisation.objects.order_by("name", "id")
+    serializer_class = OrganisationSerializer
+
+
+class HotlineViewSet(CoordinatorWriteViewSet):
+    queryset = Hotline.objects.order_by("name", "id")
+    serializer_class = HotlineSerializer
+
+    def perform_destroy(self, instance):
+        if instance.rosters.exists():
+            raise exceptions.ValidationError(
+                {"non_field_errors": [_("This hotline has rosters; deactivate it instead.")]}
+            )
+        instance.delete()
+
+
+class VolunteerViewSet(CoordinatorWriteViewSet):
+    serializer_class = VolunteerSerializer
+    filterset_fields = ["organisation", "is_active", "crisis_trained"]
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def get_queryset(self):
+        qs = Volunteer.objects.select_related("user").order_by("display_name", "id")
+        if self.is_coordinator:
+            return qs
+        return qs.filter(user=self.request.user)
+
+
+class RosterViewSet(CoordinatorWriteViewSet):
+    serializer_class = RosterSerializer
+    filterset_fields = ["hotline", "status"]
+
+    def get_queryset(self):
+        qs = Roster.objects.order_by("-first_day", "id")
+        if self.is_coordinator:
+            return qs
+        return qs.filter(status=Roster.Status.PUBLISHED)
+
+    def perform_destroy(self, instance):
+        if instance.is_published:
+            raise exceptions.ValidationError(
+                {"non_field_errors": [_("A published roster cannot be deleted.")]}
+            )
+        instance.delete()
+
+    @extend_schema(request=None, responses=RosterSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsCoordinator])
+    def publish(self, request, pk=None):
+        roster = services.roster_publish(roster=self.get_object(), by=request.user)
+        return Response(RosterSerializer(roster).data)
+
+
+class ShiftFilter(django_filters.FilterSet):
+    starts_after = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+
+    class Meta:
+        model = Shift
+        fields = ["roster", "starts_after", "starts_before"]
+
+
+class ShiftViewSet(CoordinatorWriteViewSet):
+    serializer_class = ShiftSerializer
+    filterset_class = ShiftFilter
+
+    def get_queryset(self):
+        qs = Shift.objects.select_related("roster__hotline").order_by("starts_at", "id")
+        if self.is_coordinator:
+            return qs
+        return qs.filter(roster__status=Roster.Status.PUBLISHED)
+
+    def perform_update(self, serializer):
+        changes = dict(serializer.validated_data)
+        changes.pop("roster", None)
+        serializer.instance = services.shift_update(
+            shift=serializer.instance, by=self.request.user, **changes
+        )
+
+    def perform_destroy(self, instance):
+        if instance.assignments.filter(status=Assignment.Status.ACTIVE).exists():
+            raise exceptions.ValidationError(
+                {"non_field_errors": [_("Volunteers are on this shift; cancel their assignments first.")]}
+            )
+        instance.delete()
+
+
+class AssignmentFilter(django_filters.FilterSet):
+    class Meta:
+        model = Assignment
+        fields = ["volunteer", "shift", "status", "role", "shift__roster"]
+
+
+class AssignmentViewSet(CoordinatorWriteViewSet):
+    """DELETE cancels: the assignment stays, so calendar feeds can show the cancellation."""
+
+    serializer_class = AssignmentSerializer
+    filterset_class = AssignmentFilter
+
+    def get_queryset(self):
+        qs = Assignment.objects.order_by("shift__starts_at", "id")
+        if self.is_coordinator:
+            return qs
+        return qs.filter(
+            volunteer__user=self.request.user, shift__roster__status=Roster.Status.PUBLISHED
+        )
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.assignment_create(
+            shift=data["shift"],
+            volunteer=data["volunteer"],
+            role=data["role"],
+            by=self.request.user,
+            locked=data.get("locked", False),
+            override_reason=data.get("override_reason", ""),
+        )
+
+    def perform_update(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.assignment_update(
+            assignment=serializer.instance,
+            by=self.request.user,
+            role=data.get("role"),
+            locked=data.get("locked"),
+            override_reason=data.get("override_reason"),
+        )
+
+    def destroy(self, request, *args, **kwargs):
+        services.assignment_cancel(assignment=self.get_object(), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AvailabilityViewSet(OwnDataViewSet):
+    serializer_class = AvailabilitySerializer
+    filterset_fields = ["volunteer", "weekday", "kind"]
+
+    def base_queryset(self):
+        return Availability.objects.order_by("volunteer_id", "weekday", "start_time", "id")
+
+
+class TimeOffViewSet(OwnDataViewSet):
+    serializer_class = TimeOffSerializer
+    filterset_fields = ["volunteer"]
+
+    def base_queryset(self):
+        return TimeOff.objects.order_by("volunteer_id", "starts_at", "id")
+
+
+class MeViewSet(viewsets.GenericViewSet):
+    """The signed-in volunteer's own record and assignments."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = VolunteerSerializer
+    pagination_class = None
+
+    def _volunteer(self) -> Volunteer:
+        volunteer = volunteer_of(self.request.user)
+        if volunteer is None:
+            raise exceptions.NotFound(_("You have no volunteer record."))
+        return volunteer
+
+    @extend_schema(responses=VolunteerSerializer)
+    def list(self, request):
+        return Response(VolunteerSerializer(self._volunteer()).data)
+
+    @extend_schema(responses=AssignmentSerializer(many=True))
+    @action(detail=False, methods=["get"], serializer_class=AssignmentSerializer)
+    def assignments(self, request):
+        volunteer = self._volunteer()
+        qs = Assignment.objects.filter(volunteer=volunteer).order_by("shift__starts_at", "id")
+        if not is_coordinator(request.user):
+            qs = qs.filter(shift__roster__status=Roster.Status.PUBLISHED)
+        page = self.paginator.paginate_queryset(qs, request, view=self) if self.paginator else None
+        return Response(AssignmentSerializer(page if page is not None else qs, many=True).data)
+
+

@@ -1,0 +1,23 @@
+"""Test settings: fast hasher, in-memory cache, django-q2 runs tasks inline."""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import DATABASE_URL, Q_CLUSTER  # noqa: E402
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+SECURE_SSL_REDIRECT = False
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+if not DATABASE_URL:
+    # In-memory SQLite per test run; the WAL pragma means nothing there.
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+LANGUAGE_CODE = "en"
+SMS_BACKEND = "locmem"
+TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
+TWILIO_AUTH_TOKEN = "test-auth-token"  # noqa: S105
+TWILIO_SMS_FROM = "+8637520000000"

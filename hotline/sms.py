@@ -1,0 +1,162 @@
+"""The SMS outbox: every outgoing SMS is a Message row, sent by a background task.
+
+Callers use `sms_send(to=..., body=..., dedupe_key=...)` only. The same key never makes a
+second message, so a service may call it again after a crash or a replayed webhook.
+
+Delivery: `message_deliver` claims a queued message with a conditional UPDATE (only one
+worker wins), sends it through the configured backend and records the result. Failures are
+retried with backoff by the `outbox_flush` schedule; after SMS_MAX_ATTEMPTS the message is
+`failed` and shows in the coordinators' list of failed messages.
+
+Backends (setting SMS_BACKEND): `console` (default without Twilio credentials: logs the
+text), `locmem` (tests: appends to `sms.outbox`), `twilio` (the REST API).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from hotline.models import Message
+
+log = logging.getLogger(__name__)
+
+# The locmem backend's sent messages, for tests: list of dicts (to, from, body, sid).
+outbox: list[dict] = []
+
+
+class SendError(Exception):
+    """The backend could not hand the message over; `permanent` means retrying is useless."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+# --- backends ---------------------------------------------------------------------------
+
+
+def _send_console(message: Message) -> str:
+    log.info("SMS to %s: %s", message.to, message.body)
+    print(f"[SMS to {message.to}] {message.body}")  # noqa: T201 - the console backend
+    return f"console-{message.pk}"
+
+
+def _send_locmem(message: Message) -> str:
+    sid = f"SMlocmem{message.pk:024d}"
+    outbox.append({"to": message.to, "from": message.from_number, "body": message.body, "sid": sid})
+    return sid
+
+
+def _send_twilio(message: Message) -> str:
+    from hotline import twilio as twilio_api
+
+    return twilio_api.send_sms(
+        to=message.to, from_=message.from_number, body=message.body
+    )
+
+
+BACKENDS = {"console": _send_console, "locmem": _send_locmem, "twilio": _send_twilio}
+
+
+def backend_name() -> str:
+    name = getattr(settings, "SMS_BACKEND", "")
+    if name:
+        return name
+    return "twilio" if settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN else "console"
+
+
+# --- the outbox -------------------------------------------------------------------------
+
+
+def sms_send(*, to: str, body: str, dedupe_key: str, purpose: str = "", from_number: str = "") -> Message:
+    """Queue one SMS under `dedupe_key` and schedule its delivery after the transaction
+    commits. Calling again with the same key returns the existing message unchanged."""
+    existing = Message.objects.filter(dedupe_key=dedupe_key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                dedupe_key=dedupe_key,
+                to=to,
+                body=body,
+                purpose=purpose,
+                from_number=from_number or getattr(settings, "TWILIO_SMS_FROM", ""),
+                next_attempt_at=timezone.now(),
+            )
+    except IntegrityError:
+        return Message.objects.get(dedupe_key=dedupe_key)
+    transaction.on_commit(lambda: _enqueue(message.pk))
+    return message
+
+
+def _enqueue(message_id: int) -> None:
+    from django_q.tasks import async_task
+
+    try:
+        async_task("hotline.sms.message_deliver", message_id, task_name=f"sms-{message_id}")
+    except Exception:  # noqa: BLE001 - the flush schedule picks the message up anyway
+        log.exception("could not enqueue SMS %s; the outbox flush will send it", message_id)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Wait before the next try: 30 s, 1 min, 2 min, 4 min, … capped at 30 min."""
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
+
+
+def message_deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
+    """Send one message if it is due and nobody else is sending it. Returns its status."""
+    now = now or timezone.now()
+    claimed = Message.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        pk=message_id,
+        status=Message.Status.QUEUED,
+    ).update(status=Message.Status.SENDING, claimed_at=now, updated_at=now)
+    if not claimed:
+        return Message.objects.filter(pk=message_id).values_list("status", flat=True).first() or ""
+    message = Message.objects.get(pk=message_id)
+    max_attempts = getattr(settings, "SMS_MAX_ATTEMPTS", 6)
+    attempts = message.attempts + 1
+    try:
+        sid = BACKENDS[backend_name()](message)
+    except Exception as exc:  # noqa: BLE001 - any transport failure is recorded and retried
+        permanent = isinstance(exc, SendError) and exc.permanent
+        final = permanent or attempts >= max_attempts
+        Message.objects.filter(pk=message_id).update(
+            status=Message.Status.FAILED if final else Message.Status.QUEUED,
+            attempts=attempts,
+            last_error=str(exc)[:1000] or exc.__class__.__name__,
+            next_attempt_at=None if final else now + backoff(attempts),
+            updated_at=now,
+        )
+        log.warning("SMS %s attempt %s failed: %s", message_id, attempts, exc)
+        return Message.Status.FAILED if final else Message.Status.QUEUED
+    Message.objects.filter(pk=message_id).update(
+        status=Message.Status.SENT,
+        attempts=attempts,
+        twilio_sid=sid,
+        sent_at=now,
+        last_error="",
+        next_attempt_at=None,
+        updated_at=now,
+    )
+    return Message.Status.SENT
+
+
+def outbox_flush(*, now: dt.datetime | None = None, limit: int = 200) -> int:
+    """Send every due message (retries, and any whose enqueue was lost). Run each minute."""
+    now = now or timezone.now()
+    due = list(
+        Message.objects.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_id in due:
+        message_deliver(message_id, now=now)
+    return len(due)

@@ -1,0 +1,313 @@
+"""The roster rules of DESIGN.md, checked in one place.
+
+Every path that changes assignments (admin, pages, API, swaps, the automatic builder)
+calls `check_assignment` through `scheduling.services`. Each violation carries a stable
+code and a message in the active language.
+
+Intervals are half-open: a shift ending at 20:00 and one starting at 20:00 do not overlap,
+but the rest rule still applies between them. A week runs Monday 00:00 to Sunday 24:00 in
+the time zone of the hotline whose shift is being filled; a shift belongs to the week its
+local start falls in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from hotline.models import ROLE_FLAG, Role, Volunteer
+from scheduling.models import Assignment, Availability, Shift, TimeOff
+
+ROLE = "role"
+CRISIS_TRAINING = "crisis_training"
+OVERLAP = "overlap"
+REST = "rest"
+WEEKLY_LIMIT = "weekly_limit"
+UNAVAILABLE = "unavailable"
+TIME_OFF = "time_off"
+CAPACITY = "capacity"
+INACTIVE = "inactive"
+
+ALL_CODES = (ROLE, CRISIS_TRAINING, OVERLAP, REST, WEEKLY_LIMIT, UNAVAILABLE, TIME_OFF, CAPACITY)
+# Only these may be set aside by a coordinator, with a recorded reason.
+OVERRIDABLE = frozenset({UNAVAILABLE, TIME_OFF})
+
+
+@dataclass(frozen=True)
+class Violation:
+    code: str
+    message: str
+
+    @property
+    def overridable(self) -> bool:
+        return self.code in OVERRIDABLE
+
+
+class RuleViolation(Exception):
+    """A change refused by the rule layer; `code` and `message` are the first violation's."""
+
+    def __init__(self, violations: Sequence[Violation]):
+        assert violations
+        self.violations = list(violations)
+        super().__init__(self.message)
+
+    @property
+    def code(self) -> str:
+        return self.violations[0].code
+
+    @property
+    def message(self) -> str:
+        return self.violations[0].message
+
+
+# --- pure helpers (shared with the automatic builder) ---------------------------------
+
+
+def local_week_start(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    """Monday 00:00 local of the week `moment` falls in, as an aware datetime in UTC."""
+    local = moment.astimezone(tz)
+    monday = local.date() - dt.timedelta(days=local.weekday())
+    return dt.datetime.combine(monday, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+
+
+def local_week_bounds(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    start = local_week_start(moment, tz)
+    monday = start.astimezone(tz).date()
+    end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
+    return start, end.astimezone(dt.UTC)
+
+
+def window_spans(
+    windows: Iterable, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo
+) -> list[tuple[dt.datetime, dt.datetime, str]]:
+    """Concrete UTC spans of weekly windows for local days first..last (inclusive).
+
+    A window whose end is at or before its start runs into the next day.
+    """
+    spans = []
+    day = first
+    while day <= last:
+        for w in windows:
+            if w.weekday != day.weekday():
+                continue
+            start = dt.datetime.combine(day, w.start_time, tzinfo=tz)
+            end_day = day if w.end_time > w.start_time else day + dt.timedelta(days=1)
+            end = dt.datetime.combine(end_day, w.end_time, tzinfo=tz)
+            spans.append((start.astimezone(dt.UTC), end.astimezone(dt.UTC), w.kind))
+        day += dt.timedelta(days=1)
+    return spans
+
+
+def _covered(spans: list[tuple[dt.datetime, dt.datetime]], start: dt.datetime, end: dt.datetime) -> bool:
+    cursor = start
+    for s, e in sorted(spans):
+        if s > cursor:
+            break
+        if e > cursor:
+            cursor = e
+        if cursor >= end:
+            return True
+    return cursor >= end
+
+
+def availability_of(
+    windows: Sequence, starts_at: dt.datetime, ends_at: dt.datetime, tz: zoneinfo.ZoneInfo
+) -> str | None:
+    """`"preferred"`, `"available"` or None (not available) for a span, given weekly windows.
+
+    No windows at all means available at any time.
+    """
+    if not windows:
+        return Availability.Kind.AVAILABLE
+    first = starts_at.astimezone(tz).date() - dt.timedelta(days=1)
+    last = ends_at.astimezone(tz).date()
+    spans = window_spans(windows, first, last, tz)
+    if not _covered([(s, e) for s, e, _k in spans], starts_at, ends_at):
+        return None
+    preferred = [(s, e) for s, e, k in spans if k == Availability.Kind.PREFERRED]
+    if preferred and _covered(preferred, starts_at, ends_at):
+        return Availability.Kind.PREFERRED
+    return Availability.Kind.AVAILABLE
+
+
+def gap_between(a_start, a_end, b_start, b_end) -> dt.timedelta:
+    """Time between two spans; negative when they overlap."""
+    return max(b_start - a_end, a_start - b_end)
+
+
+def _when(shift_start: dt.datetime, shift_end: dt.datetime, tz) -> str:
+    start, end = shift_start.astimezone(tz), shift_end.astimezone(tz)
+    return f"{date_format(start, 'D')} {start:%Y-%m-%d %H:%M}–{end:%H:%M}"
+
+
+# --- the checks -------------------------------------------------------------------------
+
+
+def check_assignment(
+    *,
+    shift: Shift,
+    volunteer: Volunteer,
+    role: str,
+    ignore: Assignment | None = None,
+) -> list[Violation]:
+    """Every hard rule for putting `volunteer` on `shift` as `role`.
+
+    `ignore` is an existing assignment left out of the counts (when changing it).
+    Runs a fixed number of queries (five) whatever the roster size.
+    """
+    hotline = shift.roster.hotline
+    tz = hotline.tz
+    name = volunteer.display_name
+    violations: list[Violation] = []
+    ignore_id = ignore.pk if ignore is not None else None
+
+    if not volunteer.is_active:
+        violations.append(Violation(INACTIVE, _("%(name)s is not an active volunteer.") % {"name": name}))
+
+    if role not in ROLE_FLAG:
+        violations.append(Violation(ROLE, _("“%(role)s” is not a role.") % {"role": role}))
+        return violations
+    role_label = Role(role).label
+    if not volunteer.holds(role):
+        violations.append(
+            Violation(
+                ROLE,
+                _("%(name)s does not hold the role %(role)s.") % {"name": name, "role": role_label},
+            )
+        )
+
+    # Capacity and crisis training: what the shift already has, in one query.
+    on_shift = Assignment.objects.filter(shift=shift, status=Assignment.Status.ACTIVE)
+    if ignore_id:
+        on_shift = on_shift.exclude(pk=ignore_id)
+    counts = on_shift.aggregate(
+        filled=Count("id", filter=Q(role=role)),
+        counsellors=Count("id", filter=Q(role=Role.COUNSELLOR)),
+        trained=Count("id", filter=Q(role=Role.COUNSELLOR, volunteer__crisis_trained=True)),
+    )
+    required = shift.required(role)
+    if counts["filled"] >= required:
+        if required == 0:
+            message = _("This shift needs no %(role)s.") % {"role": role_label}
+        else:
+            message = _("This shift already has all %(count)d %(role)s seats filled.") % {
+                "count": required,
+                "role": role_label,
+            }
+        violations.append(Violation(CAPACITY, message))
+    elif role == Role.COUNSELLOR and not volunteer.crisis_trained:
+        seats_left = required - counts["counsellors"]
+        trained_missing = max(0, shift.crisis_trained_required - counts["trained"])
+        if seats_left <= trained_missing:
+            violations.append(
+                Violation(
+                    CRISIS_TRAINING,
+                    _(
+                        "The remaining counsellor seat on this shift needs crisis-intervention "
+                        "training, which %(name)s does not have."
+                    )
+                    % {"name": name},
+                )
+            )
+
+    # Overlap, rest and weekly limit: the volunteer's other assignments near this shift.
+    rest = dt.timedelta(hours=hotline.min_rest_hours)
+    week_start, week_end = local_week_bounds(shift.starts_at, tz)
+    lo = min(week_start, shift.starts_at - rest)
+    hi = max(week_end, shift.ends_at + rest)
+    others = (
+        Assignment.objects.filter(
+            volunteer=volunteer,
+            status=Assignment.Status.ACTIVE,
+            shift__ends_at__gt=lo,
+            shift__starts_at__lt=hi,
+        )
+        .exclude(pk=ignore_id)
+        .select_related("shift__roster__hotline")
+        .order_by("shift__starts_at")
+    )
+    in_week = 0
+    overlap_hit = rest_hit = None
+    for other in others:
+        o = other.shift
+        if week_start <= o.starts_at < week_end:
+            in_week += 1
+        gap = gap_between(shift.starts_at, shift.ends_at, o.starts_at, o.ends_at)
+        if gap < dt.timedelta(0):
+            overlap_hit = overlap_hit or o
+        elif gap < rest:
+            back_to_back_ok = (
+                gap == dt.timedelta(0)
+                and hotline.allow_back_to_back
+                and o.roster.hotline_id == hotline.pk
+            )
+            if not back_to_back_ok:
+                rest_hit = rest_hit or o
+    if overlap_hit is not None:
+        violations.append(
+            Violation(
+                OVERLAP,
+                _("%(name)s already has an overlapping shift: %(when)s (%(hotline)s).")
+                % {
+                    "name": name,
+                    "when": _when(overlap_hit.starts_at, overlap_hit.ends_at, tz),
+                    "hotline": overlap_hit.roster.hotline.name,
+                },
+            )
+        )
+    if rest_hit is not None:
+        violations.append(
+            Violation(
+                REST,
+                _(
+                    "%(name)s would have less than %(hours)d hours of rest between this shift "
+                    "and %(when)s."
+                )
+                % {
+                    "name": name,
+                    "hours": hotline.min_rest_hours,
+                    "when": _when(rest_hit.starts_at, rest_hit.ends_at, tz),
+                },
+            )
+        )
+    if in_week >= volunteer.max_shifts_per_week:
+        violations.append(
+            Violation(
+                WEEKLY_LIMIT,
+                _("%(name)s already has %(count)d shifts that week, their maximum.")
+                % {"name": name, "count": in_week},
+            )
+        )
+
+    off = (
+        TimeOff.objects.filter(
+            volunteer=volunteer, starts_at__lt=shift.ends_at, ends_at__gt=shift.starts_at
+        )
+        .order_by("starts_at")
+        .first()
+    )
+    if off is not None:
+        violations.append(
+            Violation(
+                TIME_OFF,
+                _("%(name)s has declared time off then (%(reason)s).")
+                % {"name": name, "reason": off.reason or _("no reason given")},
+            )
+        )
+
+    windows = list(Availability.objects.filter(volunteer=volunteer))
+    if availability_of(windows, shift.starts_at, shift.ends_at, tz) is None:
+        violations.append(
+            Violation(
+                UNAVAILABLE,
+                _("%(name)s is not available at %(when)s.")
+                % {"name": name, "when": _when(shift.starts_at, shift.ends_at, tz)},
+            )
+        )
+    return violations

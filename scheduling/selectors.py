@@ -1,0 +1,112 @@
+"""Reads of rosters and assignments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from hotline.models import ROLE_FLAG, Hotline, Role, Volunteer
+from scheduling.models import Assignment, Roster, Shift
+
+
+def volunteers_on_shift(
+    hotline: Hotline, at: dt.datetime, role: str | None = None
+) -> QuerySet[Volunteer]:
+    """Active volunteers holding an active assignment on a published shift of `hotline`
+    covering the instant `at` (half-open: a shift ending at `at` is over).
+
+    One query whatever the roster size; call routing runs it on every incoming call.
+    """
+    matching = Assignment.objects.filter(
+        volunteer=OuterRef("pk"),
+        status=Assignment.Status.ACTIVE,
+        shift__roster__hotline=hotline,
+        shift__roster__status=Roster.Status.PUBLISHED,
+        shift__starts_at__lte=at,
+        shift__ends_at__gt=at,
+    )
+    if role is not None:
+        matching = matching.filter(role=role)
+    return Volunteer.objects.filter(is_active=True).filter(Exists(matching)).order_by("id")
+
+
+@dataclass
+class RoleCoverage:
+    required: int
+    filled: int
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.required - self.filled)
+
+
+@dataclass
+class ShiftCoverage:
+    shift: Shift
+    roles: dict[str, RoleCoverage] = field(default_factory=dict)
+    crisis_trained_required: int = 0
+    crisis_trained_filled: int = 0
+
+    @property
+    def crisis_trained_missing(self) -> int:
+        return max(0, self.crisis_trained_required - self.crisis_trained_filled)
+
+    @property
+    def missing(self) -> int:
+        return sum(r.missing for r in self.roles.values())
+
+    @property
+    def complete(self) -> bool:
+        return self.missing == 0 and self.crisis_trained_missing == 0
+
+
+def roster_coverage(roster: Roster) -> list[ShiftCoverage]:
+    """Per shift and role: required, filled, and crisis-trained counsellors missing.
+
+    Two queries whatever the roster size.
+    """
+    active = Q(assignments__status=Assignment.Status.ACTIVE)
+    shifts = (
+        Shift.objects.filter(roster=roster)
+        .select_related("roster__hotline")
+        .annotate(
+            filled_counsellor=Count("assignments", filter=active & Q(assignments__role=Role.COUNSELLOR)),
+            filled_family_educator=Count(
+                "assignments", filter=active & Q(assignments__role=Role.FAMILY_EDUCATOR)
+            ),
+            filled_supervisor=Count("assignments", filter=active & Q(assignments__role=Role.SUPERVISOR)),
+            filled_trained=Count(
+                "assignments",
+                filter=active
+                & Q(assignments__role=Role.COUNSELLOR, assignments__volunteer__crisis_trained=True),
+            ),
+        )
+        .order_by("starts_at", "id")
+    )
+    result = []
+    for shift in shifts:
+        coverage = ShiftCoverage(
+            shift=shift,
+            crisis_trained_required=shift.crisis_trained_required,
+            crisis_trained_filled=shift.filled_trained,
+        )
+        for role in ROLE_FLAG:
+            coverage.roles[str(role)] = RoleCoverage(
+                required=shift.required(role), filled=getattr(shift, f"filled_{role}")
+            )
+        result.append(coverage)
+    return result
+
+
+def coverage_summary(coverage: list[ShiftCoverage]) -> dict[str, int | float]:
+    required = sum(r.required for c in coverage for r in c.roles.values())
+    filled = sum(min(r.filled, r.required) for c in coverage for r in c.roles.values())
+    return {
+        "seats_required": required,
+        "seats_filled": filled,
+        "seats_missing": required - filled,
+        "crisis_trained_missing": sum(c.crisis_trained_missing for c in coverage),
+        "percent": round(100 * filled / required, 1) if required else 100.0,
+    }

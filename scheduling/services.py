@@ -1,0 +1,258 @@
+"""Writes to rosters, shifts and assignments. Every assignment change passes the rule layer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from hotline.access import is_coordinator
+from hotline.models import Hotline, Volunteer
+from scheduling import rules
+from scheduling.models import Assignment, Roster, Shift, ShiftPattern
+from scheduling.rules import RuleViolation, Violation
+
+
+def _refuse_unless_allowed(
+    violations: list[Violation], *, by, override_reason: str
+) -> list[str]:
+    """Raise unless every violation may be overridden here; return the overridden codes."""
+    if not violations:
+        return []
+    hard = [v for v in violations if not v.overridable]
+    if hard:
+        raise RuleViolation(hard)
+    if not override_reason.strip() or not is_coordinator(by):
+        raise RuleViolation(violations)
+    return [v.code for v in violations]
+
+
+def _lock_shift(shift_id: int) -> Shift:
+    # Locking the shift row serialises writers on one shift (the last-seat race); locking the
+    # volunteer row serialises one volunteer's overlapping assignments across shifts. Always
+    # shift first, then volunteer, so two writers never wait on each other in a cycle.
+    return Shift.objects.select_for_update().select_related("roster__hotline").get(pk=shift_id)
+
+
+def _lock_volunteer(volunteer_id: int) -> Volunteer:
+    return Volunteer.objects.select_for_update().get(pk=volunteer_id)
+
+
+@transaction.atomic
+def assignment_create(
+    *,
+    shift: Shift,
+    volunteer: Volunteer,
+    role: str,
+    by=None,
+    source: str = Assignment.Source.MANUAL,
+    locked: bool = False,
+    override_reason: str = "",
+) -> Assignment:
+    """Put a volunteer on a shift, or raise RuleViolation with the rule that refused it.
+
+    A coordinator (`by`) may set aside `unavailable` and `time_off` with an override reason.
+    """
+    shift = _lock_shift(shift.pk)
+    volunteer = _lock_volunteer(volunteer.pk)
+    violations = rules.check_assignment(shift=shift, volunteer=volunteer, role=role)
+    overridden = _refuse_unless_allowed(violations, by=by, override_reason=override_reason)
+    try:
+        with transaction.atomic():
+            return Assignment.objects.create(
+                shift=shift,
+                volunteer=volunteer,
+                role=role,
+                source=source,
+                locked=locked,
+                created_by=by if getattr(by, "is_authenticated", False) else None,
+                override_reason=override_reason.strip() if overridden else "",
+                overridden_rules=overridden,
+            )
+    except IntegrityError as exc:
+        # The partial unique index backs the overlap rule if a writer slipped past the lock.
+        raise RuleViolation(
+            [Violation(rules.OVERLAP, _("%(name)s is already on this shift.") % {"name": volunteer.display_name})]
+        ) from exc
+
+
+@transaction.atomic
+def assignment_update(
+    *,
+    assignment: Assignment,
+    by=None,
+    role: str | None = None,
+    locked: bool | None = None,
+    override_reason: str | None = None,
+) -> Assignment:
+    """Change role or lock of an active assignment; a role change is checked again."""
+    shift = _lock_shift(assignment.shift_id)
+    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if not assignment.is_active:
+        raise ValidationError(_("A cancelled assignment cannot be changed."))
+    changed = False
+    if role is not None and role != assignment.role:
+        volunteer = _lock_volunteer(assignment.volunteer_id)
+        violations = rules.check_assignment(
+            shift=shift, volunteer=volunteer, role=role, ignore=assignment
+        )
+        overridden = _refuse_unless_allowed(
+            violations, by=by, override_reason=override_reason or ""
+        )
+        assignment.role = role
+        assignment.overridden_rules = overridden
+        assignment.override_reason = (override_reason or "").strip() if overridden else ""
+        changed = True
+    if locked is not None and locked != assignment.locked:
+        assignment.locked = locked
+        changed = True
+    if changed:
+        assignment.sequence = F("sequence") + 1
+        assignment.save()
+        assignment.refresh_from_db()
+    return assignment
+
+
+@transaction.atomic
+def assignment_cancel(*, assignment: Assignment, by=None) -> Assignment:
+    """Cancel an assignment; it stays as a record (calendar feeds show it as cancelled)."""
+    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.is_active:
+        assignment.status = Assignment.Status.CANCELLED
+        assignment.sequence = F("sequence") + 1
+        assignment.save(update_fields=["status", "sequence", "updated_at"])
+        assignment.refresh_from_db()
+    return assignment
+
+
+@transaction.atomic
+def assignment_confirm(*, assignment: Assignment, volunteer: Volunteer) -> Assignment:
+    if assignment.volunteer_id != volunteer.pk:
+        raise PermissionDenied(_("You can only confirm your own shifts."))
+    if assignment.confirmed_at is None:
+        Assignment.objects.filter(pk=assignment.pk).update(confirmed_at=timezone.now())
+        assignment.refresh_from_db()
+    return assignment
+
+
+# --- shifts and rosters -----------------------------------------------------------------
+
+
+@transaction.atomic
+def shift_update(*, shift: Shift, by=None, **changes) -> Shift:
+    """Change a shift's times or requirements, refusing changes that break a rule for the
+    volunteers already on it (their assignments are checked again against the new shift)."""
+    shift = _lock_shift(shift.pk)
+    timing_changed = any(
+        k in changes and changes[k] != getattr(shift, k) for k in ("starts_at", "ends_at")
+    )
+    for field, value in changes.items():
+        setattr(shift, field, value)
+    shift.full_clean()
+    shift.save()
+    for assignment in shift.assignments.filter(status=Assignment.Status.ACTIVE).select_related(
+        "volunteer"
+    ):
+        violations = rules.check_assignment(
+            shift=shift, volunteer=assignment.volunteer, role=assignment.role, ignore=assignment
+        )
+        # Only the rules a coordinator cannot override refuse the change: the coordinator is
+        # the one moving the shift, and the volunteers on it are told through their feeds.
+        hard = [v for v in violations if not v.overridable]
+        if hard:
+            raise RuleViolation(hard)
+    if timing_changed:
+        shift.assignments.filter(status=Assignment.Status.ACTIVE).update(
+            sequence=F("sequence") + 1, updated_at=timezone.now()
+        )
+    return shift
+
+
+def pattern_spans(
+    patterns: Iterable[ShiftPattern], first_day: dt.date, last_day: dt.date, tz
+) -> list[tuple[ShiftPattern, dt.datetime, dt.datetime]]:
+    """UTC spans of the patterns for each local day first_day..last_day.
+
+    Local wall times are kept across DST changes: a daily 08:00 shift stays 08:00 local.
+    """
+    spans = []
+    day = first_day
+    while day <= last_day:
+        for pattern in patterns:
+            if not pattern.runs_on(day):
+                continue
+            start = dt.datetime.combine(day, pattern.start_time, tzinfo=tz)
+            end_day = day if pattern.end_time > pattern.start_time else day + dt.timedelta(days=1)
+            end = dt.datetime.combine(end_day, pattern.end_time, tzinfo=tz)
+            spans.append((pattern, start.astimezone(dt.UTC), end.astimezone(dt.UTC)))
+        day += dt.timedelta(days=1)
+    return sorted(spans, key=lambda item: item[1])
+
+
+@transaction.atomic
+def roster_create(
+    *, hotline: Hotline, first_day: dt.date, last_day: dt.date, with_patterns: bool = True
+) -> Roster:
+    roster = Roster(hotline=hotline, first_day=first_day, last_day=last_day)
+    roster.full_clean()
+    roster.save()
+    if with_patterns:
+        roster_generate_shifts(roster=roster)
+    return roster
+
+
+@transaction.atomic
+def roster_generate_shifts(
+    *, roster: Roster, patterns: Iterable[ShiftPattern] | None = None
+) -> list[Shift]:
+    """Create the roster's shifts from shift patterns; shifts that already exist are kept."""
+    hotline = roster.hotline
+    if patterns is None:
+        patterns = ShiftPattern.objects.filter(hotline=hotline, is_active=True)
+    existing = set(roster.shifts.values_list("starts_at", "ends_at"))
+    new = [
+        Shift(
+            roster=roster,
+            pattern=pattern,
+            starts_at=start,
+            ends_at=end,
+            required_counsellors=pattern.required_counsellors,
+            required_family_educators=pattern.required_family_educators,
+            required_supervisors=pattern.required_supervisors,
+            crisis_trained_required=pattern.crisis_trained_required,
+        )
+        for pattern, start, end in pattern_spans(
+            list(patterns), roster.first_day, roster.last_day, hotline.tz
+        )
+        if (start, end) not in existing
+    ]
+    return Shift.objects.bulk_create(new)
+
+
+@transaction.atomic
+def roster_publish(*, roster: Roster, by=None) -> Roster:
+    """Make the roster visible to volunteers and their calendar feeds."""
+    roster = Roster.objects.select_for_update().get(pk=roster.pk)
+    roster.status = Roster.Status.PUBLISHED
+    roster.published_at = timezone.now()
+    roster.save(update_fields=["status", "published_at", "updated_at"])
+    return roster
+
+
+def assignment_validate(
+    *,
+    shift: Shift,
+    volunteer: Volunteer,
+    role: str,
+    by=None,
+    override_reason: str = "",
+    ignore: Assignment | None = None,
+) -> list[str]:
+    """Check without writing (for forms); raise RuleViolation or return overridden codes."""
+    violations = rules.check_assignment(shift=shift, volunteer=volunteer, role=role, ignore=ignore)
+    return _refuse_unless_allowed(violations, by=by, override_reason=override_reason)

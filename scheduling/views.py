@@ -1,0 +1,52 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from hotline.access import is_coordinator, volunteer_of
+from scheduling.models import Assignment, Roster
+from scheduling.selectors import coverage_summary, roster_coverage
+
+
+@login_required
+def home(request):
+    coordinator = is_coordinator(request.user)
+    volunteer = volunteer_of(request.user)
+    upcoming = []
+    if volunteer is not None:
+        upcoming = (
+            Assignment.objects.filter(
+                volunteer=volunteer,
+                status=Assignment.Status.ACTIVE,
+                shift__roster__status=Roster.Status.PUBLISHED,
+                shift__ends_at__gt=timezone.now(),
+            )
+            .select_related("shift__roster__hotline")
+            .order_by("shift__starts_at")[:10]
+        )
+    rosters = []
+    if coordinator:
+        rosters = Roster.objects.select_related("hotline").order_by("-first_day")[:12]
+    return render(
+        request,
+        "scheduling/home.html",
+        {
+            "coordinator": coordinator,
+            "volunteer": volunteer,
+            "upcoming": upcoming,
+            "rosters": rosters,
+        },
+    )
+
+
+@login_required
+def roster_detail(request, pk: int):
+    qs = Roster.objects.select_related("hotline")
+    if not is_coordinator(request.user):
+        qs = qs.filter(status=Roster.Status.PUBLISHED)
+    roster = get_object_or_404(qs, pk=pk)
+    coverage = roster_coverage(roster)
+    return render(
+        request,
+        "scheduling/roster_detail.html",
+        {"roster": roster, "coverage": coverage, "summary": coverage_summary(coverage)},
+    )

@@ -1,0 +1,51 @@
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests import factories as f
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests marked `postgres` need real row locks and two connections.
+    for item in items:
+        if "postgres" in item.keywords and connection.vendor != "postgresql":
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+
+
+@pytest.fixture
+def coordinator(db):
+    return f.coordinator_user(username="coord")
+
+
+@pytest.fixture
+def volunteer(db):
+    return f.volunteer(roles=("counsellor",), crisis_trained=True, display_name="Li Na")
+
+
+@pytest.fixture
+def supervisor(db):
+    return f.volunteer(roles=("supervisor", "counsellor"), crisis_trained=True, display_name="Zhao Lei")
+
+
+@pytest.fixture
+def outsider(db):
+    return f.user(username="outsider")
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def coordinator_api(coordinator):
+    client = APIClient()
+    client.force_authenticate(coordinator)
+    return client
+
+
+@pytest.fixture
+def volunteer_api(volunteer):
+    client = APIClient()
+    client.force_authenticate(volunteer.user)
+    return client
