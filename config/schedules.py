@@ -1,0 +1,26 @@
+"""Recurring background work, as django-q2 schedules.
+
+Each entry is (name, dotted function, minutes between runs). `ensure_schedules` runs after
+every `migrate` and makes the database match this list, so a new deployment and an upgrade
+both get the schedules without a manual step. Add an entry here for new recurring work.
+"""
+
+SCHEDULES: list[tuple[str, str, int]] = [
+    ("sms-outbox-flush", "hotline.sms.outbox_flush", 1),
+]
+
+
+def ensure_schedules(**kwargs) -> None:
+    from django_q.models import Schedule
+
+    wanted = {name: (func, minutes) for name, func, minutes in SCHEDULES}
+    for name, (func, minutes) in wanted.items():
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={
+                "func": func,
+                "schedule_type": Schedule.MINUTES,
+                "minutes": minutes,
+                "repeats": -1,
+            },
+        )
