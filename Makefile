@@ -30,7 +30,7 @@ run: install messages migrate
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bin/run
 
 test: install messages
-	$(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
