@@ -7,6 +7,7 @@ both get the schedules without a manual step. Add an entry here for new recurrin
 
 SCHEDULES: list[tuple[str, str, int]] = [
     ("sms-outbox-flush", "hotline.sms.outbox_flush", 1),
+    ("calls-sweep", "hotline.calls.calls_sweep", 1),
 ]
 
 

@@ -21,3 +21,4 @@ SMS_BACKEND = "locmem"
 TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
 TWILIO_AUTH_TOKEN = "test-auth-token"  # noqa: S105
 TWILIO_SMS_FROM = "+8637520000000"
+TWILIO_VOICE_BACKEND = "console"  # tests swap in a fake http_client where they dial

@@ -56,9 +56,7 @@ def _send_locmem(message: Message) -> str:
 def _send_twilio(message: Message) -> str:
     from hotline import twilio as twilio_api
 
-    return twilio_api.send_sms(
-        to=message.to, from_=message.from_number, body=message.body
-    )
+    return twilio_api.send_sms(to=message.to, from_=message.from_number, body=message.body)
 
 
 BACKENDS = {"console": _send_console, "locmem": _send_locmem, "twilio": _send_twilio}
@@ -74,7 +72,9 @@ def backend_name() -> str:
 # --- the outbox -------------------------------------------------------------------------
 
 
-def sms_send(*, to: str, body: str, dedupe_key: str, purpose: str = "", from_number: str = "") -> Message:
+def sms_send(
+    *, to: str, body: str, dedupe_key: str, purpose: str = "", from_number: str = ""
+) -> Message:
     """Queue one SMS under `dedupe_key` and schedule its delivery after the transaction
     commits. Calling again with the same key returns the existing message unchanged."""
     existing = Message.objects.filter(dedupe_key=dedupe_key).first()
@@ -160,3 +160,45 @@ def outbox_flush(*, now: dt.datetime | None = None, limit: int = 200) -> int:
     for message_id in due:
         message_deliver(message_id, now=now)
     return len(due)
+
+
+# --- delivery reports -------------------------------------------------------------------
+
+# Twilio's message statuses that we record, in the order a message moves through them;
+# `accepted`/`queued`/`sending` say nothing new once we have handed the message over.
+STATUS_FROM_TWILIO = {
+    "sent": Message.Status.SENT,
+    "delivered": Message.Status.DELIVERED,
+    "undelivered": Message.Status.UNDELIVERED,
+    "failed": Message.Status.FAILED,
+}
+STATUS_RANK = {
+    Message.Status.QUEUED: 0,
+    Message.Status.SENDING: 1,
+    Message.Status.SENT: 2,
+    Message.Status.DELIVERED: 3,
+    Message.Status.UNDELIVERED: 3,
+    Message.Status.FAILED: 3,
+}
+
+
+def message_status_update(
+    *, twilio_sid: str, status: str, error_code: str = "", now: dt.datetime | None = None
+) -> Message | None:
+    """Twilio's status callback for an SMS. A status never goes backwards (a late `sent`
+    leaves `delivered` alone) and a replay changes nothing. Unknown SIDs are ignored."""
+    new = STATUS_FROM_TWILIO.get(status)
+    if new is None:
+        return None
+    now = now or timezone.now()
+    lower = [s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[new]]
+    fields = {"status": new, "updated_at": now}
+    if new in (Message.Status.UNDELIVERED, Message.Status.FAILED):
+        fields["last_error"] = f"Twilio reported {status}" + (
+            f" (error {error_code})" if error_code else ""
+        )
+    updated = Message.objects.filter(twilio_sid=twilio_sid, status__in=lower).update(**fields)
+    if not updated and not Message.objects.filter(twilio_sid=twilio_sid).exists():
+        log.info("status %s for unknown SMS %s ignored", status, twilio_sid)
+        return None
+    return Message.objects.filter(twilio_sid=twilio_sid).first()

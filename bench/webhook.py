@@ -1,0 +1,215 @@
+"""Benchmark: the incoming-call webhook against a bare Django view, same server, same run.
+
+    .venv/bin/python bench/webhook.py [--seconds 8] [--clients 8] [--workers N] [--volunteers 200]
+
+Builds a throwaway SQLite database (or uses --database-url), puts `--volunteers` counsellors
+on a published shift covering now, starts gunicorn on loopback (stopped at the end, and
+killed by a hard time limit whatever happens), then fires concurrent signed
+`POST /twilio/voice/incoming` requests (each a new CallSid, so each writes a Call) and the
+same load against a bare view that only returns a constant (mounted only because the bench
+sets BENCH_BARE_VIEW=1). Prints requests/s, p50 and p99 of each and their ratio
+(target: the webhook reaches at least half the bare view's throughput).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import http.client
+import multiprocessing
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+TOKEN = "bench-auth-token"  # noqa: S105 - a throwaway server on loopback
+HOTLINE = "+8637520000099"
+HARD_LIMIT = 300  # seconds: the server is killed after this whatever happens
+
+SEED = f"""
+import datetime as dt
+import django
+django.setup()
+from django.contrib.auth.models import User
+from django.utils import timezone
+from hotline.models import Hotline, Volunteer
+from scheduling.models import Assignment, Roster, Shift
+
+n = int({{n}})
+now = timezone.now()
+hotline = Hotline.objects.create(name="Bench", phone_number="{HOTLINE}", greeting="Hello")
+roster = Roster.objects.create(hotline=hotline, first_day=now.date() - dt.timedelta(days=1),
+                               last_day=now.date() + dt.timedelta(days=1), status="published")
+shift = Shift.objects.create(roster=roster, starts_at=now - dt.timedelta(hours=1),
+                             ends_at=now + dt.timedelta(hours=5), required_counsellors=n)
+users = User.objects.bulk_create([User(username=f"bench{{i}}", password="!") for i in range(n)])
+volunteers = Volunteer.objects.bulk_create([
+    Volunteer(user=u, display_name=u.username, phone_number=f"+86139{{i:08d}}", is_counsellor=True)
+    for i, u in enumerate(users)])
+Assignment.objects.bulk_create([
+    Assignment(shift=shift, volunteer=v, role="counsellor") for v in volunteers])
+print(f"seeded {{n}} volunteers on shift")
+"""
+
+
+def sign(url: str, params: dict) -> str:
+    payload = url + "".join(f"{k}{params[k]}" for k in sorted(params))
+    digest = hmac.new(TOKEN.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def client_loop(args) -> list[float]:
+    """One client process: sequential requests until the deadline; returns latencies (s)."""
+    port, path, deadline, signed = args
+    latencies = []
+    while time.monotonic() < deadline:
+        if signed:
+            params = {
+                "AccountSid": "AC" + "0" * 32,
+                "CallSid": "CA" + uuid.uuid4().hex,
+                "From": "+8613800138000",
+                "To": HOTLINE,
+                "CallStatus": "ringing",
+                "Direction": "inbound",
+                "ApiVersion": "2010-04-01",
+            }
+        else:
+            params = {"CallSid": "CA" + uuid.uuid4().hex}
+        body = urlencode(params)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Host": f"127.0.0.1:{port}"}
+        if signed:
+            headers["X-Twilio-Signature"] = sign(f"http://127.0.0.1:{port}{path}", params)
+        start = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        conn.request("POST", path, body, headers)
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        if response.status != 200:
+            raise SystemExit(f"{path} answered {response.status}")
+        latencies.append(time.monotonic() - start)
+    return latencies
+
+
+def run_load(port: int, path: str, seconds: float, clients: int, signed: bool) -> dict:
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    with multiprocessing.Pool(clients) as pool:
+        results = pool.map(client_loop, [(port, path, deadline, signed)] * clients)
+    elapsed = time.monotonic() - started
+    latencies = sorted(x for r in results for x in r)
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
+    parser.add_argument("--volunteers", type=int, default=200)
+    parser.add_argument("--database-url", default="", help="default: a throwaway SQLite file")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "CALLER_HASH_SECRET": "bench-" + uuid.uuid4().hex,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "TWILIO_ACCOUNT_SID": "",
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_VOICE_BACKEND": "console",
+        "BENCH_BARE_VIEW": "1",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.sqlite3",
+        "PYTHONPATH": str(ROOT),
+    }
+    server = None
+    try:
+        subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [PY, "-c", SEED.replace("{n}", str(args.volunteers))], cwd=ROOT, env=env, check=True
+        )
+        gunicorn = str(Path(PY).parent / "gunicorn")
+        server = subprocess.Popen(
+            [
+                "timeout",
+                "--signal=KILL",
+                str(HARD_LIMIT),
+                gunicorn,
+                "config.wsgi",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                str(args.workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("gunicorn did not start")
+        # warm both paths (imports, connections) before measuring
+        run_load(port, "/twilio/bench/bare", 1, 2, signed=False)
+        run_load(port, "/twilio/voice/incoming", 1, 2, signed=True)
+        bare = run_load(port, "/twilio/bench/bare", args.seconds, args.clients, signed=False)
+        hook = run_load(port, "/twilio/voice/incoming", args.seconds, args.clients, signed=True)
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(
+        f"\n{args.volunteers} volunteers on shift, {args.clients} concurrent clients, "
+        f"{args.workers} gunicorn workers, {args.seconds:g} s each, "
+        f"database {'DATABASE_URL' if args.database_url else 'SQLite (WAL)'}"
+    )
+    print(f"{'':28}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    for label, r in [("bare Django view", bare), ("POST /twilio/voice/incoming", hook)]:
+        print(f"{label:28}{r['requests']:>10}{r['rps']:>10.1f}{r['p50']:>10.1f}{r['p99']:>10.1f}")
+    ratio = hook["rps"] / bare["rps"]
+    print(
+        f"ratio webhook/bare: {ratio:.2f} (target ≥ 0.5) {'OK' if ratio >= 0.5 else 'BELOW TARGET'}"
+    )
+    return 0 if ratio >= 0.5 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

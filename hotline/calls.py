@@ -1,0 +1,577 @@
+"""Call routing: the services behind the Twilio voice webhooks.
+
+The caller waits in a Twilio queue (`<Enqueue>`, named after the Call) hearing a hold
+message, while volunteers' phones are dialled out through the REST API in batches. Each
+answered leg hears a whisper and must press 1: a voicemail box or an auto-answer never
+takes the caller. The first press wins a conditional UPDATE on the Call; the other legs are
+stopped and a late press hears "taken".
+
+All routing state lives on the Call row (`state`, `ring_tier`, `ring_batch`,
+`batch_deadline`), so whichever request comes next — a leg's status callback, the caller's
+hold loop, the `calls-sweep` schedule when callbacks are lost — moves it on. Moving on is a
+conditional step ("advance from batch n"), so two of them at once advance only once.
+
+Status callbacks repeat and arrive out of order: a status only ever moves forward
+(`STATUS_RANK`), and a finished call or attempt is never reopened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from hotline import twilio as twilio_api
+from hotline.call_selectors import (
+    hotline_with_open_flag,
+    ring_candidates,
+    shift_of,
+    voicemail_recipients,
+)
+from hotline.models import (
+    MENU_KEYS,
+    Call,
+    CallAttempt,
+    CallbackRequest,
+    Category,
+    Hotline,
+    RingRotation,
+)
+from hotline.phone import normalize_phone
+from hotline.sms import sms_send
+
+log = logging.getLogger(__name__)
+
+# Seconds past a batch's ring timeout before the safety net declares it unanswered.
+BATCH_GRACE = 15
+MENU_TRIES = 2
+
+# Twilio call statuses, in the order a call moves through them. Terminal ones share a rank.
+STATUS_RANK = {
+    "queued": 0,
+    "initiated": 1,
+    "ringing": 2,
+    "in-progress": 3,
+    "answered": 3,
+    "completed": 4,
+    "busy": 4,
+    "no-answer": 4,
+    "failed": 4,
+    "canceled": 4,
+}
+TERMINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
+LEG_RESULT = {
+    "busy": CallAttempt.Result.BUSY,
+    "no-answer": CallAttempt.Result.NO_ANSWER,
+    "failed": CallAttempt.Result.FAILED,
+    "canceled": CallAttempt.Result.NO_ANSWER,
+    # Answered but nobody pressed 1: a voicemail box, or the volunteer hung up.
+    "completed": CallAttempt.Result.DECLINED,
+}
+
+
+# --- caller privacy ---------------------------------------------------------------------------
+
+
+def caller_hash(number: str) -> str:
+    """HMAC-SHA256 of the E.164 number under CALLER_HASH_SECRET: counts repeat callers
+    without storing who they are."""
+    key = settings.CALLER_HASH_SECRET.encode()
+    return hmac.new(key, number.strip().encode(), hashlib.sha256).hexdigest()
+
+
+def _last4(number: str) -> str:
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return digits[-4:]
+
+
+def _lower_statuses(status: str) -> list[str]:
+    rank = STATUS_RANK[status]
+    return ["", *(s for s, r in STATUS_RANK.items() if r < rank)]
+
+
+# --- URLs handed to Twilio ----------------------------------------------------------------------
+
+
+def _url(_call: Call, name: str, **query) -> str:
+    base = (_call.webhook_base or settings.TWILIO_WEBHOOK_BASE_URL or "").rstrip("/")
+    path = reverse(name)
+    if query:
+        path += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return base + path
+
+
+# --- arrival and menu -------------------------------------------------------------------------
+
+
+def call_arrive(
+    *, to_number: str, call_sid: str, from_number: str, base_url: str, now: dt.datetime
+) -> Call | None:
+    """Record a new call on the hotline numbered `to_number` (None: no such hotline).
+
+    Out of hours (no published shift now) the call goes straight to voicemail. A replayed
+    webhook returns the existing Call. A fixed number of queries whatever the roster size.
+    """
+    hotline = hotline_with_open_flag(to_number, now)
+    if hotline is None:
+        return None
+    is_open = hotline.is_open
+    call = Call(
+        call_sid=call_sid,
+        hotline=hotline,
+        caller_hash=caller_hash(from_number) if from_number else "",
+        caller_last4=_last4(from_number),
+        arrived_at=now,
+        webhook_base=base_url[:200],
+        twilio_status="ringing",
+    )
+    if not is_open:
+        call.state = Call.State.VOICEMAIL
+        call.voicemail_reason = "out_of_hours"
+        call.outcome = Call.Outcome.OUT_OF_HOURS
+    try:
+        if (
+            connection.in_atomic_block
+        ):  # a savepoint, so a duplicate leaves the caller's transaction usable
+            with transaction.atomic():
+                call.save()
+        else:  # one INSERT in autocommit: no BEGIN/COMMIT around it on the hot path
+            call.save()
+    except IntegrityError:  # a replayed webhook: the call exists already
+        return Call.objects.select_related("hotline").get(call_sid=call_sid)
+    return call
+
+
+def call_choose(*, call_sid: str, digits: str, now: dt.datetime) -> Call | None:
+    """The caller's menu key. A wrong or missing key replays the menu once, then the call
+    goes to psychological support. Starts ringing the first batch."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(call_sid=call_sid).first()
+        if call is None:
+            return None
+        if call.state != Call.State.MENU:
+            return call  # a replay: routing has already begun
+        category = MENU_KEYS.get((digits or "").strip()[:1])
+        call.menu_attempts += 1
+        if category is None and call.menu_attempts < MENU_TRIES:
+            call.save(update_fields=["menu_attempts", "updated_at"])
+            return call
+        call.category = category or Category.PSYCHOLOGICAL
+        call.save(update_fields=["menu_attempts", "category", "updated_at"])
+        planned = _plan_batch(call, now)
+    _dial(call, planned, now)
+    call.refresh_from_db()
+    return call
+
+
+# --- ringing ----------------------------------------------------------------------------------
+
+
+def _plan_batch(call: Call, now: dt.datetime, *, want: int | None = None, top_up: bool = False):
+    """Inside the caller's transaction holding the Call row: choose who to ring next and
+    create their attempts. Moves through the tiers; none left → voicemail. Returns the
+    attempts to dial."""
+    hotline = call.hotline
+    want = want or hotline.ring_batch_size
+    tiers = [Call.Tier.VOLUNTEERS, Call.Tier.SUPERVISORS]
+    start = tiers.index(call.ring_tier) if call.ring_tier else 0
+    if top_up:
+        tiers = [call.ring_tier]
+        start = 0
+    batch = call.ring_batch if top_up else call.ring_batch + 1
+    for tier in tiers[start:]:
+        planned: list[CallAttempt] = []
+        while len(planned) < want:
+            candidates = ring_candidates(call=call, tier=tier, at=now, limit=want + 5)
+            if not candidates:
+                break
+            for volunteer in candidates:
+                if len(planned) >= want:
+                    break
+                attempt = CallAttempt(
+                    call=call, volunteer=volunteer, tier=tier, batch=batch, offered_at=now
+                )
+                try:
+                    usable = normalize_phone(volunteer.phone_number) == volunteer.phone_number
+                except ValidationError:
+                    usable = False
+                if not usable:
+                    attempt.result = CallAttempt.Result.SKIPPED
+                    attempt.error = "unusable phone number"
+                    attempt.ended_at = now
+                    log.warning(
+                        "call %s: volunteer %s has an unusable number", call.pk, volunteer.pk
+                    )
+                attempt.save()
+                if usable:
+                    planned.append(attempt)
+        if planned:
+            for attempt in planned:
+                RingRotation.objects.update_or_create(
+                    volunteer_id=attempt.volunteer_id, defaults={"last_offered_at": now}
+                )
+            if not top_up:
+                call.state = Call.State.RINGING
+                call.ring_tier = tier
+                call.ring_batch = batch
+            call.batch_deadline = now + dt.timedelta(seconds=hotline.ring_timeout + BATCH_GRACE)
+            call.save(
+                update_fields=["state", "ring_tier", "ring_batch", "batch_deadline", "updated_at"]
+            )
+            return planned
+        if top_up:
+            return []
+    # Nobody left to ring.
+    call.state = Call.State.VOICEMAIL
+    call.voicemail_reason = "nobody_answered" if call.ring_batch else "nobody_on_shift"
+    call.batch_deadline = None
+    call.save(update_fields=["state", "voicemail_reason", "batch_deadline", "updated_at"])
+    return []
+
+
+def _dial(call: Call, attempts: list[CallAttempt], now: dt.datetime, *, depth: int = 0) -> None:
+    """Outside any transaction (REST calls are slow): place each planned leg. A refused
+    dial is recorded on its attempt and replaced by the next volunteer in the same tier."""
+    if not attempts:
+        if call.state == Call.State.VOICEMAIL and call.ring_batch:
+            _caller_to_voicemail(call)
+        return
+    failed = 0
+    for attempt in attempts:
+        try:
+            sid = twilio_api.call_create(
+                to=attempt.volunteer.phone_number,
+                from_=call.hotline.phone_number,
+                url=_url(call, "twilio-voice-offer", attempt=attempt.pk),
+                status_callback=_url(call, "twilio-voice-leg-status", attempt=attempt.pk),
+                timeout=call.hotline.ring_timeout,
+            )
+        except twilio_api.DialError as exc:
+            failed += 1
+            CallAttempt.objects.filter(pk=attempt.pk, result=CallAttempt.Result.PENDING).update(
+                result=CallAttempt.Result.FAILED, error=str(exc)[:500], ended_at=now
+            )
+            log.warning(
+                "call %s: dialling volunteer %s failed: %s", call.pk, attempt.volunteer_id, exc
+            )
+            continue
+        CallAttempt.objects.filter(pk=attempt.pk).update(leg_sid=sid, leg_status="queued")
+        # Someone accepted (or the caller left) while we were dialling: stop this leg.
+        if not Call.objects.filter(pk=call.pk, state=Call.State.RINGING).exists():
+            CallAttempt.objects.filter(pk=attempt.pk, result=CallAttempt.Result.PENDING).update(
+                result=CallAttempt.Result.CANCELLED, ended_at=now
+            )
+            twilio_api.call_stop(sid)
+    batch = attempts[0].batch
+    if failed and depth < 10:
+        with transaction.atomic():
+            locked = Call.objects.select_for_update().select_related("hotline").get(pk=call.pk)
+            more = []
+            if locked.state == Call.State.RINGING and locked.ring_batch == batch:
+                more = _plan_batch(locked, now, want=failed, top_up=True)
+        if more:
+            _dial(locked, more, now, depth=depth + 1)
+            return
+    _batch_check(call.pk, batch, now)
+
+
+def _batch_check(call_id: int, batch: int, now: dt.datetime) -> None:
+    """When no leg of the current batch is still ringing, move on to the next batch."""
+    pending = CallAttempt.objects.filter(
+        call_id=call_id, batch=batch, result=CallAttempt.Result.PENDING
+    ).exists()
+    if not pending:
+        call_advance(call_id=call_id, from_batch=batch, now=now)
+
+
+def call_advance(*, call_id: int, from_batch: int, now: dt.datetime) -> Call | None:
+    """Give up on batch `from_batch` and ring the next one (or go to voicemail). Does
+    nothing when the call has already moved on: safe to call from several places at once."""
+    with transaction.atomic():
+        call = (
+            Call.objects.select_for_update()
+            .select_related("hotline")
+            .filter(pk=call_id, state=Call.State.RINGING, ring_batch=from_batch)
+            .first()
+        )
+        if call is None:
+            return None
+        stale = list(
+            CallAttempt.objects.filter(
+                call=call, batch=from_batch, result=CallAttempt.Result.PENDING
+            ).values_list("pk", "leg_sid")
+        )
+        CallAttempt.objects.filter(pk__in=[pk for pk, _ in stale]).update(
+            result=CallAttempt.Result.NO_ANSWER, ended_at=now
+        )
+        planned = _plan_batch(call, now)
+    for _pk, sid in stale:
+        if sid:
+            twilio_api.call_stop(sid)
+    _dial(call, planned, now)
+    return call
+
+
+def _caller_to_voicemail(call: Call) -> None:
+    """Take the caller out of the hold queue now (the hold loop would within seconds)."""
+    twilio_api.call_redirect(call.call_sid, _url(call, "twilio-voice-voicemail", call=call.pk))
+
+
+def call_tick(*, call: Call, now: dt.datetime) -> None:
+    """The safety net for lost leg callbacks: a batch past its deadline is given up."""
+    if (
+        call.state == Call.State.RINGING
+        and call.batch_deadline is not None
+        and call.batch_deadline <= now
+    ):
+        call_advance(call_id=call.pk, from_batch=call.ring_batch, now=now)
+
+
+def calls_sweep(*, now: dt.datetime | None = None) -> int:
+    """Scheduled every minute: move on every call whose batch deadline has passed."""
+    now = now or timezone.now()
+    due = list(
+        Call.objects.filter(state=Call.State.RINGING, batch_deadline__lte=now).values_list(
+            "pk", "ring_batch"
+        )[:200]
+    )
+    for call_id, batch in due:
+        try:
+            call_advance(call_id=call_id, from_batch=batch, now=now)
+        except Exception:  # noqa: BLE001 - one bad call must not stop the others
+            log.exception("sweep: could not advance call %s", call_id)
+    return len(due)
+
+
+# --- the volunteer's leg ------------------------------------------------------------------------
+
+
+@dataclass
+class AcceptResult:
+    attempt: CallAttempt | None
+    won: bool
+    reason: str = ""  # "taken", "caller_gone", "declined", "unknown"
+
+
+def attempt_for_offer(*, attempt_id: int) -> CallAttempt | None:
+    return (
+        CallAttempt.objects.select_related("call__hotline", "volunteer")
+        .filter(pk=attempt_id)
+        .first()
+    )
+
+
+def call_accept(*, attempt_id: int, digits: str, now: dt.datetime) -> AcceptResult:
+    """The volunteer pressed a key on the whisper. 1 accepts; the first to accept wins."""
+    attempt = attempt_for_offer(attempt_id=attempt_id)
+    if attempt is None:
+        return AcceptResult(None, False, "unknown")
+    call = attempt.call
+    if (digits or "").strip()[:1] != "1":
+        declined = CallAttempt.objects.filter(
+            pk=attempt.pk, result=CallAttempt.Result.PENDING
+        ).update(result=CallAttempt.Result.DECLINED, ended_at=now)
+        if declined:
+            _batch_check(call.pk, attempt.batch, now)
+        return AcceptResult(attempt, False, "declined")
+    with transaction.atomic():
+        won = Call.objects.filter(pk=call.pk, state=Call.State.RINGING).update(
+            state=Call.State.CONNECTED,
+            answered_by=attempt.volunteer_id,
+            answered_at=now,
+            batch_deadline=None,
+            updated_at=now,
+        )
+        if not won:
+            CallAttempt.objects.filter(pk=attempt.pk, result=CallAttempt.Result.PENDING).update(
+                result=CallAttempt.Result.LATE, ended_at=now
+            )
+            state = Call.objects.filter(pk=call.pk).values_list("state", flat=True).first()
+            reason = "caller_gone" if state in (Call.State.ENDED, Call.State.VOICEMAIL) else "taken"
+            return AcceptResult(attempt, False, reason)
+        CallAttempt.objects.filter(pk=attempt.pk).update(result=CallAttempt.Result.ACCEPTED)
+        shift = shift_of(volunteer=attempt.volunteer, hotline=call.hotline, at=now)
+        if shift is not None:
+            Call.objects.filter(pk=call.pk).update(shift=shift)
+        others = list(
+            CallAttempt.objects.filter(call=call, result=CallAttempt.Result.PENDING)
+            .exclude(pk=attempt.pk)
+            .values_list("pk", "leg_sid", "leg_status")
+        )
+        CallAttempt.objects.filter(pk__in=[pk for pk, _, _ in others]).update(
+            result=CallAttempt.Result.CANCELLED, ended_at=now
+        )
+    for _pk, sid, leg_status in others:
+        if sid:
+            twilio_api.call_stop(sid, answered=leg_status == "in-progress")
+    attempt.refresh_from_db()
+    return AcceptResult(attempt, True)
+
+
+def leg_status_update(*, attempt_id: int, status: str, now: dt.datetime) -> CallAttempt | None:
+    """A volunteer leg's status callback. Replays and late statuses change nothing."""
+    if status not in STATUS_RANK:
+        return None
+    attempt = CallAttempt.objects.filter(pk=attempt_id).first()
+    if attempt is None:
+        return None
+    CallAttempt.objects.filter(pk=attempt.pk, leg_status__in=_lower_statuses(status)).update(
+        leg_status=status
+    )
+    if status not in TERMINAL:
+        return attempt
+    ended = CallAttempt.objects.filter(pk=attempt.pk, result=CallAttempt.Result.PENDING).update(
+        result=LEG_RESULT[status], ended_at=now
+    )
+    # The accepted volunteer hung up: no longer on a call.
+    CallAttempt.objects.filter(
+        pk=attempt.pk, result=CallAttempt.Result.ACCEPTED, ended_at__isnull=True
+    ).update(ended_at=now)
+    if ended:
+        _batch_check(attempt.call_id, attempt.batch, now)
+    attempt.refresh_from_db()
+    return attempt
+
+
+# --- the caller's call ends -----------------------------------------------------------------
+
+
+def call_status_update(
+    *, call_sid: str, status: str, duration: int | None, now: dt.datetime
+) -> Call | None:
+    """The caller's call status callback. Only moves forward; the first terminal status
+    settles the outcome, and any replay or late status afterwards changes nothing."""
+    if status not in STATUS_RANK:
+        return None
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(call_sid=call_sid).first()
+        if call is None:
+            return None
+        if call.state == Call.State.ENDED or STATUS_RANK[status] <= STATUS_RANK.get(
+            call.twilio_status, -1
+        ):
+            return call
+        call.twilio_status = status
+        if status not in TERMINAL:
+            call.save(update_fields=["twilio_status", "updated_at"])
+            return call
+        has_message = bool(call.recording_sid) or CallbackRequest.objects.filter(call=call).exists()
+        if call.state == Call.State.CONNECTED:
+            call.outcome = Call.Outcome.ANSWERED
+        elif has_message:
+            call.outcome = Call.Outcome.VOICEMAIL
+        elif call.voicemail_reason == "out_of_hours":
+            call.outcome = Call.Outcome.OUT_OF_HOURS
+        elif call.state == Call.State.VOICEMAIL:
+            call.outcome = Call.Outcome.MISSED
+        else:  # hung up in the menu or while waiting
+            call.outcome = Call.Outcome.ABANDONED
+        call.state = Call.State.ENDED
+        call.ended_at = now
+        call.duration = duration
+        call.batch_deadline = None
+        call.save()
+        pending = list(
+            CallAttempt.objects.filter(call=call, result=CallAttempt.Result.PENDING).values_list(
+                "pk", "leg_sid", "leg_status"
+            )
+        )
+        CallAttempt.objects.filter(pk__in=[pk for pk, _, _ in pending]).update(
+            result=CallAttempt.Result.CANCELLED, ended_at=now
+        )
+        CallAttempt.objects.filter(
+            call=call, result=CallAttempt.Result.ACCEPTED, ended_at__isnull=True
+        ).update(ended_at=now)
+    for _pk, sid, leg_status in pending:
+        if sid:
+            twilio_api.call_stop(sid, answered=leg_status == "in-progress")
+    return call
+
+
+# --- voicemail and callbacks -------------------------------------------------------------------
+
+
+def call_for_voicemail(*, call_id: int) -> Call | None:
+    return Call.objects.select_related("hotline").filter(pk=call_id).first()
+
+
+def callback_request_create(*, call: Call, number: str, now: dt.datetime) -> CallbackRequest | None:
+    """The caller pressed 1 to be called back on `number` (their caller ID). Idempotent."""
+    try:
+        number = normalize_phone(number)
+    except ValidationError:
+        log.warning("call %s: callback requested from an unusable caller ID", call.pk)
+        return None
+    with transaction.atomic():
+        request, created = CallbackRequest.objects.get_or_create(
+            call=call, defaults={"hotline": call.hotline, "number": number, "requested_at": now}
+        )
+    if created:
+        voicemail_notify(call_id=call.pk, now=now)
+    return request
+
+
+def voicemail_record(
+    *, call: Call, recording_sid: str, recording_url: str, duration: int | None, now: dt.datetime
+) -> Call:
+    """A voicemail was recorded. A replay of the same recording changes nothing."""
+    updated = Call.objects.filter(pk=call.pk, recording_sid="").update(
+        recording_sid=recording_sid[:64],
+        recording_url=recording_url[:500],
+        recording_duration=duration,
+        updated_at=now,
+    )
+    if updated:
+        voicemail_notify(call_id=call.pk, now=now)
+    call.refresh_from_db()
+    return call
+
+
+def voicemail_notify(*, call_id: int, now: dt.datetime) -> int:
+    """SMS the coordinators on duty and the volunteers of the current shift that a message
+    is waiting. Once per call and person (dedupe key), never with the caller's number."""
+    call = Call.objects.select_related("hotline").get(pk=call_id)
+    hotline = call.hotline
+    local = call.arrived_at.astimezone(hotline.tz)
+    sent = 0
+    for volunteer in voicemail_recipients(hotline=hotline, at=now):
+        with translation.override(volunteer.language or "zh-hans"):
+            body = _(
+                "%(hotline)s: a caller left a message or asked to be called back at %(time)s. See the callback queue."
+            ) % {
+                "hotline": hotline.name,
+                "time": local.strftime("%H:%M"),
+            }
+        sms_send(
+            to=volunteer.phone_number,
+            body=body,
+            dedupe_key=f"voicemail:{call.pk}:{volunteer.pk}",
+            purpose="voicemail",
+        )
+        sent += 1
+    return sent
+
+
+@transaction.atomic
+def callback_done(
+    *, callback: CallbackRequest, by, note: str = "", now: dt.datetime
+) -> CallbackRequest:
+    """Someone called the caller back. Doing it twice keeps the first record."""
+    CallbackRequest.objects.filter(pk=callback.pk, done_at__isnull=True).update(
+        done_at=now, done_by=by, note=note[:500]
+    )
+    callback.refresh_from_db()
+    return callback
+
+
+def hotline_for_number(number: str) -> Hotline | None:
+    return Hotline.objects.filter(phone_number=number, is_active=True).first()

@@ -1,0 +1,78 @@
+"""Call pages: recent calls, the callback queue, failed SMS. Thin: selectors decide who
+sees what (hotline/call_selectors.py), services change things (hotline/calls.py)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from hotline import calls
+from hotline.access import is_coordinator
+from hotline.call_selectors import callbacks_visible_to, calls_visible_to, can_see_callbacks
+from hotline.models import Message
+
+RECENT_CALLS = 100
+
+
+@login_required
+def call_list(request):
+    recent = list(calls_visible_to(request.user)[:RECENT_CALLS])
+    return render(
+        request,
+        "hotline/call_list.html",
+        {
+            "calls": recent,
+            "coordinator": is_coordinator(request.user),
+            "can_see_callbacks": can_see_callbacks(request.user),
+        },
+    )
+
+
+@login_required
+def callback_list(request):
+    if not can_see_callbacks(request.user):
+        raise PermissionDenied
+    queue = list(callbacks_visible_to(request.user)[:200])
+    return render(
+        request,
+        "hotline/callback_list.html",
+        {
+            "open": [c for c in queue if c.done_at is None],
+            "done": [c for c in queue if c.done_at is not None][-20:],
+        },
+    )
+
+
+@login_required
+@require_POST
+def callback_mark_done(request, pk: int):
+    if not can_see_callbacks(request.user):
+        raise PermissionDenied
+    callback = get_object_or_404(callbacks_visible_to(request.user), pk=pk)
+    calls.callback_done(
+        callback=callback, by=request.user, note=request.POST.get("note", ""), now=timezone.now()
+    )
+    messages.success(request, _("Marked as called back."))
+    return redirect("callback-list")
+
+
+@login_required
+def sms_failed_list(request):
+    if not is_coordinator(request.user):
+        raise PermissionDenied
+    failed = Message.objects.filter(
+        status__in=[Message.Status.FAILED, Message.Status.UNDELIVERED]
+    ).order_by("-updated_at", "-id")[:200]
+    return render(request, "hotline/sms_failed.html", {"failed": failed})
+
+
+@csrf_exempt
+def bench_bare(request):
+    """bench/webhook.py's baseline: the cheapest Django response. Mounted only when the
+    BENCH_BARE_VIEW setting is on."""
+    return HttpResponse("<Response/>", content_type="text/xml")

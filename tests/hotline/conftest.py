@@ -1,0 +1,179 @@
+"""Call-routing scenes: a hotline on the fixtures' number, a frozen clock, signed webhooks,
+and a fake Twilio transport (the only thing replaced: `hotline.twilio.http_client`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from twilio.http import HttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+
+from hotline import sms, twilio
+from tests import factories as f
+
+FIXTURES = Path("/work/shared/fixtures/twilio")
+TOKEN = "test-auth-token"
+HOTLINE_NUMBER = "+8637520000000"
+NOW = f.at(2026, 3, 2, 10)  # Monday 10:00 Shanghai
+
+
+def fixture(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+class FakeTwilioHttp(HttpClient):
+    """Answers Twilio REST requests from memory. `fail` maps a To number to an HTTP status
+    for calls.create; `sms_status` is the status every Messages.json request gets."""
+
+    def __init__(self):
+        super().__init__(logger=logging.getLogger("fake-twilio"), is_async=False)
+        self.requests: list[tuple[str, str, dict]] = []
+        self.fail: dict[str, int] = {}
+        self.sms_status = 201
+        self.count = 0
+
+    def request(
+        self,
+        method,
+        uri,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        data = dict(data or {})
+        self.requests.append((method, uri, data))
+        self.count += 1
+        if uri.endswith("/Messages.json"):
+            if self.sms_status >= 300:
+                return Response(
+                    self.sms_status,
+                    json.dumps({"code": 21211, "message": "nope", "status": self.sms_status}),
+                )
+            return Response(201, json.dumps({"sid": f"SM{self.count:032d}", "status": "queued"}))
+        if uri.endswith("/Calls.json"):
+            status = self.fail.get(data.get("To"))
+            if status:
+                return Response(
+                    status, json.dumps({"code": 13223, "message": "refused", "status": status})
+                )
+            return Response(201, json.dumps({"sid": f"CA{self.count:032d}", "status": "queued"}))
+        return Response(
+            200,
+            json.dumps(
+                {
+                    "sid": uri.rsplit("/", 1)[-1].removesuffix(".json"),
+                    "status": data.get("Status", ""),
+                }
+            ),
+        )
+
+    def dialled(self) -> list[str]:
+        return [d["To"] for m, u, d in self.requests if u.endswith("/Calls.json")]
+
+    def stopped(self) -> list[tuple[str, str]]:
+        return [
+            (u.rsplit("/", 1)[-1].removesuffix(".json"), d.get("Status", ""))
+            for m, u, d in self.requests
+            if "/Calls/" in u and d.get("Status")
+        ]
+
+    def redirected(self) -> list[str]:
+        return [
+            u.rsplit("/", 1)[-1].removesuffix(".json")
+            for m, u, d in self.requests
+            if "/Calls/" in u and d.get("Url")
+        ]
+
+
+@pytest.fixture(autouse=True)
+def fake_twilio(monkeypatch):
+    fake = FakeTwilioHttp()
+    monkeypatch.setattr(twilio, "http_client", fake)
+    sms.outbox.clear()
+    return fake
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Freeze django.utils.timezone.now at NOW; `clock.set(t)` moves it."""
+
+    class Clock:
+        now = NOW
+
+        def set(self, value):
+            self.now = value
+
+        def advance(self, **kw):
+            self.now = self.now + dt.timedelta(**kw)
+
+    c = Clock()
+    monkeypatch.setattr("django.utils.timezone.now", lambda: c.now)
+    return c
+
+
+def signed_post(
+    client, path: str, data: dict, *, sign: bool = True, signature: str | None = None, **extra
+):
+    url = "http://testserver" + path
+    headers = {}
+    if signature is not None:
+        headers["HTTP_X_TWILIO_SIGNATURE"] = signature
+    elif sign:
+        headers["HTTP_X_TWILIO_SIGNATURE"] = RequestValidator(TOKEN).compute_signature(url, data)
+    return client.post(
+        path, urlencode(data), content_type="application/x-www-form-urlencoded", **headers, **extra
+    )
+
+
+@pytest.fixture
+def tw(client):
+    def post(path, data, **kw):
+        return signed_post(client, path, data, **kw)
+
+    return post
+
+
+@pytest.fixture
+def scene(db, clock):
+    """The fixtures' hotline, a published roster and a shift 08:00–14:00 covering NOW."""
+
+    class Scene:
+        hotline = f.hotline(
+            phone_number=HOTLINE_NUMBER, emergency_numbers="120, 110", ring_batch_size=2
+        )
+        roster = f.roster(hotline_=hotline, status="published")
+        shift = f.shift(
+            roster_=roster,
+            starts_at=f.at(2026, 3, 2, 8),
+            hours=6,
+            required_counsellors=50,
+            required_family_educators=50,
+            required_supervisors=5,
+        )
+
+        def on_shift(self, *roles, shift_=None, role=None, **kw):
+            v = f.volunteer(roles=roles or ("counsellor",), **kw)
+            f.assignment(
+                shift_=shift_ or self.shift,
+                volunteer_=v,
+                role=role or (roles[0] if roles else "counsellor"),
+            )
+            return v
+
+    return Scene()
+
+
+def call_data(call_sid="CA11111111111111111111111111111111", **kw) -> dict:
+    data = fixture("voice-incoming")
+    data["CallSid"] = call_sid
+    data.update(kw)
+    return data
