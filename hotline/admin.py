@@ -2,7 +2,16 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from hotline.models import Hotline, Organisation, Role, Volunteer
+from hotline.models import (
+    Call,
+    CallAttempt,
+    CallbackRequest,
+    Hotline,
+    Message,
+    Organisation,
+    Role,
+    Volunteer,
+)
 from hotline.phone import normalize_phone
 
 
@@ -60,3 +69,54 @@ class VolunteerAdmin(admin.ModelAdmin):
     @admin.display(description=_("roles"))
     def role_list(self, obj: Volunteer) -> str:
         return ", ".join(str(Role(r).label) for r in obj.roles)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the system (Twilio callbacks, the outbox): readable, not editable,
+    so the admin can never contradict what happened on the phone line."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CallAttemptInline(admin.TabularInline):
+    model = CallAttempt
+    fields = ["volunteer", "tier", "batch", "offered_at", "result", "error", "ended_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Call)
+class CallAdmin(ReadOnlyAdmin):
+    list_display = ["call_sid", "hotline", "category", "outcome", "answered_by", "arrived_at", "duration"]
+    list_filter = ["hotline", "outcome", "category"]
+    list_select_related = ["hotline", "answered_by"]
+    search_fields = ["call_sid", "caller_last4"]
+    date_hierarchy = "arrived_at"
+    exclude = ["caller_hash"]
+    inlines = [CallAttemptInline]
+
+
+@admin.register(CallbackRequest)
+class CallbackRequestAdmin(ReadOnlyAdmin):
+    list_display = ["call", "hotline", "requested_at", "done_at", "done_by"]
+    list_filter = ["hotline"]
+    list_select_related = ["call", "hotline", "done_by"]
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ["to", "purpose", "status", "attempts", "last_error", "created_at", "sent_at"]
+    list_filter = ["status", "purpose"]
+    search_fields = ["to", "dedupe_key", "twilio_sid"]
+    date_hierarchy = "created_at"
