@@ -20,10 +20,13 @@ class AssignmentAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        shift, volunteer, role = data.get("shift"), data.get("volunteer"), data.get("role")
+        existing = self.instance if self.instance.pk else None
+        # On the change page shift and volunteer are read-only, so not in the form's data.
+        shift = data.get("shift") or (existing.shift if existing else None)
+        volunteer = data.get("volunteer") or (existing.volunteer if existing else None)
+        role = data.get("role")
         if not (shift and volunteer and role):
             return data
-        existing = self.instance if self.instance.pk else None
         if existing and role == existing.role:
             return data
         try:

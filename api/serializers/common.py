@@ -6,12 +6,16 @@ from rest_framework import serializers
 
 from hotline.phone import normalize_phone
 
+MIN_DATETIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+MAX_DATETIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
 
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with an offset, always: a naive time is ambiguous across time zones."""
 
     default_error_messages = {
         "naive": _("Give the time with its UTC offset, e.g. 2026-03-01T20:00:00+08:00."),
+        "out_of_range": _("Give a time between the years 2000 and 2100."),
     }
 
     def to_internal_value(self, value):
@@ -24,7 +28,12 @@ class AwareDateTimeField(serializers.DateTimeField):
                 self.fail("naive")
         elif isinstance(value, dt.datetime) and value.tzinfo is None:
             self.fail("naive")
-        return super().to_internal_value(value)
+        parsed = super().to_internal_value(value)
+        # Far-off years overflow when shown in a hotline's zone (year 9999 + 8 h) and
+        # mean nothing for a roster; refuse them here rather than fail later.
+        if not MIN_DATETIME <= parsed <= MAX_DATETIME:
+            self.fail("out_of_range")
+        return parsed
 
 
 class PhoneNumberField(serializers.CharField):

@@ -1,11 +1,15 @@
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
 from api.serializers.common import PhoneNumberField
 from hotline.models import Hotline
 
 
 class HotlineSerializer(serializers.ModelSerializer):
-    phone_number = PhoneNumberField(max_length=30)
+    # Declared explicitly, so the model's unique=True does not add this validator by itself.
+    phone_number = PhoneNumberField(
+        max_length=30, validators=[UniqueValidator(queryset=Hotline.objects.all())]
+    )
 
     class Meta:
         model = Hotline

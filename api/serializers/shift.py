@@ -33,7 +33,8 @@ class RequirementsField(serializers.Field):
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
-            self.fail("not_a_dict")
+            # Not self.fail(): it runs str.format, and the message's braces are literal.
+            raise serializers.ValidationError(self.error_messages["not_a_dict"], code="not_a_dict")
         result = {}
         for role, count in data.items():
             if role not in Role.values:

@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +13,10 @@ User = get_user_model()
 
 
 class VolunteerSerializer(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username", max_length=150)
+    # The user model's own rule (letters, digits and @.+-_), which a plain CharField skips.
+    username = serializers.CharField(
+        source="user.username", max_length=150, validators=[UnicodeUsernameValidator()]
+    )
     name = serializers.CharField(source="display_name", max_length=100)
     phone_number = PhoneNumberField(max_length=30)
     roles = serializers.ListField(

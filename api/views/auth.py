@@ -25,6 +25,10 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginThrottle]
 
+    def get_authenticate_header(self, request):
+        # Without authenticators DRF turns "wrong password" into 403; it is a 401.
+        return 'Token realm="api"'
+
     @extend_schema(
         request=CredentialsSerializer,
         responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},

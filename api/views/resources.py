@@ -3,7 +3,7 @@
 import django_filters
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, permissions, status, viewsets
+from rest_framework import exceptions, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -26,6 +26,14 @@ class OrganisationViewSet(CoordinatorWriteViewSet):
     queryset = Organisation.objects.order_by("name", "id")
     serializer_class = OrganisationSerializer
 
+    def perform_destroy(self, instance):
+        # Volunteers point at their organisation with PROTECT: say so instead of a 500.
+        if instance.volunteers.exists():
+            raise exceptions.ValidationError(
+                {"non_field_errors": [_("Volunteers belong to this organisation; move them first.")]}
+            )
+        instance.delete()
+
 
 class HotlineViewSet(CoordinatorWriteViewSet):
     queryset = Hotline.objects.order_by("name", "id")
@@ -40,6 +48,7 @@ class HotlineViewSet(CoordinatorWriteViewSet):
 
 
 class VolunteerViewSet(CoordinatorWriteViewSet):
+    queryset = Volunteer.objects.none()  # for the schema; get_queryset decides
     serializer_class = VolunteerSerializer
     filterset_fields = ["organisation", "is_active", "crisis_trained"]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
@@ -118,6 +127,7 @@ class AssignmentFilter(django_filters.FilterSet):
 class AssignmentViewSet(CoordinatorWriteViewSet):
     """DELETE cancels: the assignment stays, so calendar feeds can show the cancellation."""
 
+    queryset = Assignment.objects.none()  # for the schema; get_queryset decides
     serializer_class = AssignmentSerializer
     filterset_class = AssignmentFilter
 
@@ -175,6 +185,7 @@ class MeViewSet(viewsets.GenericViewSet):
     """The signed-in volunteer's own record and assignments."""
 
     permission_classes = [permissions.IsAuthenticated]
+    queryset = Volunteer.objects.none()  # for the schema only
     serializer_class = VolunteerSerializer
     pagination_class = None
 

@@ -1,0 +1,77 @@
+"""Two writers at once on PostgreSQL: the row locks let exactly one through."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from scheduling import rules, services
+from scheduling.rules import RuleViolation
+from tests import factories as f
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(calls):
+    """Run each call in its own thread and connection, released together by a barrier."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def worker(i, call):
+        try:
+            barrier.wait(timeout=10)
+            results[i] = call()
+        except RuleViolation as exc:
+            results[i] = exc
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+def test_last_seat_two_writers_exactly_one_wins():
+    coordinator = f.coordinator_user()
+    shift = f.shift(required_counsellors=1)
+    first, second = f.volunteer(), f.volunteer()
+    results = race(
+        [
+            lambda v=v: services.assignment_create(
+                shift=shift, volunteer=v, role="counsellor", by=coordinator
+            )
+            for v in (first, second)
+        ]
+    )
+    won = [r for r in results if not isinstance(r, Exception)]
+    lost = [r for r in results if isinstance(r, Exception)]
+    assert len(won) == 1, results
+    assert len(lost) == 1 and isinstance(lost[0], RuleViolation), results
+    assert lost[0].code == rules.CAPACITY
+    assert shift.assignments.filter(status="active").count() == 1
+
+
+def test_one_volunteer_two_overlapping_shifts_at_once_exactly_one():
+    coordinator = f.coordinator_user()
+    roster = f.roster()
+    a = f.shift(roster_=roster, starts_at=f.at(2026, 3, 2, 8))
+    b = f.shift(roster_=roster, starts_at=f.at(2026, 3, 2, 10))
+    volunteer = f.volunteer()
+    results = race(
+        [
+            lambda s=s: services.assignment_create(
+                shift=s, volunteer=volunteer, role="counsellor", by=coordinator
+            )
+            for s in (a, b)
+        ]
+    )
+    lost = [r for r in results if isinstance(r, Exception)]
+    assert len(lost) == 1 and isinstance(lost[0], RuleViolation), results
+    assert lost[0].code == rules.OVERLAP
+    assert volunteer.assignments.filter(status="active").count() == 1

@@ -1,0 +1,144 @@
+"""Reads: who is on shift now (one query, any roster size) and roster coverage."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from scheduling.models import Assignment, Roster, Shift
+from scheduling.selectors import coverage_summary, roster_coverage, volunteers_on_shift
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def published():
+    return f.roster(hotline_=f.hotline(), status=Roster.Status.PUBLISHED)
+
+
+def test_volunteers_on_shift_half_open(published):
+    shift = f.shift(roster_=published, starts_at=f.at(2026, 3, 2, 8))  # 08:00–14:00
+    a = f.assignment(shift_=shift)
+    hotline = published.hotline
+    assert list(volunteers_on_shift(hotline, f.at(2026, 3, 2, 8))) == [a.volunteer]
+    assert list(volunteers_on_shift(hotline, f.at(2026, 3, 2, 13, 59))) == [a.volunteer]
+    assert list(volunteers_on_shift(hotline, f.at(2026, 3, 2, 14))) == []
+    assert list(volunteers_on_shift(hotline, f.at(2026, 3, 2, 7, 59))) == []
+
+
+def test_volunteers_on_shift_leaves_out_draft_cancelled_inactive_and_other_hotlines(published):
+    at = f.at(2026, 3, 2, 9)
+    shift = f.shift(roster_=published, starts_at=f.at(2026, 3, 2, 8), required_counsellors=4)
+    on = f.assignment(shift_=shift)
+    f.assignment(shift_=shift, status=Assignment.Status.CANCELLED)
+    f.assignment(shift_=shift, volunteer_=f.volunteer(is_active=False))
+    f.assignment(shift_=f.shift(roster_=f.roster(hotline_=published.hotline)))  # draft roster
+    other = f.roster(status=Roster.Status.PUBLISHED)
+    f.assignment(shift_=f.shift(roster_=other, starts_at=f.at(2026, 3, 2, 8)))
+    assert list(volunteers_on_shift(published.hotline, at)) == [on.volunteer]
+
+
+def test_volunteers_on_shift_by_role(published):
+    shift = f.shift(roster_=published, required_supervisors=1)
+    counsellor = f.assignment(shift_=shift, role="counsellor")
+    supervisor = f.assignment(
+        shift_=shift, role="supervisor", volunteer_=f.volunteer(roles=("supervisor",))
+    )
+    at = shift.starts_at + dt.timedelta(hours=1)
+    assert list(volunteers_on_shift(published.hotline, at, role="supervisor")) == [
+        supervisor.volunteer
+    ]
+    assert list(volunteers_on_shift(published.hotline, at, role="counsellor")) == [
+        counsellor.volunteer
+    ]
+
+
+def test_volunteers_on_shift_night_shift_after_midnight(published):
+    night = f.shift(roster_=published, starts_at=f.at(2026, 3, 2, 20), hours=12)
+    a = f.assignment(shift_=night)
+    assert list(volunteers_on_shift(published.hotline, f.at(2026, 3, 3, 3))) == [a.volunteer]
+
+
+def _fill(roster, count):
+    shift = f.shift(roster_=roster, required_counsellors=count)
+    Assignment.objects.bulk_create(
+        [Assignment(shift=shift, volunteer=f.volunteer(), role="counsellor") for _ in range(count)]
+    )
+    return shift
+
+
+def _queries_for_on_shift(hotline, at):
+    with CaptureQueriesContext(connection) as ctx:
+        volunteers = [
+            (v.pk, v.display_name, v.phone_number) for v in volunteers_on_shift(hotline, at)
+        ]
+    return len(ctx.captured_queries), len(volunteers)
+
+
+def test_volunteers_on_shift_query_count_same_for_3_and_300():
+    small = f.roster(status=Roster.Status.PUBLISHED)
+    big = f.roster(status=Roster.Status.PUBLISHED)
+    _fill(small, 3)
+    _fill(big, 300)
+    at = f.at(2026, 3, 2, 9)
+    small_queries, small_count = _queries_for_on_shift(small.hotline, at)
+    big_queries, big_count = _queries_for_on_shift(big.hotline, at)
+    assert (small_count, big_count) == (3, 300)
+    assert small_queries == big_queries == 1
+
+
+def test_roster_coverage_counts_and_crisis_missing(published):
+    shift = f.shift(
+        roster_=published,
+        required_counsellors=2,
+        crisis_trained_required=1,
+        required_family_educators=1,
+    )
+    f.assignment(shift_=shift, volunteer_=f.volunteer(crisis_trained=False))
+    f.assignment(shift_=shift, volunteer_=f.volunteer(crisis_trained=False), status="cancelled")
+    f.assignment(
+        shift_=shift, role="family_educator", volunteer_=f.volunteer(roles=("family_educator",))
+    )
+    empty = f.shift(
+        roster_=published,
+        starts_at=f.at(2026, 3, 3, 8),
+        required_counsellors=1,
+        required_family_educators=0,
+    )
+    coverage = roster_coverage(published)
+    assert [c.shift for c in coverage] == [shift, empty]
+    first = coverage[0]
+    assert (first.roles["counsellor"].required, first.roles["counsellor"].filled) == (2, 1)
+    assert first.roles["family_educator"].missing == 0
+    assert first.roles["supervisor"].required == 0
+    assert first.crisis_trained_missing == 1
+    assert not first.complete
+    assert coverage_summary(coverage) == {
+        "seats_required": 4,
+        "seats_filled": 2,
+        "seats_missing": 2,
+        "crisis_trained_missing": 1,
+        "percent": 50.0,
+    }
+
+
+def test_roster_coverage_query_count_fixed(django_assert_num_queries):
+    small, big = f.roster(), f.roster()
+    for _ in range(1):
+        _fill(small, 2)
+    for _ in range(6):
+        _fill(big, 2)
+    counts = []
+    for roster in (small, big):
+        with CaptureQueriesContext(connection) as ctx:
+            coverage = roster_coverage(roster)
+            [(c.shift.local_start, c.missing) for c in coverage]
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1] <= 2
+    assert Shift.objects.filter(roster=big).count() == 6
+
+
+def test_coverage_summary_empty_is_full():
+    assert coverage_summary([])["percent"] == 100.0

@@ -1,0 +1,152 @@
+"""Settings from the environment: production checks, refusals, DATABASE_URL, SQLite mode."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.settings import BASE_DIR, database_from_url, sqlite_database
+
+PYTHON = sys.executable
+
+
+def run(args, **env):
+    """Run with only the given environment (plus PATH/HOME), so the test settings never leak."""
+    clean = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", str(BASE_DIR)),
+    }
+    clean["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    clean.update({k: v for k, v in env.items() if v is not None})
+    return subprocess.run(
+        [PYTHON, *args], cwd=BASE_DIR, env=clean, capture_output=True, text=True, timeout=60
+    )
+
+
+def production_env(**overrides):
+    env = {
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": "hotline.example.org",
+        "CALLER_HASH_SECRET": secrets.token_urlsafe(40),
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+    }
+    env.update(overrides)
+    return env
+
+
+def test_check_deploy_is_clean_with_production_values():
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **production_env())
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "System check identified no issues" in output
+    assert "WARNING" not in output
+
+
+def test_check_deploy_flags_debug_in_production():
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **production_env(DEBUG="1")
+    )
+    assert result.returncode != 0
+    assert "security.W018" in result.stdout + result.stderr
+
+
+def test_refuses_to_start_without_secret_key_when_debug_off():
+    result = run(["-c", "import django; django.setup()"], ALLOWED_HOSTS="example.org")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
+
+
+def test_starts_without_secret_key_in_debug():
+    result = run(["-c", "import django; django.setup(); print('ok')"], DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")
+
+
+def test_database_url_postgres():
+    db = database_from_url(
+        "postgres://roster:p%40ss%2Fword@db.internal:6543/hotline?sslmode=require"
+    )
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
+        "hotline",
+        "roster",
+        "p@ss/word",
+        "db.internal",
+        "6543",
+    )
+    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["CONN_HEALTH_CHECKS"] is True
+
+
+def test_database_url_postgresql_scheme_without_password_or_port():
+    db = database_from_url("postgresql://postgres@127.0.0.1/foundation")
+    assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
+        "foundation",
+        "postgres",
+        "",
+        "127.0.0.1",
+        "",
+    )
+
+
+def test_database_url_sqlite_absolute_and_relative():
+    absolute = database_from_url("sqlite:////srv/hotline/db.sqlite3")
+    assert absolute["ENGINE"] == "django.db.backends.sqlite3"
+    assert Path(absolute["NAME"]) == Path("/srv/hotline/db.sqlite3")
+    assert str(absolute["NAME"]) == "/srv/hotline/db.sqlite3"
+    assert (
+        Path(database_from_url("sqlite:///var/other.sqlite3")["NAME"])
+        == BASE_DIR / "var/other.sqlite3"
+    )
+    assert (
+        Path(database_from_url("sqlite://var/other.sqlite3")["NAME"])
+        == BASE_DIR / "var/other.sqlite3"
+    )
+    assert absolute["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_database_url_unknown_scheme_refused():
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured):
+        database_from_url("mysql://u@h/db")
+
+
+def test_sqlite_options_wal_immediate_timeout():
+    options = sqlite_database(BASE_DIR / "var" / "x.sqlite3")["OPTIONS"]
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert options["timeout"] >= 5
+    assert "journal_mode=WAL" in options["init_command"]
+
+
+def test_default_database_is_sqlite_under_var_in_wal_mode(tmp_path):
+    """The default (no DATABASE_URL) is var/db.sqlite3; a SQLite URL really opens in WAL."""
+    script = (
+        "import json, django; django.setup();"
+        "from django.conf import settings; from django.db import connection;"
+        "d = settings.DATABASES['default'];"
+        "print(json.dumps({'name': str(d['NAME']), 'options': d['OPTIONS']}))"
+    )
+    result = run(["-c", script], DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    default = json.loads(result.stdout.strip().splitlines()[-1])
+    assert default["name"] == str(BASE_DIR / "var" / "db.sqlite3")
+    assert default["options"]["transaction_mode"] == "IMMEDIATE"
+
+    db = tmp_path / "probe.sqlite3"
+    script = (
+        "import django; django.setup(); from django.db import connection;"
+        "c = connection.cursor();"
+        "print(c.execute('PRAGMA journal_mode').fetchone()[0],"
+        " c.execute('PRAGMA busy_timeout').fetchone()[0])"
+    )
+    result = run(["-c", script], DEBUG="1", DATABASE_URL=f"sqlite:///{db}")
+    assert result.returncode == 0, result.stderr
+    journal, busy_ms = result.stdout.split()[-2:]
+    assert journal == "wal"
+    assert int(busy_ms) >= 5000
