@@ -115,6 +115,11 @@ class ShiftViewSet(CoordinatorWriteViewSet):
             raise exceptions.ValidationError(
                 {"non_field_errors": [_("Volunteers are on this shift; cancel their assignments first.")]}
             )
+        if instance.roster.is_published and instance.assignments.exists():
+            # Its cancelled assignments are what volunteers' calendars show as cancelled.
+            raise exceptions.ValidationError(
+                {"non_field_errors": [_("This shift has been published to volunteers; it cannot be deleted.")]}
+            )
         instance.delete()
 
 

@@ -665,3 +665,13 @@ def test_bad_username_refused(username, coord):
     )
     _assert_field_error(response, "username")
     assert not Volunteer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_shift_delete_refused_when_published_with_cancelled_assignments(coordinator_api):
+    roster = f.roster(status="published")
+    shift = f.shift(roster_=roster)
+    f.assignment(shift_=shift, status="cancelled")
+    response = coordinator_api.delete(f"/api/v1/shifts/{shift.pk}/")
+    assert response.status_code == 400
+    assert Shift.objects.filter(pk=shift.pk).exists()
