@@ -1,0 +1,117 @@
+"""Auto-fill and coverage of a roster.
+
+    POST /api/v1/rosters/{id}/autofill/   → 202 {"id", "task_id", "status", "status_url"}
+                                            409 {"code": "autofill_running", ...} while one runs
+    GET  /api/v1/autofill/{run_id}/        → the run: status, progress, result
+    GET  /api/v1/rosters/{id}/coverage/    → per shift and role, plus a summary
+
+Auto-fill is for coordinators. Coverage is for coordinators, and for volunteers on
+published rosters (the roster list shows them those already).
+"""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api.permissions import IsCoordinator
+from api.serializers.roster_build import (
+    AutofillRequestSerializer,
+    AutofillRunSerializer,
+    AutofillStartedSerializer,
+    RosterCoverageSerializer,
+    autofill_status_url,
+)
+from scheduling import builder
+from scheduling.builder_models import AutofillRun
+from scheduling.selectors import coverage_summary, roster_coverage
+
+AutofillRunningSerializer = inline_serializer(
+    name="AutofillRunning",
+    fields={
+        "code": serializers.CharField(),
+        "detail": serializers.CharField(),
+        "run": serializers.IntegerField(allow_null=True),
+        "status_url": serializers.URLField(allow_null=True),
+    },
+)
+
+
+# Mixed into RosterViewSet: `autofill` and `coverage` on one roster. No docstring, so the
+# schema keeps describing the roster operations with the viewset's own.
+class RosterBuildActions:
+    @extend_schema(
+        request=AutofillRequestSerializer,
+        responses={
+            202: AutofillStartedSerializer,
+            409: OpenApiResponse(
+                AutofillRunningSerializer, description="An auto-fill is already queued or running."
+            ),
+        },
+        summary="Start an auto-fill of the roster (runs as a background task)",
+        description=(
+            "Coordinators only. `fill` keeps every assignment and fills empty seats; `rebuild` "
+            "keeps locked assignments and shifts already started and may change the rest. "
+            "Every proposed assignment is saved through the rule layer; refusals are listed "
+            "in the run's result. Poll `status_url` for progress. One run per roster at a "
+            "time: a second start answers 409 `autofill_running`."
+        ),
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsCoordinator])
+    def autofill(self, request, pk=None):
+        roster = self.get_object()
+        params = AutofillRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            run = builder.autofill_start(roster=roster, by=request.user, **params.validated_data)
+        except builder.AutofillBusy as exc:
+            return Response(
+                {
+                    "code": "autofill_running",
+                    "detail": str(exc),
+                    "run": exc.run.pk if exc.run else None,
+                    "status_url": autofill_status_url(request, exc.run) if exc.run else None,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(
+            {
+                "id": run.pk,
+                # django-q2's id is known once the task is queued (after commit); the run id
+                # is what the status URL takes.
+                "task_id": str(run.pk),
+                "status": run.status,
+                "status_url": autofill_status_url(request, run),
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    @extend_schema(
+        responses=RosterCoverageSerializer,
+        summary="Coverage per shift and role",
+        description=(
+            "Required and filled seats per shift and role, crisis-trained seats missing, and "
+            "a summary. Coordinators see every roster; volunteers see published rosters."
+        ),
+    )
+    @action(detail=True, methods=["get"])
+    def coverage(self, request, pk=None):
+        roster = self.get_object()
+        coverage = roster_coverage(roster)
+        data = {"roster": roster.pk, "summary": coverage_summary(coverage), "shifts": coverage}
+        return Response(RosterCoverageSerializer(data).data)
+
+
+class AutofillRunViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Auto-fill runs, newest first (coordinators only); filter with `?roster=`."""
+
+    permission_classes = [IsCoordinator]
+    serializer_class = AutofillRunSerializer
+    queryset = AutofillRun.objects.none()  # for the schema; get_queryset decides
+    filterset_fields = ["roster", "status"]
+
+    def get_queryset(self):
+        return AutofillRun.objects.order_by("-created_at", "-id")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "request": self.request}
