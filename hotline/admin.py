@@ -120,3 +120,6 @@ class MessageAdmin(ReadOnlyAdmin):
     list_filter = ["status", "purpose"]
     search_fields = ["to", "dedupe_key", "twilio_sid"]
     date_hierarchy = "created_at"
+
+
+from hotline import crisis_admin  # noqa: E402,F401  (reports, escalations, audit log)

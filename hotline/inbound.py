@@ -31,5 +31,21 @@ def sms_received(*, from_number: str, body: str, message_sid: str) -> str | None
     """An SMS reached one of our numbers. Returns the reply text, or None for no reply.
 
     Runs inside the transaction that records `message_sid`: raise to have it forgotten.
+    Each handler in SMS_HANDLERS returns a reply, or None when the message is not for it;
+    the first reply wins.
     """
+    from django.utils import timezone
+    from django.utils.module_loading import import_string
+
+    now = timezone.now()
+    for path in SMS_HANDLERS:
+        reply = import_string(path)(from_number=from_number, body=body, now=now)
+        if reply is not None:
+            return reply
     return None
+
+
+# Handlers of incoming SMS, tried in order: `handler(*, from_number, body, now) -> str | None`.
+SMS_HANDLERS = [
+    "hotline.escalations.escalation_ack_sms",  # `ACK 4821`: a supervisor takes an escalation
+]

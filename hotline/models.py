@@ -407,3 +407,6 @@ class InboundSms(models.Model):
 
     def __str__(self) -> str:
         return self.message_sid
+
+
+from hotline.crisis_models import *  # noqa: E402,F403

@@ -1,0 +1,109 @@
+"""Escalations: list and read (supervisors, coordinators; a raiser reads their own), raise
+by hand, acknowledge, resolve. Every read of one escalation is audited."""
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api.exceptions import Conflict
+from api.serializers.escalation import (
+    EscalationRaiseSerializer,
+    EscalationResolveSerializer,
+    EscalationSerializer,
+)
+from hotline import escalations
+from hotline.crisis_models import Escalation
+from hotline.crisis_selectors import escalations_visible_to, is_crisis_staff
+from hotline.models import Call
+from hotline.reports import can_report_on
+
+
+class IsCrisisStaff(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return bool(
+            request.user and request.user.is_authenticated and is_crisis_staff(request.user)
+        )
+
+
+def _conflict(exc: escalations.EscalationConflict) -> Conflict:
+    return Conflict(detail=exc.message, code=exc.code)
+
+
+class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """`GET` lists every escalation (open first) for supervisors and coordinators.
+    `POST` raises one by hand for a call you answered. `acknowledge` stops the alert
+    chain; `resolve` records the outcome."""
+
+    serializer_class = EscalationSerializer
+    filterset_fields = ["status", "hotline"]
+    queryset = Escalation.objects.none()  # for the schema only
+
+    def get_permissions(self):
+        if self.action in ("retrieve", "create"):
+            return [permissions.IsAuthenticated()]
+        return [IsCrisisStaff()]
+
+    def get_queryset(self):
+        return escalations_visible_to(self.request.user).order_by("-opened_at", "-id")
+
+    def retrieve(self, request, *args, **kwargs):
+        escalation = self.get_object()
+        escalations.escalation_viewed(
+            escalation=escalation, by=request.user, now=timezone.now(), via="api"
+        )
+        return Response(self.get_serializer(escalation).data)
+
+    @extend_schema(request=EscalationRaiseSerializer, responses={201: EscalationSerializer})
+    def create(self, request, *args, **kwargs):
+        payload = EscalationRaiseSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        call = get_object_or_404(Call, pk=payload.validated_data["call"])
+        if not (can_report_on(request.user, call) or is_crisis_staff(request.user)):
+            raise exceptions.PermissionDenied()
+        escalation = escalations.escalation_raise(
+            call=call, by=request.user, reason=payload.validated_data["reason"], now=timezone.now()
+        )
+        return Response(EscalationSerializer(escalation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={200: EscalationSerializer, 409: OpenApiResponse(description="not open")},
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        escalation = self.get_object()
+        try:
+            escalation = escalations.escalation_acknowledge(
+                escalation=escalation,
+                by=request.user,
+                now=timezone.now(),
+                channel=Escalation.Channel.API,
+            )
+        except escalations.EscalationConflict as exc:
+            raise _conflict(exc) from exc
+        return Response(EscalationSerializer(escalation).data)
+
+    @extend_schema(
+        request=EscalationResolveSerializer,
+        responses={200: EscalationSerializer, 409: OpenApiResponse(description="resolved already")},
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        escalation = self.get_object()
+        payload = EscalationResolveSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            escalation = escalations.escalation_resolve(
+                escalation=escalation,
+                by=request.user,
+                outcome=payload.validated_data["outcome"],
+                notes=payload.validated_data["notes"],
+                now=timezone.now(),
+                channel=Escalation.Channel.API,
+            )
+        except escalations.EscalationConflict as exc:
+            raise _conflict(exc) from exc
+        return Response(EscalationSerializer(escalation).data)

@@ -1,0 +1,98 @@
+"""The report on one call: `/api/v1/calls/{id}/report/` (GET, POST, PATCH) and
+`/api/v1/calls/{id}/report/addenda/` (POST). Writes go through hotline.reports, which
+decides who may write; reads are audited."""
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, permissions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.exceptions import Conflict
+from api.serializers.report import AddendumSerializer, CallReportSerializer
+from hotline import reports
+from hotline.crisis_models import CallReport
+from hotline.crisis_selectors import reports_visible_to
+from hotline.models import Call
+
+
+def _conflict(exc: reports.ReportConflict) -> Conflict:
+    return Conflict(detail=exc.message, code=exc.code)
+
+
+class CallReportView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = CallReportSerializer
+
+    def _report(self, request, pk) -> CallReport:
+        report = reports_visible_to(request.user).filter(call_id=pk).first()
+        if report is None:
+            raise exceptions.NotFound()
+        return report
+
+    @extend_schema(responses={200: CallReportSerializer})
+    def get(self, request, pk: int):
+        report = self._report(request, pk)
+        reports.report_viewed(report=report, by=request.user, now=timezone.now(), via="api")
+        return Response(CallReportSerializer(report).data)
+
+    @extend_schema(
+        request=CallReportSerializer,
+        responses={
+            201: CallReportSerializer,
+            403: OpenApiResponse(description="you did not answer this call"),
+            409: OpenApiResponse(description="the call has a report already"),
+        },
+    )
+    def post(self, request, pk: int):
+        call = get_object_or_404(Call, pk=pk)
+        if not reports.can_report_on(request.user, call):
+            raise exceptions.PermissionDenied(
+                "Only the volunteer who answered this call can report on it."
+            )
+        payload = CallReportSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            report = reports.report_create(
+                call=call, by=request.user, data=dict(payload.validated_data), now=timezone.now()
+            )
+        except reports.ReportConflict as exc:
+            raise _conflict(exc) from exc
+        return Response(CallReportSerializer(report).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=CallReportSerializer,
+        responses={200: CallReportSerializer, 409: OpenApiResponse(description="edit window over")},
+    )
+    def patch(self, request, pk: int):
+        report = self._report(request, pk)
+        payload = CallReportSerializer(report, data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        try:
+            report = reports.report_update(
+                report=report,
+                by=request.user,
+                data=dict(payload.validated_data),
+                now=timezone.now(),
+            )
+        except reports.ReportConflict as exc:
+            raise _conflict(exc) from exc
+        return Response(CallReportSerializer(report).data)
+
+
+class CallReportAddendumView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = AddendumSerializer
+
+    @extend_schema(request=AddendumSerializer, responses={201: AddendumSerializer})
+    def post(self, request, pk: int):
+        report = reports_visible_to(request.user).filter(call_id=pk).first()
+        if report is None:
+            raise exceptions.NotFound()
+        payload = AddendumSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        addendum = reports.report_addendum_add(
+            report=report, by=request.user, text=payload.validated_data["text"], now=timezone.now()
+        )
+        return Response(AddendumSerializer(addendum).data, status=status.HTTP_201_CREATED)
