@@ -62,6 +62,24 @@ def _send_twilio(message: Message) -> str:
 BACKENDS = {"console": _send_console, "locmem": _send_locmem, "twilio": _send_twilio}
 
 
+# Lookups answer "did this message already reach the provider?" for a message whose worker
+# died between handing it over and recording the result: the SID if so, else None.
+def _lookup_locmem(message: Message) -> str | None:
+    for sent in reversed(outbox):
+        if sent["to"] == message.to and sent["body"] == message.body:
+            return sent["sid"]
+    return None
+
+
+def _lookup_twilio(message: Message) -> str | None:
+    from hotline import twilio as twilio_api
+
+    return twilio_api.find_sms(to=message.to, body=message.body, since=message.claimed_at)
+
+
+LOOKUPS = {"console": lambda message: None, "locmem": _lookup_locmem, "twilio": _lookup_twilio}
+
+
 def backend_name() -> str:
     name = getattr(settings, "SMS_BACKEND", "")
     if name:
@@ -149,9 +167,55 @@ def message_deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
     return Message.Status.SENT
 
 
-def outbox_flush(*, now: dt.datetime | None = None, limit: int = 200) -> int:
-    """Send every due message (retries, and any whose enqueue was lost). Run each minute."""
+def message_recover(message_id: int, *, now: dt.datetime | None = None) -> str:
+    """Settle a message left in `sending` by a worker that died mid-delivery.
+
+    Asks the provider whether it got the message (so it is never sent twice); if it did,
+    records the SID; if not, queues it again (so it is never lost). If the provider cannot
+    be asked, the message stays in `sending` and the next flush asks again.
+    """
     now = now or timezone.now()
+    message = Message.objects.filter(pk=message_id, status=Message.Status.SENDING).first()
+    if message is None:
+        return ""
+    try:
+        sid = LOOKUPS[backend_name()](message)
+    except Exception:  # noqa: BLE001 - unknown is not "not sent": ask again next time
+        log.warning("could not ask the provider about SMS %s; will retry", message_id)
+        return Message.Status.SENDING
+    stale = Q(pk=message_id, status=Message.Status.SENDING, claimed_at=message.claimed_at)
+    if sid:
+        Message.objects.filter(stale).update(
+            status=Message.Status.SENT,
+            attempts=message.attempts + 1,
+            twilio_sid=sid,
+            sent_at=message.claimed_at,
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        return Message.Status.SENT
+    Message.objects.filter(stale).update(
+        status=Message.Status.QUEUED,
+        attempts=message.attempts + 1,
+        last_error="worker stopped while sending; the provider has no such message",
+        next_attempt_at=now,
+        updated_at=now,
+    )
+    return Message.Status.QUEUED
+
+
+def outbox_flush(*, now: dt.datetime | None = None, limit: int = 200) -> int:
+    """Send every due message (retries, and any whose enqueue was lost), and settle those a
+    dead worker left in `sending`. Run each minute."""
+    now = now or timezone.now()
+    stale_after = dt.timedelta(seconds=getattr(settings, "SMS_SENDING_STALE_SECONDS", 300))
+    stuck = list(
+        Message.objects.filter(status=Message.Status.SENDING, claimed_at__lt=now - stale_after)
+        .order_by("claimed_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_id in stuck:
+        message_recover(message_id, now=now)
     due = list(
         Message.objects.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now)
         .order_by("next_attempt_at", "id")

@@ -194,6 +194,19 @@ def send_sms(to: str, from_: str, body: str) -> str:
     return message.sid
 
 
+def find_sms(*, to: str, body: str, since) -> str | None:
+    """The SID of a message Twilio already holds for `to` with this exact text, created at
+    or after `since` (less a minute of clock skew); None if there is none."""
+    import datetime as dt
+
+    floor = since - dt.timedelta(minutes=1) if since else None
+    for message in client().messages.list(to=to, limit=50):
+        created = getattr(message, "date_created", None)
+        if message.body == body and (floor is None or created is None or created >= floor):
+            return message.sid
+    return None
+
+
 def call_create(*, to: str, from_: str, url: str, status_callback: str, timeout: int) -> str:
     """Dial one volunteer's phone; `url` answers with the whisper. Returns the leg's SID."""
     try:

@@ -1,0 +1,71 @@
+"""A worker that dies between handing an SMS over and recording it: never lost, never doubled."""
+
+import datetime as dt
+
+import pytest
+
+from hotline import sms
+from hotline.models import Message
+
+NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def clean_outbox():
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
+def _stuck(*, handed_over: bool) -> Message:
+    message = Message.objects.create(
+        dedupe_key="k1", to="+8613800000001", body="Shift tomorrow 08:00", next_attempt_at=NOW
+    )
+    if handed_over:
+        sms._send_locmem(message)
+    Message.objects.filter(pk=message.pk).update(status=Message.Status.SENDING, claimed_at=NOW)
+    return message
+
+
+@pytest.mark.django_db
+def test_stuck_message_the_provider_has_is_recorded_not_resent():
+    message = _stuck(handed_over=True)
+    sms.outbox_flush(now=NOW + dt.timedelta(minutes=10))
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT
+    assert message.twilio_sid == sms.outbox[0]["sid"]
+    assert len(sms.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_stuck_message_the_provider_never_got_is_sent_once():
+    message = _stuck(handed_over=False)
+    later = NOW + dt.timedelta(minutes=10)
+    sms.outbox_flush(now=later)
+    sms.outbox_flush(now=later + dt.timedelta(minutes=1))
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT
+    assert [m["body"] for m in sms.outbox] == ["Shift tomorrow 08:00"]
+
+
+@pytest.mark.django_db
+def test_message_still_being_sent_is_left_alone():
+    message = _stuck(handed_over=False)
+    sms.outbox_flush(now=NOW + dt.timedelta(seconds=30))
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENDING
+    assert sms.outbox == []
+
+
+@pytest.mark.django_db
+def test_provider_unreachable_keeps_message_for_next_flush(monkeypatch):
+    message = _stuck(handed_over=False)
+
+    def down(message):
+        raise OSError("timeout")
+
+    monkeypatch.setitem(sms.LOOKUPS, "locmem", down)
+    sms.outbox_flush(now=NOW + dt.timedelta(minutes=10))
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENDING
+    assert sms.outbox == []
