@@ -2,8 +2,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from api.views import call, resources
+from api.views import call, me, resources, roster_build
 from api.views.auth import TokenView
+from api.views.escalation import EscalationViewSet
+from api.views.report import CallReportAddendumView, CallReportView
 
 router = DefaultRouter()
 router.register("organisations", resources.OrganisationViewSet, basename="organisation")
@@ -17,9 +19,24 @@ router.register("time-off", resources.TimeOffViewSet, basename="time-off")
 router.register("me", resources.MeViewSet, basename="me")
 router.register("calls", call.CallViewSet, basename="call")
 router.register("callbacks", call.CallbackViewSet, basename="callback")
+router.register("escalations", EscalationViewSet, basename="escalation")
+router.register("swaps", me.SwapViewSet, basename="swap")
+router.register("autofill", roster_build.AutofillRunViewSet, basename="autofill")
 
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),
+    # Before the router: its "me" viewset would otherwise take these paths.
+    path("v1/me/calendar/", me.MyCalendarView.as_view(), name="me-calendar"),
+    path("v1/me/calendar/rotate/", me.MyCalendarRotateView.as_view(), name="me-calendar-rotate"),
+    path("v1/me/calendar/import/", me.MyCalendarImportView.as_view(), name="me-calendar-import"),
+    path("v1/me/reminders/", me.MyRemindersView.as_view(), name="me-reminders"),
+    # The report on a call: its own paths, before the router's read-only calls viewset.
+    path("v1/calls/<int:pk>/report/", CallReportView.as_view(), name="call-report-api"),
+    path(
+        "v1/calls/<int:pk>/report/addenda/",
+        CallReportAddendumView.as_view(),
+        name="call-report-addenda-api",
+    ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

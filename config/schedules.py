@@ -8,6 +8,11 @@ both get the schedules without a manual step. Add an entry here for new recurrin
 SCHEDULES: list[tuple[str, str, int]] = [
     ("sms-outbox-flush", "hotline.sms.outbox_flush", 1),
     ("calls-sweep", "hotline.calls.calls_sweep", 1),
+    ("shift-reminders", "scheduling.reminders.reminders_send_due", 5),
+    ("drop-asks", "scheduling.swaps.drops_ask_due", 5),
+    ("roster-change-notices", "scheduling.notify.roster_changes_notify", 5),
+    ("escalations-advance", "hotline.escalations.escalations_advance_due", 1),
+    ("retention-purge", "hotline.retention.purge_expired_task", 24 * 60),
 ]
 
 

@@ -222,7 +222,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Volunteers' roles and an assignment's role share one choice set: one schema name.
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "hotline.models.Role.choices"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "hotline.models.Role.choices",
+        # A call's outcome and an escalation's outcome are different choice sets.
+        "EscalationOutcomeEnum": "hotline.crisis_models.ESCALATION_OUTCOMES",
+        # An availability window's kind and a swap request's kind.
+        "AvailabilityKindEnum": "scheduling.models.AVAILABILITY_KINDS",
+        "SwapKindEnum": "scheduling.models.SWAP_KINDS",
+    },
 }
 
 # Twilio. Without credentials SMS go to the console backend and calls can be simulated.
@@ -269,3 +276,25 @@ TWILIO_VOICE_BACKEND = env_str(
 TWILIO_WEBHOOK_BASE_URL = env_str("TWILIO_WEBHOOK_BASE_URL")
 # bench/webhook.py only: mount a bare view to compare the webhook's throughput against.
 BENCH_BARE_VIEW = env_bool("BENCH_BARE_VIEW", False)
+
+# Crisis work (docs/readme-crisis.md). Escalation SMS link to SITE_URL (below; empty:
+# http://127.0.0.1:8000). Retention, in days: callback numbers, recording references,
+# report and escalation notes (`purge_expired`, daily). A report is editable this many hours.
+RETENTION_DAYS_CALLBACK = env_int("RETENTION_DAYS_CALLBACK", 30)
+RETENTION_DAYS_RECORDING = env_int("RETENTION_DAYS_RECORDING", 90)
+RETENTION_DAYS_NOTES = env_int("RETENTION_DAYS_NOTES", 365)
+REPORT_EDIT_HOURS = env_int("REPORT_EDIT_HOURS", 24)
+
+# Volunteers on their own (calendar feeds, reminders, swaps; docs/readme-volunteers.md).
+# Host part of calendar UIDs (assignment-<id>@<host>): set it once and never change it, or
+# calendar apps see every shift as new. Empty: the first ALLOWED_HOSTS entry.
+CALENDAR_UID_HOST = env_str("CALENDAR_UID_HOST")
+# Public base URL of the site, for links in SMS (swap offers, drops). Empty: paths only.
+SITE_URL = env_str("SITE_URL")
+# Hours before a published shift that a reminder SMS goes out.
+SHIFT_REMINDER_HOURS = [int(h) for h in env_list("SHIFT_REMINDER_HOURS", "24,2")]
+# Who volunteers contact about their shifts, shown on My shifts and in the feed.
+COORDINATOR_CONTACT = env_str("COORDINATOR_CONTACT")
+# Drops: volunteers asked by SMS per wave, and minutes between waves.
+DROP_WAVE_SIZE = env_int("DROP_WAVE_SIZE", 3)
+DROP_WAVE_MINUTES = env_int("DROP_WAVE_MINUTES", 30)

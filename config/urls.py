@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("twilio/", include(twilio_urlpatterns)),
     path("calls/", include(calls_urlpatterns)),
+    path("", include("hotline.crisis_urls")),  # /calls/<id>/report/, /crisis/…
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("scheduling.urls")),

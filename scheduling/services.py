@@ -235,12 +235,16 @@ def roster_generate_shifts(
 
 
 @transaction.atomic
-def roster_publish(*, roster: Roster, by=None) -> Roster:
-    """Make the roster visible to volunteers and their calendar feeds."""
+def roster_publish(*, roster: Roster, by=None, now: dt.datetime | None = None) -> Roster:
+    """Make the roster visible to volunteers and their calendar feeds, and SMS the volunteers
+    whose assignments are new or changed since they were last told (scheduling.notify)."""
+    from scheduling.notify import roster_changes_notify
+
     roster = Roster.objects.select_for_update().get(pk=roster.pk)
     roster.status = Roster.Status.PUBLISHED
-    roster.published_at = timezone.now()
+    roster.published_at = now or timezone.now()
     roster.save(update_fields=["status", "published_at", "updated_at"])
+    roster_changes_notify(roster=roster, now=roster.published_at)
     return roster
 
 

@@ -16,6 +16,7 @@ from api.serializers.roster import RosterSerializer
 from api.serializers.shift import ShiftSerializer
 from api.serializers.volunteer import VolunteerSerializer
 from api.views.common import CoordinatorWriteViewSet, OwnDataViewSet
+from api.views.roster_build import RosterBuildActions
 from hotline.access import is_coordinator, volunteer_of
 from hotline.models import Hotline, Organisation, Volunteer
 from scheduling import services
@@ -60,7 +61,7 @@ class VolunteerViewSet(CoordinatorWriteViewSet):
         return qs.filter(user=self.request.user)
 
 
-class RosterViewSet(CoordinatorWriteViewSet):
+class RosterViewSet(RosterBuildActions, CoordinatorWriteViewSet):
     serializer_class = RosterSerializer
     filterset_fields = ["hotline", "status"]
 

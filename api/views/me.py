@@ -1,0 +1,180 @@
+"""The signed-in volunteer's calendar link, reminders, .ics import, and swaps."""
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.serializers.swap import (
+    CalendarImportResultSerializer,
+    CalendarImportSerializer,
+    CalendarLinkSerializer,
+    ReminderPreferenceSerializer,
+    SwapRejectSerializer,
+    SwapRequestSerializer,
+)
+from hotline.access import is_coordinator, volunteer_of
+from scheduling import availability, feeds, ical, reminders, swaps
+from scheduling.models import Assignment, SwapRequest
+
+
+def _volunteer(request):
+    volunteer = volunteer_of(request.user)
+    if volunteer is None:
+        raise exceptions.NotFound(_("You have no volunteer record."))
+    return volunteer
+
+
+class MyCalendarView(APIView):
+    """`GET`: the personal calendar feed's URLs (the token is made on first use)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = CalendarLinkSerializer
+
+    @extend_schema(responses=CalendarLinkSerializer)
+    def get(self, request):
+        _volunteer(request)
+        return Response(feeds.feed_urls(request, feeds.calendar_token_get(user=request.user)))
+
+
+class MyCalendarRotateView(APIView):
+    """`POST`: a new feed token; the old URL stops working at once."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = CalendarLinkSerializer
+
+    @extend_schema(request=None, responses=CalendarLinkSerializer)
+    def post(self, request):
+        _volunteer(request)
+        return Response(feeds.feed_urls(request, feeds.calendar_token_rotate(user=request.user)))
+
+
+class MyRemindersView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = ReminderPreferenceSerializer
+
+    @extend_schema(responses=ReminderPreferenceSerializer)
+    def get(self, request):
+        return Response({"reminders_enabled": reminders.reminders_enabled(_volunteer(request))})
+
+    @extend_schema(request=ReminderPreferenceSerializer, responses=ReminderPreferenceSerializer)
+    def put(self, request):
+        volunteer = _volunteer(request)
+        serializer = ReminderPreferenceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pref = reminders.reminder_preference_set(
+            volunteer=volunteer, enabled=serializer.validated_data["reminders_enabled"]
+        )
+        return Response({"reminders_enabled": pref.reminders_enabled})
+
+
+class MyCalendarImportView(APIView):
+    """`POST` multipart `file`: replace imported time off with the busy times of an .ics."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [MultiPartParser]
+    serializer_class = CalendarImportSerializer
+
+    @extend_schema(request=CalendarImportSerializer, responses=CalendarImportResultSerializer)
+    def post(self, request):
+        volunteer = _volunteer(request)
+        serializer = CalendarImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        try:
+            if upload.size > ical.MAX_IMPORT_BYTES:
+                raise ical.CalendarImportError(_("The file is larger than 1 MB."))
+            created = availability.time_off_import(volunteer=volunteer, data=upload.read())
+        except ical.CalendarImportError as exc:
+            raise exceptions.ValidationError({"file": [str(exc)]}) from exc
+        return Response({"imported": len(created)}, status=status.HTTP_201_CREATED)
+
+
+class SwapViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Swap offers and drops. A volunteer sees their own and those they may take; coordinators
+    see all. Refusals (a rule, a started shift) answer 409 `{"code", "detail"}`."""
+
+    serializer_class = SwapRequestSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    queryset = SwapRequest.objects.none()  # for the schema; get_queryset decides
+    filterset_fields = ["status", "kind"]
+
+    def get_queryset(self):
+        qs = SwapRequest.objects.select_related("assignment__shift__roster").order_by(
+            "-created_at", "-id"
+        )
+        if is_coordinator(self.request.user):
+            return qs
+        volunteer = volunteer_of(self.request.user)
+        if volunteer is None:
+            return qs.none()
+        claimable = [s.pk for s in swaps.swaps_claimable(volunteer, now=timezone.now())]
+        return qs.filter(Q(offered_by=volunteer) | Q(claimant=volunteer) | Q(pk__in=claimable))
+
+    def create(self, request, *args, **kwargs):
+        volunteer = _volunteer(request)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        assignment = serializer.validated_data["assignment"]
+        if assignment.volunteer_id != volunteer.pk:
+            # Do not tell others' assignments apart from missing ones.
+            raise exceptions.NotFound(_("No such assignment of yours."))
+        swap = swaps.swap_offer(
+            assignment=Assignment.objects.get(pk=assignment.pk),
+            volunteer=volunteer,
+            kind=serializer.validated_data.get("kind", SwapRequest.Kind.OFFER),
+            note=serializer.validated_data.get("note", ""),
+        )
+        return Response(SwapRequestSerializer(swap).data, status=status.HTTP_201_CREATED)
+
+    lookup_value_regex = r"\d+"
+
+    def _get(self, pk) -> SwapRequest:
+        if not str(pk).isdigit():
+            raise exceptions.NotFound()
+        swap = SwapRequest.objects.filter(pk=int(pk)).first()
+        if swap is None:
+            raise exceptions.NotFound()
+        return swap
+
+    @extend_schema(request=None, responses=SwapRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        swap = swaps.swap_claim(swap=self._get(pk), volunteer=_volunteer(request))
+        return Response(SwapRequestSerializer(swap).data)
+
+    @extend_schema(request=None, responses=SwapRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        swap = swaps.swap_withdraw(swap=self._get(pk), volunteer=_volunteer(request))
+        return Response(SwapRequestSerializer(swap).data)
+
+    @extend_schema(request=None, responses=SwapRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        if not is_coordinator(request.user):
+            raise exceptions.PermissionDenied()
+        swap = swaps.swap_approve(swap=self._get(pk), by=request.user)
+        return Response(SwapRequestSerializer(swap).data)
+
+    @extend_schema(request=SwapRejectSerializer, responses=SwapRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        if not is_coordinator(request.user):
+            raise exceptions.PermissionDenied()
+        data = SwapRejectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        swap = swaps.swap_reject(
+            swap=self._get(pk), by=request.user, reason=data.validated_data.get("reason", "")
+        )
+        return Response(SwapRequestSerializer(swap).data)

@@ -1,0 +1,209 @@
+"""Benchmark: a volunteer's calendar feed (full and 304) against a bare Django view.
+
+    .venv/bin/python bench/feed.py [--seconds 6] [--clients 4] [--workers 2] [--shifts 400]
+
+Builds a throwaway SQLite database (or uses --database-url) with one volunteer holding
+`--shifts` assignments over a year on a Europe/London hotline (DST both ways; some
+cancelled), plus co-volunteers on every shift; starts gunicorn on loopback (killed by a hard
+time limit whatever happens) and fires concurrent GETs at, in the same run and server:
+a bare view returning a constant, the full feed, and the feed revalidated with
+If-None-Match (304). Prints requests/s, p50, p99 and the ratios to the bare view. No target:
+figures to read, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+HARD_LIMIT = 300  # seconds: the server is killed after this whatever happens
+
+SEED = """
+import datetime as dt
+import django
+django.setup()
+from django.contrib.auth.models import User
+from django.utils import timezone
+from hotline.models import Hotline, Volunteer
+from scheduling.models import Assignment, Roster, Shift
+from scheduling.feeds import calendar_token_get
+
+n = int({n})
+now = timezone.now()
+hotline = Hotline.objects.create(name="Bench Line", phone_number="+442071234567", time_zone="Europe/London")
+roster = Roster.objects.create(hotline=hotline, first_day=(now - dt.timedelta(days=60)).date(),
+                               last_day=(now + dt.timedelta(days=366)).date(), status="published")
+users = User.objects.bulk_create([User(username=f"bench{{i}}", password="!") for i in range(4)])
+people = Volunteer.objects.bulk_create([
+    Volunteer(user=u, display_name=f"Volunteer {{i}}", phone_number=f"+44770090{{i:04d}}", is_counsellor=True,
+              language="en")
+    for i, u in enumerate(users)])
+me, others = people[0], people[1:]
+step = dt.timedelta(days=425) / n  # from 60 days back across a year ahead
+start = now - dt.timedelta(days=59)
+shifts = Shift.objects.bulk_create([
+    Shift(roster=roster, starts_at=start + i * step, ends_at=start + i * step + dt.timedelta(hours=6),
+          required_counsellors=3) for i in range(n)])
+rows = []
+for i, shift in enumerate(shifts):
+    rows.append(Assignment(shift=shift, volunteer=me, role="counsellor",
+                           status="cancelled" if i % 25 == 0 else "active", sequence=1 if i % 25 == 0 else 0))
+    rows += [Assignment(shift=shift, volunteer=o, role="counsellor") for o in others[:2]]
+Assignment.objects.bulk_create(rows)
+print(calendar_token_get(user=me.user).token)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def client_loop(args) -> tuple[list[float], int]:
+    port, path, deadline, etag, expect = args
+    latencies, size = [], 0
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    while time.monotonic() < deadline:
+        headers = {"Host": f"127.0.0.1:{port}"}
+        if etag:
+            headers["If-None-Match"] = etag
+        start = time.monotonic()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != expect:
+            raise SystemExit(f"{path} answered {response.status}, expected {expect}")
+        if response.getheader("Connection", "").lower() == "close":
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        latencies.append(time.monotonic() - start)
+        size = len(body)
+    conn.close()
+    return latencies, size
+
+
+def run_load(port, path, seconds, clients, etag="", expect=200) -> dict:
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    with multiprocessing.Pool(clients) as pool:
+        results = pool.map(client_loop, [(port, path, deadline, etag, expect)] * clients)
+    elapsed = time.monotonic() - started
+    latencies = sorted(x for r, _size in results for x in r)
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "bytes": results[0][1],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=6)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--shifts", type=int, default=400)
+    parser.add_argument("--database-url", default="", help="default: a throwaway SQLite file")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-feed-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "CALLER_HASH_SECRET": "bench-" + uuid.uuid4().hex,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CALENDAR_UID_HOST": "bench.example.org",
+        "SECURE_SSL_REDIRECT": "0",
+        "BENCH_BARE_VIEW": "1",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.sqlite3",
+        "PYTHONPATH": str(ROOT),
+    }
+    server = None
+    try:
+        subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+        seeded = subprocess.run(
+            [PY, "-c", SEED.format(n=args.shifts)], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        )
+        token = seeded.stdout.strip().splitlines()[-1]
+        gunicorn = str(Path(PY).parent / "gunicorn")
+        server = subprocess.Popen(
+            [
+                "timeout",
+                "--signal=KILL",
+                str(HARD_LIMIT),
+                gunicorn,
+                "config.wsgi",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                str(args.workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("gunicorn did not start")
+        feed = f"/calendar/{token}.ics"
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", feed, headers={"Host": f"127.0.0.1:{port}"})
+        first = conn.getresponse()
+        first.read()
+        etag = first.getheader("ETag")
+        conn.close()
+        run_load(port, "/twilio/bench/bare", 1, 2)  # warm up
+        run_load(port, feed, 1, 2)
+        bare = run_load(port, "/twilio/bench/bare", args.seconds, args.clients)
+        full = run_load(port, feed, args.seconds, args.clients)
+        revalidate = run_load(port, feed, args.seconds, args.clients, etag=etag, expect=304)
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(
+        f"\nfeed of {args.shifts} shifts over a year (Europe/London), {args.clients} clients, "
+        f"{args.workers} gunicorn workers, {args.seconds:g} s each, "
+        f"database {'DATABASE_URL' if args.database_url else 'SQLite (WAL)'}; feed {full['bytes']} bytes"
+    )
+    print(f"{'':26}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs bare':>9}")
+    for label, r in [("bare Django view", bare), ("GET feed (200)", full), ("GET feed If-None-Match", revalidate)]:
+        print(
+            f"{label:26}{r['requests']:>10}{r['rps']:>10.1f}{r['p50']:>10.1f}{r['p99']:>10.1f}"
+            f"{r['rps'] / bare['rps']:>9.2f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from scheduling.models import Availability, SwapRequest
+
+WEEKDAYS = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
+
+
+class AvailabilityForm(forms.Form):
+    weekday = forms.TypedChoiceField(label=_("Day"), choices=WEEKDAYS, coerce=int)
+    start_time = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}))
+    end_time = forms.TimeField(
+        label=_("Until"),
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        help_text=_("At or before the start means the next day."),
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=Availability.Kind.choices)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start_time") is not None and data.get("start_time") == data.get("end_time"):
+            raise forms.ValidationError(_("A window cannot start and end at the same time."))
+        return data
+
+
+class TimeOffForm(forms.Form):
+    starts_at = forms.DateTimeField(
+        label=_("From"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+            raise forms.ValidationError(_("Time off must end after it starts."))
+        return data
+
+
+class CalendarImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Calendar file (.ics)"),
+        help_text=_("Export your own calendar; its busy times replace your earlier import."),
+    )
+
+
+class OfferForm(forms.Form):
+    kind = forms.ChoiceField(choices=SwapRequest.Kind.choices, initial=SwapRequest.Kind.OFFER)
+    note = forms.CharField(max_length=300, required=False)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)

@@ -1,0 +1,535 @@
+"""Calendar feeds (RFC 5545) built with icalendar 7.
+
+Two feeds, each behind a secret token (`CalendarToken`):
+
+- a volunteer's shifts: their assignments in published rosters from 60 days back to all
+  future, cancelled ones kept for 30 days as STATUS:CANCELLED;
+- a coordinator's unfilled slots: every shift of a published roster still missing seats.
+
+Output is a pure function of the data: DTSTAMP and LAST-MODIFIED come from the rows' own
+`updated_at`, the window edges are rounded to whole days, and events are ordered by id, so
+unchanged data gives byte-identical bytes and the ETag (from `*_version`, one aggregate
+query) lets clients revalidate without the feed being built at all.
+"""
+
+from __future__ import annotations
+
+import calendar as calendar_module
+import datetime as dt
+import hashlib
+import zoneinfo
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum, Value
+from django.db.models.functions import Concat
+from django.utils import translation
+from django.utils.translation import gettext as _
+from icalendar import (
+    Calendar,
+    Component,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vDuration,
+    vRecur,
+    vUTCOffset,
+)
+
+from hotline.models import Role, Volunteer
+from scheduling.models import Assignment, Roster, Shift
+
+PRODID = "-//Hotline Roster//Calendar feed//EN"
+# Raise when the feed's layout changes, so every client fetches it again.
+FEED_FORMAT = 1
+DAYS_BACK = 60
+CANCELLED_KEPT_DAYS = 30
+REFRESH = dt.timedelta(hours=1)
+
+
+def uid_host() -> str:
+    """The host in every UID; `CALENDAR_UID_HOST`, else the first real ALLOWED_HOSTS entry."""
+    configured = getattr(settings, "CALENDAR_UID_HOST", "")
+    if configured:
+        return configured
+    for host in settings.ALLOWED_HOSTS:
+        if host and host != "*" and not host.startswith((".", "[")):
+            return host
+    return "hotline-roster"
+
+
+def _day_floor(moment: dt.datetime) -> dt.datetime:
+    moment = moment.astimezone(dt.UTC)
+    return dt.datetime.combine(moment.date(), dt.time(0), tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class FeedVersion:
+    etag: str
+    last_modified: dt.datetime | None
+
+
+def _version(kind: str, parts: tuple) -> FeedVersion:
+    digest = hashlib.sha256(repr((FEED_FORMAT, kind, *parts)).encode()).hexdigest()[:32]
+    stamps = [p for p in parts if isinstance(p, dt.datetime)]
+    return FeedVersion(etag=f'"{digest}"', last_modified=max(stamps) if stamps else None)
+
+
+# --- a volunteer's shifts -------------------------------------------------------------------
+
+
+def volunteer_feed_assignments(volunteer: Volunteer, *, now: dt.datetime) -> QuerySet[Assignment]:
+    """What the volunteer's feed shows: published rosters, shifts ending from 60 days back,
+    cancelled assignments only if cancelled in the last 30 days (day-rounded edges)."""
+    today = _day_floor(now)
+    return Assignment.objects.filter(
+        volunteer=volunteer,
+        shift__roster__status=Roster.Status.PUBLISHED,
+        shift__ends_at__gte=today - dt.timedelta(days=DAYS_BACK),
+    ).filter(
+        Q(status=Assignment.Status.ACTIVE)
+        | Q(updated_at__gte=today - dt.timedelta(days=CANCELLED_KEPT_DAYS))
+    )
+
+
+def volunteer_feed_version(volunteer: Volunteer, *, now: dt.datetime) -> FeedVersion:
+    """The feed's version from one aggregate query: any change, addition, removal from the
+    window, roster or shift edit, or language change gives a new ETag."""
+    agg = volunteer_feed_assignments(volunteer, now=now).aggregate(
+        n=Count("id"),
+        seq=Sum("sequence"),
+        ids=Sum("id"),
+        changed=Max("updated_at"),
+        shift_changed=Max("shift__updated_at"),
+        roster_changed=Max("shift__roster__updated_at"),
+        # Co-volunteers named in DESCRIPTION: anyone joining, leaving or renamed.
+        crew=Count("shift__assignments", distinct=True),
+        crew_changed=Max("shift__assignments__updated_at"),
+        crew_renamed=Max("shift__assignments__volunteer__updated_at"),
+        # Hotlines have no change time; their shown fields stand in for one.
+        hotline_max=Max(
+            Concat(
+                "shift__roster__hotline__name",
+                Value("|"),
+                "shift__roster__hotline__phone_number",
+                Value("|"),
+                "shift__roster__hotline__time_zone",
+            )
+        ),
+        hotline_min=Min(
+            Concat(
+                "shift__roster__hotline__name",
+                Value("|"),
+                "shift__roster__hotline__phone_number",
+                Value("|"),
+                "shift__roster__hotline__time_zone",
+            )
+        ),
+    )
+    return _version(
+        "shifts",
+        (
+            volunteer.pk,
+            agg["crew"],
+            agg["crew_changed"],
+            agg["crew_renamed"],
+            agg["hotline_max"],
+            agg["hotline_min"],
+            volunteer.language,
+            volunteer.display_name,
+            getattr(settings, "COORDINATOR_CONTACT", ""),
+            uid_host(),
+            agg["n"],
+            agg["seq"],
+            agg["ids"],
+            agg["changed"],
+            agg["shift_changed"],
+            agg["roster_changed"],
+            volunteer.updated_at,
+        ),
+    )
+
+
+def _calendar(*, name: str, uid: str, language: str) -> Calendar:
+    cal = Calendar.new(
+        prodid=PRODID,
+        name=name,
+        method="PUBLISH",
+        uid=uid,
+        refresh_interval=REFRESH,
+        language=language,
+    )
+    # Calendar.new wrote NAME and X-WR-CALNAME. RFC 7986 wants VALUE=DURATION spelt out.
+    cal["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"
+    cal["X-PUBLISHED-TTL"] = vDuration(REFRESH)
+    cal.calscale = "GREGORIAN"
+    return cal
+
+
+def _finish(cal: Calendar, zones: dict[str, list[dt.datetime]]) -> bytes:
+    """Add a VTIMEZONE per zone used, covering the years of its events, and serialise."""
+    timezones = [
+        vtimezone(name, min(moments).year - 1, max(moments).year + 1)
+        for name, moments in sorted(zones.items())
+    ]
+    # Time zones first: some clients read the file in one pass.
+    cal.subcomponents[:0] = timezones
+    return cal.to_ical()
+
+
+# --- VTIMEZONE -------------------------------------------------------------------------------
+# icalendar's add_missing_timezones() writes each zone's history as long RDATE lists, which
+# dateutil (and so vobject) and some Outlook versions misread: a London event came out an hour
+# off. We write the form every client reads: a yearly RRULE per observance when the zone's
+# rule is the same every year of the range (nearly always), else one dated component per
+# transition.
+
+
+def _transitions(
+    tz: zoneinfo.ZoneInfo, first_year: int, last_year: int
+) -> list[tuple[dt.datetime, dt.timedelta, dt.timedelta]]:
+    """(UTC instant, offset before, offset after) of every offset change in the years."""
+    found = []
+    t = dt.datetime(first_year, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(last_year + 1, 1, 1, tzinfo=dt.UTC)
+    step = dt.timedelta(days=1)
+    before = t.astimezone(tz).utcoffset()
+    while t < end:
+        after = (t + step).astimezone(tz).utcoffset()
+        if after != before:
+            lo, hi = t, t + step  # offset(lo) == before, offset(hi) == after
+            while hi - lo > dt.timedelta(minutes=1):
+                mid = lo + (hi - lo) / 2
+                if mid.astimezone(tz).utcoffset() == before:
+                    lo = mid
+                else:
+                    hi = mid
+            instant = hi.replace(second=0, microsecond=0)
+            found.append((instant, before, after))
+            before = after
+        t += step
+    return found
+
+
+def _offset(delta: dt.timedelta) -> vUTCOffset:
+    return vUTCOffset(delta)
+
+
+def _observance(kind: str, tz, onset_local: dt.datetime, before, after, instant) -> Component:
+    comp = TimezoneDaylight() if kind == "DAYLIGHT" else TimezoneStandard()
+    comp.add("DTSTART", onset_local)
+    comp.add("TZOFFSETFROM", _offset(before))
+    comp.add("TZOFFSETTO", _offset(after))
+    comp.add("TZNAME", instant.astimezone(tz).tzname())
+    return comp
+
+
+def _rule_key(onset_local: dt.datetime) -> tuple[int, int, int, dt.time]:
+    month_days = calendar_module.monthrange(onset_local.year, onset_local.month)[1]
+    week = -1 if onset_local.day + 7 > month_days else (onset_local.day - 1) // 7 + 1
+    return onset_local.month, onset_local.weekday(), week, onset_local.time()
+
+
+@lru_cache(maxsize=64)
+def vtimezone(name: str, first_year: int, last_year: int) -> Timezone:
+    tz = zoneinfo.ZoneInfo(name)
+    zone = Timezone()
+    zone.add("TZID", name)
+    start = dt.datetime(first_year, 1, 1, tzinfo=dt.UTC)
+    first_offset = start.astimezone(tz).utcoffset()
+    # The offset in force at the start of the range, for everything before the first change.
+    base_kind = "DAYLIGHT" if start.astimezone(tz).dst() else "STANDARD"
+    zone.add_component(
+        _observance(base_kind, tz, start.replace(tzinfo=None), first_offset, first_offset, start)
+    )
+    changes = _transitions(tz, first_year, last_year)
+    groups: dict[tuple, list] = {}
+    for instant, before, after in changes:
+        kind = (
+            "DAYLIGHT" if (instant + dt.timedelta(minutes=1)).astimezone(tz).dst() else "STANDARD"
+        )
+        onset = (instant + before).replace(tzinfo=None)  # local time before the change
+        groups.setdefault((kind, before, after), []).append((instant, onset))
+    for (kind, before, after), items in sorted(groups.items(), key=lambda kv: kv[1][0][0]):
+        keys = {_rule_key(onset) for _instant, onset in items}
+        yearly = len(keys) == 1 and len({onset.year for _i, onset in items}) == len(items)
+        years = sorted({onset.year for _i, onset in items})
+        consecutive = years == list(range(years[0], years[0] + len(years)))
+        if yearly and consecutive and len(items) > 1:
+            instant, onset = items[0]
+            comp = _observance(kind, tz, onset, before, after, instant)
+            month, weekday, week, _time = keys.pop()
+            comp.add(
+                "RRULE",
+                vRecur(
+                    freq="YEARLY",
+                    bymonth=month,
+                    byday=f"{week}{WEEKDAY_CODES[weekday]}",
+                    until=items[-1][0].replace(tzinfo=dt.UTC),
+                ),
+            )
+            zone.add_component(comp)
+        else:
+            for instant, onset in items:
+                zone.add_component(_observance(kind, tz, onset, before, after, instant))
+    return zone
+
+
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+CACHE_SECONDS = 3600
+
+
+def cached(version: FeedVersion, build) -> bytes:
+    """The feed for `version`, built once per version and kept an hour in the cache (the
+    ETag covers everything the feed shows, so equal ETags mean equal bytes)."""
+    key = f"ical-feed:{version.etag.strip(chr(34))}"
+    body = cache.get(key)
+    if body is None:
+        body = build()
+        cache.set(key, body, CACHE_SECONDS)
+    return body
+
+
+def volunteer_feed(volunteer: Volunteer, *, now: dt.datetime) -> bytes:
+    """The volunteer's calendar, in their language. Three queries whatever its size."""
+    assignments = list(
+        volunteer_feed_assignments(volunteer, now=now)
+        .select_related("shift__roster__hotline")
+        .order_by("id")
+    )
+    shift_ids = {a.shift_id for a in assignments}
+    others: dict[int, list[str]] = {}
+    # Co-volunteers by display name only: never their phone numbers.
+    for shift_id, name in (
+        Assignment.objects.filter(shift_id__in=shift_ids, status=Assignment.Status.ACTIVE)
+        .exclude(volunteer=volunteer)
+        .order_by("volunteer__display_name", "id")
+        .values_list("shift_id", "volunteer__display_name")
+    ):
+        others.setdefault(shift_id, []).append(name)
+
+    host = uid_host()
+    zones: dict[str, list[dt.datetime]] = {}
+    contact = getattr(settings, "COORDINATOR_CONTACT", "")
+    with translation.override(volunteer.language):
+        cal = _calendar(
+            name=_("Hotline shifts: %(name)s") % {"name": volunteer.display_name},
+            uid=f"calendar-volunteer-{volunteer.pk}@{host}",
+            language=volunteer.language,
+        )
+        for a in assignments:
+            shift = a.shift
+            hotline = shift.roster.hotline
+            tz = hotline.tz
+            zones.setdefault(hotline.time_zone, []).extend([shift.starts_at, shift.ends_at])
+            role = Role(a.role).label
+            cancelled = not a.is_active
+            summary = _("%(role)s · %(hotline)s") % {"role": role, "hotline": hotline.name}
+            if cancelled:
+                summary = _("Cancelled: %(summary)s") % {"summary": summary}
+            lines = [
+                _("Hotline: %(name)s (%(number)s)")
+                % {"name": hotline.name, "number": hotline.phone_number},
+                _("Role: %(role)s") % {"role": role},
+            ]
+            if cancelled:
+                lines.append(_("This shift is no longer yours."))
+            elif others.get(shift.pk):
+                lines.append(_("With: %(names)s") % {"names": ", ".join(others[shift.pk])})
+            if contact:
+                lines.append(_("Coordinator: %(contact)s") % {"contact": contact})
+            event = Event.new(
+                uid=f"assignment-{a.pk}@{host}",
+                stamp=a.updated_at.astimezone(dt.UTC),
+                last_modified=a.updated_at.astimezone(dt.UTC),
+                created=a.created_at.astimezone(dt.UTC),
+                sequence=a.sequence,
+                start=shift.starts_at.astimezone(tz),
+                end=shift.ends_at.astimezone(tz),
+                status="CANCELLED" if cancelled else "CONFIRMED",
+                summary=summary,
+                description="\n".join(lines),
+                location=_("By phone from home · %(hotline)s") % {"hotline": hotline.name},
+            )
+            event.add("TRANSP", "TRANSPARENT" if cancelled else "OPAQUE")
+            cal.add_component(event)
+    return _finish(cal, zones)
+
+
+# --- a coordinator's unfilled slots ---------------------------------------------------------
+
+
+def open_slots_shifts(*, now: dt.datetime) -> QuerySet[Shift]:
+    """Shifts of published rosters ending from yesterday on (coordinators see every hotline)."""
+    return Shift.objects.filter(
+        roster__status=Roster.Status.PUBLISHED,
+        roster__hotline__is_active=True,
+        ends_at__gte=_day_floor(now) - dt.timedelta(days=1),
+    )
+
+
+def open_slots_version(*, language: str, now: dt.datetime) -> FeedVersion:
+    agg = open_slots_shifts(now=now).aggregate(
+        n=Count("id", distinct=True),
+        ids=Sum("id", distinct=True),
+        changed=Max("updated_at"),
+        roster_changed=Max("roster__updated_at"),
+        assignment_changed=Max("assignments__updated_at"),
+        assignments=Count("assignments", distinct=True),
+    )
+    return _version(
+        "open",
+        (
+            language,
+            uid_host(),
+            agg["n"],
+            agg["ids"],
+            agg["assignments"],
+            agg["changed"],
+            agg["roster_changed"],
+            agg["assignment_changed"],
+        ),
+    )
+
+
+def open_slots_feed(*, language: str, now: dt.datetime) -> bytes:
+    """Every published shift still missing seats. Two queries whatever its size."""
+    active = Q(assignments__status=Assignment.Status.ACTIVE)
+    shifts = (
+        open_slots_shifts(now=now)
+        .select_related("roster__hotline")
+        .annotate(
+            filled_counsellor=Count(
+                "assignments", filter=active & Q(assignments__role=Role.COUNSELLOR)
+            ),
+            filled_family_educator=Count(
+                "assignments", filter=active & Q(assignments__role=Role.FAMILY_EDUCATOR)
+            ),
+            filled_supervisor=Count(
+                "assignments", filter=active & Q(assignments__role=Role.SUPERVISOR)
+            ),
+            filled_trained=Count(
+                "assignments",
+                filter=active
+                & Q(assignments__role=Role.COUNSELLOR, assignments__volunteer__crisis_trained=True),
+            ),
+            history=Count("assignments") + Sum("assignments__sequence", default=0),
+            last_assignment_change=Max("assignments__updated_at"),
+        )
+        .order_by("id")
+    )
+    host = uid_host()
+    zones: dict[str, list[dt.datetime]] = {}
+    with translation.override(language):
+        cal = _calendar(
+            name=_("Unfilled hotline slots"), uid=f"calendar-open@{host}", language=language
+        )
+        for shift in shifts:
+            missing = []
+            for role in Role:
+                gap = shift.required(role) - getattr(shift, f"filled_{role.value}")
+                if gap > 0:
+                    missing.append(f"{gap} × {role.label}")
+            trained_gap = shift.crisis_trained_required - shift.filled_trained
+            if trained_gap > 0:
+                missing.append(_("%(count)d crisis-trained") % {"count": trained_gap})
+            if not missing:
+                continue
+            hotline = shift.roster.hotline
+            zones.setdefault(hotline.time_zone, []).extend([shift.starts_at, shift.ends_at])
+            changed = max(filter(None, [shift.updated_at, shift.last_assignment_change]))
+            cal.add_component(
+                Event.new(
+                    uid=f"shift-{shift.pk}-open@{host}",
+                    stamp=changed.astimezone(dt.UTC),
+                    last_modified=changed.astimezone(dt.UTC),
+                    # Grows with every assignment made or changed on the shift.
+                    sequence=shift.history,
+                    start=shift.starts_at.astimezone(hotline.tz),
+                    end=shift.ends_at.astimezone(hotline.tz),
+                    status="TENTATIVE",
+                    summary=_("Unfilled: %(missing)s · %(hotline)s")
+                    % {"missing": ", ".join(missing), "hotline": hotline.name},
+                    description=_("Still needed: %(missing)s") % {"missing": ", ".join(missing)},
+                    location=hotline.name,
+                )
+            )
+    return _finish(cal, zones)
+
+
+# --- import of busy times -------------------------------------------------------------------
+
+MAX_IMPORT_BYTES = 1024 * 1024
+MAX_IMPORT_SPANS = 2000
+IMPORT_DAYS_AHEAD = 366
+
+
+class CalendarImportError(ValueError):
+    """The upload cannot be imported; the message says why, for the volunteer."""
+
+
+def _aware(value, tz) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    return dt.datetime.combine(value, dt.time(0), tzinfo=tz)  # an all-day date
+
+
+def busy_times(data: bytes, *, now: dt.datetime, tz) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Busy spans (UTC) from an .ics upload, recurring events expanded, from today to a year
+    ahead. Free (TRANSP:TRANSPARENT) and cancelled events are skipped; floating times and
+    all-day dates are read in `tz`. Raises CalendarImportError with a readable reason."""
+    import recurring_ical_events
+
+    if len(data) > MAX_IMPORT_BYTES:
+        raise CalendarImportError(_("The file is larger than 1 MB."))
+    try:
+        cal = Calendar.from_ical(data)
+    except Exception as exc:  # noqa: BLE001 - the parser raises many kinds of errors
+        raise CalendarImportError(_("This file is not an iCalendar (.ics) file.")) from exc
+    if not isinstance(cal, Calendar) or cal.name != "VCALENDAR":
+        raise CalendarImportError(_("This file is not an iCalendar (.ics) file."))
+    start = _day_floor(now)
+    end = start + dt.timedelta(days=IMPORT_DAYS_AHEAD)
+    spans = []
+    try:
+        for occurrence in recurring_ical_events.of(cal).between(start, end):
+            if str(occurrence.get("STATUS", "")).upper() == "CANCELLED":
+                continue
+            if str(occurrence.get("TRANSP", "")).upper() == "TRANSPARENT":
+                continue
+            begins = occurrence.get("DTSTART")
+            if begins is None:
+                continue
+            s = _aware(begins.dt, tz)
+            finish = occurrence.get("DTEND")
+            if finish is not None:
+                e = _aware(finish.dt, tz)
+            elif occurrence.get("DURATION") is not None:
+                e = s + occurrence["DURATION"].dt
+            else:
+                e = s + (
+                    dt.timedelta(days=1)
+                    if not isinstance(begins.dt, dt.datetime)
+                    else dt.timedelta(0)
+                )
+            if e <= s:
+                continue
+            spans.append((s.astimezone(dt.UTC), e.astimezone(dt.UTC)))
+            if len(spans) > MAX_IMPORT_SPANS:
+                raise CalendarImportError(
+                    _("The file has more than %(count)d busy times in the next year.")
+                    % {"count": MAX_IMPORT_SPANS}
+                )
+    except CalendarImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - broken recurrence rules, bad dates, …
+        raise CalendarImportError(
+            _("The calendar could not be read (a broken recurrence or date?): %(error)s")
+            % {"error": str(exc)[:200]}
+        ) from exc
+    return sorted(set(spans))

@@ -1,0 +1,137 @@
+"""Telling volunteers about changes to published rosters, by SMS.
+
+`AssignmentNotice` holds what each volunteer was last told about an assignment (its sequence
+and a fingerprint of time, hotline, role and status). `roster_changes_notify` compares it
+with the assignments: only volunteers whose assignments differ get a message (one per
+volunteer per run), so the first publish tells everyone on the roster and a republish, or a
+change to a published roster, tells only those affected. It runs inside `roster_publish` and
+from a schedule every few minutes (which batches a coordinator's run of edits into one SMS).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from hotline.models import Role
+from hotline.sms import sms_send
+from scheduling.models import Assignment, AssignmentNotice, Roster
+
+MAX_LINES = 3
+
+
+def fingerprint(assignment: Assignment) -> str:
+    shift = assignment.shift
+    return "|".join(
+        [
+            assignment.status,
+            assignment.role,
+            str(shift.roster.hotline_id),
+            shift.starts_at.astimezone(dt.UTC).isoformat(),
+            shift.ends_at.astimezone(dt.UTC).isoformat(),
+        ]
+    )
+
+
+def site_link(name: str, **kwargs) -> str:
+    path = reverse(name, kwargs=kwargs or None)
+    return getattr(settings, "SITE_URL", "").rstrip("/") + path
+
+
+def shift_words(assignment: Assignment) -> str:
+    """'Mon 2026-03-02 20:00–08:00 Hotline 1 (counsellor)' in the active language."""
+    shift = assignment.shift
+    hotline = shift.roster.hotline
+    start, end = shift.starts_at.astimezone(hotline.tz), shift.ends_at.astimezone(hotline.tz)
+    return f"{date_format(start, 'D')} {start:%Y-%m-%d %H:%M}–{end:%H:%M} {hotline.name} ({Role(assignment.role).label})"
+
+
+def notices_record(assignments, *, now: dt.datetime) -> None:
+    """Mark the assignments as told (e.g. a swap told both volunteers itself)."""
+    rows = [
+        AssignmentNotice(
+            assignment_id=a.pk, sequence=a.sequence, fingerprint=fingerprint(a), notified_at=now
+        )
+        for a in assignments
+    ]
+    if rows:
+        AssignmentNotice.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["assignment"],
+            update_fields=["sequence", "fingerprint", "notified_at"],
+        )
+
+
+@transaction.atomic
+def roster_changes_notify(*, roster: Roster | None = None, now: dt.datetime | None = None) -> int:
+    """SMS each volunteer whose assignments in published rosters changed since they were last
+    told (one roster, or all). Returns the number of volunteers messaged.
+
+    Idempotent: the dedupe key is derived from the changes themselves, so a crash between
+    sending and recording never sends the same news twice.
+    """
+    now = now or timezone.now()
+    qs = Assignment.objects.filter(shift__roster__status=Roster.Status.PUBLISHED).select_related(
+        "shift__roster__hotline", "volunteer", "notice"
+    )
+    if roster is not None:
+        qs = qs.filter(shift__roster=roster)
+    else:
+        # The sweep looks at what still matters: shifts not yet over.
+        qs = qs.filter(shift__ends_at__gt=now)
+    changed: dict[int, list[Assignment]] = defaultdict(list)
+    record: list[Assignment] = []
+    for a in qs.order_by("volunteer_id", "shift__starts_at", "id"):
+        notice = getattr(a, "notice", None)
+        fp = fingerprint(a)
+        if notice is not None and notice.sequence == a.sequence and notice.fingerprint == fp:
+            continue
+        if notice is not None and notice.sequence == a.sequence:
+            # Changed outside the services (e.g. the roster moved to another hotline): raise
+            # the sequence so calendar apps take the new version.
+            Assignment.objects.filter(pk=a.pk).update(sequence=F("sequence") + 1, updated_at=now)
+            a.refresh_from_db(fields=["sequence", "updated_at"])
+        record.append(a)
+        never_told = notice is None
+        if never_told and not a.is_active:
+            continue  # made and cancelled before the volunteer ever heard of it
+        if a.shift.ends_at <= now:
+            continue
+        changed[a.volunteer_id].append(a)
+    sent = 0
+    for items in changed.values():
+        volunteer = items[0].volunteer
+        if not volunteer.is_active:
+            continue
+        key_src = ",".join(f"{a.pk}:{a.sequence}:{a.status}" for a in items)
+        key = f"roster-change:{volunteer.pk}:{hashlib.sha256(key_src.encode()).hexdigest()[:20]}"
+        with translation.override(volunteer.language):
+            lines = []
+            for a in items[:MAX_LINES]:
+                if a.is_active:
+                    lines.append(_("New or changed: %(shift)s") % {"shift": shift_words(a)})
+                else:
+                    lines.append(_("Cancelled: %(shift)s") % {"shift": shift_words(a)})
+            if len(items) > MAX_LINES:
+                lines.append(_("…and %(count)d more.") % {"count": len(items) - MAX_LINES})
+            body = "\n".join(
+                [
+                    _("Your hotline shifts changed:"),
+                    *lines,
+                    _("Details: %(link)s") % {"link": site_link("my-shifts")},
+                ]
+            )
+        sms_send(to=volunteer.phone_number, body=body, dedupe_key=key, purpose="roster_change")
+        sent += 1
+    notices_record(record, now=now)
+    return sent

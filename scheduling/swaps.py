@@ -1,0 +1,413 @@
+"""Swaps and drops: a volunteer gives up an assignment, another eligible volunteer takes it.
+
+- Offer: volunteers the rule layer allows see it (`swaps_claimable`) and may claim it.
+- Drop: as an offer, and eligible volunteers are also asked by SMS in fair order (fewest
+  hours that week first), a small wave at a time, until one takes it (`drops_ask_due`, from
+  a schedule). Coordinators see drops nobody has taken (`drops_uncovered`).
+
+A claim is checked by `rules.check_assignment` (ignoring the seat being given up) and
+refused with the rule's message. It is approved by a coordinator, or at once when the
+hotline has `auto_approve_swaps`. Approval cancels the old assignment and creates the new
+one (source "swap") through `scheduling.services`, in one transaction, so the old calendar
+entry turns CANCELLED and the new one appears together; both volunteers get an SMS.
+Nothing is possible once the shift has started.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import DurationField, ExpressionWrapper, F, Max, Q, Sum
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from hotline.access import is_coordinator
+from hotline.models import ROLE_FLAG, Volunteer
+from hotline.phone import normalize_phone
+from hotline.sms import sms_send
+from scheduling import rules, services
+from scheduling.models import Assignment, DropAsk, Roster, SwapRequest
+from scheduling.notify import notices_record, shift_words, site_link
+from scheduling.rules import RuleViolation, Violation
+
+# Codes of refusals that are not roster rules (the API answers them 409 like rule refusals).
+STARTED = "started"
+NOT_YOURS = "not_yours"
+NOT_OPEN = "not_open"
+NOT_PUBLISHED = "not_published"
+ALREADY_OFFERED = "already_offered"
+OWN_OFFER = "own_offer"
+
+
+def _refuse(code: str, message: str) -> RuleViolation:
+    return RuleViolation([Violation(code, message)])
+
+
+def _check_not_started(shift, now: dt.datetime) -> None:
+    if shift.starts_at <= now:
+        raise _refuse(
+            STARTED, _("This shift has already started; it can no longer be swapped or dropped.")
+        )
+
+
+def _lock(swap: SwapRequest) -> SwapRequest:
+    return (
+        SwapRequest.objects.select_for_update(of=("self",))
+        .select_related("assignment__shift__roster__hotline", "offered_by", "claimant")
+        .get(pk=swap.pk)
+    )
+
+
+def _sms(volunteer: Volunteer, key: str, build) -> None:
+    with translation.override(volunteer.language):
+        body = build()
+    sms_send(to=volunteer.phone_number, body=body, dedupe_key=key, purpose="swap")
+
+
+# --- offering ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def swap_offer(
+    *,
+    assignment: Assignment,
+    volunteer: Volunteer,
+    kind: str = SwapRequest.Kind.OFFER,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> SwapRequest:
+    """The volunteer offers (or drops) their own active assignment of a published roster."""
+    now = now or timezone.now()
+    assignment = (
+        Assignment.objects.select_for_update()
+        .select_related("shift__roster__hotline")
+        .get(pk=assignment.pk)
+    )
+    if assignment.volunteer_id != volunteer.pk:
+        raise _refuse(NOT_YOURS, _("You can only offer your own shifts."))
+    if not assignment.is_active:
+        raise _refuse(NOT_OPEN, _("This assignment has been cancelled."))
+    if not assignment.shift.roster.is_published:
+        raise _refuse(NOT_PUBLISHED, _("This roster is not published yet."))
+    _check_not_started(assignment.shift, now)
+    if kind not in SwapRequest.Kind.values:
+        raise _refuse("invalid", _("Unknown kind of request."))
+    try:
+        with transaction.atomic():
+            swap = SwapRequest.objects.create(
+                assignment=assignment,
+                kind=kind,
+                offered_by=volunteer,
+                note=note.strip()[:300],
+                created_at=now,
+                next_ask_at=now if kind == SwapRequest.Kind.DROP else None,
+            )
+    except IntegrityError as exc:
+        raise _refuse(ALREADY_OFFERED, _("You have already offered this shift.")) from exc
+    if kind == SwapRequest.Kind.DROP:
+        drop_ask_wave(swap=swap, now=now)
+    return swap
+
+
+@transaction.atomic
+def swap_withdraw(
+    *, swap: SwapRequest, volunteer: Volunteer, now: dt.datetime | None = None
+) -> SwapRequest:
+    now = now or timezone.now()
+    swap = _lock(swap)
+    if swap.offered_by_id != volunteer.pk:
+        raise _refuse(NOT_YOURS, _("You can only withdraw your own offers."))
+    if not swap.is_live:
+        raise _refuse(NOT_OPEN, _("This offer is no longer open."))
+    swap.status = SwapRequest.Status.WITHDRAWN
+    swap.decided_at = now
+    swap.next_ask_at = None
+    swap.save(update_fields=["status", "decided_at", "next_ask_at"])
+    return swap
+
+
+# --- who may take it -----------------------------------------------------------------------
+
+
+def swap_violations(swap: SwapRequest, volunteer: Volunteer) -> list[Violation]:
+    """The rules `volunteer` would break by taking the offered seat (the giver's seat is
+    left out of the counts)."""
+    a = swap.assignment
+    return rules.check_assignment(shift=a.shift, volunteer=volunteer, role=a.role, ignore=a)
+
+
+def swaps_claimable(
+    volunteer: Volunteer, *, now: dt.datetime, limit: int = 50
+) -> list[SwapRequest]:
+    """Open offers and drops the volunteer may take: shifts not started, roles they hold,
+    and every rule holds. Five queries per candidate offer, at most `limit` offers."""
+    held = [role for role in ROLE_FLAG if volunteer.holds(role)]
+    candidates = (
+        SwapRequest.objects.filter(
+            status=SwapRequest.Status.OPEN,
+            assignment__status=Assignment.Status.ACTIVE,
+            assignment__role__in=held,
+            assignment__shift__starts_at__gt=now,
+            assignment__shift__roster__status=Roster.Status.PUBLISHED,
+        )
+        .exclude(offered_by=volunteer)
+        .select_related("assignment__shift__roster__hotline", "offered_by")
+        .order_by("assignment__shift__starts_at", "id")[:limit]
+    )
+    return [s for s in candidates if not swap_violations(s, volunteer)]
+
+
+def drop_candidates(
+    swap: SwapRequest, *, now: dt.datetime, limit: int | None = None
+) -> list[Volunteer]:
+    """Volunteers who may take the dropped seat and have not been asked yet, in fair order:
+    fewest hours of shifts in that local week first, then who joined first."""
+    a = swap.assignment
+    shift = a.shift
+    week_start, week_end = rules.local_week_bounds(shift.starts_at, shift.roster.hotline.tz)
+    hours = ExpressionWrapper(
+        F("assignments__shift__ends_at") - F("assignments__shift__starts_at"),
+        output_field=DurationField(),
+    )
+    in_week = Q(
+        assignments__status=Assignment.Status.ACTIVE,
+        assignments__shift__starts_at__gte=week_start,
+        assignments__shift__starts_at__lt=week_end,
+    )
+    pool = (
+        Volunteer.objects.filter(is_active=True, **{ROLE_FLAG[a.role]: True})
+        .exclude(pk=swap.offered_by_id)
+        .exclude(drop_asks__swap=swap)
+        .annotate(week_time=Sum(hours, filter=in_week, default=dt.timedelta(0)))
+        .order_by("week_time", "id")
+    )
+    found = []
+    for volunteer in pool.iterator(chunk_size=100):
+        if not swap_violations(swap, volunteer):
+            found.append(volunteer)
+            if limit is not None and len(found) >= limit:
+                break
+    return found
+
+
+def drop_ask_wave(*, swap: SwapRequest, now: dt.datetime) -> int:
+    """Ask the next few eligible volunteers by SMS. Returns how many were asked; 0 means
+    nobody is left (the drop stays open and shows as uncovered)."""
+    size = max(1, getattr(settings, "DROP_WAVE_SIZE", 3))
+    last = swap.asks.aggregate(last=Max("wave"))["last"]
+    wave = 0 if last is None else last + 1
+    asked = 0
+    for volunteer in drop_candidates(swap, now=now, limit=size):
+        DropAsk.objects.create(swap=swap, volunteer=volunteer, wave=wave, asked_at=now)
+        _sms(
+            volunteer,
+            f"drop:{swap.pk}:ask:{volunteer.pk}",
+            lambda: (
+                _("Can you take a hotline shift? %(shift)s. Reply TAKE %(id)d, or open %(link)s")
+                % {
+                    "shift": shift_words(swap.assignment),
+                    "id": swap.pk,
+                    "link": site_link("swap-list"),
+                }
+            ),
+        )
+        asked += 1
+    minutes = getattr(settings, "DROP_WAVE_MINUTES", 30)
+    SwapRequest.objects.filter(pk=swap.pk).update(
+        next_ask_at=now + dt.timedelta(minutes=minutes) if asked else None
+    )
+    return asked
+
+
+def drops_ask_due(*, now: dt.datetime | None = None) -> int:
+    """Scheduled: ask the next wave for every open drop that is due; expire requests whose
+    shift has started. Returns the number of volunteers asked."""
+    now = now or timezone.now()
+    SwapRequest.objects.filter(
+        status__in=SwapRequest.LIVE, assignment__shift__starts_at__lte=now
+    ).update(status=SwapRequest.Status.EXPIRED, next_ask_at=None, decided_at=now)
+    asked = 0
+    due = SwapRequest.objects.filter(
+        kind=SwapRequest.Kind.DROP, status=SwapRequest.Status.OPEN, next_ask_at__lte=now
+    ).select_related("assignment__shift__roster__hotline")
+    for swap in due:
+        with transaction.atomic():
+            locked = _lock(swap)
+            if (
+                locked.status == SwapRequest.Status.OPEN
+                and locked.next_ask_at
+                and locked.next_ask_at <= now
+            ):
+                asked += drop_ask_wave(swap=locked, now=now)
+    return asked
+
+
+def drops_uncovered(*, now: dt.datetime):
+    """Drops nobody has taken yet, for coordinators, soonest shift first."""
+    return (
+        SwapRequest.objects.filter(
+            kind=SwapRequest.Kind.DROP,
+            status=SwapRequest.Status.OPEN,
+            assignment__shift__starts_at__gt=now,
+        )
+        .select_related("assignment__shift__roster__hotline", "offered_by")
+        .order_by("assignment__shift__starts_at", "id")
+    )
+
+
+# --- claiming and deciding -----------------------------------------------------------------
+
+
+@transaction.atomic
+def swap_claim(
+    *, swap: SwapRequest, volunteer: Volunteer, now: dt.datetime | None = None
+) -> SwapRequest:
+    """Take an open offer or drop; refused with the rule's message if a rule would break.
+    Approved at once when the hotline approves swaps automatically."""
+    now = now or timezone.now()
+    swap = _lock(swap)
+    if swap.status != SwapRequest.Status.OPEN:
+        raise _refuse(
+            NOT_OPEN, _("Someone else has already taken this shift, or the offer was withdrawn.")
+        )
+    if swap.offered_by_id == volunteer.pk:
+        raise _refuse(OWN_OFFER, _("You cannot take your own shift."))
+    _check_not_started(swap.assignment.shift, now)
+    violations = swap_violations(swap, volunteer)
+    if violations:
+        raise RuleViolation(violations)
+    swap.status = SwapRequest.Status.CLAIMED
+    swap.claimant = volunteer
+    swap.claimed_at = now
+    swap.next_ask_at = None
+    swap.save(update_fields=["status", "claimant", "claimed_at", "next_ask_at"])
+    if swap.assignment.shift.roster.hotline.auto_approve_swaps:
+        return _execute(swap, by=None, now=now, auto=True)
+    _sms(
+        swap.offered_by,
+        f"swap:{swap.pk}:claimed",
+        lambda: (
+            _("%(name)s offered to take your shift %(shift)s; a coordinator will confirm.")
+            % {"name": volunteer.display_name, "shift": shift_words(swap.assignment)}
+        ),
+    )
+    return swap
+
+
+def _execute(swap: SwapRequest, *, by, now: dt.datetime, auto: bool) -> SwapRequest:
+    _check_not_started(swap.assignment.shift, now)
+    old = services.assignment_cancel(assignment=swap.assignment, by=by)
+    new = services.assignment_create(
+        shift=old.shift,
+        volunteer=swap.claimant,
+        role=old.role,
+        by=by,
+        source=Assignment.Source.SWAP,
+        locked=old.locked,
+    )
+    swap.status = SwapRequest.Status.DONE
+    swap.new_assignment = new
+    swap.decided_by = by if getattr(by, "is_authenticated", False) else None
+    swap.decided_at = now
+    swap.auto_approved = auto
+    swap.save(
+        update_fields=["status", "new_assignment", "decided_by", "decided_at", "auto_approved"]
+    )
+    old = Assignment.objects.select_related("shift__roster__hotline").get(pk=old.pk)
+    new = Assignment.objects.select_related("shift__roster__hotline").get(pk=new.pk)
+    # Both volunteers hear about it here; the change sweep need not tell them again.
+    notices_record([old, new], now=now)
+    _sms(
+        swap.offered_by,
+        f"swap:{swap.pk}:done:giver",
+        lambda: (
+            _("Swap done: %(name)s takes your shift %(shift)s. It is no longer yours.")
+            % {"name": swap.claimant.display_name, "shift": shift_words(old)}
+        ),
+    )
+    _sms(
+        swap.claimant,
+        f"swap:{swap.pk}:done:taker",
+        lambda: (
+            _("Swap done: the shift %(shift)s is now yours. Thank you!")
+            % {"shift": shift_words(new)}
+        ),
+    )
+    return swap
+
+
+@transaction.atomic
+def swap_approve(*, swap: SwapRequest, by, now: dt.datetime | None = None) -> SwapRequest:
+    """A coordinator approves a claimed swap. The rules are checked again by the services:
+    if something changed since the claim, the refusal says which rule."""
+    now = now or timezone.now()
+    if not is_coordinator(by):
+        raise _refuse(NOT_YOURS, _("Only coordinators approve swaps."))
+    swap = _lock(swap)
+    if swap.status != SwapRequest.Status.CLAIMED:
+        raise _refuse(NOT_OPEN, _("This swap is not waiting for approval."))
+    return _execute(swap, by=by, now=now, auto=False)
+
+
+@transaction.atomic
+def swap_reject(
+    *, swap: SwapRequest, by, reason: str = "", now: dt.datetime | None = None
+) -> SwapRequest:
+    """A coordinator turns a claim down; the giver keeps the shift."""
+    now = now or timezone.now()
+    if not is_coordinator(by):
+        raise _refuse(NOT_YOURS, _("Only coordinators decide on swaps."))
+    swap = _lock(swap)
+    if not swap.is_live:
+        raise _refuse(NOT_OPEN, _("This swap is no longer open."))
+    swap.status = SwapRequest.Status.REJECTED
+    swap.decided_by = by
+    swap.decided_at = now
+    swap.reject_reason = reason.strip()[:300]
+    swap.next_ask_at = None
+    swap.save(update_fields=["status", "decided_by", "decided_at", "reject_reason", "next_ask_at"])
+    for who in filter(None, [swap.offered_by, swap.claimant]):
+        _sms(
+            who,
+            f"swap:{swap.pk}:rejected:{who.pk}",
+            lambda: (
+                _("The swap of %(shift)s was not approved; it stays with %(name)s.")
+                % {"shift": shift_words(swap.assignment), "name": swap.offered_by.display_name}
+            ),
+        )
+    return swap
+
+
+# --- SMS replies ---------------------------------------------------------------------------
+
+TAKE_REPLY = re.compile(r"^\s*(?:TAKE|接)\s*#?(\d{1,12})\s*$", re.IGNORECASE)
+
+
+def sms_take_reply(*, from_number: str, body: str, now: dt.datetime | None = None) -> str | None:
+    """Handle a `TAKE <id>` SMS reply to a drop ask. Returns the reply text, or None when the
+    message is not a TAKE reply (so other handlers may look at it). Fits
+    `hotline.inbound.SMS_HANDLERS` as "scheduling.swaps.sms_take_reply"."""
+    match = TAKE_REPLY.match(body or "")
+    if not match:
+        return None
+    try:
+        number = normalize_phone(from_number)
+    except Exception:  # noqa: BLE001 - an unreadable sender is simply nobody we know
+        return None
+    volunteer = Volunteer.objects.filter(phone_number=number, is_active=True).first()
+    if volunteer is None:
+        return None
+    swap = SwapRequest.objects.filter(pk=int(match.group(1)), asks__volunteer=volunteer).first()
+    with translation.override(volunteer.language):
+        if swap is None:
+            return _("No such request for you.")
+        try:
+            swap = swap_claim(swap=swap, volunteer=volunteer, now=now)
+        except RuleViolation as exc:
+            return exc.message
+        if swap.status == SwapRequest.Status.DONE:
+            return _("Done: the shift is yours.")
+        return _("Thanks! A coordinator will confirm.")
