@@ -48,4 +48,5 @@ def sms_received(*, from_number: str, body: str, message_sid: str) -> str | None
 # Handlers of incoming SMS, tried in order: `handler(*, from_number, body, now) -> str | None`.
 SMS_HANDLERS = [
     "hotline.escalations.escalation_ack_sms",  # `ACK 4821`: a supervisor takes an escalation
+    "scheduling.swaps.sms_take_reply",  # `TAKE 17`: a volunteer takes a dropped shift
 ]

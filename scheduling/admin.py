@@ -2,8 +2,21 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from scheduling import builder_admin  # noqa: F401 - registers AutofillRun
 from scheduling import services
-from scheduling.models import Assignment, Availability, Roster, Shift, ShiftPattern, TimeOff
+from scheduling.models import (
+    Assignment,
+    AssignmentNotice,
+    Availability,
+    CalendarToken,
+    DropAsk,
+    ReminderPreference,
+    Roster,
+    Shift,
+    ShiftPattern,
+    SwapRequest,
+    TimeOff,
+)
 from scheduling.rules import RuleViolation, check_assignment
 
 
@@ -218,3 +231,57 @@ class TimeOffAdmin(admin.ModelAdmin):
     list_display = ["volunteer", "starts_at", "ends_at", "reason", "imported"]
     list_filter = ["imported"]
     search_fields = ["volunteer__display_name"]
+
+
+@admin.register(SwapRequest)
+class SwapRequestAdmin(admin.ModelAdmin):
+    """Read-only here: approving or rejecting goes through the swap pages, which apply the rules."""
+
+    list_display = ["assignment", "kind", "status", "claimant", "created_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["assignment__shift__roster__hotline", "assignment__volunteer", "claimant"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DropAsk)
+class DropAskAdmin(admin.ModelAdmin):
+    list_display = ["swap", "volunteer", "asked_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CalendarToken)
+class CalendarTokenAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "rotated_at"]
+    exclude = ["token"]  # the feed URL is a secret of its owner
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReminderPreference)
+class ReminderPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["volunteer", "reminders_enabled"]
+
+
+@admin.register(AssignmentNotice)
+class AssignmentNoticeAdmin(admin.ModelAdmin):
+    list_display = ["assignment", "sequence"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

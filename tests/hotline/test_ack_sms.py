@@ -115,3 +115,20 @@ def test_unsigned_ack_is_refused(scene, esc, tw):
     assert r.status_code == 403
     esc.refresh_from_db()
     assert esc.status == Escalation.Status.OPEN
+
+
+def test_take_reply_is_handed_to_the_drop_handler(db, client, monkeypatch):
+    """An incoming `TAKE <id>` goes to the swaps handler once ACK has passed on it."""
+    from hotline import inbound
+
+    seen = []
+
+    def take(*, from_number, body, now):
+        seen.append((from_number, body))
+        return "Done: the shift is yours."
+
+    monkeypatch.setattr("scheduling.swaps.sms_take_reply", take)
+    assert "scheduling.swaps.sms_take_reply" in inbound.SMS_HANDLERS
+    reply = inbound.sms_received(from_number="+8613900139000", body="TAKE 12", message_sid="SM1")
+    assert reply == "Done: the shift is yours."
+    assert seen == [("+8613900139000", "TAKE 12")]
