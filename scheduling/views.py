@@ -48,5 +48,10 @@ def roster_detail(request, pk: int):
     return render(
         request,
         "scheduling/roster_detail.html",
-        {"roster": roster, "coverage": coverage, "summary": coverage_summary(coverage)},
+        {
+            "roster": roster,
+            "coverage": coverage,
+            "summary": coverage_summary(coverage),
+            "coordinator": is_coordinator(request.user),
+        },
     )
