@@ -298,3 +298,5 @@ COORDINATOR_CONTACT = env_str("COORDINATOR_CONTACT")
 # Drops: volunteers asked by SMS per wave, and minutes between waves.
 DROP_WAVE_SIZE = env_int("DROP_WAVE_SIZE", 3)
 DROP_WAVE_MINUTES = env_int("DROP_WAVE_MINUTES", 30)
+# A message left in `sending` this long had its worker die; the outbox asks the provider.
+SMS_SENDING_STALE_SECONDS = env_int("SMS_SENDING_STALE_SECONDS", 300)
