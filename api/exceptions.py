@@ -25,7 +25,9 @@ def exception_handler(exc, context):
             status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        detail = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
         exc = exceptions.ValidationError(detail)
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
@@ -34,9 +36,15 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         # Field errors stay keyed by field; a code tells clients what kind of error it is.
-        data = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        data = (
+            response.data
+            if isinstance(response.data, dict)
+            else {"non_field_errors": response.data}
+        )
         response.data = {"code": "invalid", "detail": str(exc.default_detail), "errors": data}
     elif isinstance(response.data, dict) and "detail" in response.data:
-        code = getattr(response.data["detail"], "code", None) or getattr(exc, "default_code", "error")
+        code = getattr(response.data["detail"], "code", None) or getattr(
+            exc, "default_code", "error"
+        )
         response.data = {"code": code, "detail": str(response.data["detail"])}
     return response

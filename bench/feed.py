@@ -141,7 +141,12 @@ def main() -> int:
     try:
         subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         seeded = subprocess.run(
-            [PY, "-c", SEED.format(n=args.shifts)], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+            [PY, "-c", SEED.format(n=args.shifts)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         token = seeded.stdout.strip().splitlines()[-1]
         gunicorn = str(Path(PY).parent / "gunicorn")
@@ -197,7 +202,11 @@ def main() -> int:
         f"database {'DATABASE_URL' if args.database_url else 'SQLite (WAL)'}; feed {full['bytes']} bytes"
     )
     print(f"{'':26}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs bare':>9}")
-    for label, r in [("bare Django view", bare), ("GET feed (200)", full), ("GET feed If-None-Match", revalidate)]:
+    for label, r in [
+        ("bare Django view", bare),
+        ("GET feed (200)", full),
+        ("GET feed If-None-Match", revalidate),
+    ]:
         print(
             f"{label:26}{r['requests']:>10}{r['rps']:>10.1f}{r['p50']:>10.1f}{r['p99']:>10.1f}"
             f"{r['rps'] / bare['rps']:>9.2f}"

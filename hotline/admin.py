@@ -33,7 +33,10 @@ class HotlineAdmin(admin.ModelAdmin):
     list_display = ["name", "phone_number", "language", "time_zone", "is_active"]
     fieldsets = [
         (None, {"fields": ["name", "phone_number", "language", "time_zone", "is_active"]}),
-        (_("Roster rules"), {"fields": ["min_rest_hours", "allow_back_to_back", "auto_approve_swaps"]}),
+        (
+            _("Roster rules"),
+            {"fields": ["min_rest_hours", "allow_back_to_back", "auto_approve_swaps"]},
+        ),
         (
             _("Calls"),
             {"fields": ["greeting", "emergency_numbers", "ring_batch_size", "ring_timeout"]},
@@ -98,7 +101,15 @@ class CallAttemptInline(admin.TabularInline):
 
 @admin.register(Call)
 class CallAdmin(ReadOnlyAdmin):
-    list_display = ["call_sid", "hotline", "category", "outcome", "answered_by", "arrived_at", "duration"]
+    list_display = [
+        "call_sid",
+        "hotline",
+        "category",
+        "outcome",
+        "answered_by",
+        "arrived_at",
+        "duration",
+    ]
     list_filter = ["hotline", "outcome", "category"]
     list_select_related = ["hotline", "answered_by"]
     search_fields = ["call_sid", "caller_last4"]

@@ -140,7 +140,9 @@ class Hotline(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(10)],
     )
     ring_timeout = models.PositiveSmallIntegerField(
-        _("ring time (seconds)"), default=20, validators=[MinValueValidator(5), MaxValueValidator(60)]
+        _("ring time (seconds)"),
+        default=20,
+        validators=[MinValueValidator(5), MaxValueValidator(60)],
     )
     # Swaps and escalations
     auto_approve_swaps = models.BooleanField(_("approve swaps automatically"), default=False)
@@ -185,7 +187,9 @@ class Message(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
-    twilio_sid = models.CharField(_("Twilio SID"), max_length=64, null=True, blank=True, unique=True)
+    twilio_sid = models.CharField(
+        _("Twilio SID"), max_length=64, null=True, blank=True, unique=True
+    )
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True, db_index=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)

@@ -2,8 +2,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from scheduling import builder_admin  # noqa: F401 - registers AutofillRun
-from scheduling import services
+from scheduling import (
+    builder_admin,  # noqa: F401 - registers AutofillRun
+    services,
+)
 from scheduling.models import (
     Assignment,
     AssignmentNotice,
@@ -139,18 +141,23 @@ class ShiftAdminForm(forms.ModelForm):
             if name in data:
                 setattr(candidate, name, data[name])
         problems = []
-        for assignment in candidate.assignments.filter(status=Assignment.Status.ACTIVE).select_related(
-            "volunteer"
-        ):
+        for assignment in candidate.assignments.filter(
+            status=Assignment.Status.ACTIVE
+        ).select_related("volunteer"):
             problems += [
                 v
                 for v in check_assignment(
-                    shift=candidate, volunteer=assignment.volunteer, role=assignment.role, ignore=assignment
+                    shift=candidate,
+                    volunteer=assignment.volunteer,
+                    role=assignment.role,
+                    ignore=assignment,
                 )
                 if not v.overridable
             ]
         if problems:
-            raise forms.ValidationError([forms.ValidationError(v.message, code=v.code) for v in problems])
+            raise forms.ValidationError(
+                [forms.ValidationError(v.message, code=v.code) for v in problems]
+            )
         return data
 
 
@@ -239,7 +246,11 @@ class SwapRequestAdmin(admin.ModelAdmin):
 
     list_display = ["assignment", "kind", "status", "claimant", "created_at"]
     list_filter = ["kind", "status"]
-    list_select_related = ["assignment__shift__roster__hotline", "assignment__volunteer", "claimant"]
+    list_select_related = [
+        "assignment__shift__roster__hotline",
+        "assignment__volunteer",
+        "claimant",
+    ]
 
     def has_add_permission(self, request):
         return False

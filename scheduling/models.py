@@ -280,9 +280,7 @@ class Availability(models.Model):
     end_time = models.TimeField(
         _("until"), help_text=_("At or before the start means until that time the next day.")
     )
-    kind = models.CharField(
-        _("kind"), max_length=10, choices=Kind.choices, default=Kind.AVAILABLE
-    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.AVAILABLE)
 
     class Meta:
         ordering = ["volunteer", "weekday", "start_time"]
@@ -383,7 +381,10 @@ class SwapRequest(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
     )
     offered_by = models.ForeignKey(
-        Volunteer, on_delete=models.CASCADE, related_name="swaps_offered", verbose_name=_("offered by")
+        Volunteer,
+        on_delete=models.CASCADE,
+        related_name="swaps_offered",
+        verbose_name=_("offered by"),
     )
     note = models.CharField(_("note"), max_length=300, blank=True)
     claimant = models.ForeignKey(
@@ -465,7 +466,9 @@ class ReminderPreference(models.Model):
     volunteer = models.OneToOneField(
         Volunteer, on_delete=models.CASCADE, related_name="reminder_preference", primary_key=True
     )
-    reminders_enabled = models.BooleanField(_("send me SMS reminders before my shifts"), default=True)
+    reminders_enabled = models.BooleanField(
+        _("send me SMS reminders before my shifts"), default=True
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -500,7 +503,6 @@ class AssignmentNotice(models.Model):
 
 
 from scheduling.builder_models import *  # noqa: E402,F403
-
 
 # Choice sets named for the API schema (settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
 AVAILABILITY_KINDS = Availability.Kind.choices

@@ -76,7 +76,9 @@ def local_week_start(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(monday, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
 
 
-def local_week_bounds(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+def local_week_bounds(
+    moment: dt.datetime, tz: zoneinfo.ZoneInfo
+) -> tuple[dt.datetime, dt.datetime]:
     start = local_week_start(moment, tz)
     monday = start.astimezone(tz).date()
     end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
@@ -104,7 +106,9 @@ def window_spans(
     return spans
 
 
-def _covered(spans: list[tuple[dt.datetime, dt.datetime]], start: dt.datetime, end: dt.datetime) -> bool:
+def _covered(
+    spans: list[tuple[dt.datetime, dt.datetime]], start: dt.datetime, end: dt.datetime
+) -> bool:
     cursor = start
     for s, e in sorted(spans):
         if s > cursor:
@@ -168,7 +172,9 @@ def check_assignment(
     ignore_id = ignore.pk if ignore is not None else None
 
     if not volunteer.is_active:
-        violations.append(Violation(INACTIVE, _("%(name)s is not an active volunteer.") % {"name": name}))
+        violations.append(
+            Violation(INACTIVE, _("%(name)s is not an active volunteer.") % {"name": name})
+        )
 
     if role not in ROLE_FLAG:
         violations.append(Violation(ROLE, _("“%(role)s” is not a role.") % {"role": role}))

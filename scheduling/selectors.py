@@ -72,11 +72,15 @@ def roster_coverage(roster: Roster) -> list[ShiftCoverage]:
         Shift.objects.filter(roster=roster)
         .select_related("roster__hotline")
         .annotate(
-            filled_counsellor=Count("assignments", filter=active & Q(assignments__role=Role.COUNSELLOR)),
+            filled_counsellor=Count(
+                "assignments", filter=active & Q(assignments__role=Role.COUNSELLOR)
+            ),
             filled_family_educator=Count(
                 "assignments", filter=active & Q(assignments__role=Role.FAMILY_EDUCATOR)
             ),
-            filled_supervisor=Count("assignments", filter=active & Q(assignments__role=Role.SUPERVISOR)),
+            filled_supervisor=Count(
+                "assignments", filter=active & Q(assignments__role=Role.SUPERVISOR)
+            ),
             filled_trained=Count(
                 "assignments",
                 filter=active

@@ -18,9 +18,7 @@ from scheduling.models import Assignment, Roster, Shift, ShiftPattern
 from scheduling.rules import RuleViolation, Violation
 
 
-def _refuse_unless_allowed(
-    violations: list[Violation], *, by, override_reason: str
-) -> list[str]:
+def _refuse_unless_allowed(violations: list[Violation], *, by, override_reason: str) -> list[str]:
     """Raise unless every violation may be overridden here; return the overridden codes."""
     if not violations:
         return []
@@ -77,7 +75,12 @@ def assignment_create(
     except IntegrityError as exc:
         # The partial unique index backs the overlap rule if a writer slipped past the lock.
         raise RuleViolation(
-            [Violation(rules.OVERLAP, _("%(name)s is already on this shift.") % {"name": volunteer.display_name})]
+            [
+                Violation(
+                    rules.OVERLAP,
+                    _("%(name)s is already on this shift.") % {"name": volunteer.display_name},
+                )
+            ]
         ) from exc
 
 

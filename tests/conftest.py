@@ -24,7 +24,9 @@ def volunteer(db):
 
 @pytest.fixture
 def supervisor(db):
-    return f.volunteer(roles=("supervisor", "counsellor"), crisis_trained=True, display_name="Zhao Lei")
+    return f.volunteer(
+        roles=("supervisor", "counsellor"), crisis_trained=True, display_name="Zhao Lei"
+    )
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ from scheduling.models import Availability, TimeOff
 
 
 class AvailabilitySerializer(serializers.ModelSerializer):
-    weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday … 6 = Sunday")
+    weekday = serializers.IntegerField(
+        min_value=0, max_value=6, help_text="0 = Monday … 6 = Sunday"
+    )
 
     class Meta:
         model = Availability
@@ -35,5 +37,7 @@ class TimeOffSerializer(serializers.ModelSerializer):
         starts = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
         ends = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
         if starts and ends and ends <= starts:
-            raise serializers.ValidationError({"ends_at": [_("Time off must end after it starts.")]})
+            raise serializers.ValidationError(
+                {"ends_at": [_("Time off must end after it starts.")]}
+            )
         return attrs

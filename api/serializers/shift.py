@@ -20,7 +20,9 @@ MAX_SEATS = 50
 )
 class RequirementsField(serializers.Field):
     default_error_messages = {
-        "not_a_dict": _('Give requirements as {"counsellor": n, "family_educator": n, "supervisor": n}.'),
+        "not_a_dict": _(
+            'Give requirements as {"counsellor": n, "family_educator": n, "supervisor": n}.'
+        ),
         "unknown_role": _("“%(role)s” is not a role."),
         "bad_count": _("The count for %(role)s must be a whole number from 0 to %(max)d."),
     }
@@ -38,7 +40,9 @@ class RequirementsField(serializers.Field):
         result = {}
         for role, count in data.items():
             if role not in Role.values:
-                raise serializers.ValidationError(self.error_messages["unknown_role"] % {"role": role})
+                raise serializers.ValidationError(
+                    self.error_messages["unknown_role"] % {"role": role}
+                )
             if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_SEATS:
                 raise serializers.ValidationError(
                     self.error_messages["bad_count"] % {"role": role, "max": MAX_SEATS}
@@ -91,5 +95,7 @@ class ShiftSerializer(serializers.ModelSerializer):
             )
         roster = attrs.get("roster", getattr(self.instance, "roster", None))
         if self.instance is not None and roster and roster.pk != self.instance.roster_id:
-            raise serializers.ValidationError({"roster": [_("A shift cannot move to another roster.")]})
+            raise serializers.ValidationError(
+                {"roster": [_("A shift cannot move to another roster.")]}
+            )
         return attrs

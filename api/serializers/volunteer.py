@@ -58,7 +58,9 @@ class VolunteerSerializer(serializers.ModelSerializer):
     def validate(self, attrs):
         password = attrs.get("password")
         if self.instance is None and not password:
-            raise serializers.ValidationError({"password": [_("Set a password for the new login.")]})
+            raise serializers.ValidationError(
+                {"password": [_("Set a password for the new login.")]}
+            )
         if password:
             try:
                 validate_password(password)

@@ -47,9 +47,13 @@ class OwnDataViewSet(viewsets.ModelViewSet):
         volunteer = volunteer_of(self.request.user)
         if volunteer is None:
             raise exceptions.PermissionDenied(_("Only volunteers keep availability and time off."))
-        target = serializer.validated_data.get("volunteer", getattr(serializer.instance, "volunteer", None))
+        target = serializer.validated_data.get(
+            "volunteer", getattr(serializer.instance, "volunteer", None)
+        )
         if target is not None and target.pk != volunteer.pk:
-            raise exceptions.PermissionDenied(_("You can only change your own availability and time off."))
+            raise exceptions.PermissionDenied(
+                _("You can only change your own availability and time off.")
+            )
         serializer.validated_data["volunteer"] = volunteer
 
     def perform_create(self, serializer):

@@ -31,7 +31,11 @@ class OrganisationViewSet(CoordinatorWriteViewSet):
         # Volunteers point at their organisation with PROTECT: say so instead of a 500.
         if instance.volunteers.exists():
             raise exceptions.ValidationError(
-                {"non_field_errors": [_("Volunteers belong to this organisation; move them first.")]}
+                {
+                    "non_field_errors": [
+                        _("Volunteers belong to this organisation; move them first.")
+                    ]
+                }
             )
         instance.delete()
 
@@ -114,12 +118,20 @@ class ShiftViewSet(CoordinatorWriteViewSet):
     def perform_destroy(self, instance):
         if instance.assignments.filter(status=Assignment.Status.ACTIVE).exists():
             raise exceptions.ValidationError(
-                {"non_field_errors": [_("Volunteers are on this shift; cancel their assignments first.")]}
+                {
+                    "non_field_errors": [
+                        _("Volunteers are on this shift; cancel their assignments first.")
+                    ]
+                }
             )
         if instance.roster.is_published and instance.assignments.exists():
             # Its cancelled assignments are what volunteers' calendars show as cancelled.
             raise exceptions.ValidationError(
-                {"non_field_errors": [_("This shift has been published to volunteers; it cannot be deleted.")]}
+                {
+                    "non_field_errors": [
+                        _("This shift has been published to volunteers; it cannot be deleted.")
+                    ]
+                }
             )
         instance.delete()
 
@@ -214,5 +226,3 @@ class MeViewSet(viewsets.GenericViewSet):
             qs = qs.filter(shift__roster__status=Roster.Status.PUBLISHED)
         page = self.paginator.paginate_queryset(qs, request, view=self) if self.paginator else None
         return Response(AssignmentSerializer(page if page is not None else qs, many=True).data)
-
-

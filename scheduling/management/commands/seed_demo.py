@@ -22,7 +22,28 @@ User = get_user_model()
 HOTLINE_NUMBER = "+8637520000000"
 BRANCHES = ["市直机关分会", "城东区妇联", "城西县妇联"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
-GIVEN = ["芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平", "刚"]
+GIVEN = [
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "洋",
+    "艳",
+    "勇",
+    "军",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+    "刚",
+]
 
 # (count, roles, crisis-trained count, max shifts a week)
 COHORTS = [
@@ -73,20 +94,28 @@ class Command(BaseCommand):
         roster = Roster.objects.filter(hotline=hotline, first_day=monday).first()
         if roster is None:
             roster = services.roster_create(
-                hotline=hotline, first_day=monday, last_day=monday + dt.timedelta(days=7 * weeks - 1)
+                hotline=hotline,
+                first_day=monday,
+                last_day=monday + dt.timedelta(days=7 * weeks - 1),
             )
         filled, missing = self._fill(roster, volunteers, coordinator)
         if not roster.is_published:
             services.roster_publish(roster=roster, by=coordinator)
 
-        self.stdout.write(self.style.SUCCESS(f"Demo hotline {hotline.name} ({hotline.phone_number})"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo hotline {hotline.name} ({hotline.phone_number})")
+        )
         self.stdout.write(
             f"Roster {roster} published: {filled} seats filled now, {missing} left empty."
         )
         self.stdout.write("Logins (username / password):")
         self.stdout.write(f"  coordinator / {DEMO_PASSWORDS['coordinator']}   (admin, coordinator)")
-        self.stdout.write(f"  supervisor  / {DEMO_PASSWORDS['supervisor']}    (supervisor, crisis-trained)")
-        self.stdout.write(f"  volunteer01 … volunteer{len(volunteers) - 1:02d} / {DEMO_PASSWORDS['volunteer']}")
+        self.stdout.write(
+            f"  supervisor  / {DEMO_PASSWORDS['supervisor']}    (supervisor, crisis-trained)"
+        )
+        self.stdout.write(
+            f"  volunteer01 … volunteer{len(volunteers) - 1:02d} / {DEMO_PASSWORDS['volunteer']}"
+        )
 
     def _coordinator(self, branch):
         user, created = User.objects.get_or_create(
@@ -100,7 +129,11 @@ class Command(BaseCommand):
         # A staff record with a phone, so coordinators can get SMS (no roles: never rostered).
         Volunteer.objects.get_or_create(
             user=user,
-            defaults={"display_name": "陈协调 Coordinator Chen", "phone_number": "+8613600136000", "organisation": branch},
+            defaults={
+                "display_name": "陈协调 Coordinator Chen",
+                "phone_number": "+8613600136000",
+                "organisation": branch,
+            },
         )
         return user
 
@@ -123,7 +156,9 @@ class Command(BaseCommand):
                         user.set_password(DEMO_PASSWORDS["volunteer"])
                         user.save()
                     phone = "+8613900139000" if n == 1 else f"+86139{n:08d}"
-                name = SURNAMES[len(volunteers) % len(SURNAMES)] + GIVEN[len(volunteers) % len(GIVEN)]
+                name = (
+                    SURNAMES[len(volunteers) % len(SURNAMES)] + GIVEN[len(volunteers) % len(GIVEN)]
+                )
                 volunteer, created = Volunteer.objects.get_or_create(
                     user=user,
                     defaults={
@@ -148,12 +183,18 @@ class Command(BaseCommand):
         if index % 3 == 1:
             for weekday in range(7):
                 Availability.objects.create(
-                    volunteer=volunteer, weekday=weekday, start_time=dt.time(14), end_time=dt.time(8)
+                    volunteer=volunteer,
+                    weekday=weekday,
+                    start_time=dt.time(14),
+                    end_time=dt.time(8),
                 )
         elif index % 3 == 2 and index % 2 == 0:
             for weekday in range(5):
                 Availability.objects.create(
-                    volunteer=volunteer, weekday=weekday, start_time=dt.time(8), end_time=dt.time(20),
+                    volunteer=volunteer,
+                    weekday=weekday,
+                    start_time=dt.time(8),
+                    end_time=dt.time(20),
                     kind=Availability.Kind.PREFERRED,
                 )
             for weekday in (5, 6):
@@ -163,7 +204,10 @@ class Command(BaseCommand):
         if index == 7:
             start = timezone.now() + dt.timedelta(days=30)
             TimeOff.objects.create(
-                volunteer=volunteer, starts_at=start, ends_at=start + dt.timedelta(days=7), reason="年假"
+                volunteer=volunteer,
+                starts_at=start,
+                ends_at=start + dt.timedelta(days=7),
+                reason="年假",
             )
 
     def _patterns(self, hotline) -> None:
@@ -194,9 +238,15 @@ class Command(BaseCommand):
             for role in (Role.SUPERVISOR, Role.COUNSELLOR, Role.FAMILY_EDUCATOR):
                 have = shift.assignments.filter(status=Assignment.Status.ACTIVE, role=role).count()
                 for _seat in range(shift.required(role) - have):
-                    trained_short = role == Role.COUNSELLOR and shift.assignments.filter(
-                        status=Assignment.Status.ACTIVE, role=role, volunteer__crisis_trained=True
-                    ).count() < shift.crisis_trained_required
+                    trained_short = (
+                        role == Role.COUNSELLOR
+                        and shift.assignments.filter(
+                            status=Assignment.Status.ACTIVE,
+                            role=role,
+                            volunteer__crisis_trained=True,
+                        ).count()
+                        < shift.crisis_trained_required
+                    )
 
                     def preference(v, trained_short=trained_short, role=role):
                         # Crisis-trained first only while the shift still needs one; keep
@@ -212,7 +262,10 @@ class Command(BaseCommand):
                     for volunteer in candidates:
                         try:
                             services.assignment_create(
-                                shift=shift, volunteer=volunteer, role=role, by=by,
+                                shift=shift,
+                                volunteer=volunteer,
+                                role=role,
+                                by=by,
                                 source=Assignment.Source.AUTO,
                             )
                         except RuleViolation:
