@@ -1,0 +1,285 @@
+"""Facts derived once from an instance and shared by every solver part.
+
+Shifts and volunteers are referred to by their position in the instance. A *candidate* is a
+(volunteer, shift, role) triple that no rule forbids before anything is assigned: the role
+is held and required, the shift is available, no fixed assignment or outside busy time
+clashes with it, and the weekly limit is not already used up by them.
+
+Calendar definitions (all in the instance's time zone):
+
+- week: Monday 00:00 to Sunday 24:00; a shift belongs to the week its local start falls in.
+- night shift: its local span overlaps 00:00–05:00 of some day (so 20:00–08:00 and
+  22:00–02:00 are nights, 23:00–00:00 is not: spans are half-open).
+- weekend shift: its local start is on a Saturday or a Sunday.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import reduce
+
+from scheduling.solver.instance import COUNSELLOR, ROLES, Instance
+
+OVERLAP = "overlap"
+REST = "rest"
+NIGHT_START = dt.time(0)
+NIGHT_END = dt.time(5)
+
+
+def gap_code(
+    a_start: dt.datetime,
+    a_end: dt.datetime,
+    b_start: dt.datetime,
+    b_end: dt.datetime,
+    *,
+    rest: dt.timedelta,
+    back_to_back_ok: bool,
+) -> str | None:
+    """`"overlap"`, `"rest"` or None for two spans of one volunteer, as the rule layer does."""
+    gap = max(b_start - a_end, a_start - b_end)
+    if gap < dt.timedelta(0):
+        return OVERLAP
+    if gap < rest and not (gap == dt.timedelta(0) and back_to_back_ok):
+        return REST
+    return None
+
+
+def local_week(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
+    """The local Monday of the week `moment` falls in."""
+    local = moment.astimezone(tz)
+    return local.date() - dt.timedelta(days=local.weekday())
+
+
+def is_night(starts_at: dt.datetime, ends_at: dt.datetime, tz: dt.tzinfo) -> bool:
+    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
+    day = start.date()
+    while day <= end.date():
+        window_start = dt.datetime.combine(day, NIGHT_START, tzinfo=tz)
+        window_end = dt.datetime.combine(day, NIGHT_END, tzinfo=tz)
+        if start < window_end and window_start < end:
+            return True
+        day += dt.timedelta(days=1)
+    return False
+
+
+def is_weekend(starts_at: dt.datetime, tz: dt.tzinfo) -> bool:
+    return starts_at.astimezone(tz).weekday() >= 5
+
+
+@dataclass
+class Facts:
+    instance: Instance
+    order: list[int]  # shift positions by start time
+    minutes: list[int]
+    unit_minutes: int  # gcd of the shift lengths: load is counted in these units
+    units: list[int]
+    week: list[dt.date]
+    night: list[bool]
+    weekend: list[bool]
+    # Per shift, the other shifts one volunteer cannot also take (overlap or rest).
+    neighbours: list[dict[int, str]]
+    shift_index: dict
+    volunteer_index: dict
+    # Fixed assignments as positions: (shift, volunteer, role).
+    fixed: list[tuple[int, int, str]]
+    fixed_on: dict[tuple[int, int], str]  # (volunteer, shift) -> role
+    fixed_count: dict[tuple[int, str], int]
+    fixed_untrained: list[int]  # untrained counsellors fixed per shift
+    fixed_trained: list[int]  # crisis-trained counsellors fixed per shift
+    previous: set[tuple[int, int, str]]  # (volunteer, shift, role)
+    # (volunteer, week) -> shifts already taken that week by fixed assignments and busy time.
+    taken_in_week: dict[tuple[int, dt.date], int]
+    # (volunteer, shift) -> why fixed or busy time rules the shift out, if it does.
+    clash: dict[tuple[int, int], str]
+    # Candidates: (volunteer, shift, role), and their lookups.
+    candidates: list[tuple[int, int, str]] = field(default_factory=list)
+    by_seat: dict[tuple[int, str], list[int]] = field(default_factory=dict)
+    by_volunteer: list[list[int]] = field(default_factory=list)
+
+    @property
+    def shifts(self):
+        return self.instance.shifts
+
+    @property
+    def volunteers(self):
+        return self.instance.volunteers
+
+    @property
+    def tz(self):
+        return self.instance.tz
+
+    def open_seats(self, s: int, role: str) -> int:
+        """Seats of `role` on shift `s` left after the fixed assignments."""
+        return max(0, self.shifts[s].required(role) - self.fixed_count.get((s, role), 0))
+
+    def untrained_room(self, s: int) -> int:
+        """How many more untrained counsellors shift `s` may take (crisis minimum kept)."""
+        shift = self.shifts[s]
+        room = shift.required(COUNSELLOR) - shift.crisis_trained_required
+        return max(0, room - self.fixed_untrained[s])
+
+    def week_cap(self, v: int, week: dt.date) -> int:
+        cap = self.volunteers[v].max_shifts_per_week - self.taken_in_week.get((v, week), 0)
+        return max(0, cap)
+
+    def is_available(self, v: int, s: int) -> bool:
+        available = self.volunteers[v].available
+        return available is None or self.shifts[s].id in available
+
+    def total_seats(self) -> int:
+        return sum(sum(shift.requirements.values()) for shift in self.shifts)
+
+
+def _conflicts(instance: Instance, order: list[int]) -> list[dict[int, str]]:
+    shifts = instance.shifts
+    rest = instance.min_rest
+    neighbours: list[dict[int, str]] = [{} for _ in shifts]
+    # Sweep in start order: once a later shift starts `rest` after this one ends, every
+    # shift after it does too.
+    for i, a in enumerate(order):
+        sa = shifts[a]
+        for b in order[i + 1 :]:
+            sb = shifts[b]
+            if sb.starts_at >= sa.ends_at + rest:
+                break
+            code = gap_code(
+                sa.starts_at,
+                sa.ends_at,
+                sb.starts_at,
+                sb.ends_at,
+                rest=rest,
+                back_to_back_ok=instance.allow_back_to_back,
+            )
+            if code:
+                neighbours[a][b] = code
+                neighbours[b][a] = code
+    return neighbours
+
+
+def prepare(instance: Instance) -> Facts:
+    shifts, volunteers, tz = instance.shifts, instance.volunteers, instance.tz
+    order = sorted(range(len(shifts)), key=lambda s: (shifts[s].starts_at, shifts[s].ends_at, s))
+    minutes = [round((s.ends_at - s.starts_at).total_seconds() / 60) for s in shifts]
+    unit = reduce(math.gcd, minutes, 0) or 1
+    shift_index = {s.id: i for i, s in enumerate(shifts)}
+    volunteer_index = {v.id: i for i, v in enumerate(volunteers)}
+
+    fixed = [(shift_index[a.shift], volunteer_index[a.volunteer], a.role) for a in instance.fixed]
+    fixed_on = {(v, s): r for s, v, r in fixed}
+    fixed_count: dict[tuple[int, str], int] = defaultdict(int)
+    fixed_untrained = [0] * len(shifts)
+    fixed_trained = [0] * len(shifts)
+    for s, v, r in fixed:
+        fixed_count[(s, r)] += 1
+        if r == COUNSELLOR:
+            if volunteers[v].crisis_trained:
+                fixed_trained[s] += 1
+            else:
+                fixed_untrained[s] += 1
+
+    week = [local_week(s.starts_at, tz) for s in shifts]
+    facts = Facts(
+        instance=instance,
+        order=order,
+        minutes=minutes,
+        unit_minutes=unit,
+        units=[m // unit for m in minutes],
+        week=week,
+        night=[is_night(s.starts_at, s.ends_at, tz) for s in shifts],
+        weekend=[is_weekend(s.starts_at, tz) for s in shifts],
+        neighbours=_conflicts(instance, order),
+        shift_index=shift_index,
+        volunteer_index=volunteer_index,
+        fixed=fixed,
+        fixed_on=fixed_on,
+        fixed_count=dict(fixed_count),
+        fixed_untrained=fixed_untrained,
+        fixed_trained=fixed_trained,
+        previous={
+            (volunteer_index[a.volunteer], shift_index[a.shift], a.role) for a in instance.previous
+        },
+        taken_in_week={},
+        clash={},
+    )
+
+    taken: dict[tuple[int, dt.date], int] = defaultdict(int)
+    for s, v, _r in fixed:
+        taken[(v, week[s])] += 1
+    busy_by_volunteer: dict[int, list] = defaultdict(list)
+    for b in instance.busy:
+        v = volunteer_index[b.volunteer]
+        busy_by_volunteer[v].append(b)
+        taken[(v, local_week(b.starts_at, tz))] += 1
+    facts.taken_in_week = dict(taken)
+
+    # Clashes with fixed assignments and outside busy time; overlap outranks rest.
+    clash: dict[tuple[int, int], str] = {}
+    for s, v, _r in fixed:
+        for other, code in facts.neighbours[s].items():
+            if clash.get((v, other)) != OVERLAP:
+                clash[(v, other)] = code
+    for v, entries in busy_by_volunteer.items():
+        for s, shift in enumerate(shifts):
+            for b in entries:
+                code = gap_code(
+                    shift.starts_at,
+                    shift.ends_at,
+                    b.starts_at,
+                    b.ends_at,
+                    rest=instance.min_rest,
+                    back_to_back_ok=instance.allow_back_to_back and b.same_hotline,
+                )
+                if code and clash.get((v, s)) != OVERLAP:
+                    clash[(v, s)] = code
+    facts.clash = clash
+
+    by_seat: dict[tuple[int, str], list[int]] = defaultdict(list)
+    by_volunteer: list[list[int]] = [[] for _ in volunteers]
+    for v, vol in enumerate(volunteers):
+        for s in order:
+            if (v, s) in fixed_on or (v, s) in clash or not facts.is_available(v, s):
+                continue
+            if facts.week_cap(v, week[s]) == 0:
+                continue
+            for role in ROLES:
+                if role in vol.roles and facts.open_seats(s, role) > 0:
+                    if role == COUNSELLOR and not vol.crisis_trained:
+                        if facts.untrained_room(s) == 0:
+                            continue
+                    index = len(facts.candidates)
+                    facts.candidates.append((v, s, role))
+                    by_seat[(s, role)].append(index)
+                    by_volunteer[v].append(index)
+    facts.by_seat = dict(by_seat)
+    facts.by_volunteer = by_volunteer
+    return facts
+
+
+def clique_cover(facts: Facts) -> list[list[int]]:
+    """Cliques of the shift clash graph that cover every clashing pair at least once.
+
+    With no back-to-back exception the graph is an interval graph (shifts stretched by the
+    rest time), and growing cliques in start order finds its maximal cliques.
+    """
+    position = {s: i for i, s in enumerate(facts.order)}
+    neighbours = facts.neighbours
+    covered: set[tuple[int, int]] = set()
+    cliques = []
+    for a in facts.order:
+        for b in sorted(neighbours[a], key=position.__getitem__):
+            pair = (min(a, b), max(a, b))
+            if position[b] < position[a] or pair in covered:
+                continue
+            clique = [a, b]
+            common = set(neighbours[a]) & set(neighbours[b])
+            for c in sorted(common, key=position.__getitem__):
+                if all(c in neighbours[m] for m in clique):
+                    clique.append(c)
+            for i, p in enumerate(clique):
+                for q in clique[i + 1 :]:
+                    covered.add((min(p, q), max(p, q)))
+            cliques.append(clique)
+    return cliques
