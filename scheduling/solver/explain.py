@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from scheduling.solver.facts import OVERLAP, REST
@@ -131,6 +132,10 @@ def _identity(message: str) -> str:
     return message
 
 
+def _english_plural(gettext: Callable[[str], str], singular: str, plural: str, n: int) -> str:
+    return gettext(singular if n == 1 else plural)
+
+
 def render_reason(
     entry: Mapping[str, Any],
     *,
@@ -142,20 +147,18 @@ def render_reason(
     With only `gettext`, plurals are picked by English rules before translation. Every
     message uses named %-placeholders so translators can reorder them.
     """
+    # The calls below are literally `_(...)` and `ngettext(...)` so that Django's
+    # makemessages (xgettext) extracts every sentence into the catalogue.
     _ = gettext or _identity
-
-    def n_(singular: str, plural: str, n: int) -> str:
-        if ngettext is not None:
-            return ngettext(singular, plural, n)
-        return _(singular if n == 1 else plural)
+    ngettext = ngettext or partial(_english_plural, _)
 
     def role_label(role: str, n: int) -> str:
         if role == COUNSELLOR:
-            return n_("counsellor", "counsellors", n)
+            return ngettext("counsellor", "counsellors", n)
         if role == FAMILY_EDUCATOR:
-            return n_("family-education expert", "family-education experts", n)
+            return ngettext("family-education expert", "family-education experts", n)
         if role == SUPERVISOR:
-            return n_("supervisor", "supervisors", n)
+            return ngettext("supervisor", "supervisors", n)
         return role
 
     weekdays = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
@@ -178,31 +181,31 @@ def render_reason(
         if not k:
             continue
         if bucket == UNAVAILABLE:
-            text = n_("%(count)d is unavailable", "%(count)d are unavailable", k)
+            text = ngettext("%(count)d is unavailable", "%(count)d are unavailable", k)
         elif bucket == SAME_SHIFT:
-            text = n_(
+            text = ngettext(
                 "%(count)d is already on this shift in another role",
                 "%(count)d are already on this shift in another role",
                 k,
             )
         elif bucket == OVERLAP:
-            text = n_(
+            text = ngettext(
                 "%(count)d is already on an overlapping shift",
                 "%(count)d are already on overlapping shifts",
                 k,
             )
         elif bucket == REST:
-            text = n_(
+            text = ngettext(
                 "%(count)d would break the minimum rest",
                 "%(count)d would break the minimum rest",
                 k,
             )
         elif bucket == WEEKLY_LIMIT:
-            text = n_(
+            text = ngettext(
                 "%(count)d reaches their weekly limit", "%(count)d reach their weekly limit", k
             )
         else:
-            text = n_(
+            text = ngettext(
                 "%(count)d could take it but the time limit ran out",
                 "%(count)d could take it but the time limit ran out",
                 k,
@@ -229,25 +232,25 @@ def render_reason(
     elif code == NONE_AVAILABLE:
         message = _("%(when)s: no %(role)s is available")
     elif code == WEEKLY_LIMIT:
-        message = n_(
+        message = ngettext(
             "%(when)s: the only eligible %(role)s reaches their weekly limit",
             "%(when)s: all %(count)d eligible %(roles)s reach their weekly limit",
             eligible,
         )
     elif code == REST:
-        message = n_(
+        message = ngettext(
             "%(when)s: the only eligible %(role)s would break the minimum rest",
             "%(when)s: all %(count)d eligible %(roles)s would break the minimum rest",
             eligible,
         )
     elif code == OVERLAP:
-        message = n_(
+        message = ngettext(
             "%(when)s: the only eligible %(role)s is already on an overlapping shift",
             "%(when)s: all %(count)d eligible %(roles)s are already on overlapping shifts",
             eligible,
         )
     elif code == SAME_SHIFT:
-        message = n_(
+        message = ngettext(
             "%(when)s: the only eligible %(role)s is already on this shift in another role",
             "%(when)s: all %(count)d eligible %(roles)s are already on this shift in another role",
             eligible,
