@@ -52,6 +52,9 @@ def volunteer(*, roles=("counsellor",), user_kw=None, **kw) -> Volunteer:
     kw.setdefault("display_name", f"Volunteer {n}")
     kw.setdefault("phone_number", phone(n))
     kw.setdefault("max_shifts_per_week", 5)
+    # Tests read English by default (the test settings' language); tests of the Chinese
+    # texts set language="zh-hans" themselves.
+    kw.setdefault("language", "en")
     v = Volunteer(**kw)
     v.set_roles(roles)
     v.save()
@@ -63,6 +66,7 @@ def hotline(**kw) -> Hotline:
     kw.setdefault("name", f"Hotline {n}")
     kw.setdefault("phone_number", f"+86375{n:08d}")
     kw.setdefault("time_zone", "Asia/Shanghai")
+    kw.setdefault("language", "en")
     return Hotline.objects.create(**kw)
 
 

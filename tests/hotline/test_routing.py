@@ -348,3 +348,25 @@ def test_caller_hangs_up_while_ringing_cancels_legs(scene, tw, fake_twilio):
     assert att.result == CallAttempt.Result.CANCELLED
     assert (att.leg_sid, "canceled") in fake_twilio.stopped()
     assert Call.objects.get().outcome == Call.Outcome.ABANDONED
+
+
+def test_chinese_hotline_speaks_chinese_menu(scene, tw):
+    scene.hotline.language = "zh-CN"
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    body = tw("/twilio/voice/incoming", call_data()).content.decode()
+    assert 'language="cmn-CN"' in body
+    assert "心理疏导请按1" in body and "press 1" not in body
+
+
+def test_voicemail_sms_in_each_recipients_language(scene, tw):
+    from hotline.models import Message
+
+    chinese = scene.on_shift("counsellor", language="zh-hans")
+    english = scene.on_shift("counsellor", language="en")
+    start(tw, "2")  # no family-education expert on shift: voicemail
+    call = Call.objects.get()
+    tw(f"/twilio/voice/recorded?call={call.pk}", fixture("voice-record-done"))
+    bodies = {m.to: m.body for m in Message.objects.filter(purpose="voicemail")}
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in bodies[chinese.phone_number])
+    assert bodies[english.phone_number].isascii()
