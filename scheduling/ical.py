@@ -41,6 +41,7 @@ from icalendar import (
 
 from hotline.models import Role, Volunteer
 from scheduling.models import Assignment, Roster, Shift
+from scheduling.selectors import shifts_with_fill
 
 PRODID = "-//Hotline Roster//Calendar feed//EN"
 # Raise when the feed's layout changes, so every client fetches it again.
@@ -399,25 +400,10 @@ def open_slots_version(*, language: str, now: dt.datetime) -> FeedVersion:
 
 def open_slots_feed(*, language: str, now: dt.datetime) -> bytes:
     """Every published shift still missing seats. Two queries whatever its size."""
-    active = Q(assignments__status=Assignment.Status.ACTIVE)
     shifts = (
-        open_slots_shifts(now=now)
+        shifts_with_fill(open_slots_shifts(now=now))
         .select_related("roster__hotline")
         .annotate(
-            filled_counsellor=Count(
-                "assignments", filter=active & Q(assignments__role=Role.COUNSELLOR)
-            ),
-            filled_family_educator=Count(
-                "assignments", filter=active & Q(assignments__role=Role.FAMILY_EDUCATOR)
-            ),
-            filled_supervisor=Count(
-                "assignments", filter=active & Q(assignments__role=Role.SUPERVISOR)
-            ),
-            filled_trained=Count(
-                "assignments",
-                filter=active
-                & Q(assignments__role=Role.COUNSELLOR, assignments__volunteer__crisis_trained=True),
-            ),
             history=Count("assignments") + Sum("assignments__sequence", default=0),
             last_assignment_change=Max("assignments__updated_at"),
         )

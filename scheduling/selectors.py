@@ -62,31 +62,32 @@ class ShiftCoverage:
         return self.missing == 0 and self.crisis_trained_missing == 0
 
 
+def shifts_with_fill(shifts: QuerySet[Shift]) -> QuerySet[Shift]:
+    """Annotate each shift with its active seats per role (`filled_<role>`) and its
+    crisis-trained counsellors (`filled_trained`), in the same query."""
+    active = Q(assignments__status=Assignment.Status.ACTIVE)
+    by_role = {
+        f"filled_{role}": Count("assignments", filter=active & Q(assignments__role=role))
+        for role in ROLE_FLAG
+    }
+    return shifts.annotate(
+        **by_role,
+        filled_trained=Count(
+            "assignments",
+            filter=active
+            & Q(assignments__role=Role.COUNSELLOR, assignments__volunteer__crisis_trained=True),
+        ),
+    )
+
+
 def roster_coverage(roster: Roster) -> list[ShiftCoverage]:
     """Per shift and role: required, filled, and crisis-trained counsellors missing.
 
     Two queries whatever the roster size.
     """
-    active = Q(assignments__status=Assignment.Status.ACTIVE)
     shifts = (
-        Shift.objects.filter(roster=roster)
+        shifts_with_fill(Shift.objects.filter(roster=roster))
         .select_related("roster__hotline")
-        .annotate(
-            filled_counsellor=Count(
-                "assignments", filter=active & Q(assignments__role=Role.COUNSELLOR)
-            ),
-            filled_family_educator=Count(
-                "assignments", filter=active & Q(assignments__role=Role.FAMILY_EDUCATOR)
-            ),
-            filled_supervisor=Count(
-                "assignments", filter=active & Q(assignments__role=Role.SUPERVISOR)
-            ),
-            filled_trained=Count(
-                "assignments",
-                filter=active
-                & Q(assignments__role=Role.COUNSELLOR, assignments__volunteer__crisis_trained=True),
-            ),
-        )
         .order_by("starts_at", "id")
     )
     result = []
