@@ -16,20 +16,14 @@ from __future__ import annotations
 import argparse
 import http.client
 import multiprocessing
-import os
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
-HARD_LIMIT = 300  # seconds: the server is killed after this whatever happens
+from _server import PY, ROOT, bench_env, free_port, gunicorn, summarise  # bench/ is on sys.path
 
 SEED = """
 import datetime as dt
@@ -67,12 +61,6 @@ print(calendar_token_get(user=me.user).token)
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def client_loop(args) -> tuple[list[float], int]:
     port, path, deadline, etag, expect = args
     latencies, size = [], 0
@@ -101,15 +89,8 @@ def run_load(port, path, seconds, clients, etag="", expect=200) -> dict:
     started = time.monotonic()
     with multiprocessing.Pool(clients) as pool:
         results = pool.map(client_loop, [(port, path, deadline, etag, expect)] * clients)
-    elapsed = time.monotonic() - started
-    latencies = sorted(x for r, _size in results for x in r)
-    return {
-        "requests": len(latencies),
-        "rps": len(latencies) / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        "bytes": results[0][1],
-    }
+    summary = summarise([x for r, _size in results for x in r], time.monotonic() - started)
+    return {**summary, "bytes": results[0][1]}
 
 
 def main() -> int:
@@ -123,21 +104,10 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-feed-"))
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-" + uuid.uuid4().hex,
-        "CALLER_HASH_SECRET": "bench-" + uuid.uuid4().hex,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "CALENDAR_UID_HOST": "bench.example.org",
-        "SECURE_SSL_REDIRECT": "0",
-        "BENCH_BARE_VIEW": "1",
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.sqlite3",
-        "PYTHONPATH": str(ROOT),
-    }
-    server = None
+    env = bench_env(
+        database_url=args.database_url or f"sqlite:///{tmp}/bench.sqlite3",
+        CALENDAR_UID_HOST="bench.example.org",
+    )
     try:
         subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         seeded = subprocess.run(
@@ -149,51 +119,20 @@ def main() -> int:
             text=True,
         )
         token = seeded.stdout.strip().splitlines()[-1]
-        gunicorn = str(Path(PY).parent / "gunicorn")
-        server = subprocess.Popen(
-            [
-                "timeout",
-                "--signal=KILL",
-                str(HARD_LIMIT),
-                gunicorn,
-                "config.wsgi",
-                "-b",
-                f"127.0.0.1:{port}",
-                "-w",
-                str(args.workers),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("gunicorn did not start")
-        feed = f"/calendar/{token}.ics"
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("GET", feed, headers={"Host": f"127.0.0.1:{port}"})
-        first = conn.getresponse()
-        first.read()
-        etag = first.getheader("ETag")
-        conn.close()
-        run_load(port, "/twilio/bench/bare", 1, 2)  # warm up
-        run_load(port, feed, 1, 2)
-        bare = run_load(port, "/twilio/bench/bare", args.seconds, args.clients)
-        full = run_load(port, feed, args.seconds, args.clients)
-        revalidate = run_load(port, feed, args.seconds, args.clients, etag=etag, expect=304)
+        with gunicorn(env=env, port=port, workers=args.workers):
+            feed = f"/calendar/{token}.ics"
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", feed, headers={"Host": f"127.0.0.1:{port}"})
+            first = conn.getresponse()
+            first.read()
+            etag = first.getheader("ETag")
+            conn.close()
+            run_load(port, "/twilio/bench/bare", 1, 2)  # warm up
+            run_load(port, feed, 1, 2)
+            bare = run_load(port, "/twilio/bench/bare", args.seconds, args.clients)
+            full = run_load(port, feed, args.seconds, args.clients)
+            revalidate = run_load(port, feed, args.seconds, args.clients, etag=etag, expect=304)
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(

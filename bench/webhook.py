@@ -21,8 +21,6 @@ import http.client
 import multiprocessing
 import os
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,11 +29,10 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+from _server import PY, ROOT, bench_env, free_port, gunicorn, summarise  # bench/ is on sys.path
+
 TOKEN = "bench-auth-token"  # noqa: S105 - a throwaway server on loopback
 HOTLINE = "+8637520000099"
-HARD_LIMIT = 300  # seconds: the server is killed after this whatever happens
 
 SEED = f"""
 import datetime as dt
@@ -67,12 +64,6 @@ def sign(url: str, params: dict) -> str:
     payload = url + "".join(f"{k}{params[k]}" for k in sorted(params))
     digest = hmac.new(TOKEN.encode(), payload.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def client_loop(args) -> list[float]:
@@ -113,14 +104,7 @@ def run_load(port: int, path: str, seconds: float, clients: int, signed: bool) -
     started = time.monotonic()
     with multiprocessing.Pool(clients) as pool:
         results = pool.map(client_loop, [(port, path, deadline, signed)] * clients)
-    elapsed = time.monotonic() - started
-    latencies = sorted(x for r in results for x in r)
-    return {
-        "requests": len(latencies),
-        "rps": len(latencies) / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-    }
+    return summarise([x for r in results for x in r], time.monotonic() - started)
 
 
 def main() -> int:
@@ -134,66 +118,24 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-" + uuid.uuid4().hex,
-        "CALLER_HASH_SECRET": "bench-" + uuid.uuid4().hex,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "TWILIO_ACCOUNT_SID": "",
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "TWILIO_VOICE_BACKEND": "console",
-        "BENCH_BARE_VIEW": "1",
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.sqlite3",
-        "PYTHONPATH": str(ROOT),
-    }
-    server = None
+    env = bench_env(
+        database_url=args.database_url or f"sqlite:///{tmp}/bench.sqlite3",
+        TWILIO_ACCOUNT_SID="",
+        TWILIO_AUTH_TOKEN=TOKEN,
+        TWILIO_VOICE_BACKEND="console",
+    )
     try:
         subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         subprocess.run(
             [PY, "-c", SEED.replace("{n}", str(args.volunteers))], cwd=ROOT, env=env, check=True
         )
-        gunicorn = str(Path(PY).parent / "gunicorn")
-        server = subprocess.Popen(
-            [
-                "timeout",
-                "--signal=KILL",
-                str(HARD_LIMIT),
-                gunicorn,
-                "config.wsgi",
-                "-b",
-                f"127.0.0.1:{port}",
-                "-w",
-                str(args.workers),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("gunicorn did not start")
-        # warm both paths (imports, connections) before measuring
-        run_load(port, "/twilio/bench/bare", 1, 2, signed=False)
-        run_load(port, "/twilio/voice/incoming", 1, 2, signed=True)
-        bare = run_load(port, "/twilio/bench/bare", args.seconds, args.clients, signed=False)
-        hook = run_load(port, "/twilio/voice/incoming", args.seconds, args.clients, signed=True)
+        with gunicorn(env=env, port=port, workers=args.workers):
+            # warm both paths (imports, connections) before measuring
+            run_load(port, "/twilio/bench/bare", 1, 2, signed=False)
+            run_load(port, "/twilio/voice/incoming", 1, 2, signed=True)
+            bare = run_load(port, "/twilio/bench/bare", args.seconds, args.clients, signed=False)
+            hook = run_load(port, "/twilio/voice/incoming", args.seconds, args.clients, signed=True)
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(

@@ -1,0 +1,90 @@
+"""What the HTTP benchmarks share: a throwaway environment, gunicorn on loopback (bounded in
+time, always stopped), and the latency summary."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+HARD_LIMIT = 300  # seconds: the server is killed after this whatever happens
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_env(*, database_url: str, **extra: str) -> dict[str, str]:
+    """Production-like settings for a server that only ever listens on loopback."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "CALLER_HASH_SECRET": "bench-" + uuid.uuid4().hex,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "BENCH_BARE_VIEW": "1",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": database_url,
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+
+
+@contextlib.contextmanager
+def gunicorn(*, env: dict[str, str], port: int, workers: int):
+    """gunicorn serving config.wsgi on 127.0.0.1:port until the block ends (or HARD_LIMIT)."""
+    server = subprocess.Popen(
+        [
+            "timeout",
+            "--signal=KILL",
+            str(HARD_LIMIT),
+            str(Path(PY).parent / "gunicorn"),
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("gunicorn did not start")
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def summarise(latencies: list[float], elapsed: float) -> dict:
+    latencies = sorted(latencies)
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+    }
