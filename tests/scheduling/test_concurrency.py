@@ -75,3 +75,29 @@ def test_one_volunteer_two_overlapping_shifts_at_once_exactly_one():
     assert len(lost) == 1 and isinstance(lost[0], RuleViolation), results
     assert lost[0].code == rules.OVERLAP
     assert volunteer.assignments.filter(status="active").count() == 1
+
+
+def test_two_volunteers_claiming_one_offer_exactly_one_gets_it(monkeypatch):
+    import datetime as dt
+
+    from scheduling import swaps
+    from scheduling.models import Assignment, SwapRequest
+
+    now = f.at(2026, 3, 1, 12)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: now)
+    hotline = f.hotline(auto_approve_swaps=True)
+    roster = f.roster(hotline_=hotline, status="published")
+    shift = f.shift(
+        roster_=roster, starts_at=now + dt.timedelta(days=2), required_family_educators=0
+    )
+    giver = f.volunteer()
+    offered = f.assignment(shift_=shift, volunteer_=giver)
+    swap = swaps.swap_offer(assignment=offered, volunteer=giver, now=now)
+    takers = [f.volunteer(), f.volunteer()]
+
+    results = race([lambda v=v: swaps.swap_claim(swap=swap, volunteer=v, now=now) for v in takers])
+
+    assert sum(isinstance(r, SwapRequest) for r in results) == 1, results
+    assert sum(isinstance(r, RuleViolation) for r in results) == 1, results
+    active = Assignment.objects.filter(shift=shift, status="active")
+    assert active.count() == 1 and active.get().volunteer in takers
