@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from api.permissions import IsCoordinator
 from api.serializers.assignment import AssignmentSerializer
@@ -218,11 +219,17 @@ class MeViewSet(viewsets.GenericViewSet):
         return Response(VolunteerSerializer(self._volunteer()).data)
 
     @extend_schema(responses=AssignmentSerializer(many=True))
-    @action(detail=False, methods=["get"], serializer_class=AssignmentSerializer)
+    @action(
+        detail=False,
+        methods=["get"],
+        serializer_class=AssignmentSerializer,
+        # Paginated like every other list: a volunteer's history grows without end.
+        pagination_class=api_settings.DEFAULT_PAGINATION_CLASS,
+    )
     def assignments(self, request):
         volunteer = self._volunteer()
         qs = Assignment.objects.filter(volunteer=volunteer).order_by("shift__starts_at", "id")
         if not is_coordinator(request.user):
             qs = qs.filter(shift__roster__status=Roster.Status.PUBLISHED)
-        page = self.paginator.paginate_queryset(qs, request, view=self) if self.paginator else None
-        return Response(AssignmentSerializer(page if page is not None else qs, many=True).data)
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(AssignmentSerializer(page, many=True).data)

@@ -675,3 +675,15 @@ def test_shift_delete_refused_when_published_with_cancelled_assignments(coordina
     response = coordinator_api.delete(f"/api/v1/shifts/{shift.pk}/")
     assert response.status_code == 400
     assert Shift.objects.filter(pk=shift.pk).exists()
+
+
+@pytest.mark.django_db
+def test_me_assignments_is_paginated(volunteer, volunteer_api):
+    roster = f.roster(status="published")
+    for day in range(3):
+        f.assignment(
+            shift_=f.shift(roster_=roster, starts_at=f.at(2026, 3, 2 + day, 8)),
+            volunteer_=volunteer,
+        )
+    body = volunteer_api.get("/api/v1/me/assignments/").json()
+    assert body["count"] == 3 and len(body["results"]) == 3
