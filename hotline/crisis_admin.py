@@ -59,6 +59,8 @@ class EscalationAdmin(ReadOnlyAdmin):
         "outcome",
     ]
     list_filter = ["status", "outcome", "hotline"]
+    # acknowledged_by is nullable: the admin's automatic select_related() would skip it.
+    list_select_related = ["hotline", "call", "acknowledged_by"]
     fields = [
         "call",
         "hotline",

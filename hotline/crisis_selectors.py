@@ -26,6 +26,20 @@ def is_crisis_staff(user) -> bool:
     return bool(volunteer and volunteer.is_active and volunteer.is_supervisor)
 
 
+def can_report_on(user, call) -> bool:
+    """Only the volunteer who answered the call files or edits its report."""
+    volunteer = volunteer_of(user)
+    return bool(
+        volunteer is not None and volunteer.is_active and call.answered_by_id == volunteer.pk
+    )
+
+
+def can_escalate(user, call) -> bool:
+    """Who may raise an escalation on `call` by hand (the web page and the API alike): the
+    volunteer who answered it, and crisis staff."""
+    return can_report_on(user, call) or is_crisis_staff(user)
+
+
 def reports_visible_to(user) -> QuerySet[CallReport]:
     qs = CallReport.objects.select_related("call__hotline", "author__user")
     if is_crisis_staff(user):
@@ -37,7 +51,8 @@ def reports_visible_to(user) -> QuerySet[CallReport]:
 
 
 def escalations_visible_to(user) -> QuerySet[Escalation]:
-    qs = Escalation.objects.select_related("call", "hotline", "acknowledged_by", "raised_by")
+    # What the pages and the API serializer show: no N+1 on a list of resolved escalations.
+    qs = Escalation.objects.select_related("hotline", "acknowledged_by", "resolved_by")
     if is_crisis_staff(user):
         return qs
     if user is None or not user.is_authenticated:
@@ -127,7 +142,7 @@ def escalations_for_dashboard(*, since: dt.datetime, limit: int = 100) -> list[E
             Q(status__in=[Escalation.Status.OPEN, Escalation.Status.ACKNOWLEDGED])
             | Q(resolved_at__gte=since)
         )
-        .select_related("hotline", "call", "acknowledged_by", "resolved_by", "raised_by")
+        .select_related("hotline", "acknowledged_by")
         .prefetch_related(Prefetch("alerts", queryset=alerts))
         .annotate(status_rank=status_rank)
         .order_by("status_rank", "-opened_at", "-id")[:limit]

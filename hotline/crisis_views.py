@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from hotline import escalations, reports
-from hotline.access import is_coordinator, volunteer_of
+from hotline.access import volunteer_of
 from hotline.audit import audit_trail
 from hotline.crisis_models import (
     RISK_DESCRIPTIONS,
@@ -28,6 +28,8 @@ from hotline.crisis_models import (
 )
 from hotline.crisis_selectors import (
     calls_reportable_by,
+    can_escalate,
+    can_report_on,
     escalations_for_dashboard,
     escalations_visible_to,
     is_crisis_staff,
@@ -90,8 +92,9 @@ def _risk_choices():
 
 
 def _visible_call(user, call_id: int) -> Call:
+    """A call's pages (report, escalate) are for the people who may escalate it."""
     call = get_object_or_404(Call.objects.select_related("hotline", "answered_by"), pk=call_id)
-    if not (reports.can_report_on(user, call) or is_crisis_staff(user)):
+    if not can_escalate(user, call):
         raise PermissionDenied
     return call
 
@@ -103,7 +106,7 @@ def call_report(request, call_id: int):
     now = timezone.now()
     call = _visible_call(request.user, call_id)
     report = reports_visible_to(request.user).filter(call=call).first()
-    author = reports.can_report_on(request.user, call)
+    author = can_report_on(request.user, call)
     if report is None and CallReport.objects.filter(call=call).exists():
         raise PermissionDenied  # someone else's report (the answerer changed): not visible
     editable = bool(report and author and reports.report_editable(report, now=now))
@@ -170,7 +173,6 @@ def call_report(request, call_id: int):
             "risk_choices": _risk_choices(),
             "risk_description": RISK_DESCRIPTIONS.get(report.risk_level) if report else None,
             "escalation": call.escalations.order_by("-opened_at").first(),
-            "can_raise": author or is_crisis_staff(request.user),
             "edit_until": report.created_at + reports.edit_window() if report else None,
         },
     )
@@ -226,7 +228,6 @@ def crisis_home(request):
             "now": now,
             "refresh_seconds": REFRESH_SECONDS,
             "resolve_form": ResolveForm(),
-            "coordinator": is_coordinator(request.user),
         },
     )
 

@@ -30,10 +30,12 @@ from urllib.parse import urljoin
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from hotline.access import volunteer_of
 from hotline.audit import audit_record
 from hotline.crisis_models import Escalation, EscalationAlert, alert_dedupe_key
 from hotline.crisis_selectors import LAST_TIER, crisis_staff_by_phone, tier_recipients
@@ -69,11 +71,9 @@ def escalation_link(escalation: Escalation) -> str:
 def _new_code(now: dt.datetime) -> str:
     """Four digits, unused by any open escalation and by any opened in the quiet period."""
     taken = set(
-        Escalation.objects.filter(status=Escalation.Status.OPEN).values_list("code", flat=True)
-    ) | set(
-        Escalation.objects.filter(opened_at__gte=now - CODE_QUIET_PERIOD).values_list(
-            "code", flat=True
-        )
+        Escalation.objects.filter(
+            Q(status=Escalation.Status.OPEN) | Q(opened_at__gte=now - CODE_QUIET_PERIOD)
+        ).values_list("code", flat=True)
     )
     free = [f"{n:04d}" for n in range(1000, 10000) if f"{n:04d}" not in taken]
     if not free:  # 9000 escalations in a week: fall back to "not open" (the DB's rule)
@@ -371,10 +371,8 @@ ACK_WORD = re.compile(r"^\s*(?:ACK|确认)", re.IGNORECASE)
 
 
 def _person(user) -> str:
-    volunteer = getattr(user, "volunteer", None) if user is not None else None
-    return (
-        volunteer.display_name if volunteer is not None else (user.get_username() if user else "?")
-    )
+    volunteer = volunteer_of(user)
+    return volunteer.display_name if volunteer is not None else user.get_username()
 
 
 def escalation_ack_sms(*, from_number: str, body: str, now: dt.datetime) -> str | None:

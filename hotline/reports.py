@@ -25,6 +25,7 @@ from hotline.crisis_models import (
     Escalation,
     ReportCategory,
 )
+from hotline.crisis_selectors import can_report_on
 from hotline.escalations import escalation_raise
 
 EDITABLE_FIELDS = (
@@ -52,14 +53,6 @@ def edit_window() -> dt.timedelta:
 
 def report_editable(report: CallReport, *, now: dt.datetime) -> bool:
     return now < report.created_at + edit_window()
-
-
-def can_report_on(user, call) -> bool:
-    """Only the volunteer who answered the call files or edits its report."""
-    volunteer = volunteer_of(user)
-    return bool(
-        volunteer is not None and volunteer.is_active and call.answered_by_id == volunteer.pk
-    )
 
 
 def _clean(data: dict) -> dict:

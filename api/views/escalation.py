@@ -16,9 +16,8 @@ from api.serializers.escalation import (
 )
 from hotline import escalations
 from hotline.crisis_models import Escalation
-from hotline.crisis_selectors import escalations_visible_to, is_crisis_staff
+from hotline.crisis_selectors import can_escalate, escalations_visible_to, is_crisis_staff
 from hotline.models import Call
-from hotline.reports import can_report_on
 
 
 class IsCrisisStaff(permissions.BasePermission):
@@ -33,7 +32,7 @@ def _conflict(exc: escalations.EscalationConflict) -> Conflict:
 
 
 class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """`GET` lists every escalation (open first) for supervisors and coordinators.
+    """`GET` lists every escalation (newest first) for supervisors and coordinators.
     `POST` raises one by hand for a call you answered. `acknowledge` stops the alert
     chain; `resolve` records the outcome."""
 
@@ -61,7 +60,7 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         payload = EscalationRaiseSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         call = get_object_or_404(Call, pk=payload.validated_data["call"])
-        if not (can_report_on(request.user, call) or is_crisis_staff(request.user)):
+        if not can_escalate(request.user, call):
             raise exceptions.PermissionDenied()
         escalation = escalations.escalation_raise(
             call=call, by=request.user, reason=payload.validated_data["reason"], now=timezone.now()

@@ -21,19 +21,20 @@ def _conflict(exc: reports.ReportConflict) -> Conflict:
     return Conflict(detail=exc.message, code=exc.code)
 
 
+def _visible_report(request, pk) -> CallReport:
+    report = reports_visible_to(request.user).filter(call_id=pk).first()
+    if report is None:
+        raise exceptions.NotFound()
+    return report
+
+
 class CallReportView(APIView):
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = CallReportSerializer
 
-    def _report(self, request, pk) -> CallReport:
-        report = reports_visible_to(request.user).filter(call_id=pk).first()
-        if report is None:
-            raise exceptions.NotFound()
-        return report
-
     @extend_schema(responses={200: CallReportSerializer})
     def get(self, request, pk: int):
-        report = self._report(request, pk)
+        report = _visible_report(request, pk)
         reports.report_viewed(report=report, by=request.user, now=timezone.now(), via="api")
         return Response(CallReportSerializer(report).data)
 
@@ -66,7 +67,7 @@ class CallReportView(APIView):
         responses={200: CallReportSerializer, 409: OpenApiResponse(description="edit window over")},
     )
     def patch(self, request, pk: int):
-        report = self._report(request, pk)
+        report = _visible_report(request, pk)
         payload = CallReportSerializer(report, data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         try:
@@ -87,9 +88,7 @@ class CallReportAddendumView(APIView):
 
     @extend_schema(request=AddendumSerializer, responses={201: AddendumSerializer})
     def post(self, request, pk: int):
-        report = reports_visible_to(request.user).filter(call_id=pk).first()
-        if report is None:
-            raise exceptions.NotFound()
+        report = _visible_report(request, pk)
         payload = AddendumSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         addendum = reports.report_addendum_add(

@@ -158,6 +158,10 @@ def test_list_query_count_does_not_grow(db, volunteer, supervisor, coordinator_a
             )
             e = Escalation.objects.order_by("-id").first()
             client_for(supervisor.user).post(f"/api/v1/escalations/{e.pk}/acknowledge/")
+            if e.pk % 2:  # resolved rows show who resolved them too
+                client_for(supervisor.user).post(
+                    f"/api/v1/escalations/{e.pk}/resolve/", {"outcome": "referred"}, format="json"
+                )
         with CaptureQueriesContext(connection) as ctx:
             assert coordinator_api.get("/api/v1/escalations/").status_code == 200
         counts.append(len(ctx.captured_queries))

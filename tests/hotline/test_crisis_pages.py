@@ -170,3 +170,20 @@ def test_escalation_page_is_audited_and_shows_the_trail(people, client, clock):
     body = login(client, people.sup.user).get(f"/crisis/escalations/{e.pk}/").content.decode()
     assert "escalation.open" in body and "escalation.alert" in body
     assert AuditLog.objects.filter(action="escalation.view", actor=people.sup.user).count() == 1
+
+
+def test_author_edits_on_the_page_then_only_adds_addenda(people, client, clock):
+    url = f"/calls/{people.call.pk}/report/"
+    login(client, people.counsellor.user)
+    page = client.get(url).content.decode()
+    assert "Escalate to a supervisor now" in page  # the answerer may escalate from here
+    client.post(url, {**REPORT, "risk_level": "1", "follow_up_needed": "on", "action": "save"})
+    r = client.post(url, {**REPORT, "risk_level": "1", "summary": "calmer", "action": "save"})
+    assert r.status_code == 302 and CallReport.objects.get().summary == "calmer"
+    clock.advance(hours=25)
+    page = client.get(url).content.decode()
+    assert 'name="action" value="save"' not in page and 'value="addendum"' in page
+    r = client.post(url, {"action": "addendum", "text": "called back next day"})
+    assert r.status_code == 302
+    assert [a.text for a in CallReport.objects.get().addenda.all()] == ["called back next day"]
+    assert "called back next day" in client.get(url).content.decode()
