@@ -15,11 +15,3 @@ class CoordinatorWritesOthersRead(permissions.BasePermission):
         if not request.user or not request.user.is_authenticated:
             return False
         return request.method in permissions.SAFE_METHODS or is_coordinator(request.user)
-
-
-class CoordinatorOrOwnVolunteerData(permissions.BasePermission):
-    """Coordinators do anything; a volunteer writes only rows about themselves
-    (the viewset's queryset already hides everyone else's)."""
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated)

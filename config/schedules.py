@@ -19,8 +19,7 @@ SCHEDULES: list[tuple[str, str, int]] = [
 def ensure_schedules(**kwargs) -> None:
     from django_q.models import Schedule
 
-    wanted = {name: (func, minutes) for name, func, minutes in SCHEDULES}
-    for name, (func, minutes) in wanted.items():
+    for name, func, minutes in SCHEDULES:
         Schedule.objects.update_or_create(
             name=name,
             defaults={

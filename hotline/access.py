@@ -1,6 +1,14 @@
 """Who may do what: the personas of DESIGN.md, decided in one place."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ObjectDoesNotExist
+
+if TYPE_CHECKING:
+    from hotline.models import Volunteer
 
 COORDINATORS_GROUP = "coordinators"
 
@@ -18,11 +26,11 @@ def is_coordinator(user: User | AnonymousUser | None) -> bool:
     return cached
 
 
-def volunteer_of(user) -> "object | None":
+def volunteer_of(user) -> Volunteer | None:
     """The user's Volunteer record, or None (coordinators need not have one)."""
     if user is None or not user.is_authenticated:
         return None
     try:
         return user.volunteer
-    except Exception:  # noqa: BLE001 - RelatedObjectDoesNotExist has no public import path
+    except ObjectDoesNotExist:  # the reverse one-to-one's RelatedObjectDoesNotExist
         return None

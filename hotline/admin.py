@@ -67,6 +67,7 @@ class VolunteerAdmin(admin.ModelAdmin):
         "organisation",
     ]
     search_fields = ["display_name", "user__username", "phone_number"]
+    list_select_related = ["user", "organisation"]
     autocomplete_fields = ["user", "organisation"]
 
     @admin.display(description=_("roles"))

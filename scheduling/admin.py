@@ -19,7 +19,7 @@ from scheduling.models import (
     SwapRequest,
     TimeOff,
 )
-from scheduling.rules import RuleViolation, check_assignment
+from scheduling.rules import RuleViolation
 
 
 class AssignmentAdminForm(forms.ModelForm):
@@ -140,20 +140,7 @@ class ShiftAdminForm(forms.ModelForm):
         for name in self.Meta.fields:
             if name in data:
                 setattr(candidate, name, data[name])
-        problems = []
-        for assignment in candidate.assignments.filter(
-            status=Assignment.Status.ACTIVE
-        ).select_related("volunteer"):
-            problems += [
-                v
-                for v in check_assignment(
-                    shift=candidate,
-                    volunteer=assignment.volunteer,
-                    role=assignment.role,
-                    ignore=assignment,
-                )
-                if not v.overridable
-            ]
+        problems = services.shift_hard_violations(candidate)
         if problems:
             raise forms.ValidationError(
                 [forms.ValidationError(v.message, code=v.code) for v in problems]
@@ -171,6 +158,9 @@ class AssignmentInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("volunteer")
 
 
 @admin.register(Shift)
@@ -204,12 +194,14 @@ class ShiftAdmin(admin.ModelAdmin):
 @admin.register(ShiftPattern)
 class ShiftPatternAdmin(admin.ModelAdmin):
     list_display = ["name", "hotline", "start_time", "end_time", "weekdays", "is_active"]
+    list_select_related = ["hotline"]
     list_filter = ["hotline", "is_active"]
 
 
 @admin.register(Roster)
 class RosterAdmin(admin.ModelAdmin):
     list_display = ["__str__", "hotline", "first_day", "last_day", "status", "published_at"]
+    list_select_related = ["hotline"]
     list_filter = ["hotline", "status"]
     readonly_fields = ["status", "published_at"]
     actions = ["publish", "generate_shifts"]
@@ -229,6 +221,7 @@ class RosterAdmin(admin.ModelAdmin):
 @admin.register(Availability)
 class AvailabilityAdmin(admin.ModelAdmin):
     list_display = ["volunteer", "weekday", "start_time", "end_time", "kind"]
+    list_select_related = ["volunteer"]
     list_filter = ["kind", "weekday"]
     search_fields = ["volunteer__display_name"]
 
@@ -236,6 +229,7 @@ class AvailabilityAdmin(admin.ModelAdmin):
 @admin.register(TimeOff)
 class TimeOffAdmin(admin.ModelAdmin):
     list_display = ["volunteer", "starts_at", "ends_at", "reason", "imported"]
+    list_select_related = ["volunteer"]
     list_filter = ["imported"]
     search_fields = ["volunteer__display_name"]
 
@@ -262,6 +256,7 @@ class SwapRequestAdmin(admin.ModelAdmin):
 @admin.register(DropAsk)
 class DropAskAdmin(admin.ModelAdmin):
     list_display = ["swap", "volunteer", "asked_at"]
+    list_select_related = ["volunteer"]
 
     def has_add_permission(self, request):
         return False
@@ -273,6 +268,7 @@ class DropAskAdmin(admin.ModelAdmin):
 @admin.register(CalendarToken)
 class CalendarTokenAdmin(admin.ModelAdmin):
     list_display = ["user", "kind", "rotated_at"]
+    list_select_related = ["user"]
     exclude = ["token"]  # the feed URL is a secret of its owner
 
     def has_add_permission(self, request):
@@ -285,11 +281,13 @@ class CalendarTokenAdmin(admin.ModelAdmin):
 @admin.register(ReminderPreference)
 class ReminderPreferenceAdmin(admin.ModelAdmin):
     list_display = ["volunteer", "reminders_enabled"]
+    list_select_related = ["volunteer"]
 
 
 @admin.register(AssignmentNotice)
 class AssignmentNoticeAdmin(admin.ModelAdmin):
     list_display = ["assignment", "sequence"]
+    list_select_related = ["assignment__volunteer", "assignment__shift__roster__hotline"]
 
     def has_add_permission(self, request):
         return False

@@ -85,6 +85,18 @@ def local_week_bounds(
     return start, end.astimezone(dt.UTC)
 
 
+def local_span(
+    day: dt.date, start: dt.time, end: dt.time, tz: zoneinfo.ZoneInfo
+) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC span of local wall times `start`–`end` on `day`; an end at or before the start
+    runs into the next day. Wall times are kept across DST changes."""
+    end_day = day if end > start else day + dt.timedelta(days=1)
+    return (
+        dt.datetime.combine(day, start, tzinfo=tz).astimezone(dt.UTC),
+        dt.datetime.combine(end_day, end, tzinfo=tz).astimezone(dt.UTC),
+    )
+
+
 def window_spans(
     windows: Iterable, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInfo
 ) -> list[tuple[dt.datetime, dt.datetime, str]]:
@@ -96,12 +108,8 @@ def window_spans(
     day = first
     while day <= last:
         for w in windows:
-            if w.weekday != day.weekday():
-                continue
-            start = dt.datetime.combine(day, w.start_time, tzinfo=tz)
-            end_day = day if w.end_time > w.start_time else day + dt.timedelta(days=1)
-            end = dt.datetime.combine(end_day, w.end_time, tzinfo=tz)
-            spans.append((start.astimezone(dt.UTC), end.astimezone(dt.UTC), w.kind))
+            if w.weekday == day.weekday():
+                spans.append((*local_span(day, w.start_time, w.end_time, tz), w.kind))
         day += dt.timedelta(days=1)
     return spans
 
@@ -163,7 +171,8 @@ def check_assignment(
     """Every hard rule for putting `volunteer` on `shift` as `role`.
 
     `ignore` is an existing assignment left out of the counts (when changing it).
-    Runs a fixed number of queries (five) whatever the roster size.
+    Runs a fixed number of queries (four, with `shift.roster.hotline` loaded) whatever the
+    roster size.
     """
     hotline = shift.roster.hotline
     tz = hotline.tz

@@ -30,6 +30,34 @@ def _refuse_unless_allowed(violations: list[Violation], *, by, override_reason: 
     return [v.code for v in violations]
 
 
+def assignment_validate(
+    *,
+    shift: Shift,
+    volunteer: Volunteer,
+    role: str,
+    by=None,
+    override_reason: str = "",
+    ignore: Assignment | None = None,
+) -> list[str]:
+    """Check without writing (forms call it; so do the writes below): raise RuleViolation,
+    or return the codes a coordinator's `override_reason` sets aside."""
+    violations = rules.check_assignment(shift=shift, volunteer=volunteer, role=role, ignore=ignore)
+    return _refuse_unless_allowed(violations, by=by, override_reason=override_reason)
+
+
+def shift_hard_violations(shift: Shift) -> list[Violation]:
+    """The rules no one may override that the active assignments on `shift` would break with
+    the shift as it stands (possibly changed and not yet saved)."""
+    problems: list[Violation] = []
+    active = shift.assignments.filter(status=Assignment.Status.ACTIVE).select_related("volunteer")
+    for assignment in active:
+        violations = rules.check_assignment(
+            shift=shift, volunteer=assignment.volunteer, role=assignment.role, ignore=assignment
+        )
+        problems += [v for v in violations if not v.overridable]
+    return problems
+
+
 def _lock_shift(shift_id: int) -> Shift:
     # Locking the shift row serialises writers on one shift (the last-seat race); locking the
     # volunteer row serialises one volunteer's overlapping assignments across shifts. Always
@@ -58,8 +86,9 @@ def assignment_create(
     """
     shift = _lock_shift(shift.pk)
     volunteer = _lock_volunteer(volunteer.pk)
-    violations = rules.check_assignment(shift=shift, volunteer=volunteer, role=role)
-    overridden = _refuse_unless_allowed(violations, by=by, override_reason=override_reason)
+    overridden = assignment_validate(
+        shift=shift, volunteer=volunteer, role=role, by=by, override_reason=override_reason
+    )
     try:
         with transaction.atomic():
             return Assignment.objects.create(
@@ -100,12 +129,13 @@ def assignment_update(
         raise ValidationError(_("A cancelled assignment cannot be changed."))
     changed = False
     if role is not None and role != assignment.role:
-        volunteer = _lock_volunteer(assignment.volunteer_id)
-        violations = rules.check_assignment(
-            shift=shift, volunteer=volunteer, role=role, ignore=assignment
-        )
-        overridden = _refuse_unless_allowed(
-            violations, by=by, override_reason=override_reason or ""
+        overridden = assignment_validate(
+            shift=shift,
+            volunteer=_lock_volunteer(assignment.volunteer_id),
+            role=role,
+            by=by,
+            override_reason=override_reason or "",
+            ignore=assignment,
         )
         assignment.role = role
         assignment.overridden_rules = overridden
@@ -158,17 +188,11 @@ def shift_update(*, shift: Shift, by=None, **changes) -> Shift:
         setattr(shift, field, value)
     shift.full_clean()
     shift.save()
-    for assignment in shift.assignments.filter(status=Assignment.Status.ACTIVE).select_related(
-        "volunteer"
-    ):
-        violations = rules.check_assignment(
-            shift=shift, volunteer=assignment.volunteer, role=assignment.role, ignore=assignment
-        )
-        # Only the rules a coordinator cannot override refuse the change: the coordinator is
-        # the one moving the shift, and the volunteers on it are told through their feeds.
-        hard = [v for v in violations if not v.overridable]
-        if hard:
-            raise RuleViolation(hard)
+    # Only the rules a coordinator cannot override refuse the change: the coordinator is
+    # the one moving the shift, and the volunteers on it are told through their feeds.
+    hard = shift_hard_violations(shift)
+    if hard:
+        raise RuleViolation(hard)
     if timing_changed:
         shift.assignments.filter(status=Assignment.Status.ACTIVE).update(
             sequence=F("sequence") + 1, updated_at=timezone.now()
@@ -187,12 +211,10 @@ def pattern_spans(
     day = first_day
     while day <= last_day:
         for pattern in patterns:
-            if not pattern.runs_on(day):
-                continue
-            start = dt.datetime.combine(day, pattern.start_time, tzinfo=tz)
-            end_day = day if pattern.end_time > pattern.start_time else day + dt.timedelta(days=1)
-            end = dt.datetime.combine(end_day, pattern.end_time, tzinfo=tz)
-            spans.append((pattern, start.astimezone(dt.UTC), end.astimezone(dt.UTC)))
+            if pattern.runs_on(day):
+                spans.append(
+                    (pattern, *rules.local_span(day, pattern.start_time, pattern.end_time, tz))
+                )
         day += dt.timedelta(days=1)
     return sorted(spans, key=lambda item: item[1])
 
@@ -249,17 +271,3 @@ def roster_publish(*, roster: Roster, by=None, now: dt.datetime | None = None) -
     roster.save(update_fields=["status", "published_at", "updated_at"])
     roster_changes_notify(roster=roster, now=roster.published_at)
     return roster
-
-
-def assignment_validate(
-    *,
-    shift: Shift,
-    volunteer: Volunteer,
-    role: str,
-    by=None,
-    override_reason: str = "",
-    ignore: Assignment | None = None,
-) -> list[str]:
-    """Check without writing (for forms); raise RuleViolation or return overridden codes."""
-    violations = rules.check_assignment(shift=shift, volunteer=volunteer, role=role, ignore=ignore)
-    return _refuse_unless_allowed(violations, by=by, override_reason=override_reason)

@@ -40,8 +40,9 @@ def home(request):
 
 @login_required
 def roster_detail(request, pk: int):
+    coordinator = is_coordinator(request.user)
     qs = Roster.objects.select_related("hotline")
-    if not is_coordinator(request.user):
+    if not coordinator:
         qs = qs.filter(status=Roster.Status.PUBLISHED)
     roster = get_object_or_404(qs, pk=pk)
     coverage = roster_coverage(roster)
@@ -52,6 +53,6 @@ def roster_detail(request, pk: int):
             "roster": roster,
             "coverage": coverage,
             "summary": coverage_summary(coverage),
-            "coordinator": is_coordinator(request.user),
+            "coordinator": coordinator,
         },
     )

@@ -1,4 +1,8 @@
-"""The core resources. Assignment writes go through scheduling.services (the rule layer)."""
+"""The core resources. Assignment writes go through scheduling.services (the rule layer).
+
+A refused delete raises a plain ValidationError message: api.exceptions files it under
+`non_field_errors`, as for a serializer's own errors.
+"""
 
 import django_filters
 from django.utils.translation import gettext as _
@@ -32,11 +36,7 @@ class OrganisationViewSet(CoordinatorWriteViewSet):
         # Volunteers point at their organisation with PROTECT: say so instead of a 500.
         if instance.volunteers.exists():
             raise exceptions.ValidationError(
-                {
-                    "non_field_errors": [
-                        _("Volunteers belong to this organisation; move them first.")
-                    ]
-                }
+                _("Volunteers belong to this organisation; move them first.")
             )
         instance.delete()
 
@@ -47,9 +47,7 @@ class HotlineViewSet(CoordinatorWriteViewSet):
 
     def perform_destroy(self, instance):
         if instance.rosters.exists():
-            raise exceptions.ValidationError(
-                {"non_field_errors": [_("This hotline has rosters; deactivate it instead.")]}
-            )
+            raise exceptions.ValidationError(_("This hotline has rosters; deactivate it instead."))
         instance.delete()
 
 
@@ -78,9 +76,7 @@ class RosterViewSet(RosterBuildActions, CoordinatorWriteViewSet):
 
     def perform_destroy(self, instance):
         if instance.is_published:
-            raise exceptions.ValidationError(
-                {"non_field_errors": [_("A published roster cannot be deleted.")]}
-            )
+            raise exceptions.ValidationError(_("A published roster cannot be deleted."))
         instance.delete()
 
     @extend_schema(request=None, responses=RosterSerializer)
@@ -119,20 +115,12 @@ class ShiftViewSet(CoordinatorWriteViewSet):
     def perform_destroy(self, instance):
         if instance.assignments.filter(status=Assignment.Status.ACTIVE).exists():
             raise exceptions.ValidationError(
-                {
-                    "non_field_errors": [
-                        _("Volunteers are on this shift; cancel their assignments first.")
-                    ]
-                }
+                _("Volunteers are on this shift; cancel their assignments first.")
             )
         if instance.roster.is_published and instance.assignments.exists():
             # Its cancelled assignments are what volunteers' calendars show as cancelled.
             raise exceptions.ValidationError(
-                {
-                    "non_field_errors": [
-                        _("This shift has been published to volunteers; it cannot be deleted.")
-                    ]
-                }
+                _("This shift has been published to volunteers; it cannot be deleted.")
             )
         instance.delete()
 

@@ -344,7 +344,10 @@ def test_duplicate_organisation_name_refused_case_insensitively(coord):
 def test_organisation_with_volunteers_cannot_be_deleted(coord):
     org = f.organisation()
     f.volunteer(organisation=org)
-    assert coord.delete(f"/api/v1/organisations/{org.pk}/").status_code == 400
+    response = coord.delete(f"/api/v1/organisations/{org.pk}/")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert list(response.json()["errors"]) == ["non_field_errors"]
     assert Organisation.objects.filter(pk=org.pk).exists()
 
 

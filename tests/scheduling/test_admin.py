@@ -151,3 +151,33 @@ def test_admin_assignment_change_lock_only(superuser_client, scene):
     assert response.status_code == 302
     assignment.refresh_from_db()
     assert (assignment.locked, assignment.sequence) == (True, 1)
+
+
+def test_admin_shift_change_refuses_move_that_breaks_a_hard_rule(superuser_client, scene):
+    volunteer = scene["volunteer"]
+    later = f.shift(roster_=scene["roster"], starts_at=f.at(2026, 3, 4, 8), required_counsellors=1)
+    f.assignment(shift_=later, volunteer_=volunteer)
+    response = superuser_client.post(
+        reverse("admin:scheduling_shift_change", args=[later.pk]),
+        {
+            "roster": scene["roster"].pk,
+            "starts_at_0": "2026-03-02",
+            "starts_at_1": "10:00:00",
+            "ends_at_0": "2026-03-02",
+            "ends_at_1": "16:00:00",
+            "required_counsellors": 1,
+            "required_family_educators": 1,
+            "required_supervisors": 0,
+            "crisis_trained_required": 0,
+            "assignments-TOTAL_FORMS": 1,
+            "assignments-INITIAL_FORMS": 1,
+            "assignments-MIN_NUM_FORMS": 0,
+            "assignments-MAX_NUM_FORMS": 0,
+            "assignments-0-id": later.assignments.get().pk,
+            "assignments-0-shift": later.pk,
+        },
+    )
+    assert response.status_code == 200  # the form again, with the rule's message
+    assert "overlapping shift" in response.content.decode()
+    later.refresh_from_db()
+    assert later.starts_at == f.at(2026, 3, 4, 8)
