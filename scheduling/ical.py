@@ -99,6 +99,14 @@ def volunteer_feed_assignments(volunteer: Volunteer, *, now: dt.datetime) -> Que
 def volunteer_feed_version(volunteer: Volunteer, *, now: dt.datetime) -> FeedVersion:
     """The feed's version from one aggregate query: any change, addition, removal from the
     window, roster or shift edit, or language change gives a new ETag."""
+    # Hotlines have no change time; their shown fields stand in for one.
+    hotline_shown = Concat(
+        "shift__roster__hotline__name",
+        Value("|"),
+        "shift__roster__hotline__phone_number",
+        Value("|"),
+        "shift__roster__hotline__time_zone",
+    )
     agg = volunteer_feed_assignments(volunteer, now=now).aggregate(
         n=Count("id"),
         seq=Sum("sequence"),
@@ -110,25 +118,8 @@ def volunteer_feed_version(volunteer: Volunteer, *, now: dt.datetime) -> FeedVer
         crew=Count("shift__assignments", distinct=True),
         crew_changed=Max("shift__assignments__updated_at"),
         crew_renamed=Max("shift__assignments__volunteer__updated_at"),
-        # Hotlines have no change time; their shown fields stand in for one.
-        hotline_max=Max(
-            Concat(
-                "shift__roster__hotline__name",
-                Value("|"),
-                "shift__roster__hotline__phone_number",
-                Value("|"),
-                "shift__roster__hotline__time_zone",
-            )
-        ),
-        hotline_min=Min(
-            Concat(
-                "shift__roster__hotline__name",
-                Value("|"),
-                "shift__roster__hotline__phone_number",
-                Value("|"),
-                "shift__roster__hotline__time_zone",
-            )
-        ),
+        hotline_max=Max(hotline_shown),
+        hotline_min=Min(hotline_shown),
     )
     return _version(
         "shifts",
@@ -215,15 +206,11 @@ def _transitions(
     return found
 
 
-def _offset(delta: dt.timedelta) -> vUTCOffset:
-    return vUTCOffset(delta)
-
-
 def _observance(kind: str, tz, onset_local: dt.datetime, before, after, instant) -> Component:
     comp = TimezoneDaylight() if kind == "DAYLIGHT" else TimezoneStandard()
     comp.add("DTSTART", onset_local)
-    comp.add("TZOFFSETFROM", _offset(before))
-    comp.add("TZOFFSETTO", _offset(after))
+    comp.add("TZOFFSETFROM", vUTCOffset(before))
+    comp.add("TZOFFSETTO", vUTCOffset(after))
     comp.add("TZNAME", instant.astimezone(tz).tzname())
     return comp
 

@@ -19,6 +19,7 @@ import datetime as dt
 import re
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import DurationField, ExpressionWrapper, F, Max, Q, Sum
 from django.utils import timezone, translation
@@ -143,13 +144,13 @@ def swaps_claimable(
     volunteer: Volunteer, *, now: dt.datetime, limit: int = 50
 ) -> list[SwapRequest]:
     """Open offers and drops the volunteer may take: shifts not started, roles they hold,
-    and every rule holds. Five queries per candidate offer, at most `limit` offers."""
-    held = [role for role in ROLE_FLAG if volunteer.holds(role)]
+    and every rule holds. The rule layer's four queries per candidate offer, at most `limit`
+    offers."""
     candidates = (
         SwapRequest.objects.filter(
             status=SwapRequest.Status.OPEN,
             assignment__status=Assignment.Status.ACTIVE,
-            assignment__role__in=held,
+            assignment__role__in=volunteer.roles,
             assignment__shift__starts_at__gt=now,
             assignment__shift__roster__status=Roster.Status.PUBLISHED,
         )
@@ -160,9 +161,7 @@ def swaps_claimable(
     return [s for s in candidates if not swap_violations(s, volunteer)]
 
 
-def drop_candidates(
-    swap: SwapRequest, *, now: dt.datetime, limit: int | None = None
-) -> list[Volunteer]:
+def drop_candidates(swap: SwapRequest, *, limit: int | None = None) -> list[Volunteer]:
     """Volunteers who may take the dropped seat and have not been asked yet, in fair order:
     fewest hours of shifts in that local week first, then who joined first."""
     a = swap.assignment
@@ -200,7 +199,7 @@ def drop_ask_wave(*, swap: SwapRequest, now: dt.datetime) -> int:
     last = swap.asks.aggregate(last=Max("wave"))["last"]
     wave = 0 if last is None else last + 1
     asked = 0
-    for volunteer in drop_candidates(swap, now=now, limit=size):
+    for volunteer in drop_candidates(swap, limit=size):
         DropAsk.objects.create(swap=swap, volunteer=volunteer, wave=wave, asked_at=now)
         _sms(
             volunteer,
@@ -395,7 +394,7 @@ def sms_take_reply(*, from_number: str, body: str, now: dt.datetime | None = Non
         return None
     try:
         number = normalize_phone(from_number)
-    except Exception:  # noqa: BLE001 - an unreadable sender is simply nobody we know
+    except ValidationError:  # an unreadable sender is simply nobody we know
         return None
     volunteer = Volunteer.objects.filter(phone_number=number, is_active=True).first()
     if volunteer is None:

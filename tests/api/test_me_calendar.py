@@ -100,3 +100,25 @@ def test_swap_api_cannot_offer_others_assignment(scene):
         "/api/v1/swaps/", {"assignment": scene["a"].pk}, format="json"
     )
     assert response.status_code == 404
+
+
+def test_swap_api_withdraw_only_own(scene):
+    swap = swaps.swap_offer(assignment=scene["a"], volunteer=scene["amy"])
+    ben, amy = client_for(scene["ben"].user), client_for(scene["amy"].user)
+    response = ben.post(f"/api/v1/swaps/{swap.pk}/withdraw/")
+    assert response.status_code == 409 and response.json()["code"] == "not_yours"
+    assert amy.post(f"/api/v1/swaps/{swap.pk}/withdraw/").json()["status"] == "withdrawn"
+    assert ben.get("/api/v1/swaps/").json()["results"] == []
+
+
+def test_swap_api_list_query_count_for_coordinators_does_not_grow(
+    scene, coordinator_api, django_assert_max_num_queries
+):
+    swaps.swap_offer(assignment=scene["a"], volunteer=scene["amy"])
+    for i in range(8):
+        giver = f.volunteer()
+        shift = f.shift(roster_=scene["roster"], starts_at=local(2027, 3, 29, 9 + i), hours=1)
+        swaps.swap_offer(assignment=f.assignment(shift_=shift, volunteer_=giver), volunteer=giver)
+    with django_assert_max_num_queries(5):
+        response = coordinator_api.get("/api/v1/swaps/")
+    assert len(response.json()["results"]) == 9

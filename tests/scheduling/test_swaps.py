@@ -208,3 +208,40 @@ def test_volunteer_cannot_approve_by_page(scene, client):
     )
     client.force_login(scene["taker"].user)
     assert client.post(reverse("swap-approve", args=[swap.pk])).status_code == 403
+
+
+def test_withdraw_by_page_only_own_and_only_while_open(scene, client):
+    swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    client.force_login(scene["taker"].user)
+    client.post(reverse("swap-withdraw", args=[swap.pk]))
+    assert SwapRequest.objects.get(pk=swap.pk).status == "open"  # not the taker's to withdraw
+    client.force_login(scene["giver"].user)
+    assert client.post(reverse("swap-withdraw", args=[swap.pk])).status_code == 302
+    assert SwapRequest.objects.get(pk=swap.pk).status == "withdrawn"
+    assert swaps.swaps_claimable(scene["taker"], now=scene["shift"].starts_at.replace(day=20)) == []
+    with pytest.raises(RuleViolation) as exc:
+        swaps.swap_claim(swap=swap, volunteer=scene["taker"])
+    assert exc.value.code == "not_open"
+
+
+def _more_offers(scene, count):
+    for i in range(count):
+        giver = f.volunteer()
+        shift = f.shift(roster_=scene["roster"], starts_at=local(2027, 3, 29, 9 + i), hours=1)
+        claimed = swaps.swap_offer(
+            assignment=f.assignment(shift_=shift, volunteer_=giver), volunteer=giver
+        )
+        swaps.swap_claim(swap=claimed, volunteer=f.volunteer())
+
+
+def test_coordinator_swap_list_query_count_does_not_grow(
+    scene, coordinator, client, django_assert_max_num_queries
+):
+    client.force_login(coordinator)
+    _more_offers(scene, 1)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("swap-list")).status_code == 200
+    _more_offers(scene, 8)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("swap-list")).content.decode()
+    assert page.count(">Approve<") == 9
