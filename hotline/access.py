@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Q
 
 if TYPE_CHECKING:
     from hotline.models import Volunteer
@@ -24,6 +25,16 @@ def is_coordinator(user: User | AnonymousUser | None) -> bool:
         cached = user.groups.filter(name=COORDINATORS_GROUP).exists()
         user._is_coordinator = cached
     return cached
+
+
+def coordinator_q(user_path: str = "user__") -> Q:
+    """`is_coordinator` as a query filter, for rows related to a user through `user_path`
+    (active users only), so lists of coordinators agree with the permission check."""
+    return Q(**{f"{user_path}is_active": True}) & (
+        Q(**{f"{user_path}is_staff": True})
+        | Q(**{f"{user_path}is_superuser": True})
+        | Q(**{f"{user_path}groups__name": COORDINATORS_GROUP})
+    )
 
 
 def volunteer_of(user) -> Volunteer | None:

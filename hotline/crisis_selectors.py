@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
-from hotline.access import COORDINATORS_GROUP, is_coordinator, volunteer_of
+from hotline.access import coordinator_q, is_coordinator, volunteer_of
 from hotline.crisis_models import CallReport, Escalation, EscalationAlert
 from hotline.models import Call, Volunteer
 from hotline.phone import normalize_phone
@@ -80,7 +80,7 @@ def tier_recipients(*, escalation: Escalation, tier: int, at: dt.datetime) -> li
     1: volunteers with the supervisor role on shift on the escalation's hotline now — those
        rostered as supervisor and supervisors rostered in another role alike;
     2: every active supervisor;
-    3: the coordinators (staff or the "coordinators" group) who have an active Volunteer
+    3: the coordinators (as `is_coordinator` decides) who have an active Volunteer
        record — it carries their phone number.
     """
     if tier == TIER_ON_SHIFT:
@@ -88,9 +88,7 @@ def tier_recipients(*, escalation: Escalation, tier: int, at: dt.datetime) -> li
     elif tier == TIER_SUPERVISORS:
         qs = Volunteer.objects.filter(is_active=True, is_supervisor=True)
     elif tier == TIER_COORDINATORS:
-        qs = Volunteer.objects.filter(is_active=True).filter(
-            Q(user__is_staff=True) | Q(user__groups__name=COORDINATORS_GROUP)
-        )
+        qs = Volunteer.objects.filter(is_active=True).filter(coordinator_q())
     else:
         raise ValueError(f"no tier {tier}")
     qs = qs.filter(user__is_active=True).exclude(phone_number="")
@@ -113,12 +111,7 @@ def crisis_staff_by_phone(number: str) -> Volunteer | None:
         return None
     return (
         Volunteer.objects.filter(phone_number=number, is_active=True, user__is_active=True)
-        .filter(
-            Q(is_supervisor=True)
-            | Q(user__is_staff=True)
-            | Q(user__is_superuser=True)
-            | Q(user__groups__name=COORDINATORS_GROUP)
-        )
+        .filter(Q(is_supervisor=True) | coordinator_q())
         .select_related("user")
         .order_by("id")
         .first()

@@ -334,3 +334,20 @@ def test_end_to_end_report_alert_chain_sms_ack_and_resolution(
     ]
     alerts = AuditLog.objects.filter(action="escalation.alert").order_by("at")
     assert [a.detail["tier"] for a in alerts] == [1, 2]
+
+
+def test_tier3_coordinators_match_the_permission_check(db):
+    """Whoever `is_coordinator` lets acknowledge is alerted at tier 3, superusers included."""
+    from hotline.access import is_coordinator
+    from hotline.crisis_selectors import TIER_COORDINATORS, tier_recipients
+    from hotline.models import Call
+
+    hotline = f.hotline()
+    call = Call.objects.create(call_sid="CAtier3", hotline=hotline, arrived_at=f.at(2026, 3, 2, 9))
+    superuser = f.user(is_superuser=True)
+    grouped = f.coordinator_user()
+    plain = f.user()
+    people = [f.volunteer(roles=(), user=u) for u in (superuser, grouped, plain)]
+    escalation = type("E", (), {"hotline": hotline, "raised_by_id": None, "call": call})()
+    alerted = tier_recipients(escalation=escalation, tier=TIER_COORDINATORS, at=f.at(2026, 3, 2, 9))
+    assert set(alerted) == {v for v in people if is_coordinator(v.user)} == set(people[:2])
