@@ -27,7 +27,7 @@ from scheduling import builder, services
 from scheduling.builder_models import AutofillRun
 from scheduling.models import Assignment, Roster, Shift
 from scheduling.rules import RuleViolation, check_assignment
-from scheduling.selectors import RoleCoverage, ShiftCoverage
+from scheduling.selectors import RoleCoverage, ShiftCoverage, shifts_with_fill
 
 TIME_LIMIT_CHOICES = (5, 10, 30, 60)
 
@@ -92,9 +92,9 @@ def board_week(roster: Roster, monday: dt.date) -> dict:
     start = dt.datetime.combine(monday, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
     shifts = list(
-        Shift.objects.filter(roster=roster, starts_at__gte=start, starts_at__lt=end).order_by(
-            "starts_at", "id"
-        )
+        shifts_with_fill(
+            Shift.objects.filter(roster=roster, starts_at__gte=start, starts_at__lt=end)
+        ).order_by("starts_at", "id")
     )
     for s in shifts:
         s.roster = roster  # local_start and the template need the hotline, already loaded
@@ -112,19 +112,17 @@ def board_week(roster: Roster, monday: dt.date) -> dict:
         local_start, local_end = s.starts_at.astimezone(tz), s.ends_at.astimezone(tz)
         slot = (local_start.time(), local_end.time())
         slots.add(slot)
-        people = assignments[s.pk]
+        # Counted as `roster_coverage` counts them (`shifts_with_fill`).
         coverage = ShiftCoverage(
             shift=s,
             crisis_trained_required=s.crisis_trained_required,
-            crisis_trained_filled=sum(
-                1 for a in people if a.role == Role.COUNSELLOR and a.volunteer.crisis_trained
-            ),
+            crisis_trained_filled=s.filled_trained,
         )
         for role in ROLE_FLAG:
             coverage.roles[str(role)] = RoleCoverage(
-                required=s.required(role), filled=sum(1 for a in people if a.role == role)
+                required=s.required(role), filled=getattr(s, f"filled_{role}")
             )
-        cells[(local_start.date(), slot)].append(Cell(coverage=coverage, people=people))
+        cells[(local_start.date(), slot)].append(Cell(coverage=coverage, people=assignments[s.pk]))
     columns = sorted(slots)
     rows = []
     for offset in range(7):
@@ -147,21 +145,16 @@ def board_week(roster: Roster, monday: dt.date) -> dict:
     }
 
 
-def shift_candidates(shift: Shift) -> list[dict]:
+def shift_candidates(shift: Shift, on_shift: list[Assignment]) -> list[dict]:
     """For each role with an open seat: who could take it, and why not for the others.
 
-    Eligibility comes from the rule layer (`check_assignment`) one volunteer at a time, so
-    this costs a few queries per volunteer holding the role: it runs only for the one
-    shift opened on the board, never for the grid.
+    `on_shift` is the shift's active assignments. Eligibility comes from the rule layer
+    (`check_assignment`) one volunteer at a time, so this costs a few queries per volunteer
+    holding the role: it runs only for the one shift opened on the board, never for the grid.
     """
-    on_shift = set(
-        Assignment.objects.filter(shift=shift, status=Assignment.Status.ACTIVE).values_list(
-            "volunteer_id", flat=True
-        )
-    )
     volunteers = list(
         Volunteer.objects.filter(is_active=True)
-        .exclude(pk__in=on_shift)
+        .exclude(pk__in={a.volunteer_id for a in on_shift})
         .order_by("display_name", "id")
     )
     groups = []
@@ -169,9 +162,7 @@ def shift_candidates(shift: Shift) -> list[dict]:
         required = shift.required(role)
         if not required:
             continue
-        filled = Assignment.objects.filter(
-            shift=shift, status=Assignment.Status.ACTIVE, role=role
-        ).count()
+        filled = sum(1 for a in on_shift if a.role == role)
         if filled >= required:
             continue
         eligible, overridable, refused = [], [], []
@@ -236,7 +227,7 @@ def _render_board(
                 .select_related("volunteer")
                 .order_by("role", "volunteer__display_name")
             )
-            candidates = shift_candidates(open_shift)
+            candidates = shift_candidates(open_shift, on_shift)
     run = builder.autofill_latest(roster)
     return render(
         request,

@@ -124,9 +124,8 @@ def roster_instance(
         .select_related("shift")
         .order_by("shift__starts_at", "id")
     )
-    kept_ids = {
-        a.volunteer_id for a in current if not rebuild or a.locked or a.shift.starts_at <= now
-    }
+    kept = [a for a in current if not rebuild or a.locked or a.shift.starts_at <= now]
+    kept_ids = {a.volunteer_id for a in kept}
     volunteers = list(
         Volunteer.objects.filter(pk__in=kept_ids) | Volunteer.objects.filter(is_active=True)
     )
@@ -143,14 +142,13 @@ def roster_instance(
     for off in TimeOff.objects.filter(volunteer__in=listed_ids, starts_at__lt=hi, ends_at__gt=lo):
         time_off[off.volunteer_id].append((off.starts_at, off.ends_at))
 
-    fixed, previous = [], []
-    for a in current:
-        entry = {"shift": a.shift_id, "volunteer": a.volunteer_id, "role": a.role}
-        if not rebuild or a.locked or a.shift.starts_at <= now:
-            fixed.append(entry)
-        elif a.volunteer_id in eligible:
-            previous.append(entry)
-        # An unlocked assignment of someone no longer active is simply not kept.
+    def entry(a: Assignment) -> dict:
+        return {"shift": a.shift_id, "volunteer": a.volunteer_id, "role": a.role}
+
+    fixed = [entry(a) for a in kept]
+    # An unlocked assignment of someone no longer active is simply not kept.
+    kept_pks = {a.pk for a in kept}
+    previous = [entry(a) for a in current if a.pk not in kept_pks and a.volunteer_id in eligible]
     busy = [
         {
             "volunteer": volunteer_id,

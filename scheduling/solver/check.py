@@ -10,15 +10,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from scheduling.solver.facts import gap_code, local_week
+from scheduling.solver.facts import UNAVAILABLE, WEEKLY_LIMIT, gap_code, local_week
 from scheduling.solver.instance import COUNSELLOR, ROLES, AssignmentRef, Id, Instance, as_instance
 
 ROLE = "role"
 CRISIS_TRAINING = "crisis_training"
-OVERLAP = "overlap"
-REST = "rest"
-WEEKLY_LIMIT = "weekly_limit"
-UNAVAILABLE = "unavailable"
 CAPACITY = "capacity"
 
 

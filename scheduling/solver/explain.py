@@ -19,13 +19,11 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from scheduling.solver.facts import OVERLAP, REST
+from scheduling.solver.facts import OVERLAP, REST, UNAVAILABLE, WEEKLY_LIMIT
 from scheduling.solver.greedy import RosterState
 from scheduling.solver.instance import COUNSELLOR, FAMILY_EDUCATOR, ROLES, SUPERVISOR
 
-UNAVAILABLE = "unavailable"
 SAME_SHIFT = "same_shift"
-WEEKLY_LIMIT = "weekly_limit"
 FREE = "free"
 BUCKETS = (UNAVAILABLE, SAME_SHIFT, OVERLAP, REST, WEEKLY_LIMIT, FREE)
 

@@ -23,8 +23,11 @@ from functools import reduce
 
 from scheduling.solver.instance import COUNSELLOR, ROLES, Instance
 
+# Rule codes shared by the checker and the explanations (the rule layer's codes).
 OVERLAP = "overlap"
 REST = "rest"
+WEEKLY_LIMIT = "weekly_limit"
+UNAVAILABLE = "unavailable"
 NIGHT_START = dt.time(0)
 NIGHT_END = dt.time(5)
 

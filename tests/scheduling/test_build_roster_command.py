@@ -1,3 +1,4 @@
+import datetime as dt
 import io
 
 import pytest
@@ -63,13 +64,27 @@ def test_build_roster_summary_in_another_language():
     roster = _roster(trained=False)
     out, _err = _run("--roster", str(roster.pk), "--greedy", "--language", "zh-hans")
     assert "2026-03-02" in out  # rendered through gettext; the text follows the catalogue
+    assert "空缺席位：" in out and "Unfilled seats:" not in out
 
 
 def test_build_roster_rebuild_keeps_locked_ones():
-    roster = _roster()
+    # Ahead of the real clock (the command has no --now): a rebuild keeps every shift that
+    # has already started, locked or not.
+    roster = f.roster(first_day=dt.date(2030, 3, 4))
+    shift = f.shift(
+        roster_=roster,
+        starts_at=f.at(2030, 3, 4, 20),
+        hours=12,
+        required_counsellors=1,
+        crisis_trained_required=1,
+        required_family_educators=0,
+    )
+    f.volunteer(roles=("counsellor",), crisis_trained=True)
     other = f.volunteer(roles=("counsellor",), crisis_trained=True)
-    shift = roster.shifts.order_by("starts_at").first()
     locked = f.assignment(shift_=shift, volunteer_=other, locked=True)
+    # Off the hotline now: only the lock keeps the assignment through a rebuild.
+    other.is_active = False
+    other.save(update_fields=["is_active"])
 
     _run("--roster", str(roster.pk), "--rebuild", "--time-limit", "2")
 
