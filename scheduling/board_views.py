@@ -27,7 +27,7 @@ from scheduling import builder, services
 from scheduling.builder_models import AutofillRun
 from scheduling.models import Assignment, Roster, Shift
 from scheduling.rules import RuleViolation, check_assignment
-from scheduling.selectors import RoleCoverage, ShiftCoverage, shifts_with_fill
+from scheduling.selectors import RoleCoverage, ShiftCoverage, shift_coverage, shifts_with_fill
 
 TIME_LIMIT_CHOICES = (5, 10, 30, 60)
 
@@ -112,16 +112,7 @@ def board_week(roster: Roster, monday: dt.date) -> dict:
         local_start, local_end = s.starts_at.astimezone(tz), s.ends_at.astimezone(tz)
         slot = (local_start.time(), local_end.time())
         slots.add(slot)
-        # Counted as `roster_coverage` counts them (`shifts_with_fill`).
-        coverage = ShiftCoverage(
-            shift=s,
-            crisis_trained_required=s.crisis_trained_required,
-            crisis_trained_filled=s.filled_trained,
-        )
-        for role in ROLE_FLAG:
-            coverage.roles[str(role)] = RoleCoverage(
-                required=s.required(role), filled=getattr(s, f"filled_{role}")
-            )
+        coverage = shift_coverage(s)  # counted as `roster_coverage` counts them
         cells[(local_start.date(), slot)].append(Cell(coverage=coverage, people=assignments[s.pk]))
     columns = sorted(slots)
     rows = []

@@ -90,19 +90,22 @@ def roster_coverage(roster: Roster) -> list[ShiftCoverage]:
         .select_related("roster__hotline")
         .order_by("starts_at", "id")
     )
-    result = []
-    for shift in shifts:
-        coverage = ShiftCoverage(
-            shift=shift,
-            crisis_trained_required=shift.crisis_trained_required,
-            crisis_trained_filled=shift.filled_trained,
-        )
-        for role in ROLE_FLAG:
-            coverage.roles[str(role)] = RoleCoverage(
+    return [shift_coverage(shift) for shift in shifts]
+
+
+def shift_coverage(shift: Shift) -> ShiftCoverage:
+    """Coverage of one shift annotated by `shifts_with_fill`."""
+    return ShiftCoverage(
+        shift=shift,
+        roles={
+            str(role): RoleCoverage(
                 required=shift.required(role), filled=getattr(shift, f"filled_{role}")
             )
-        result.append(coverage)
-    return result
+            for role in ROLE_FLAG
+        },
+        crisis_trained_required=shift.crisis_trained_required,
+        crisis_trained_filled=shift.filled_trained,
+    )
 
 
 def coverage_summary(coverage: list[ShiftCoverage]) -> dict[str, int | float]:
