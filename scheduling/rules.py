@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 from django.utils.formats import date_format
@@ -161,16 +161,60 @@ def _when(shift_start: dt.datetime, shift_end: dt.datetime, tz) -> str:
 # --- the checks -------------------------------------------------------------------------
 
 
+@dataclass
+class VolunteerFacts:
+    """What the rules need to know about one volunteer, loaded once for a span of time so a
+    list of checks (claimable offers, a shift's candidates) costs no query per check."""
+
+    assignments: list[Assignment] = field(default_factory=list)  # active, shift+hotline loaded
+    time_off: list[TimeOff] = field(default_factory=list)
+    windows: list[Availability] = field(default_factory=list)
+
+
+# A shift's week and rest window reach at most this far beyond it.
+FACTS_MARGIN = dt.timedelta(days=8)
+
+
+def volunteers_facts(
+    volunteers: Iterable[Volunteer], *, starts_at: dt.datetime, ends_at: dt.datetime
+) -> dict[int, VolunteerFacts]:
+    """Facts for checking these volunteers against shifts between `starts_at` and `ends_at`.
+    Three queries however many volunteers."""
+    ids = [v.pk for v in volunteers]
+    facts = {pk: VolunteerFacts() for pk in ids}
+    lo, hi = starts_at - FACTS_MARGIN, ends_at + FACTS_MARGIN
+    for a in (
+        Assignment.objects.filter(
+            volunteer_id__in=ids,
+            status=Assignment.Status.ACTIVE,
+            shift__ends_at__gt=lo,
+            shift__starts_at__lt=hi,
+        )
+        .select_related("shift__roster__hotline")
+        .order_by("shift__starts_at", "id")
+    ):
+        facts[a.volunteer_id].assignments.append(a)
+    for off in TimeOff.objects.filter(
+        volunteer_id__in=ids, starts_at__lt=hi, ends_at__gt=lo
+    ).order_by("starts_at", "id"):
+        facts[off.volunteer_id].time_off.append(off)
+    for window in Availability.objects.filter(volunteer_id__in=ids):
+        facts[window.volunteer_id].windows.append(window)
+    return facts
+
+
 def check_assignment(
     *,
     shift: Shift,
     volunteer: Volunteer,
     role: str,
     ignore: Assignment | None = None,
+    facts: VolunteerFacts | None = None,
 ) -> list[Violation]:
     """Every hard rule for putting `volunteer` on `shift` as `role`.
 
-    `ignore` is an existing assignment left out of the counts (when changing it).
+    `ignore` is an existing assignment left out of the counts (when changing it). `facts`
+    (from `volunteers_facts`, covering the shift) saves the volunteer's three queries.
     Runs a fixed number of queries (four, with `shift.roster.hotline` loaded) whatever the
     roster size.
     """
@@ -236,17 +280,24 @@ def check_assignment(
     week_start, week_end = local_week_bounds(shift.starts_at, tz)
     lo = min(week_start, shift.starts_at - rest)
     hi = max(week_end, shift.ends_at + rest)
-    others = (
-        Assignment.objects.filter(
-            volunteer=volunteer,
-            status=Assignment.Status.ACTIVE,
-            shift__ends_at__gt=lo,
-            shift__starts_at__lt=hi,
+    if facts is None:
+        others = (
+            Assignment.objects.filter(
+                volunteer=volunteer,
+                status=Assignment.Status.ACTIVE,
+                shift__ends_at__gt=lo,
+                shift__starts_at__lt=hi,
+            )
+            .exclude(pk=ignore_id)
+            .select_related("shift__roster__hotline")
+            .order_by("shift__starts_at")
         )
-        .exclude(pk=ignore_id)
-        .select_related("shift__roster__hotline")
-        .order_by("shift__starts_at")
-    )
+    else:
+        others = [
+            a
+            for a in facts.assignments
+            if a.pk != ignore_id and a.shift.ends_at > lo and a.shift.starts_at < hi
+        ]
     in_week = 0
     overlap_hit = rest_hit = None
     for other in others:
@@ -300,13 +351,23 @@ def check_assignment(
             )
         )
 
-    off = (
-        TimeOff.objects.filter(
-            volunteer=volunteer, starts_at__lt=shift.ends_at, ends_at__gt=shift.starts_at
+    if facts is None:
+        off = (
+            TimeOff.objects.filter(
+                volunteer=volunteer, starts_at__lt=shift.ends_at, ends_at__gt=shift.starts_at
+            )
+            .order_by("starts_at")
+            .first()
         )
-        .order_by("starts_at")
-        .first()
-    )
+    else:
+        off = next(
+            (
+                o
+                for o in facts.time_off
+                if o.starts_at < shift.ends_at and o.ends_at > shift.starts_at
+            ),
+            None,
+        )
     if off is not None:
         violations.append(
             Violation(
@@ -316,7 +377,11 @@ def check_assignment(
             )
         )
 
-    windows = list(Availability.objects.filter(volunteer=volunteer))
+    windows = (
+        facts.windows
+        if facts is not None
+        else list(Availability.objects.filter(volunteer=volunteer))
+    )
     if availability_of(windows, shift.starts_at, shift.ends_at, tz) is None:
         violations.append(
             Violation(

@@ -133,19 +133,23 @@ def swap_withdraw(
 # --- who may take it -----------------------------------------------------------------------
 
 
-def swap_violations(swap: SwapRequest, volunteer: Volunteer) -> list[Violation]:
+def swap_violations(
+    swap: SwapRequest, volunteer: Volunteer, *, facts: rules.VolunteerFacts | None = None
+) -> list[Violation]:
     """The rules `volunteer` would break by taking the offered seat (the giver's seat is
     left out of the counts)."""
     a = swap.assignment
-    return rules.check_assignment(shift=a.shift, volunteer=volunteer, role=a.role, ignore=a)
+    return rules.check_assignment(
+        shift=a.shift, volunteer=volunteer, role=a.role, ignore=a, facts=facts
+    )
 
 
 def swaps_claimable(
     volunteer: Volunteer, *, now: dt.datetime, limit: int = 50
 ) -> list[SwapRequest]:
     """Open offers and drops the volunteer may take: shifts not started, roles they hold,
-    and every rule holds. The rule layer's four queries per candidate offer, at most `limit`
-    offers."""
+    and every rule holds. The volunteer's facts are loaded once (three queries), then one
+    query per candidate offer, at most `limit` offers."""
     candidates = (
         SwapRequest.objects.filter(
             status=SwapRequest.Status.OPEN,
@@ -158,7 +162,15 @@ def swaps_claimable(
         .select_related("assignment__shift__roster__hotline", "offered_by")
         .order_by("assignment__shift__starts_at", "id")[:limit]
     )
-    return [s for s in candidates if not swap_violations(s, volunteer)]
+    candidates = list(candidates)
+    if not candidates:
+        return []
+    facts = rules.volunteers_facts(
+        [volunteer],
+        starts_at=candidates[0].assignment.shift.starts_at,
+        ends_at=max(s.assignment.shift.ends_at for s in candidates),
+    )[volunteer.pk]
+    return [s for s in candidates if not swap_violations(s, volunteer, facts=facts)]
 
 
 def drop_candidates(swap: SwapRequest, *, limit: int | None = None) -> list[Volunteer]:
