@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from hotline.access import COORDINATORS_GROUP, is_coordinator, volunteer_of
+from hotline.access import coordinator_q, is_coordinator, volunteer_of
 from hotline.models import (
     CATEGORY_ROLE,
     Call,
@@ -107,13 +107,11 @@ def shift_of(*, volunteer: Volunteer, hotline: Hotline, at: dt.datetime) -> Shif
 
 def voicemail_recipients(*, hotline: Hotline, at: dt.datetime) -> list[Volunteer]:
     """Who hears about a new voicemail: the volunteers of the current shift (every role,
-    supervisors included) and the coordinators on duty — coordinator users (staff or the
-    "coordinators" group) with an active Volunteer record, which carries their phone.
+    supervisors included) and the coordinators on duty — coordinator users (as
+    `is_coordinator` decides) with an active Volunteer record, which carries their phone.
     One entry per phone number. Two queries."""
     on_shift = list(volunteers_on_shift(hotline, at))
-    coordinators = Volunteer.objects.filter(is_active=True).filter(
-        Q(user__is_staff=True) | Q(user__groups__name=COORDINATORS_GROUP), user__is_active=True
-    )
+    coordinators = Volunteer.objects.filter(is_active=True).filter(coordinator_q())
     seen: set[str] = set()
     result = []
     for volunteer in [*coordinators.distinct().order_by("id"), *on_shift]:

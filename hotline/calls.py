@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Value, When
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -43,7 +44,6 @@ from hotline.models import (
     CallAttempt,
     CallbackRequest,
     Category,
-    Hotline,
     RingRotation,
 )
 from hotline.phone import normalize_phone
@@ -155,7 +155,12 @@ def call_choose(*, call_sid: str, digits: str, now: dt.datetime) -> Call | None:
     """The caller's menu key. A wrong or missing key replays the menu once, then the call
     goes to psychological support. Starts ringing the first batch."""
     with transaction.atomic():
-        call = Call.objects.select_for_update().filter(call_sid=call_sid).first()
+        call = (
+            Call.objects.select_for_update(of=("self",))
+            .select_related("hotline")
+            .filter(call_sid=call_sid)
+            .first()
+        )
         if call is None:
             return None
         if call.state != Call.State.MENU:
@@ -169,8 +174,8 @@ def call_choose(*, call_sid: str, digits: str, now: dt.datetime) -> Call | None:
         call.save(update_fields=["menu_attempts", "category", "updated_at"])
         planned = _plan_batch(call, now)
     _dial(call, planned, now)
-    call.refresh_from_db()
-    return call
+    # Ringing may have moved the call on; refresh_from_db would drop the loaded hotline.
+    return Call.objects.select_related("hotline").get(pk=call.pk)
 
 
 # --- ringing ----------------------------------------------------------------------------------
@@ -215,10 +220,15 @@ def _plan_batch(call: Call, now: dt.datetime, *, want: int | None = None, top_up
                 if usable:
                     planned.append(attempt)
         if planned:
-            for attempt in planned:
-                RingRotation.objects.update_or_create(
-                    volunteer_id=attempt.volunteer_id, defaults={"last_offered_at": now}
-                )
+            RingRotation.objects.bulk_create(
+                [
+                    RingRotation(volunteer_id=volunteer_id, last_offered_at=now)
+                    for volunteer_id in sorted(a.volunteer_id for a in planned)
+                ],
+                update_conflicts=True,
+                unique_fields=["volunteer"],
+                update_fields=["last_offered_at"],
+            )
             if not top_up:
                 call.state = Call.State.RINGING
                 call.ring_tier = tier
@@ -264,7 +274,11 @@ def _dial(call: Call, attempts: list[CallAttempt], now: dt.datetime, *, depth: i
                 "call %s: dialling volunteer %s failed: %s", call.pk, attempt.volunteer_id, exc
             )
             continue
-        CallAttempt.objects.filter(pk=attempt.pk).update(leg_sid=sid, leg_status="queued")
+        CallAttempt.objects.filter(pk=attempt.pk).update(
+            leg_sid=sid,
+            # The leg's status callback can beat the REST response: never move it back.
+            leg_status=Case(When(leg_status="", then=Value("queued")), default=F("leg_status")),
+        )
         # Someone accepted (or the caller left) while we were dialling: stop this leg.
         if not Call.objects.filter(pk=call.pk, state=Call.State.RINGING).exists():
             CallAttempt.objects.filter(pk=attempt.pk, result=CallAttempt.Result.PENDING).update(
@@ -326,14 +340,17 @@ def _caller_to_voicemail(call: Call) -> None:
     twilio_api.call_redirect(call.call_sid, _url(call, "twilio-voice-voicemail", call=call.pk))
 
 
-def call_tick(*, call: Call, now: dt.datetime) -> None:
-    """The safety net for lost leg callbacks: a batch past its deadline is given up."""
+def call_tick(*, call: Call, now: dt.datetime) -> bool:
+    """The safety net for lost leg callbacks: a batch past its deadline is given up.
+    True when that may have moved the call on (reload it)."""
     if (
         call.state == Call.State.RINGING
         and call.batch_deadline is not None
         and call.batch_deadline <= now
     ):
         call_advance(call_id=call.pk, from_batch=call.ring_batch, now=now)
+        return True
+    return False
 
 
 def calls_sweep(*, now: dt.datetime | None = None) -> int:
@@ -398,7 +415,11 @@ def call_accept(*, attempt_id: int, digits: str, now: dt.datetime) -> AcceptResu
             state = Call.objects.filter(pk=call.pk).values_list("state", flat=True).first()
             reason = "caller_gone" if state in (Call.State.ENDED, Call.State.VOICEMAIL) else "taken"
             return AcceptResult(attempt, False, reason)
-        CallAttempt.objects.filter(pk=attempt.pk).update(result=CallAttempt.Result.ACCEPTED)
+        # The attempt may already be closed (its batch timed out while the volunteer was
+        # pressing 1): the winner is on the call now, so it is open again.
+        CallAttempt.objects.filter(pk=attempt.pk).update(
+            result=CallAttempt.Result.ACCEPTED, ended_at=None
+        )
         shift = shift_of(volunteer=attempt.volunteer, hotline=call.hotline, at=now)
         if shift is not None:
             Call.objects.filter(pk=call.pk).update(shift=shift)
@@ -413,22 +434,23 @@ def call_accept(*, attempt_id: int, digits: str, now: dt.datetime) -> AcceptResu
     for _pk, sid, leg_status in others:
         if sid:
             twilio_api.call_stop(sid, answered=leg_status == "in-progress")
-    attempt.refresh_from_db()
+    # Not refresh_from_db: it would drop the loaded call and hotline the webhook answers with.
+    attempt.result, attempt.ended_at = CallAttempt.Result.ACCEPTED, None
     return AcceptResult(attempt, True)
 
 
-def leg_status_update(*, attempt_id: int, status: str, now: dt.datetime) -> CallAttempt | None:
+def leg_status_update(*, attempt_id: int, status: str, now: dt.datetime) -> None:
     """A volunteer leg's status callback. Replays and late statuses change nothing."""
     if status not in STATUS_RANK:
-        return None
+        return
     attempt = CallAttempt.objects.filter(pk=attempt_id).first()
     if attempt is None:
-        return None
+        return
     CallAttempt.objects.filter(pk=attempt.pk, leg_status__in=_lower_statuses(status)).update(
         leg_status=status
     )
     if status not in TERMINAL:
-        return attempt
+        return
     ended = CallAttempt.objects.filter(pk=attempt.pk, result=CallAttempt.Result.PENDING).update(
         result=LEG_RESULT[status], ended_at=now
     )
@@ -438,8 +460,6 @@ def leg_status_update(*, attempt_id: int, status: str, now: dt.datetime) -> Call
     ).update(ended_at=now)
     if ended:
         _batch_check(attempt.call_id, attempt.batch, now)
-    attempt.refresh_from_db()
-    return attempt
 
 
 # --- the caller's call ends -----------------------------------------------------------------
@@ -571,7 +591,3 @@ def callback_done(
     )
     callback.refresh_from_db()
     return callback
-
-
-def hotline_for_number(number: str) -> Hotline | None:
-    return Hotline.objects.filter(phone_number=number, is_active=True).first()

@@ -18,11 +18,13 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,13 @@ def say(node, text: str, hotline_language: str, **kw) -> None:
 def twiml(response: VoiceResponse | str | None = None, *, status: int = 200) -> HttpResponse:
     body = str(response if response is not None else VoiceResponse())
     return HttpResponse(body, content_type="text/xml; charset=utf-8", status=status)
+
+
+def messaging_response(reply: str) -> HttpResponse:
+    """An incoming SMS's reply, as TwiML."""
+    response = MessagingResponse()
+    response.message(reply)
+    return HttpResponse(str(response), content_type="text/xml; charset=utf-8")
 
 
 def empty_messaging_response() -> HttpResponse:
@@ -181,8 +190,8 @@ def send_sms(to: str, from_: str, body: str) -> str:
     else:
         kwargs["from_"] = from_
     if settings.TWILIO_WEBHOOK_BASE_URL:
-        kwargs["status_callback"] = (
-            settings.TWILIO_WEBHOOK_BASE_URL.rstrip("/") + "/twilio/sms/status"
+        kwargs["status_callback"] = settings.TWILIO_WEBHOOK_BASE_URL.rstrip("/") + reverse(
+            "twilio-sms-status"
         )
     try:
         message = client().messages.create(**kwargs)

@@ -37,13 +37,16 @@ def call_list(request):
 def callback_list(request):
     if not can_see_callbacks(request.user):
         raise PermissionDenied
-    queue = list(callbacks_visible_to(request.user)[:200])
+    visible = callbacks_visible_to(request.user)
+    # Two lists, not one slice of the whole queue: the oldest 200 would soon all be done
+    # ones, hiding every open request.
+    done = visible.filter(done_at__isnull=False).order_by("-requested_at", "-id")[:20]
     return render(
         request,
         "hotline/callback_list.html",
         {
-            "open": [c for c in queue if c.done_at is None],
-            "done": [c for c in queue if c.done_at is not None][-20:],
+            "open": list(visible.filter(done_at__isnull=True)[:200]),
+            "done": list(done)[::-1],
         },
     )
 

@@ -210,13 +210,6 @@ def hangup() -> VoiceResponse:
     return response
 
 
-CATEGORY_WORDS = {
-    Category.PSYCHOLOGICAL: Category.PSYCHOLOGICAL.label,
-    Category.FAMILY_EDUCATION: Category.FAMILY_EDUCATION.label,
-    Category.MEDICAL_FAMILY: Category.MEDICAL_FAMILY.label,
-}
-
-
 def offer(call: Call, attempt_id: int) -> VoiceResponse:
     """The whisper on a volunteer's answered leg: press 1 to take the call."""
     response = VoiceResponse()
@@ -225,7 +218,7 @@ def offer(call: Call, attempt_id: int) -> VoiceResponse:
             s.say(response, _("This call has already been taken. Thank you."))
             response.hangup()
             return response
-        category = CATEGORY_WORDS.get(call.category, Category.PSYCHOLOGICAL.label)
+        category = Category(call.category or Category.PSYCHOLOGICAL).label
         gather = response.gather(
             num_digits=1,
             timeout=ACCEPT_TIMEOUT_SECONDS,

@@ -124,8 +124,8 @@ def voice_hold(request):
     call = calls.call_for_voicemail(call_id=_int_query(request, "call"))
     if call is None:
         return twilio_api.twiml(voice.hangup())
-    calls.call_tick(call=call, now=timezone.now())
-    call.refresh_from_db()
+    if calls.call_tick(call=call, now=timezone.now()):
+        call.refresh_from_db()
     return twilio_api.twiml(voice.hold(call))
 
 
@@ -263,11 +263,7 @@ def sms_incoming(request):
         from_number=from_number, body=request.POST.get("Body", ""), message_sid=message_sid
     )
     if reply:
-        from twilio.twiml.messaging_response import MessagingResponse
-
-        response = MessagingResponse()
-        response.message(reply)
-        return HttpResponse(str(response), content_type="text/xml; charset=utf-8")
+        return twilio_api.messaging_response(reply)
     return twilio_api.empty_messaging_response()
 
 

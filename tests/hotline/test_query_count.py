@@ -59,3 +59,13 @@ def test_raw_open_flag_agrees_with_the_orm(scene):
     scene.hotline.is_active = False
     scene.hotline.save()
     assert hotline_with_open_flag(scene.hotline.phone_number, f.at(2026, 3, 2, 9)) is None
+
+
+def test_hold_loop_is_one_query(scene, tw):
+    """Every waiting caller asks every few seconds: one query while the batch is not due."""
+    scene.on_shift("counsellor")
+    tw("/twilio/voice/incoming", call_data())
+    tw("/twilio/voice/menu", fixture("voice-gather-digits"))
+    call = Call.objects.get()
+    assert call.state == Call.State.RINGING
+    assert _queries(tw, None, f"/twilio/voice/hold?call={call.pk}", call_data()) == 1

@@ -370,3 +370,27 @@ def test_voicemail_sms_in_each_recipients_language(scene, tw):
     bodies = {m.to: m.body for m in Message.objects.filter(purpose="voicemail")}
     assert any("\u4e00" <= ch <= "\u9fff" for ch in bodies[chinese.phone_number])
     assert bodies[english.phone_number].isascii()
+
+
+def test_press_after_batch_timed_out_takes_the_call_and_counts_as_busy(
+    scene, tw, fake_twilio, clock
+):
+    from hotline.calls import calls_sweep
+
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    first = scene.on_shift("counsellor")
+    second = scene.on_shift("counsellor")
+    start(tw, "1")
+    att = attempts()[0]
+    leg(tw, att, "offer")
+    clock.advance(seconds=scene.hotline.ring_timeout + 16)
+    assert calls_sweep() == 1  # batch 1 given up while the volunteer listened to the whisper
+    r = leg(tw, att, "accept", Digits="1")
+    assert "<Dial" in r.content.decode()
+    assert Call.objects.get().answered_by == first
+    att.refresh_from_db()
+    assert att.result == CallAttempt.Result.ACCEPTED and att.ended_at is None
+    # On a call now: the next caller does not ring them.
+    start(tw, "1", sid="CA" + "2" * 32)
+    assert fake_twilio.dialled() == [first.phone_number, second.phone_number, second.phone_number]

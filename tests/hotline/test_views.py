@@ -1,6 +1,8 @@
 """Call pages: coordinators see recent calls, the callback queue and failed SMS; a volunteer
 sees only the calls they answered."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -58,6 +60,26 @@ def test_callback_queue_shows_number_and_marks_done(client, coordinator, calls):
     assert r.status_code == 302
     calls["cb"].refresh_from_db()
     assert calls["cb"].done_by == coordinator and calls["cb"].done_at is not None
+
+
+def test_callback_queue_shows_open_requests_behind_many_done_ones(client, coordinator, calls):
+    hotline = calls["other"].hotline
+    old = Call.objects.bulk_create(
+        Call(call_sid=f"CA{n:032d}", hotline=hotline, arrived_at=NOW) for n in range(100, 301)
+    )
+    CallbackRequest.objects.bulk_create(
+        CallbackRequest(
+            call=c,
+            hotline=hotline,
+            number="+8613800130000",
+            requested_at=NOW - dt.timedelta(days=1),
+            done_at=NOW - dt.timedelta(hours=1),
+        )
+        for c in old
+    )
+    client.force_login(coordinator)
+    body = client.get("/calls/callbacks/").content.decode()
+    assert "+8613800132222" in body
 
 
 def test_failed_sms_list(client, coordinator, db):
