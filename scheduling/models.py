@@ -140,7 +140,11 @@ class Roster(models.Model):
 
 class Shift(Requirements):
     roster = models.ForeignKey(
-        Roster, on_delete=models.CASCADE, related_name="shifts", verbose_name=_("roster")
+        Roster,
+        on_delete=models.CASCADE,
+        related_name="shifts",
+        verbose_name=_("roster"),
+        db_index=False,  # shift_roster_end_idx starts with it
     )
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
@@ -163,7 +167,12 @@ class Shift(Requirements):
                 name="shift_crisis_within_counsellors",
             ),
         ]
-        indexes = [models.Index(fields=["starts_at", "ends_at"], name="shift_span_idx")]
+        indexes = [
+            models.Index(fields=["starts_at", "ends_at"], name="shift_span_idx"),
+            # "Is a shift of this roster on now?" seeks straight past the roster's ended
+            # shifts: the incoming-call webhook asks it of every roster of the hotline.
+            models.Index(fields=["roster", "ends_at"], name="shift_roster_end_idx"),
+        ]
 
     def __str__(self) -> str:
         start, end = self.local_start, self.local_end

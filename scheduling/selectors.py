@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from hotline.models import ROLE_FLAG, Hotline, Role, Volunteer
 from scheduling.models import Assignment, Roster, Shift
@@ -17,10 +17,11 @@ def volunteers_on_shift(
     """Active volunteers holding an active assignment on a published shift of `hotline`
     covering the instant `at` (half-open: a shift ending at `at` is over).
 
-    One query whatever the roster size; call routing runs it on every incoming call.
+    One query whatever the roster size; call routing runs it on every incoming call. It
+    starts from the shifts on now (an index seek per roster, see shift_roster_end_idx) and
+    not from the volunteers, so its cost does not grow with the rosters' history.
     """
-    matching = Assignment.objects.filter(
-        volunteer=OuterRef("pk"),
+    on_now = Assignment.objects.filter(
         status=Assignment.Status.ACTIVE,
         shift__roster__hotline=hotline,
         shift__roster__status=Roster.Status.PUBLISHED,
@@ -28,8 +29,10 @@ def volunteers_on_shift(
         shift__ends_at__gt=at,
     )
     if role is not None:
-        matching = matching.filter(role=role)
-    return Volunteer.objects.filter(is_active=True).filter(Exists(matching)).order_by("id")
+        on_now = on_now.filter(role=role)
+    return Volunteer.objects.filter(is_active=True, pk__in=on_now.values("volunteer_id")).order_by(
+        "id"
+    )
 
 
 @dataclass
