@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import Col
 
 from hotline.access import coordinator_q, is_coordinator, volunteer_of
 from hotline.models import (
@@ -38,26 +39,56 @@ def hotline_open(hotline: Hotline, at: dt.datetime) -> bool:
 def hotline_with_open_flag(number: str, at: dt.datetime) -> Hotline | None:
     """The active hotline on `number`, with `.is_open` (see hotline_open).
 
-    One query, in SQL written out: the incoming-call webhook runs it on every call, and
-    compiling the equivalent ORM query (an annotated Exists) cost more than running it.
-    tests/hotline/test_query_count.py checks it against `hotline_open`.
+    One query, in SQL written out and its row turned into a Hotline as the ORM would: the
+    incoming-call webhook runs it on every call, and compiling the equivalent ORM query (an
+    annotated Exists) cost more than running it. tests/hotline/test_query_count.py checks
+    it against `hotline_open`.
     """
-    hotline_t = Hotline._meta.db_table
-    shift_t, roster_t = Shift._meta.db_table, Roster._meta.db_table
-    ops = connection.ops
-    # Table names come from model metadata; every value is a query parameter.
-    sql = (
-        f"SELECT h.*, EXISTS (SELECT 1 FROM {shift_t} s INNER JOIN {roster_t} r"  # noqa: S608
-        " ON s.roster_id = r.id WHERE r.hotline_id = h.id AND r.status = %s"
-        " AND s.starts_at <= %s AND s.ends_at > %s)"
-        f" AS is_open FROM {hotline_t} h WHERE h.phone_number = %s AND h.is_active = %s"
-    )
-    when = ops.adapt_datetimefield_value(at)
-    rows = list(Hotline.objects.raw(sql, [Roster.Status.PUBLISHED.value, when, when, number, True]))
-    if not rows:
+    db = connections[DEFAULT_DB_ALIAS]  # the thread's connection, not the proxy
+    sql, attnames, converted = _hotline_open_plan(db)
+    when = db.ops.adapt_datetimefield_value(at)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [Roster.Status.PUBLISHED.value, when, when, number, True])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    rows[0].is_open = bool(rows[0].is_open)
-    return rows[0]
+    values = list(row[:-1])
+    for i, col in converted:
+        for convert in db.ops.get_db_converters(col) + col.field.get_db_converters(db):
+            values[i] = convert(values[i], col, db)
+    hotline = Hotline.from_db(db.alias, attnames, values)
+    hotline.is_open = bool(row[-1])
+    return hotline
+
+
+_HOTLINE_OPEN_PLANS: dict[str, tuple[str, list[str], list[tuple[int, Col]]]] = {}
+
+
+def _hotline_open_plan(db) -> tuple[str, list[str], list[tuple[int, Col]]]:
+    """The SQL, the attribute names in column order, and the columns whose values need the
+    backend's or the field's converters; built once per database vendor."""
+    plan = _HOTLINE_OPEN_PLANS.get(db.vendor)
+    if plan is None:
+        qn = db.ops.quote_name
+        fields = Hotline._meta.concrete_fields
+        hotline_t = Hotline._meta.db_table
+        shift_t, roster_t = qn(Shift._meta.db_table), qn(Roster._meta.db_table)
+        columns = ", ".join(f"h.{qn(f.column)}" for f in fields)
+        # Names come from model metadata; every value is a query parameter.
+        sql = (
+            f"SELECT {columns}, EXISTS (SELECT 1 FROM {shift_t} s INNER JOIN {roster_t} r"  # noqa: S608
+            " ON s.roster_id = r.id WHERE r.hotline_id = h.id AND r.status = %s"
+            " AND s.starts_at <= %s AND s.ends_at > %s)"
+            f" FROM {qn(hotline_t)} h WHERE h.phone_number = %s AND h.is_active = %s"
+        )
+        cols = [(i, f.get_col(hotline_t)) for i, f in enumerate(fields)]
+        converted = [
+            (i, col)
+            for i, col in cols
+            if db.ops.get_db_converters(col) or col.field.get_db_converters(db)
+        ]
+        plan = _HOTLINE_OPEN_PLANS[db.vendor] = (sql, [f.attname for f in fields], converted)
+    return plan
 
 
 def tier_role(call: Call, tier: str) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Case, F, Value, When
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -44,6 +44,7 @@ from hotline.models import (
     CallAttempt,
     CallbackRequest,
     Category,
+    Hotline,
     RingRotation,
 )
 from hotline.phone import normalize_phone
@@ -124,31 +125,80 @@ def call_arrive(
     hotline = hotline_with_open_flag(to_number, now)
     if hotline is None:
         return None
-    is_open = hotline.is_open
-    call = Call(
+    closed = {}
+    if not hotline.is_open:
+        closed = {
+            "state": Call.State.VOICEMAIL,
+            "voicemail_reason": "out_of_hours",
+            "outcome": Call.Outcome.OUT_OF_HOURS,
+        }
+    call = _insert_unless_known(
+        hotline,
         call_sid=call_sid,
-        hotline=hotline,
         caller_hash=caller_hash(from_number) if from_number else "",
         caller_last4=_last4(from_number),
         arrived_at=now,
         webhook_base=base_url[:200],
         twilio_status="ringing",
+        **closed,
     )
-    if not is_open:
-        call.state = Call.State.VOICEMAIL
-        call.voicemail_reason = "out_of_hours"
-        call.outcome = Call.Outcome.OUT_OF_HOURS
-    try:
-        if (
-            connection.in_atomic_block
-        ):  # a savepoint, so a duplicate leaves the caller's transaction usable
-            with transaction.atomic():
-                call.save()
-        else:  # one INSERT in autocommit: no BEGIN/COMMIT around it on the hot path
-            call.save()
-    except IntegrityError:  # a replayed webhook: the call exists already
+    if call is None:  # a replayed webhook: the call exists already
         return Call.objects.select_related("hotline").get(call_sid=call_sid)
     return call
+
+
+def _insert_unless_known(hotline: Hotline, **given) -> Call | None:
+    """A new Call of `hotline` with the `given` field values (the others take their
+    defaults), INSERTed unless a Call with its call_sid exists (then None).
+
+    One statement (`ON CONFLICT DO NOTHING RETURNING`, on SQLite and PostgreSQL), so a
+    replay never raises and needs no savepoint. Written out because the incoming-call
+    webhook runs it on every call and the ORM's model and INSERT machinery cost more than
+    the INSERT itself; values are still prepared by the fields, as `save()` would.
+    """
+    db = connections[DEFAULT_DB_ALIAS]  # the thread's connection, not the proxy
+    sql, fields = _call_insert_plan(db)
+    given["hotline_id"] = hotline.pk
+    values = [given[f.attname] if f.attname in given else f.get_default() for f in fields]
+    if len(given) != sum(f.attname in given for f in fields):
+        raise TypeError(f"not fields of Call: {sorted(given.keys() - {f.attname for f in fields})}")
+    call = Call(*values)  # positional: much cheaper than keyword arguments
+    params = []
+    for field in fields[1:]:  # all but the primary key
+        value = field.pre_save(call, True)  # sets auto_now(_add) fields
+        params.append(value if value is None else field.get_db_prep_save(value, db))
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    call.pk = row[0]
+    call._state.adding = False
+    call._state.db = db.alias
+    call.hotline = hotline
+    return call
+
+
+_CALL_INSERT_PLANS: dict[str, tuple[str, list]] = {}
+
+
+def _call_insert_plan(db) -> tuple[str, list]:
+    """The INSERT and Call's concrete fields (primary key first); built once per vendor."""
+    plan = _CALL_INSERT_PLANS.get(db.vendor)
+    if plan is None:
+        qn = db.ops.quote_name
+        fields = list(Call._meta.concrete_fields)
+        assert fields[0].primary_key
+        columns = ", ".join(qn(f.column) for f in fields[1:])
+        placeholders = ", ".join(["%s"] * (len(fields) - 1))
+        sid = qn(Call._meta.get_field("call_sid").column)
+        sql = (
+            f"INSERT INTO {qn(Call._meta.db_table)} ({columns})"  # noqa: S608
+            f" VALUES ({placeholders})"
+            f" ON CONFLICT ({sid}) DO NOTHING RETURNING {qn(fields[0].column)}"
+        )
+        plan = _CALL_INSERT_PLANS[db.vendor] = (sql, fields)
+    return plan
 
 
 def call_choose(*, call_sid: str, digits: str, now: dt.datetime) -> Call | None:

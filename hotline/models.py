@@ -268,12 +268,15 @@ class Call(models.Model):
     # Routing state, kept in the database so any process (webhook, task) can move it on.
     ring_tier = models.CharField(max_length=12, choices=Tier.choices, blank=True)
     ring_batch = models.PositiveSmallIntegerField(default=0)
-    batch_deadline = models.DateTimeField(null=True, blank=True, db_index=True)
+    batch_deadline = models.DateTimeField(null=True, blank=True)
+    # Indexed only where set (Meta.indexes): a new call has neither, so its INSERT
+    # touches fewer index pages on the incoming-call path.
     answered_by = models.ForeignKey(
         Volunteer,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
+        db_index=False,
         related_name="answered_calls",
         verbose_name=_("answered by"),
     )
@@ -282,6 +285,7 @@ class Call(models.Model):
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
+        db_index=False,
         related_name="calls",
         verbose_name=_("shift"),
     )
@@ -303,7 +307,24 @@ class Call(models.Model):
         ordering = ["-arrived_at", "-id"]
         verbose_name = _("call")
         verbose_name_plural = _("calls")
-        indexes = [models.Index(fields=["state", "batch_deadline"], name="call_ringing_idx")]
+        # Partial: rows where the column is NULL (every call as it arrives) stay out of these
+        # indexes. A lookup by value (`answered_by=v`, `batch_deadline__lte=t`) implies
+        # NOT NULL, so SQLite and PostgreSQL both use them.
+        indexes = [
+            models.Index(
+                fields=["state", "batch_deadline"],
+                condition=models.Q(batch_deadline__isnull=False),
+                name="call_ringing_idx",
+            ),
+            models.Index(
+                fields=["answered_by"],
+                condition=models.Q(answered_by__isnull=False),
+                name="call_answered_by_idx",
+            ),
+            models.Index(
+                fields=["shift"], condition=models.Q(shift__isnull=False), name="call_shift_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.call_sid} · {self.get_outcome_display() or self.get_state_display()}"

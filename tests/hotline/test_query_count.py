@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from hotline.models import Call
 from tests import factories as f
-from tests.hotline.conftest import call_data, fixture
+from tests.hotline.conftest import NOW, call_data, fixture
 
 
 def _roster(scene, n):
@@ -69,3 +69,95 @@ def test_hold_loop_is_one_query(scene, tw):
     call = Call.objects.get()
     assert call.state == Call.State.RINGING
     assert _queries(tw, None, f"/twilio/voice/hold?call={call.pk}", call_data()) == 1
+
+
+def _saved_by_the_orm(call: Call) -> dict:
+    """What `save()` would have stored for the same values: a copy saved the ORM's way."""
+    twin = Call(
+        **{
+            f.attname: getattr(call, f.attname)
+            for f in Call._meta.concrete_fields
+            if not f.primary_key
+        }
+    )
+    twin.call_sid = "CA" + "f" * 32
+    twin.save()
+    return _row(twin.pk)
+
+
+def _row(pk) -> dict:
+    row = Call.objects.filter(pk=pk).values().get()
+    return {k: v for k, v in row.items() if k not in ("id", "call_sid", "created_at", "updated_at")}
+
+
+@pytest.mark.parametrize("when", [NOW, f.at(2026, 3, 2, 20)], ids=["open", "out_of_hours"])
+def test_arrival_insert_stores_what_save_would(scene, clock, when):
+    """The arrival INSERT is written out for speed: every column as the ORM would store it,
+    the timestamps set, and a replay returns the stored call without a second row."""
+    from hotline.calls import call_arrive, caller_hash
+
+    clock.set(when)
+    call = call_arrive(
+        to_number=scene.hotline.phone_number,
+        call_sid="CA" + "1" * 32,
+        from_number="+8613800138000",
+        base_url="https://hotline.example/",
+        now=when,
+    )
+    stored = Call.objects.get(pk=call.pk)
+    assert stored.created_at == stored.updated_at == when
+    assert stored.hotline_id == scene.hotline.pk
+    assert _row(call.pk) == _saved_by_the_orm(stored)
+    assert (stored.state, stored.outcome, stored.voicemail_reason) == (
+        ("menu", "", "") if when == NOW else ("voicemail", "out_of_hours", "out_of_hours")
+    )
+    assert (stored.caller_last4, stored.webhook_base, stored.twilio_status) == (
+        "8000",
+        "https://hotline.example/",
+        "ringing",
+    )
+    assert stored.caller_hash == caller_hash("+8613800138000")
+    assert (stored.arrived_at, stored.menu_attempts, stored.answered_by_id) == (when, 0, None)
+
+    again = call_arrive(
+        to_number=scene.hotline.phone_number,
+        call_sid="CA" + "1" * 32,
+        from_number="+8613800138000",
+        base_url="https://hotline.example/",
+        now=when,
+    )
+    assert again.pk == call.pk
+    assert Call.objects.filter(call_sid="CA" + "1" * 32).count() == 1
+
+
+def test_arrival_insert_refuses_unknown_fields(scene):
+    from hotline.calls import _insert_unless_known
+
+    with pytest.raises(TypeError, match="not_a_field"):
+        _insert_unless_known(scene.hotline, call_sid="CA" + "2" * 32, not_a_field=1)
+    assert not Call.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plans")
+def test_call_routing_reads_use_their_indexes(scene):
+    """The incoming call's reads seek by index instead of walking the rosters' history or
+    every volunteer; new calls stay out of the partial indexes, which lookups still use."""
+    from hotline.call_selectors import _hotline_open_plan
+    from scheduling.selectors import volunteers_on_shift
+
+    sql = _hotline_open_plan(connection)[0]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, ["published", "x", "x", "+1", True])
+        open_flag = " ".join(str(r) for r in cursor.fetchall())
+    assert "shift_roster_end_idx" in open_flag
+
+    on_shift = volunteers_on_shift(scene.hotline, NOW, role="counsellor").explain()
+    assert "shift_roster_end_idx" in on_shift
+    assert "SCAN hotline_volunteer" not in on_shift
+
+    assert (
+        "call_ringing_idx"
+        in Call.objects.filter(state="ringing", batch_deadline__lte=NOW).explain()
+    )
+    assert "call_answered_by_idx" in Call.objects.filter(answered_by_id=1).explain()
+    assert "call_shift_idx" in Call.objects.filter(shift_id=1).explain()
