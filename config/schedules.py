@@ -13,6 +13,7 @@ SCHEDULES: list[tuple[str, str, int]] = [
     ("roster-change-notices", "scheduling.notify.roster_changes_notify", 5),
     ("escalations-advance", "hotline.escalations.escalations_advance_due", 1),
     ("retention-purge", "hotline.retention.purge_expired_task", 24 * 60),
+    ("sqlite-checkpoint", "config.sqlite.wal_checkpoint_task", 1),
 ]
 
 

@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config import sqlite
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -77,7 +79,8 @@ def sqlite_database(path: Path) -> dict:
         "OPTIONS": {
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # WAL, and its checkpoints kept off the request path (config/sqlite.py).
+            "init_command": sqlite.INIT_COMMAND,
         },
     }
 
