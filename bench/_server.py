@@ -80,6 +80,26 @@ def gunicorn(*, env: dict[str, str], port: int, workers: int):
             server.kill()
 
 
+def server_cpu(server: subprocess.Popen) -> float:
+    """CPU seconds (user + system) used so far by `server` and every process under it, from
+    /proc (Linux); finished children that were reaped count too. NaN where /proc is absent."""
+    if not Path("/proc").is_dir():
+        return float("nan")
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [server.pid]
+    while pending:
+        pid = pending.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:  # the process ended meanwhile
+            continue
+        # utime, stime, cutime, cstime: the process and its reaped children
+        total += sum(int(x) for x in fields[11:15]) / ticks
+        pending.extend(int(c) for c in children)
+    return total
+
+
 def summarise(latencies: list[float], elapsed: float) -> dict:
     latencies = sorted(latencies)
     return {
