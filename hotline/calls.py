@@ -234,8 +234,15 @@ def call_choose(*, call_sid: str, digits: str, now: dt.datetime) -> Call | None:
 def _plan_batch(call: Call, now: dt.datetime, *, want: int | None = None, top_up: bool = False):
     """Inside the caller's transaction holding the Call row: choose who to ring next and
     create their attempts. Moves through the tiers; none left → voicemail. Returns the
-    attempts to dial."""
+    attempts to dial.
+
+    Takes the hotline's row lock first (always after the Call's), so two calls on one
+    hotline plan their batches one after the other: the second sees the first's attempts
+    and never rings a volunteer the first is ringing. Planning is a few queries; the slow
+    part, dialling, happens after the transaction.
+    """
     hotline = call.hotline
+    list(Hotline.objects.select_for_update().filter(pk=hotline.pk).values_list("pk"))
     want = want or hotline.ring_batch_size
     tiers = [Call.Tier.VOLUNTEERS, Call.Tier.SUPERVISORS]
     start = tiers.index(call.ring_tier) if call.ring_tier else 0
@@ -338,7 +345,11 @@ def _dial(call: Call, attempts: list[CallAttempt], now: dt.datetime, *, depth: i
     batch = attempts[0].batch
     if failed and depth < 10:
         with transaction.atomic():
-            locked = Call.objects.select_for_update().select_related("hotline").get(pk=call.pk)
+            locked = (
+                Call.objects.select_for_update(of=("self",))
+                .select_related("hotline")
+                .get(pk=call.pk)
+            )
             more = []
             if locked.state == Call.State.RINGING and locked.ring_batch == batch:
                 more = _plan_batch(locked, now, want=failed, top_up=True)
@@ -362,7 +373,7 @@ def call_advance(*, call_id: int, from_batch: int, now: dt.datetime) -> Call | N
     nothing when the call has already moved on: safe to call from several places at once."""
     with transaction.atomic():
         call = (
-            Call.objects.select_for_update()
+            Call.objects.select_for_update(of=("self",))
             .select_related("hotline")
             .filter(pk=call_id, state=Call.State.RINGING, ring_batch=from_batch)
             .first()
