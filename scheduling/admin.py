@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from scheduling import (
@@ -60,6 +61,12 @@ class AssignmentAdminForm(forms.ModelForm):
         return data
 
 
+class _RefusedOnSave(Exception):
+    def __init__(self, violation: RuleViolation):
+        super().__init__(violation.message)
+        self.violation = violation
+
+
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
     form = AssignmentAdminForm
@@ -104,8 +111,17 @@ class AssignmentAdmin(admin.ModelAdmin):
                 )
                 obj.pk = created.pk
         except RuleViolation as exc:
-            # Lost a race after the form's check: say so instead of a server error.
-            messages.error(request, exc.message)
+            # Lost a race after the form's check (someone took the last seat meanwhile).
+            raise _RefusedOnSave(exc) from exc
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _RefusedOnSave as refused:
+            # The admin's transaction rolled back: nothing was saved. Back to the same form,
+            # with the rule layer's reason, instead of a server error.
+            self.message_user(request, refused.violation.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def has_delete_permission(self, request, obj=None):
         # Assignments are cancelled, never deleted: feeds must show the cancellation.

@@ -181,3 +181,28 @@ def test_admin_shift_change_refuses_move_that_breaks_a_hard_rule(superuser_clien
     assert "overlapping shift" in response.content.decode()
     later.refresh_from_db()
     assert later.starts_at == f.at(2026, 3, 4, 8)
+
+
+def test_admin_assignment_add_lost_race_says_why_and_saves_nothing(
+    superuser_client, scene, monkeypatch
+):
+    """The form's check passed, then someone took the seat before the save: the page comes
+    back with the rule's reason (no server error) and nothing is saved."""
+    from scheduling import services
+    from scheduling.rules import CAPACITY, RuleViolation, Violation
+
+    shift = f.shift(roster_=scene["roster"], starts_at=f.at(2026, 3, 4, 8))
+    volunteer = f.volunteer()
+
+    def taken_meanwhile(**kwargs):
+        raise RuleViolation([Violation(CAPACITY, "This shift has no free counsellor seat.")])
+
+    monkeypatch.setattr(services, "assignment_create", taken_meanwhile)
+    url = reverse("admin:scheduling_assignment_add")
+    body = {"shift": shift.pk, "volunteer": volunteer.pk, "role": "counsellor"}
+    response = superuser_client.post(url, body, follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain == [(url, 302)]
+    assert "no free counsellor seat" in response.content.decode()
+    assert "successfully" not in response.content.decode()
+    assert not Assignment.objects.filter(shift=shift, volunteer=volunteer).exists()
