@@ -5,8 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.expressions import Col
+from django.db.models.functions import Coalesce
 
 from hotline.access import coordinator_q, is_coordinator, volunteer_of
 from hotline.models import (
@@ -173,6 +184,30 @@ def calls_visible_to(user) -> QuerySet[Call]:
     if volunteer.is_supervisor:
         return qs.filter(Q(answered_by=volunteer) | Q(hotline__in=supervised_hotlines(volunteer)))
     return qs.filter(answered_by=volunteer)
+
+
+REPEAT_WINDOW = dt.timedelta(days=30)
+
+
+def with_earlier_calls(calls: QuerySet[Call]) -> QuerySet[Call]:
+    """Annotate `earlier_calls`: how many calls came from the same number (same caller hash)
+    in the 30 days before each call. Calls without a caller number count 0. One correlated
+    subquery on the caller-hash index, in the same query."""
+    earlier = (
+        Call.objects.filter(
+            caller_hash=OuterRef("caller_hash"),
+            arrived_at__lt=OuterRef("arrived_at"),
+            arrived_at__gte=ExpressionWrapper(
+                OuterRef("arrived_at") - REPEAT_WINDOW, output_field=DateTimeField()
+            ),
+        )
+        .exclude(caller_hash="")
+        .order_by()
+        .values("caller_hash")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return calls.annotate(earlier_calls=Coalesce(Subquery(earlier), 0))
 
 
 def can_see_callbacks(user) -> bool:

@@ -13,7 +13,12 @@ from django.views.decorators.http import require_POST
 
 from hotline import calls
 from hotline.access import is_coordinator
-from hotline.call_selectors import callbacks_visible_to, calls_visible_to, can_see_callbacks
+from hotline.call_selectors import (
+    callbacks_visible_to,
+    calls_visible_to,
+    can_see_callbacks,
+    with_earlier_calls,
+)
 from hotline.models import Message
 
 RECENT_CALLS = 100
@@ -21,7 +26,7 @@ RECENT_CALLS = 100
 
 @login_required
 def call_list(request):
-    recent = list(calls_visible_to(request.user)[:RECENT_CALLS])
+    recent = list(with_earlier_calls(calls_visible_to(request.user))[:RECENT_CALLS])
     return render(
         request,
         "hotline/call_list.html",

@@ -7,6 +7,12 @@ class CallSerializer(serializers.ModelSerializer):
     """A call record. Never carries the caller's number (not even its hash)."""
 
     answered_by = serializers.PrimaryKeyRelatedField(read_only=True)
+    earlier_calls_30d = serializers.IntegerField(
+        source="earlier_calls",
+        read_only=True,
+        help_text="Calls from the same number in the 30 days before this one (from the "
+        "caller hash; 0 when the number was withheld).",
+    )
 
     class Meta:
         model = Call
@@ -21,6 +27,7 @@ class CallSerializer(serializers.ModelSerializer):
             "answered_at",
             "ended_at",
             "duration",
+            "earlier_calls_30d",
         ]
         read_only_fields = fields
 

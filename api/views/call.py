@@ -9,7 +9,12 @@ from rest_framework.response import Response
 
 from api.serializers.call import CallbackDoneSerializer, CallbackSerializer, CallSerializer
 from hotline import calls
-from hotline.call_selectors import callbacks_visible_to, calls_visible_to, can_see_callbacks
+from hotline.call_selectors import (
+    callbacks_visible_to,
+    calls_visible_to,
+    can_see_callbacks,
+    with_earlier_calls,
+)
 from hotline.models import Call, CallbackRequest
 
 
@@ -32,7 +37,7 @@ class CallViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Call.objects.none()  # for the schema only
 
     def get_queryset(self):
-        return calls_visible_to(self.request.user)
+        return with_earlier_calls(calls_visible_to(self.request.user))
 
 
 class CanSeeCallbacks(permissions.BasePermission):

@@ -97,6 +97,7 @@ def test_call_fields_never_carry_the_number(calls, coordinator_api):
         "answered_at",
         "ended_at",
         "duration",
+        "earlier_calls_30d",
     }
     assert "8000" not in str(row) and "h" * 64 not in str(row)
 
