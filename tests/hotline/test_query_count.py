@@ -96,14 +96,17 @@ def test_arrival_insert_stores_what_save_would(scene, clock, when):
     the timestamps set, and a replay returns the stored call without a second row."""
     from hotline.calls import call_arrive, caller_hash
 
+    def arrive():
+        return call_arrive(
+            to_number=scene.hotline.phone_number,
+            call_sid="CA" + "1" * 32,
+            from_number="+8613800138000",
+            base_url="https://hotline.example/",
+            now=when,
+        )
+
     clock.set(when)
-    call = call_arrive(
-        to_number=scene.hotline.phone_number,
-        call_sid="CA" + "1" * 32,
-        from_number="+8613800138000",
-        base_url="https://hotline.example/",
-        now=when,
-    )
+    call = arrive()
     stored = Call.objects.get(pk=call.pk)
     assert stored.created_at == stored.updated_at == when
     assert stored.hotline_id == scene.hotline.pk
@@ -119,14 +122,7 @@ def test_arrival_insert_stores_what_save_would(scene, clock, when):
     assert stored.caller_hash == caller_hash("+8613800138000")
     assert (stored.arrived_at, stored.menu_attempts, stored.answered_by_id) == (when, 0, None)
 
-    again = call_arrive(
-        to_number=scene.hotline.phone_number,
-        call_sid="CA" + "1" * 32,
-        from_number="+8613800138000",
-        base_url="https://hotline.example/",
-        now=when,
-    )
-    assert again.pk == call.pk
+    assert arrive().pk == call.pk
     assert Call.objects.filter(call_sid="CA" + "1" * 32).count() == 1
 
 
