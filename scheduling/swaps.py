@@ -195,13 +195,32 @@ def drop_candidates(swap: SwapRequest, *, limit: int | None = None) -> list[Volu
         .annotate(week_time=Sum(hours, filter=in_week, default=dt.timedelta(0)))
         .order_by("week_time", "id")
     )
-    found = []
+    found: list[Volunteer] = []
+    chunk: list[Volunteer] = []
+    # The rules' facts (assignments near the shift, time off, availability) are loaded per
+    # chunk of 100 volunteers in three queries, leaving one query per check.
     for volunteer in pool.iterator(chunk_size=100):
-        if not swap_violations(swap, volunteer):
+        chunk.append(volunteer)
+        if len(chunk) == 100:
+            if _eligible(swap, chunk, found, limit):
+                return found
+            chunk = []
+    if chunk:
+        _eligible(swap, chunk, found, limit)
+    return found
+
+
+def _eligible(swap: SwapRequest, chunk: list[Volunteer], found: list, limit: int | None) -> bool:
+    """Append the volunteers of `chunk` who may take the seat to `found`, in order; True
+    once `limit` is reached."""
+    shift = swap.assignment.shift
+    facts = rules.volunteers_facts(chunk, starts_at=shift.starts_at, ends_at=shift.ends_at)
+    for volunteer in chunk:
+        if not swap_violations(swap, volunteer, facts=facts[volunteer.pk]):
             found.append(volunteer)
             if limit is not None and len(found) >= limit:
-                break
-    return found
+                return True
+    return False
 
 
 def drop_ask_wave(*, swap: SwapRequest, now: dt.datetime) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from hotline.models import Message
+from hotline.models import Message, Volunteer
 from scheduling import feeds, swaps
 from scheduling.models import Assignment, DropAsk, SwapRequest
 from scheduling.rules import RuleViolation
@@ -245,3 +245,36 @@ def test_coordinator_swap_list_query_count_does_not_grow(
     with django_assert_max_num_queries(12):
         page = client.get(reverse("swap-list")).content.decode()
     assert page.count(">Approve<") == 9
+
+
+def test_drop_candidates_match_one_by_one_checks_in_one_query_each(scene, clock):
+    """Candidates for a dropped seat: the same volunteers, in the same order, as checking each
+    on its own; with the rules' facts loaded per chunk, about one query per volunteer."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    other = f.shift(roster_=scene["roster"], starts_at=local(2027, 3, 24, 12), hours=6)
+    swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"], kind="drop")
+
+    def candidates_and_queries():
+        with CaptureQueriesContext(connection) as ctx:
+            found = swaps.drop_candidates(swap)
+        return found, len(ctx.captured_queries)
+
+    for i in range(12):
+        v = f.volunteer(display_name=f"Pool{i}")
+        if i % 3 == 0:  # on the overlapping shift: refused by the overlap rule
+            f.assignment(shift_=other, volunteer_=v)
+        if i % 4 == 1:
+            f.time_off(volunteer_=v, starts_at=local(2027, 3, 24), ends_at=local(2027, 3, 25))
+    found, queries = candidates_and_queries()
+    pool = (
+        Volunteer.objects.filter(is_active=True, is_counsellor=True)
+        .exclude(pk=scene["giver"].pk)
+        .exclude(drop_asks__swap=swap)  # the first wave, asked when the drop was offered
+        .order_by("id")
+    )
+    one_by_one = [v for v in pool if not swaps.swap_violations(swap, v)]
+    assert sorted(v.pk for v in found) == sorted(v.pk for v in one_by_one)
+    assert 0 < len(found) < pool.count()
+    assert queries <= pool.count() + 6, queries
