@@ -166,6 +166,7 @@ def _insert_unless_known(hotline: Hotline, **given) -> Call | None:
     params = []
     for field in fields[1:]:  # all but the primary key
         value = field.pre_save(call, True)  # sets auto_now(_add) fields
+        # None is NULL for every field type Call has (it has no JSONField).
         params.append(value if value is None else field.get_db_prep_save(value, db))
     with db.cursor() as cursor:
         cursor.execute(sql, params)
