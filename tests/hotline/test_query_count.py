@@ -157,3 +157,11 @@ def test_call_routing_reads_use_their_indexes(scene):
     )
     assert "call_answered_by_idx" in Call.objects.filter(answered_by_id=1).explain()
     assert "call_shift_idx" in Call.objects.filter(shift_id=1).explain()
+
+
+def test_arrival_insert_assumes_no_json_field_on_call():
+    """The arrival INSERT passes None straight through as NULL; a JSONField would need
+    its own preparation (None is JSON null there)."""
+    from django.db.models import JSONField
+
+    assert not [f.name for f in Call._meta.concrete_fields if isinstance(f, JSONField)]
