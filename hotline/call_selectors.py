@@ -20,6 +20,7 @@ from django.db.models.expressions import Col
 from django.db.models.functions import Coalesce
 
 from hotline.access import coordinator_q, is_coordinator, volunteer_of
+from hotline.crisis_selectors import is_crisis_staff
 from hotline.models import (
     CATEGORY_ROLE,
     Call,
@@ -211,10 +212,8 @@ def with_earlier_calls(calls: QuerySet[Call]) -> QuerySet[Call]:
 
 
 def can_see_callbacks(user) -> bool:
-    if is_coordinator(user):
-        return True
-    volunteer = volunteer_of(user)
-    return bool(volunteer and volunteer.is_active and volunteer.is_supervisor)
+    """Crisis staff (coordinators and active supervisors) work the callback queue."""
+    return is_crisis_staff(user)
 
 
 def callbacks_visible_to(user, *, open_only: bool = False) -> QuerySet[CallbackRequest]:
@@ -226,7 +225,6 @@ def callbacks_visible_to(user, *, open_only: bool = False) -> QuerySet[CallbackR
         qs = qs.filter(done_at__isnull=True)
     if is_coordinator(user):
         return qs
-    volunteer = volunteer_of(user)
-    if volunteer is None or not volunteer.is_active or not volunteer.is_supervisor:
+    if not can_see_callbacks(user):
         return qs.none()
-    return qs.filter(hotline__in=supervised_hotlines(volunteer))
+    return qs.filter(hotline__in=supervised_hotlines(volunteer_of(user)))

@@ -47,7 +47,7 @@ from hotline.models import (
     Hotline,
     RingRotation,
 )
-from hotline.phone import normalize_phone
+from hotline.phone import normalize_phone, validate_e164
 from hotline.sms import sms_send
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ def _lower_statuses(status: str) -> list[str]:
 
 
 def _url(_call: Call, name: str, **query) -> str:
+    # `_call`: `call` is also a query parameter (`?call=<pk>`).
     base = (_call.webhook_base or settings.TWILIO_WEBHOOK_BASE_URL or "").rstrip("/")
     path = reverse(name)
     if query:
@@ -245,13 +246,14 @@ def _plan_batch(call: Call, now: dt.datetime, *, want: int | None = None, top_up
     hotline = call.hotline
     list(Hotline.objects.select_for_update().filter(pk=hotline.pk).values_list("pk"))
     want = want or hotline.ring_batch_size
-    tiers = [Call.Tier.VOLUNTEERS, Call.Tier.SUPERVISORS]
-    start = tiers.index(call.ring_tier) if call.ring_tier else 0
-    if top_up:
-        tiers = [call.ring_tier]
-        start = 0
-    batch = call.ring_batch if top_up else call.ring_batch + 1
-    for tier in tiers[start:]:
+    if top_up:  # more legs for the current batch, in its tier
+        tiers, batch = [call.ring_tier], call.ring_batch
+    else:  # the next batch: the current tier first, then the ones after it
+        tiers = [Call.Tier.VOLUNTEERS, Call.Tier.SUPERVISORS]
+        if call.ring_tier:
+            tiers = tiers[tiers.index(call.ring_tier) :]
+        batch = call.ring_batch + 1
+    for tier in tiers:
         planned: list[CallAttempt] = []
         while len(planned) < want:
             candidates = ring_candidates(call=call, tier=tier, at=now, limit=want + 5)
@@ -264,7 +266,8 @@ def _plan_batch(call: Call, now: dt.datetime, *, want: int | None = None, top_up
                     call=call, volunteer=volunteer, tier=tier, batch=batch, offered_at=now
                 )
                 try:
-                    usable = normalize_phone(volunteer.phone_number) == volunteer.phone_number
+                    validate_e164(volunteer.phone_number)
+                    usable = True
                 except ValidationError:
                     usable = False
                 if not usable:
@@ -546,10 +549,9 @@ def call_status_update(
         if status not in TERMINAL:
             call.save(update_fields=["twilio_status", "updated_at"])
             return call
-        has_message = bool(call.recording_sid) or CallbackRequest.objects.filter(call=call).exists()
         if call.state == Call.State.CONNECTED:
             call.outcome = Call.Outcome.ANSWERED
-        elif has_message:
+        elif call.recording_sid or CallbackRequest.objects.filter(call=call).exists():
             call.outcome = Call.Outcome.VOICEMAIL
         elif call.voicemail_reason == "out_of_hours":
             call.outcome = Call.Outcome.OUT_OF_HOURS
@@ -593,10 +595,9 @@ def callback_request_create(*, call: Call, number: str, now: dt.datetime) -> Cal
     except ValidationError:
         log.warning("call %s: callback requested from an unusable caller ID", call.pk)
         return None
-    with transaction.atomic():
-        request, created = CallbackRequest.objects.get_or_create(
-            call=call, defaults={"hotline": call.hotline, "number": number, "requested_at": now}
-        )
+    request, created = CallbackRequest.objects.get_or_create(
+        call=call, defaults={"hotline": call.hotline, "number": number, "requested_at": now}
+    )
     if created:
         voicemail_notify(call_id=call.pk, now=now)
     return request
@@ -614,7 +615,8 @@ def voicemail_record(
     )
     if updated:
         voicemail_notify(call_id=call.pk, now=now)
-    call.refresh_from_db()
+    # Reloaded with its hotline: a plain refresh would drop it, and the webhook answers with it.
+    call.refresh_from_db(from_queryset=Call.objects.select_related("hotline"))
     return call
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from hotline.models import InboundSms
 
@@ -34,9 +36,6 @@ def sms_received(*, from_number: str, body: str, message_sid: str) -> str | None
     Each handler in SMS_HANDLERS returns a reply, or None when the message is not for it;
     the first reply wins.
     """
-    from django.utils import timezone
-    from django.utils.module_loading import import_string
-
     now = timezone.now()
     for path in SMS_HANDLERS:
         reply = import_string(path)(from_number=from_number, body=body, now=now)

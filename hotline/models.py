@@ -16,6 +16,14 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", _("supervisor")
 
 
+# Each role's flag on Volunteer.
+ROLE_FLAG = {
+    Role.COUNSELLOR: "is_counsellor",
+    Role.FAMILY_EDUCATOR: "is_family_educator",
+    Role.SUPERVISOR: "is_supervisor",
+}
+
+
 class Organisation(models.Model):
     """A county/district branch or a unit; volunteers belong to one, reports group by it."""
 
@@ -82,28 +90,15 @@ class Volunteer(models.Model):
 
     @property
     def roles(self) -> list[str]:
-        flags = {
-            Role.COUNSELLOR: self.is_counsellor,
-            Role.FAMILY_EDUCATOR: self.is_family_educator,
-            Role.SUPERVISOR: self.is_supervisor,
-        }
-        return [str(role) for role, held in flags.items() if held]
+        return [str(role) for role, flag in ROLE_FLAG.items() if getattr(self, flag)]
 
     def set_roles(self, roles) -> None:
         roles = set(roles)
-        self.is_counsellor = Role.COUNSELLOR in roles
-        self.is_family_educator = Role.FAMILY_EDUCATOR in roles
-        self.is_supervisor = Role.SUPERVISOR in roles
+        for role, flag in ROLE_FLAG.items():
+            setattr(self, flag, role in roles)
 
     def holds(self, role: str) -> bool:
         return role in self.roles
-
-
-ROLE_FLAG = {
-    Role.COUNSELLOR: "is_counsellor",
-    Role.FAMILY_EDUCATOR: "is_family_educator",
-    Role.SUPERVISOR: "is_supervisor",
-}
 
 
 class Hotline(models.Model):

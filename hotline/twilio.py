@@ -10,6 +10,7 @@ SIDs, so `simulate_call` and demos run the real routing code end to end).
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import json
 import logging
@@ -206,8 +207,6 @@ def send_sms(to: str, from_: str, body: str) -> str:
 def find_sms(*, to: str, body: str, since) -> str | None:
     """The SID of a message Twilio already holds for `to` with this exact text, created at
     or after `since` (less a minute of clock skew); None if there is none."""
-    import datetime as dt
-
     floor = since - dt.timedelta(minutes=1) if since else None
     for message in client().messages.list(to=to, limit=50):
         created = getattr(message, "date_created", None)

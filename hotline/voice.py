@@ -11,6 +11,7 @@ import functools
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.models import Call, Category, Hotline
@@ -33,7 +34,6 @@ class _Speaker:
     """Builds one response in the hotline's language."""
 
     def __init__(self, hotline: Hotline):
-        self.hotline = hotline
         self.language = hotline.language
         self._override = translation.override(UI_LANGUAGE.get(hotline.language, "zh-hans"))
 
@@ -54,33 +54,26 @@ def _emergency(hotline: Hotline) -> str:
     return _("If you are in danger now, call %(numbers)s.") % {"numbers": hotline.emergency_numbers}
 
 
-def not_in_service() -> VoiceResponse:
+def _in_every_language(message) -> VoiceResponse:
+    """`message` (lazy) in each hotline language, then hang up: for a caller whose hotline,
+    and so whose language, we do not know."""
     response = VoiceResponse()
-    with translation.override("zh-hans"):
-        say(response, _("The number you have dialled is not in service."), "zh-CN")
-    with translation.override("en"):
-        say(response, _("The number you have dialled is not in service."), "en")
+    for hotline_language, ui_language in UI_LANGUAGE.items():
+        with translation.override(ui_language):
+            say(response, str(message), hotline_language)
     response.hangup()
     return response
+
+
+def not_in_service() -> VoiceResponse:
+    return _in_every_language(gettext_lazy("The number you have dialled is not in service."))
 
 
 def sorry() -> VoiceResponse:
     """What a caller hears when something broke on our side: never silence."""
-    response = VoiceResponse()
-    with translation.override("zh-hans"):
-        say(
-            response,
-            _("Sorry, we have a technical problem. Please call again in a few minutes."),
-            "zh-CN",
-        )
-    with translation.override("en"):
-        say(
-            response,
-            _("Sorry, we have a technical problem. Please call again in a few minutes."),
-            "en",
-        )
-    response.hangup()
-    return response
+    return _in_every_language(
+        gettext_lazy("Sorry, we have a technical problem. Please call again in a few minutes.")
+    )
 
 
 def menu(call: Call) -> str:

@@ -125,7 +125,7 @@ def voice_hold(request):
     if call is None:
         return twilio_api.twiml(voice.hangup())
     if calls.call_tick(call=call, now=timezone.now()):
-        call.refresh_from_db()
+        call = calls.call_for_voicemail(call_id=call.pk)  # with its hotline, unlike a refresh
     return twilio_api.twiml(voice.hold(call))
 
 

@@ -15,6 +15,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from hotline import twilio as twilio_api
+from hotline.access import volunteer_of
 from hotline.calls import call_advance
 from hotline.models import Call, CallAttempt, Hotline, Message
 
@@ -54,9 +55,9 @@ class Command(BaseCommand):
         answerer = None
         if opts["answered_by"]:
             user = get_user_model().objects.filter(username=opts["answered_by"]).first()
-            if user is None or not hasattr(user, "volunteer"):
+            answerer = volunteer_of(user)
+            if answerer is None:
                 raise CommandError(f"No volunteer with username {opts['answered_by']!r}.")
-            answerer = user.volunteer
         token = settings.TWILIO_AUTH_TOKEN or uuid.uuid4().hex
         host = next(
             (h.lstrip(".") for h in settings.ALLOWED_HOSTS if h and "*" not in h), "localhost"
