@@ -3,18 +3,9 @@ escalation goes through the audited pages (/calls/<id>/report/, /crisis/)."""
 
 from django.contrib import admin
 
+# hotline/admin.py defines ReadOnlyAdmin before it imports this module (at its end).
+from hotline.admin import ReadOnlyAdmin
 from hotline.crisis_models import AuditLog, CallReport, Escalation, EscalationAlert
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CallReport)

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -262,7 +261,7 @@ def _back(request, escalation: Escalation):
     target = request.POST.get("next", "")
     if target == "dashboard":
         return redirect("crisis-home")
-    return redirect(reverse("crisis-escalation", args=[escalation.pk]))
+    return redirect("crisis-escalation", pk=escalation.pk)
 
 
 @login_required

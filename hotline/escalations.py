@@ -28,7 +28,7 @@ import secrets
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -37,8 +37,13 @@ from django.utils.translation import gettext as _
 
 from hotline.access import volunteer_of
 from hotline.audit import audit_record
-from hotline.crisis_models import Escalation, EscalationAlert, alert_dedupe_key
-from hotline.crisis_selectors import LAST_TIER, crisis_staff_by_phone, tier_recipients
+from hotline.crisis_models import Escalation, EscalationAlert
+from hotline.crisis_selectors import (
+    LAST_TIER,
+    can_escalate,
+    crisis_staff_by_phone,
+    tier_recipients,
+)
 from hotline.models import Message
 from hotline.sms import sms_send
 
@@ -49,6 +54,7 @@ LIVE = (Escalation.Status.OPEN, Escalation.Status.ACKNOWLEDGED)
 # `ACK 4821` for an old escalation cannot acknowledge a new one by accident.
 CODE_QUIET_PERIOD = dt.timedelta(days=7)
 CODE_TRIES = 20
+CODES = [str(n) for n in range(1000, 10000)]
 
 
 class EscalationConflict(Exception):
@@ -75,10 +81,8 @@ def _new_code(now: dt.datetime) -> str:
             Q(status=Escalation.Status.OPEN) | Q(opened_at__gte=now - CODE_QUIET_PERIOD)
         ).values_list("code", flat=True)
     )
-    free = [f"{n:04d}" for n in range(1000, 10000) if f"{n:04d}" not in taken]
-    if not free:  # 9000 escalations in a week: fall back to "not open" (the DB's rule)
-        free = [f"{n:04d}" for n in range(1000, 10000)]
-    return secrets.choice(free)
+    # 9000 escalations in a week: fall back to "not open" (the DB's rule)
+    return secrets.choice([code for code in CODES if code not in taken] or CODES)
 
 
 def _live_for_call(call) -> Escalation | None:
@@ -100,7 +104,10 @@ def escalation_raise(
 
     A call has at most one live (open or acknowledged) escalation: raising again — a report
     at risk 3 after a manual escalation, a double click — joins the live one and returns it.
-    Permission is the caller's business (see hotline.crisis_selectors / the views)."""
+    Raising by hand needs `can_escalate` (else PermissionDenied), for the web page and the
+    API alike; a report's escalation is raised for its author by hotline.reports."""
+    if source == Escalation.Source.MANUAL and not can_escalate(by, call):
+        raise PermissionDenied
     live = _live_for_call(call)
     if live is not None:
         return _join(live, by=by, source=source, report=report, now=now)
@@ -226,7 +233,7 @@ def _alert(escalation: Escalation, volunteer, now: dt.datetime) -> EscalationAle
     message = sms_send(
         to=volunteer.phone_number,
         body=body,
-        dedupe_key=alert_dedupe_key(escalation.pk, alert.tier, alert.round, volunteer.pk),
+        dedupe_key=alert.dedupe_key,
         purpose="escalation",
     )
     if alert.message_id != message.pk:
@@ -389,7 +396,7 @@ def escalation_ack_sms(*, from_number: str, body: str, now: dt.datetime) -> str 
         log.info("an SMS from a number that is no supervisor's or coordinator's was ignored")
         return None
     with translation.override(staff.language or settings.LANGUAGE_CODE):
-        match = ACK_PATTERN.match(body or "")
+        match = ACK_PATTERN.match(body)
         if match is None:
             return _("To acknowledge an escalation, reply ACK and its 4-digit code, e.g. ACK 4821.")
         code = match.group(1)

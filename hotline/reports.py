@@ -55,6 +55,11 @@ def report_editable(report: CallReport, *, now: dt.datetime) -> bool:
     return now < report.created_at + edit_window()
 
 
+def _is_author(user, report: CallReport) -> bool:
+    volunteer = volunteer_of(user)
+    return volunteer is not None and volunteer.pk == report.author_id
+
+
 def _clean(data: dict) -> dict:
     """The same checks as the model's field validators, for callers that skip a form."""
     errors = {}
@@ -115,8 +120,7 @@ def report_create(*, call, by, data: dict, now: dt.datetime) -> CallReport:
 def report_update(*, report: CallReport, by, data: dict, now: dt.datetime) -> CallReport:
     """Change a report: its author only, within the edit window (else ReportConflict)."""
     report = CallReport.objects.select_for_update().select_related("call").get(pk=report.pk)
-    volunteer = volunteer_of(by)
-    if volunteer is None or volunteer.pk != report.author_id:
+    if not _is_author(by, report):
         raise PermissionDenied(_("Only the report's author can change it."))
     if not report_editable(report, now=now):
         raise ReportConflict(
@@ -151,8 +155,7 @@ def report_addendum_add(
     *, report: CallReport, by, text: str, now: dt.datetime
 ) -> CallReportAddendum:
     """Append a note to a report (its author only)."""
-    volunteer = volunteer_of(by)
-    if volunteer is None or volunteer.pk != report.author_id:
+    if not _is_author(by, report):
         raise PermissionDenied(_("Only the report's author can add to it."))
     text = (text or "").strip()
     if not text:

@@ -2,6 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from hotline.crisis_models import CallerGroup, CallReport, CallReportAddendum, ReportCategory
+from hotline.reports import EDITABLE_FIELDS
 
 
 class AddendumSerializer(serializers.ModelSerializer):
@@ -42,12 +43,7 @@ class CallReportSerializer(serializers.ModelSerializer):
             "id",
             "call",
             "author",
-            "category",
-            "caller_group",
-            "summary",
-            "risk_level",
-            "follow_up_needed",
-            "referral",
+            *EDITABLE_FIELDS,
             "created_at",
             "updated_at",
             "escalation",
