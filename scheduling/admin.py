@@ -250,8 +250,19 @@ class TimeOffAdmin(admin.ModelAdmin):
     search_fields = ["volunteer__display_name"]
 
 
+class _SystemRecordAdmin(admin.ModelAdmin):
+    """Rows the system writes (swaps, SMS asks, tokens, notices): listed, never added or
+    edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(SwapRequest)
-class SwapRequestAdmin(admin.ModelAdmin):
+class SwapRequestAdmin(_SystemRecordAdmin):
     """Read-only here: approving or rejecting goes through the swap pages, which apply the rules."""
 
     list_display = ["assignment", "kind", "status", "claimant", "created_at"]
@@ -262,36 +273,18 @@ class SwapRequestAdmin(admin.ModelAdmin):
         "claimant",
     ]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(DropAsk)
-class DropAskAdmin(admin.ModelAdmin):
+class DropAskAdmin(_SystemRecordAdmin):
     list_display = ["swap", "volunteer", "asked_at"]
     list_select_related = ["volunteer"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(CalendarToken)
-class CalendarTokenAdmin(admin.ModelAdmin):
+class CalendarTokenAdmin(_SystemRecordAdmin):
     list_display = ["user", "kind", "rotated_at"]
     list_select_related = ["user"]
     exclude = ["token"]  # the feed URL is a secret of its owner
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ReminderPreference)
@@ -301,12 +294,6 @@ class ReminderPreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(AssignmentNotice)
-class AssignmentNoticeAdmin(admin.ModelAdmin):
+class AssignmentNoticeAdmin(_SystemRecordAdmin):
     list_display = ["assignment", "sequence"]
     list_select_related = ["assignment__volunteer", "assignment__shift__roster__hotline"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.urls import reverse
 from django.utils import timezone
@@ -33,15 +33,12 @@ def _new_token() -> str:
 
 
 def calendar_token_get(*, user, kind: str = CalendarToken.Kind.SHIFTS) -> CalendarToken:
-    """The user's feed token of that kind, made on first use."""
-    token = CalendarToken.objects.filter(user=user, kind=kind).first()
-    if token is not None:
-        return token
-    try:
-        with transaction.atomic():
-            return CalendarToken.objects.create(user=user, kind=kind, token=_new_token())
-    except IntegrityError:  # a concurrent first request made it
-        return CalendarToken.objects.get(user=user, kind=kind)
+    """The user's feed token of that kind, made on first use (a concurrent first request's
+    token wins: get_or_create reads it back)."""
+    token, _created = CalendarToken.objects.get_or_create(
+        user=user, kind=kind, defaults={"token": _new_token}
+    )
+    return token
 
 
 @transaction.atomic

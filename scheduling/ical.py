@@ -41,7 +41,7 @@ from icalendar import (
 
 from hotline.models import Role, Volunteer
 from scheduling.models import Assignment, Roster, Shift
-from scheduling.selectors import shifts_with_fill
+from scheduling.selectors import shift_coverage, shifts_with_fill
 
 PRODID = "-//Hotline Roster//Calendar feed//EN"
 # Raise when the feed's layout changes, so every client fetches it again.
@@ -403,14 +403,16 @@ def open_slots_feed(*, language: str, now: dt.datetime) -> bytes:
             name=_("Unfilled hotline slots"), uid=f"calendar-open@{host}", language=language
         )
         for shift in shifts:
-            missing = []
-            for role in Role:
-                gap = shift.required(role) - getattr(shift, f"filled_{role.value}")
-                if gap > 0:
-                    missing.append(f"{gap} × {role.label}")
-            trained_gap = shift.crisis_trained_required - shift.filled_trained
-            if trained_gap > 0:
-                missing.append(_("%(count)d crisis-trained") % {"count": trained_gap})
+            coverage = shift_coverage(shift)
+            missing = [
+                f"{seats.missing} × {Role(role).label}"
+                for role, seats in coverage.roles.items()
+                if seats.missing
+            ]
+            if coverage.crisis_trained_missing:
+                missing.append(
+                    _("%(count)d crisis-trained") % {"count": coverage.crisis_trained_missing}
+                )
             if not missing:
                 continue
             hotline = shift.roster.hotline

@@ -39,10 +39,6 @@ class Requirements(models.Model):
     def requirements(self) -> dict[str, int]:
         return {str(role): getattr(self, field) for role, field in REQUIREMENT_FIELDS.items()}
 
-    def set_requirements(self, requirements: dict[str, int]) -> None:
-        for role, field in REQUIREMENT_FIELDS.items():
-            setattr(self, field, int(requirements.get(str(role), 0)))
-
     def required(self, role: str) -> int:
         field = REQUIREMENT_FIELDS.get(role)
         return getattr(self, field) if field else 0

@@ -19,12 +19,12 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from hotline.models import Role
 from hotline.sms import sms_send
 from scheduling.models import Assignment, AssignmentNotice, Roster
+from scheduling.rules import shift_when
 
 MAX_LINES = 3
 
@@ -51,8 +51,8 @@ def shift_words(assignment: Assignment) -> str:
     """'Mon 2026-03-02 20:00–08:00 Hotline 1 (counsellor)' in the active language."""
     shift = assignment.shift
     hotline = shift.roster.hotline
-    start, end = shift.starts_at.astimezone(hotline.tz), shift.ends_at.astimezone(hotline.tz)
-    return f"{date_format(start, 'D')} {start:%Y-%m-%d %H:%M}–{end:%H:%M} {hotline.name} ({Role(assignment.role).label})"
+    when = shift_when(shift.starts_at, shift.ends_at, hotline.tz)
+    return f"{when} {hotline.name} ({Role(assignment.role).label})"
 
 
 def notices_record(assignments, *, now: dt.datetime) -> None:

@@ -153,7 +153,8 @@ def gap_between(a_start, a_end, b_start, b_end) -> dt.timedelta:
     return max(b_start - a_end, a_start - b_end)
 
 
-def _when(shift_start: dt.datetime, shift_end: dt.datetime, tz) -> str:
+def shift_when(shift_start: dt.datetime, shift_end: dt.datetime, tz) -> str:
+    """'Mon 2026-03-02 20:00–08:00' in local time `tz` and the active language."""
     start, end = shift_start.astimezone(tz), shift_end.astimezone(tz)
     return f"{date_format(start, 'D')} {start:%Y-%m-%d %H:%M}–{end:%H:%M}"
 
@@ -322,7 +323,7 @@ def check_assignment(
                 _("%(name)s already has an overlapping shift: %(when)s (%(hotline)s).")
                 % {
                     "name": name,
-                    "when": _when(overlap_hit.starts_at, overlap_hit.ends_at, tz),
+                    "when": shift_when(overlap_hit.starts_at, overlap_hit.ends_at, tz),
                     "hotline": overlap_hit.roster.hotline.name,
                 },
             )
@@ -338,7 +339,7 @@ def check_assignment(
                 % {
                     "name": name,
                     "hours": hotline.min_rest_hours,
-                    "when": _when(rest_hit.starts_at, rest_hit.ends_at, tz),
+                    "when": shift_when(rest_hit.starts_at, rest_hit.ends_at, tz),
                 },
             )
         )
@@ -387,7 +388,7 @@ def check_assignment(
             Violation(
                 UNAVAILABLE,
                 _("%(name)s is not available at %(when)s.")
-                % {"name": name, "when": _when(shift.starts_at, shift.ends_at, tz)},
+                % {"name": name, "when": shift_when(shift.starts_at, shift.ends_at, tz)},
             )
         )
     return violations

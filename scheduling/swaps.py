@@ -331,7 +331,7 @@ def _execute(swap: SwapRequest, *, by, now: dt.datetime, auto: bool) -> SwapRequ
     _check_not_started(swap.assignment.shift, now)
     old = services.assignment_cancel(assignment=swap.assignment, by=by)
     new = services.assignment_create(
-        shift=old.shift,
+        shift=swap.assignment.shift,
         volunteer=swap.claimant,
         role=old.role,
         by=by,
@@ -346,8 +346,8 @@ def _execute(swap: SwapRequest, *, by, now: dt.datetime, auto: bool) -> SwapRequ
     swap.save(
         update_fields=["status", "new_assignment", "decided_by", "decided_at", "auto_approved"]
     )
-    old = Assignment.objects.select_related("shift__roster__hotline").get(pk=old.pk)
-    new = Assignment.objects.select_related("shift__roster__hotline").get(pk=new.pk)
+    # The same shift, as the service locked and loaded it (with roster and hotline).
+    old.shift = new.shift
     # Both volunteers hear about it here; the change sweep need not tell them again.
     notices_record([old, new], now=now)
     _sms(

@@ -225,8 +225,9 @@ def my_availability(request):
     windows = list(
         Availability.objects.filter(volunteer=volunteer).order_by("weekday", "start_time")
     )
+    day_names = dict(WEEKDAYS)
     for window in windows:
-        window.day_name = dict(WEEKDAYS)[window.weekday]
+        window.day_name = day_names[window.weekday]
     return render(
         request,
         "scheduling/my_availability.html",
