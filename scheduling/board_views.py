@@ -26,7 +26,12 @@ from hotline.models import ROLE_FLAG, Role, Volunteer
 from scheduling import builder, services
 from scheduling.builder_models import AutofillRun
 from scheduling.models import Assignment, Roster, Shift
-from scheduling.rules import RuleViolation, check_assignment, volunteers_facts
+from scheduling.rules import (
+    RuleViolation,
+    check_assignment,
+    local_week_bounds,
+    volunteers_facts,
+)
 from scheduling.selectors import RoleCoverage, ShiftCoverage, shift_coverage, shifts_with_fill
 
 TIME_LIMIT_CHOICES = (5, 10, 30, 60)
@@ -89,8 +94,7 @@ def board_week(roster: Roster, monday: dt.date) -> dict:
     Two queries whatever the roster size (shifts of the week; their active assignments).
     """
     tz = roster.hotline.tz
-    start = dt.datetime.combine(monday, dt.time(0), tzinfo=tz)
-    end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
+    start, end = local_week_bounds(dt.datetime.combine(monday, dt.time(12), tzinfo=tz), tz)
     shifts = list(
         shifts_with_fill(
             Shift.objects.filter(roster=roster, starts_at__gte=start, starts_at__lt=end)

@@ -33,7 +33,7 @@ from hotline.models import ROLE_FLAG, Volunteer
 from scheduling import services
 from scheduling.builder_models import AutofillRun
 from scheduling.models import Assignment, Availability, Roster, Shift, TimeOff
-from scheduling.rules import RuleViolation, Violation, availability_of
+from scheduling.rules import FACTS_MARGIN, RuleViolation, Violation, availability_of
 from scheduling.selectors import coverage_summary, roster_coverage
 from scheduling.solver import render_reason, solve, solve_greedy
 
@@ -115,7 +115,7 @@ def roster_instance(
         return {**base, "shifts": [], "volunteers": []}
     # Wide enough for the rule layer's look-around: the local week of the first and last
     # shift, and the rest time either side.
-    margin = dt.timedelta(days=8) + dt.timedelta(hours=hotline.min_rest_hours)
+    margin = FACTS_MARGIN + dt.timedelta(hours=hotline.min_rest_hours)
     lo = min(s.starts_at for s in shifts) - margin
     hi = max(s.ends_at for s in shifts) + margin
 

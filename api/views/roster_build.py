@@ -107,11 +107,5 @@ class AutofillRunViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, views
 
     permission_classes = [IsCoordinator]
     serializer_class = AutofillRunSerializer
-    queryset = AutofillRun.objects.none()  # for the schema; get_queryset decides
+    queryset = AutofillRun.objects.order_by("-created_at", "-id")
     filterset_fields = ["roster", "status"]
-
-    def get_queryset(self):
-        return AutofillRun.objects.order_by("-created_at", "-id")
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "request": self.request}

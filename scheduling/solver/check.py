@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from scheduling.solver.facts import UNAVAILABLE, WEEKLY_LIMIT, gap_code, local_week
+from scheduling.solver.facts import UNAVAILABLE, WEEKLY_LIMIT, clash_code, local_week
 from scheduling.solver.instance import COUNSELLOR, ROLES, AssignmentRef, Id, Instance, as_instance
 
 ROLE = "role"
@@ -111,26 +111,12 @@ def check_solution(
             sa = shifts[a.shift]
             for b in group[:i]:
                 sb = shifts[b.shift]
-                code = gap_code(
-                    sb.starts_at,
-                    sb.ends_at,
-                    sa.starts_at,
-                    sa.ends_at,
-                    rest=inst.min_rest,
-                    back_to_back_ok=inst.allow_back_to_back,
-                )
+                code = clash_code(inst, sb, sa)
                 if code:
                     blamed = b if is_fixed(a) and not is_fixed(b) else a
                     found.append((code, blamed))
             for busy in busy_by_volunteer.get(volunteer_id, ()):
-                code = gap_code(
-                    sa.starts_at,
-                    sa.ends_at,
-                    busy.starts_at,
-                    busy.ends_at,
-                    rest=inst.min_rest,
-                    back_to_back_ok=inst.allow_back_to_back and busy.same_hotline,
-                )
+                code = clash_code(inst, sa, busy, same_hotline=busy.same_hotline)
                 if code:
                     found.append((code, a))
         per_week: dict = defaultdict(list)

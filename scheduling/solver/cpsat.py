@@ -80,10 +80,8 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         seconds = time.perf_counter() - self.started
         if self.on_value is not None:
             self.on_value(seconds, value)
-        if self.target is not None:
-            reached = value <= self.target if self.minimise else value >= self.target
-            if reached:
-                self.stop_search()
+        if _reached(value, self.target, self.minimise):
+            self.stop_search()
 
 
 class RosterModel:
@@ -147,15 +145,14 @@ class RosterModel:
         f, m = self.facts, self.model
         floors = fairness.floors(f, unfilled=unfilled)
         pool_of = fairness.pools(f)
+        fixed = f.assigned(())
         terms, floor_total = [], 0
         for measure in measures:
             weight = fairness.weight_of(f, measure)
+            fixed_loads = fairness.loads(f, fixed, measure)
             for r in fairness.measured_roles(f, measure):
                 floor, top_bound, bottom_bound = floors[measure][r]
-                lows: dict[int, int] = defaultdict(int)
-                for s, v, role in f.fixed:
-                    if role == r:
-                        lows[v] += weight(s)
+                lows = fixed_loads[r]
                 loads = {}
                 for v in pool_of[r]:
                     indices = [
@@ -198,7 +195,7 @@ class RosterModel:
         on = set(chosen)
         for c, x in enumerate(self.x):
             m.add_hint(x, c in on)
-        triples = [(v, s, r) for s, v, r in f.fixed] + [f.candidates[c] for c in chosen]
+        triples = f.assigned(chosen)
         for measure, spreads in self.spreads.items():
             per_role = fairness.loads(f, triples, measure)
             for sp in spreads:
@@ -212,7 +209,7 @@ def _value(rm: RosterModel, stage: str, chosen: list[int]) -> int:
     f = rm.facts
     if stage == "coverage":
         return len(chosen)
-    triples = [(v, s, r) for s, v, r in f.fixed] + [f.candidates[c] for c in chosen]
+    triples = f.assigned(chosen)
     if stage.startswith("fairness"):
         measures = ("hours",) if stage == "fairness_hours" else ("night", "weekend")
         total = 0

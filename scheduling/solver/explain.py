@@ -94,10 +94,7 @@ def unfilled(state: RosterState) -> list[dict[str, Any]]:
     f = state.facts
     holders = {r: [v for v, vol in enumerate(f.volunteers) if r in vol.roles] for r in ROLES}
     on_shift: dict[int, dict[int, str]] = {}
-    for s, v, r in f.fixed:
-        on_shift.setdefault(s, {})[v] = r
-    for c in state.chosen:
-        v, s, r = f.candidates[c]
+    for v, s, r in f.assigned(state.chosen):
         on_shift.setdefault(s, {})[v] = r
     entries = []
     for s in f.order:

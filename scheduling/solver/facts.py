@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import reduce
 
@@ -48,6 +49,20 @@ def gap_code(
     if gap < rest and not (gap == dt.timedelta(0) and back_to_back_ok):
         return REST
     return None
+
+
+def clash_code(instance: Instance, a, b, *, same_hotline: bool = True) -> str | None:
+    """`gap_code` for two spans of one volunteer (shifts or busy time, anything with
+    `starts_at`/`ends_at`) under the instance's rest rule; back-to-back is allowed only
+    between shifts of one hotline."""
+    return gap_code(
+        a.starts_at,
+        a.ends_at,
+        b.starts_at,
+        b.ends_at,
+        rest=instance.min_rest,
+        back_to_back_ok=instance.allow_back_to_back and same_hotline,
+    )
 
 
 def local_week(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
@@ -84,11 +99,8 @@ class Facts:
     weekend: list[bool]
     # Per shift, the other shifts one volunteer cannot also take (overlap or rest).
     neighbours: list[dict[int, str]]
-    shift_index: dict
-    volunteer_index: dict
     # Fixed assignments as positions: (shift, volunteer, role).
     fixed: list[tuple[int, int, str]]
-    fixed_on: dict[tuple[int, int], str]  # (volunteer, shift) -> role
     fixed_count: dict[tuple[int, str], int]
     fixed_untrained: list[int]  # untrained counsellors fixed per shift
     fixed_trained: list[int]  # crisis-trained counsellors fixed per shift
@@ -135,6 +147,11 @@ class Facts:
     def total_seats(self) -> int:
         return sum(sum(shift.requirements.values()) for shift in self.shifts)
 
+    def assigned(self, chosen: Iterable[int]) -> list[tuple[int, int, str]]:
+        """(volunteer, shift, role) of the whole roster: the fixed assignments, then the
+        `chosen` candidates."""
+        return [(v, s, r) for s, v, r in self.fixed] + [self.candidates[c] for c in chosen]
+
 
 def _conflicts(instance: Instance, order: list[int]) -> list[dict[int, str]]:
     shifts = instance.shifts
@@ -148,14 +165,7 @@ def _conflicts(instance: Instance, order: list[int]) -> list[dict[int, str]]:
             sb = shifts[b]
             if sb.starts_at >= sa.ends_at + rest:
                 break
-            code = gap_code(
-                sa.starts_at,
-                sa.ends_at,
-                sb.starts_at,
-                sb.ends_at,
-                rest=rest,
-                back_to_back_ok=instance.allow_back_to_back,
-            )
+            code = clash_code(instance, sa, sb)
             if code:
                 neighbours[a][b] = code
                 neighbours[b][a] = code
@@ -184,29 +194,7 @@ def prepare(instance: Instance) -> Facts:
                 fixed_untrained[s] += 1
 
     week = [local_week(s.starts_at, tz) for s in shifts]
-    facts = Facts(
-        instance=instance,
-        order=order,
-        minutes=minutes,
-        unit_minutes=unit,
-        units=[m // unit for m in minutes],
-        week=week,
-        night=[is_night(s.starts_at, s.ends_at, tz) for s in shifts],
-        weekend=[is_weekend(s.starts_at, tz) for s in shifts],
-        neighbours=_conflicts(instance, order),
-        shift_index=shift_index,
-        volunteer_index=volunteer_index,
-        fixed=fixed,
-        fixed_on=fixed_on,
-        fixed_count=dict(fixed_count),
-        fixed_untrained=fixed_untrained,
-        fixed_trained=fixed_trained,
-        previous={
-            (volunteer_index[a.volunteer], shift_index[a.shift], a.role) for a in instance.previous
-        },
-        taken_in_week={},
-        clash={},
-    )
+    neighbours = _conflicts(instance, order)
 
     taken: dict[tuple[int, dt.date], int] = defaultdict(int)
     for s, v, _r in fixed:
@@ -216,28 +204,40 @@ def prepare(instance: Instance) -> Facts:
         v = volunteer_index[b.volunteer]
         busy_by_volunteer[v].append(b)
         taken[(v, local_week(b.starts_at, tz))] += 1
-    facts.taken_in_week = dict(taken)
 
     # Clashes with fixed assignments and outside busy time; overlap outranks rest.
     clash: dict[tuple[int, int], str] = {}
     for s, v, _r in fixed:
-        for other, code in facts.neighbours[s].items():
+        for other, code in neighbours[s].items():
             if clash.get((v, other)) != OVERLAP:
                 clash[(v, other)] = code
     for v, entries in busy_by_volunteer.items():
         for s, shift in enumerate(shifts):
             for b in entries:
-                code = gap_code(
-                    shift.starts_at,
-                    shift.ends_at,
-                    b.starts_at,
-                    b.ends_at,
-                    rest=instance.min_rest,
-                    back_to_back_ok=instance.allow_back_to_back and b.same_hotline,
-                )
+                code = clash_code(instance, shift, b, same_hotline=b.same_hotline)
                 if code and clash.get((v, s)) != OVERLAP:
                     clash[(v, s)] = code
-    facts.clash = clash
+
+    facts = Facts(
+        instance=instance,
+        order=order,
+        minutes=minutes,
+        unit_minutes=unit,
+        units=[m // unit for m in minutes],
+        week=week,
+        night=[is_night(s.starts_at, s.ends_at, tz) for s in shifts],
+        weekend=[is_weekend(s.starts_at, tz) for s in shifts],
+        neighbours=neighbours,
+        fixed=fixed,
+        fixed_count=dict(fixed_count),
+        fixed_untrained=fixed_untrained,
+        fixed_trained=fixed_trained,
+        previous={
+            (volunteer_index[a.volunteer], shift_index[a.shift], a.role) for a in instance.previous
+        },
+        taken_in_week=dict(taken),
+        clash=clash,
+    )
 
     by_seat: dict[tuple[int, str], list[int]] = defaultdict(list)
     by_volunteer: list[list[int]] = [[] for _ in volunteers]

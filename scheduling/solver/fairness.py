@@ -121,16 +121,15 @@ def floors(facts: Facts, *, unfilled: int) -> dict[str, dict[str, tuple[int, int
     at most the heaviest seat's weight, which keeps the floor valid (if looser).
     """
     pool_of = pools(facts)
+    fixed = facts.assigned(())
     result: dict[str, dict[str, tuple[int, int, int]]] = {}
     for measure in MEASURES:
         weight = weight_of(facts, measure)
+        fixed_loads = loads(facts, fixed, measure)
         result[measure] = {}
         for r in measured_roles(facts, measure):
             pool = pool_of[r]
-            lows = dict.fromkeys(pool, 0)
-            for s, v, role in facts.fixed:
-                if role == r and v in lows:
-                    lows[v] += weight(s)
+            lows = fixed_loads[r]
             # What each could take at most: the heaviest of their candidate seats, week by
             # week, up to their weekly limit (rest and other roles ignored: still an upper
             # bound).

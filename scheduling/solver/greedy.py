@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from scheduling.solver.facts import Facts
+from scheduling.solver.facts import OVERLAP, Facts
 from scheduling.solver.instance import COUNSELLOR, ROLES
 
 
@@ -59,7 +59,7 @@ class RosterState:
         code = None
         for other, why in self.facts.neighbours[s].items():
             if other in mine:
-                if why == "overlap":
+                if why == OVERLAP:
                     return why
                 code = why
         return code
@@ -132,8 +132,3 @@ def _fill_seats(state: RosterState, pool: list[int], limit: int | None) -> None:
             return
         state.add(best)
         added += 1
-
-
-def greedy(facts: Facts) -> list[int]:
-    """The greedy roster, as candidate indices (fixed assignments not included)."""
-    return fill(RosterState(facts)).chosen

@@ -65,14 +65,13 @@ class Search:
         self.mine: list[dict[int, list[int]]] = [defaultdict(list) for _ in f.volunteers]
         for c, (v, s, _r) in enumerate(f.candidates):
             self.mine[v][s].append(c)
+        # Per (measure, role): each pool member's load from the fixed assignments alone.
         self.lows: dict[tuple[str, str], dict[int, int]] = {}
+        fixed = f.assigned(())
         for m in fairness.MEASURES:
+            fixed_loads = fairness.loads(f, fixed, m)
             for r in self.roles[m]:
-                lows = dict.fromkeys(self.pools[r], 0)
-                for s, v, role in f.fixed:
-                    if role == r and v in lows:
-                        lows[v] += self.weights[m](s)
-                self.lows[(m, r)] = lows
+                self.lows[(m, r)] = fixed_loads[r]
 
     # --- bookkeeping ------------------------------------------------------------------------
 

@@ -14,18 +14,12 @@ def _hours(facts: Facts, units: int) -> float:
     return round(units * facts.unit_minutes / 60, 2)
 
 
-def all_assignments(state: RosterState) -> list[tuple[int, int, str]]:
-    """(volunteer, shift, role) of the whole roster, fixed ones included."""
-    f = state.facts
-    return [(v, s, r) for s, v, r in f.fixed] + [f.candidates[c] for c in state.chosen]
-
-
 def build(
     state: RosterState, *, solver: str, seconds: float, extra: dict | None = None
 ) -> dict[str, Any]:
     f = state.facts
     fixed = {(v, s, r) for s, v, r in f.fixed}
-    triples = all_assignments(state)
+    triples = f.assigned(state.chosen)
     position = {s: i for i, s in enumerate(f.order)}
     role_order = {r: i for i, r in enumerate(ROLES)}
     triples.sort(key=lambda t: (position[t[1]], role_order[t[2]], t[0]))
