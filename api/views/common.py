@@ -6,6 +6,14 @@ from api.permissions import CoordinatorWritesOthersRead
 from hotline.access import is_coordinator, volunteer_of
 
 
+def own_volunteer(request):
+    """The signed-in user's Volunteer record; 404 when they have none."""
+    volunteer = volunteer_of(request.user)
+    if volunteer is None:
+        raise exceptions.NotFound(_("You have no volunteer record."))
+    return volunteer
+
+
 class CoordinatorWriteViewSet(viewsets.ModelViewSet):
     """Everyone signed in reads what `get_queryset` shows them; coordinators write."""
 

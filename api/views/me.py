@@ -18,16 +18,16 @@ from api.serializers.swap import (
     SwapRejectSerializer,
     SwapRequestSerializer,
 )
+from api.views.common import own_volunteer
 from hotline.access import is_coordinator, volunteer_of
 from scheduling import availability, feeds, ical, reminders, swaps
 from scheduling.models import SwapRequest
 
 
-def _volunteer(request):
-    volunteer = volunteer_of(request.user)
-    if volunteer is None:
-        raise exceptions.NotFound(_("You have no volunteer record."))
-    return volunteer
+def _feed_urls(request, token_of):
+    """The feed URLs of the signed-in volunteer's token, as `token_of(user=…)` gives it."""
+    own_volunteer(request)
+    return Response(feeds.feed_urls(request, token_of(user=request.user)))
 
 
 class MyCalendarView(APIView):
@@ -38,8 +38,7 @@ class MyCalendarView(APIView):
 
     @extend_schema(responses=CalendarLinkSerializer)
     def get(self, request):
-        _volunteer(request)
-        return Response(feeds.feed_urls(request, feeds.calendar_token_get(user=request.user)))
+        return _feed_urls(request, feeds.calendar_token_get)
 
 
 class MyCalendarRotateView(APIView):
@@ -50,8 +49,7 @@ class MyCalendarRotateView(APIView):
 
     @extend_schema(request=None, responses=CalendarLinkSerializer)
     def post(self, request):
-        _volunteer(request)
-        return Response(feeds.feed_urls(request, feeds.calendar_token_rotate(user=request.user)))
+        return _feed_urls(request, feeds.calendar_token_rotate)
 
 
 class MyRemindersView(APIView):
@@ -60,11 +58,11 @@ class MyRemindersView(APIView):
 
     @extend_schema(responses=ReminderPreferenceSerializer)
     def get(self, request):
-        return Response({"reminders_enabled": reminders.reminders_enabled(_volunteer(request))})
+        return Response({"reminders_enabled": reminders.reminders_enabled(own_volunteer(request))})
 
     @extend_schema(request=ReminderPreferenceSerializer, responses=ReminderPreferenceSerializer)
     def put(self, request):
-        volunteer = _volunteer(request)
+        volunteer = own_volunteer(request)
         serializer = ReminderPreferenceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         pref = reminders.reminder_preference_set(
@@ -82,7 +80,7 @@ class MyCalendarImportView(APIView):
 
     @extend_schema(request=CalendarImportSerializer, responses=CalendarImportResultSerializer)
     def post(self, request):
-        volunteer = _volunteer(request)
+        volunteer = own_volunteer(request)
         serializer = CalendarImportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["file"]
@@ -123,7 +121,7 @@ class SwapViewSet(
         return qs.filter(Q(offered_by=volunteer) | Q(claimant=volunteer) | Q(pk__in=claimable))
 
     def create(self, request, *args, **kwargs):
-        volunteer = _volunteer(request)
+        volunteer = own_volunteer(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         assignment = serializer.validated_data["assignment"]
@@ -148,13 +146,13 @@ class SwapViewSet(
     @extend_schema(request=None, responses=SwapRequestSerializer)
     @action(detail=True, methods=["post"])
     def claim(self, request, pk=None):
-        swap = swaps.swap_claim(swap=self._get(pk), volunteer=_volunteer(request))
+        swap = swaps.swap_claim(swap=self._get(pk), volunteer=own_volunteer(request))
         return Response(SwapRequestSerializer(swap).data)
 
     @extend_schema(request=None, responses=SwapRequestSerializer)
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
-        swap = swaps.swap_withdraw(swap=self._get(pk), volunteer=_volunteer(request))
+        swap = swaps.swap_withdraw(swap=self._get(pk), volunteer=own_volunteer(request))
         return Response(SwapRequestSerializer(swap).data)
 
     @extend_schema(request=None, responses=SwapRequestSerializer)

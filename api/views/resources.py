@@ -20,9 +20,9 @@ from api.serializers.organisation import OrganisationSerializer
 from api.serializers.roster import RosterSerializer
 from api.serializers.shift import ShiftSerializer
 from api.serializers.volunteer import VolunteerSerializer
-from api.views.common import CoordinatorWriteViewSet, OwnDataViewSet
+from api.views.common import CoordinatorWriteViewSet, OwnDataViewSet, own_volunteer
 from api.views.roster_build import RosterBuildActions
-from hotline.access import is_coordinator, volunteer_of
+from hotline.access import is_coordinator
 from hotline.models import Hotline, Organisation, Volunteer
 from scheduling import services
 from scheduling.models import Assignment, Availability, Roster, Shift, TimeOff
@@ -196,15 +196,9 @@ class MeViewSet(viewsets.GenericViewSet):
     serializer_class = VolunteerSerializer
     pagination_class = None
 
-    def _volunteer(self) -> Volunteer:
-        volunteer = volunteer_of(self.request.user)
-        if volunteer is None:
-            raise exceptions.NotFound(_("You have no volunteer record."))
-        return volunteer
-
     @extend_schema(responses=VolunteerSerializer)
     def list(self, request):
-        return Response(VolunteerSerializer(self._volunteer()).data)
+        return Response(VolunteerSerializer(own_volunteer(request)).data)
 
     @extend_schema(responses=AssignmentSerializer(many=True))
     @action(
@@ -215,7 +209,7 @@ class MeViewSet(viewsets.GenericViewSet):
         pagination_class=api_settings.DEFAULT_PAGINATION_CLASS,
     )
     def assignments(self, request):
-        volunteer = self._volunteer()
+        volunteer = own_volunteer(request)
         qs = Assignment.objects.filter(volunteer=volunteer).order_by("shift__starts_at", "id")
         if not is_coordinator(request.user):
             qs = qs.filter(shift__roster__status=Roster.Status.PUBLISHED)
