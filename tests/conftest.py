@@ -4,6 +4,10 @@ from rest_framework.test import APIClient
 
 from tests import factories as f
 
+# The volunteer self-service scenes' `clock` and `outbox` fixtures, for every test module
+# (tests/hotline/conftest.py has its own `clock`, which wins there).
+pytest_plugins = ["tests.scheduling.volunteer_scene"]
+
 
 def pytest_collection_modifyitems(config, items):
     # Tests marked `postgres` need real row locks and two connections.

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 import zoneinfo
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connection
 
 from hotline.access import COORDINATORS_GROUP
 from hotline.models import Hotline, Organisation, Volunteer
@@ -88,6 +90,21 @@ def shift(*, roster_=None, starts_at=None, hours: float = 6, **kw) -> Shift:
     return Shift.objects.create(starts_at=starts_at, **kw)
 
 
+def daily_shifts(*, roster_, days: int, hour: int, hours: float = 6, **kw) -> list[Shift]:
+    """One shift a day for `days` days from the roster's first day, starting at `hour`
+    (Shanghai time); `kw` as for `shift`."""
+    first = roster_.first_day
+    return [
+        shift(
+            roster_=roster_,
+            starts_at=at(first.year, first.month, first.day, hour) + dt.timedelta(days=d),
+            hours=hours,
+            **kw,
+        )
+        for d in range(days)
+    ]
+
+
 def assignment(*, shift_=None, volunteer_=None, role="counsellor", **kw) -> Assignment:
     """A row written directly, bypassing the rules: for setting up a scene."""
     return Assignment.objects.create(
@@ -105,3 +122,27 @@ def time_off(*, volunteer_, starts_at, ends_at, reason="holiday", **kw) -> TimeO
     return TimeOff.objects.create(
         volunteer=volunteer_, starts_at=starts_at, ends_at=ends_at, reason=reason, **kw
     )
+
+
+def race(calls):
+    """Run each call in its own thread and connection, released together by a barrier;
+    returns each call's result, or the exception it raised (for the caller's assertions)."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def worker(i, call):
+        try:
+            barrier.wait(timeout=10)
+            results[i] = call()
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions of each test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    return results

@@ -13,17 +13,14 @@ pytestmark = pytest.mark.django_db
 
 def _roster(days=2, **kw):
     roster = f.roster(**kw)
-    shifts = [
-        f.shift(
-            roster_=roster,
-            starts_at=f.at(2026, 3, 2 + d, 8),
-            hours=6,
-            required_counsellors=1,
-            crisis_trained_required=1,
-            required_family_educators=1,
-        )
-        for d in range(days)
-    ]
+    shifts = f.daily_shifts(
+        roster_=roster,
+        days=days,
+        hour=8,
+        required_counsellors=1,
+        crisis_trained_required=1,
+        required_family_educators=1,
+    )
     return roster, shifts
 
 

@@ -5,16 +5,22 @@ import pytest
 from tests import factories as f
 
 
-@pytest.mark.django_db
-def test_rule_refusal_detail_in_chinese(coordinator_api):
+def _refused_assignment(api, language):
+    """A counsellor put on a seat of a role they do not hold: refused with rule `role`."""
     shift = f.shift(required_family_educators=0)
     volunteer = f.volunteer(roles=("counsellor",))
-    response = coordinator_api.post(
+    response = api.post(
         "/api/v1/assignments/",
         {"shift": shift.pk, "volunteer": volunteer.pk, "role": "family_educator"},
         format="json",
-        HTTP_ACCEPT_LANGUAGE="zh-hans",
+        HTTP_ACCEPT_LANGUAGE=language,
     )
+    return volunteer, response
+
+
+@pytest.mark.django_db
+def test_rule_refusal_detail_in_chinese(coordinator_api):
+    volunteer, response = _refused_assignment(coordinator_api, "zh-hans")
     assert response.status_code == 409
     assert response.json()["code"] == "role"
     detail = response.json()["detail"]
@@ -24,14 +30,7 @@ def test_rule_refusal_detail_in_chinese(coordinator_api):
 
 @pytest.mark.django_db
 def test_rule_refusal_detail_in_english(coordinator_api):
-    shift = f.shift(required_family_educators=0)
-    volunteer = f.volunteer(roles=("counsellor",))
-    response = coordinator_api.post(
-        "/api/v1/assignments/",
-        {"shift": shift.pk, "volunteer": volunteer.pk, "role": "family_educator"},
-        format="json",
-        HTTP_ACCEPT_LANGUAGE="en",
-    )
+    volunteer, response = _refused_assignment(coordinator_api, "en")
     assert response.json()["detail"].startswith(volunteer.display_name + " does not hold the role")
 
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests.scheduling.volunteer_scene
 """The calendar link API, rotation, reminders preference and the swaps API (409 refusals)."""
 
 from __future__ import annotations
@@ -8,7 +7,7 @@ from rest_framework.test import APIClient
 
 from scheduling import swaps
 from tests import factories as f
-from tests.scheduling.volunteer_scene import clock, local, london_hotline, outbox, published_roster  # noqa: F401
+from tests.scheduling.volunteer_scene import local, london_hotline, published_roster
 
 pytestmark = pytest.mark.django_db
 

@@ -355,59 +355,38 @@ def test_coordinator_reads_everything(coordinator_api, world):
     assert len(ids(coordinator_api.get("/api/v1/volunteers/"))) == 2
 
 
+def _patch_status(client, path, data) -> int:
+    return client.patch(path, data, format="json").status_code
+
+
 def test_coordinator_writes_everything(coordinator_api, volunteer, world):
     c = coordinator_api
     assert (
-        c.patch(
-            f"/api/v1/organisations/{world['organisation'].pk}/", {"name": "Renamed"}, format="json"
-        ).status_code
+        _patch_status(c, f"/api/v1/organisations/{world['organisation'].pk}/", {"name": "Renamed"})
         == 200
     )
     assert (
-        c.patch(
-            f"/api/v1/hotlines/{world['hotline'].pk}/", {"min_rest_hours": 8}, format="json"
-        ).status_code
-        == 200
+        _patch_status(c, f"/api/v1/hotlines/{world['hotline'].pk}/", {"min_rest_hours": 8}) == 200
     )
+    assert _patch_status(c, f"/api/v1/volunteers/{world['other'].pk}/", {"name": "Renamed"}) == 200
     assert (
-        c.patch(
-            f"/api/v1/volunteers/{world['other'].pk}/", {"name": "Renamed"}, format="json"
-        ).status_code
-        == 200
-    )
-    assert (
-        c.patch(
-            f"/api/v1/rosters/{world['draft'].pk}/", {"last_day": "2026-03-16"}, format="json"
-        ).status_code
-        == 200
+        _patch_status(c, f"/api/v1/rosters/{world['draft'].pk}/", {"last_day": "2026-03-16"}) == 200
     )
     assert c.post(f"/api/v1/rosters/{world['draft'].pk}/publish/").status_code == 200
     assert (
-        c.patch(
-            f"/api/v1/shifts/{world['pub_shift'].pk}/",
-            {"requirements": {"counsellor": 3}},
-            format="json",
-        ).status_code
+        _patch_status(
+            c, f"/api/v1/shifts/{world['pub_shift'].pk}/", {"requirements": {"counsellor": 3}}
+        )
         == 200
     )
     assert (
-        c.patch(
-            f"/api/v1/assignments/{world['other_assignment'].pk}/", {"locked": True}, format="json"
-        ).status_code
+        _patch_status(c, f"/api/v1/assignments/{world['other_assignment'].pk}/", {"locked": True})
         == 200
     )
     assert (
-        c.patch(
-            f"/api/v1/availability/{world['other_window'].pk}/", {"weekday": 3}, format="json"
-        ).status_code
-        == 200
+        _patch_status(c, f"/api/v1/availability/{world['other_window'].pk}/", {"weekday": 3}) == 200
     )
-    assert (
-        c.patch(
-            f"/api/v1/time-off/{world['other_off'].pk}/", {"reason": "x"}, format="json"
-        ).status_code
-        == 200
-    )
+    assert _patch_status(c, f"/api/v1/time-off/{world['other_off'].pk}/", {"reason": "x"}) == 200
     assert c.delete(f"/api/v1/availability/{world['other_window'].pk}/").status_code == 204
     assert c.delete(f"/api/v1/time-off/{world['other_off'].pk}/").status_code == 204
     assert c.delete(f"/api/v1/assignments/{world['other_assignment'].pk}/").status_code == 204

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -31,13 +32,18 @@ def fixture(name: str) -> dict:
 
 class FakeTwilioHttp(HttpClient):
     """Answers Twilio REST requests from memory. `fail` maps a To number to an HTTP status
-    for calls.create; `sms_status` is the status every Messages.json request gets."""
+    for calls.create; `sms_status` is the status every Messages.json request gets;
+    `sms_fail` maps a To number to a (retryable) HTTP status or "timeout" for Messages.json.
+    `accepted` lists the To numbers of the SMS Twilio took. Safe to share between threads."""
 
     def __init__(self):
         super().__init__(logger=logging.getLogger("fake-twilio"), is_async=False)
         self.requests: list[tuple[str, str, dict]] = []
         self.fail: dict[str, int] = {}
         self.sms_status = 201
+        self.sms_fail: dict[str, object] = {}
+        self.accepted: list[str] = []
+        self.lock = threading.Lock()
         self.count = 0
 
     def request(
@@ -52,22 +58,33 @@ class FakeTwilioHttp(HttpClient):
         allow_redirects=False,
     ):
         data = dict(data or {})
-        self.requests.append((method, uri, data))
-        self.count += 1
+        with self.lock:
+            self.requests.append((method, uri, data))
+            self.count += 1
+            count = self.count
         if uri.endswith("/Messages.json"):
+            fault = self.sms_fail.get(data.get("To"))
+            if fault == "timeout":
+                raise TimeoutError("read timed out")
+            if fault:
+                return Response(
+                    fault, json.dumps({"code": 20500, "message": "down", "status": fault})
+                )
             if self.sms_status >= 300:
                 return Response(
                     self.sms_status,
                     json.dumps({"code": 21211, "message": "nope", "status": self.sms_status}),
                 )
-            return Response(201, json.dumps({"sid": f"SM{self.count:032d}", "status": "queued"}))
+            with self.lock:
+                self.accepted.append(data.get("To"))
+            return Response(201, json.dumps({"sid": f"SM{count:032d}", "status": "queued"}))
         if uri.endswith("/Calls.json"):
             status = self.fail.get(data.get("To"))
             if status:
                 return Response(
                     status, json.dumps({"code": 13223, "message": "refused", "status": status})
                 )
-            return Response(201, json.dumps({"sid": f"CA{self.count:032d}", "status": "queued"}))
+            return Response(201, json.dumps({"sid": f"CA{count:032d}", "status": "queued"}))
         return Response(
             200,
             json.dumps(

@@ -3,17 +3,11 @@ and recording, lost enqueues, one broken escalation among many, and (on PostgreS
 workers advancing the same escalation at once. Nothing lost, nothing doubled."""
 
 import datetime as dt
-import json
-import logging
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
-from twilio.http import HttpClient
-from twilio.http.response import Response
 
-from hotline import escalations, sms, twilio
+from hotline import escalations, sms
 from hotline.crisis_models import CallReport, Escalation, EscalationAlert, alert_dedupe_key
 from hotline.escalations import (
     EscalationConflict,
@@ -31,46 +25,11 @@ from tests.hotline.crisis_helpers import REPORT, answered_call, sms_to
 WINDOW = dt.timedelta(minutes=5)
 
 
-class FlakyTwilio(HttpClient):
-    """Twilio's REST API answering Messages.json per recipient: an HTTP status, a timeout,
-    or success. `failing` maps a To number to 500/503 or "timeout"."""
-
-    def __init__(self):
-        super().__init__(logger=logging.getLogger("flaky-twilio"), is_async=False)
-        self.failing: dict[str, object] = {}
-        self.accepted: list[str] = []
-        self.lock = threading.Lock()
-        self.n = 0
-
-    def request(
-        self,
-        method,
-        uri,
-        params=None,
-        data=None,
-        headers=None,
-        auth=None,
-        timeout=None,
-        allow_redirects=False,
-    ):
-        to = dict(data or {}).get("To")
-        fault = self.failing.get(to)
-        if fault == "timeout":
-            raise TimeoutError("read timed out")
-        if fault:
-            return Response(fault, json.dumps({"code": 20500, "message": "down", "status": fault}))
-        with self.lock:
-            self.n += 1
-            self.accepted.append(to)
-            return Response(201, json.dumps({"sid": f"SM{self.n:032d}", "status": "queued"}))
-
-
 @pytest.fixture
-def flaky(monkeypatch, settings):
+def flaky(fake_twilio, settings):
+    """SMS through the fake Twilio REST API (tests/hotline/conftest.py), failing per recipient."""
     settings.SMS_BACKEND = "twilio"
-    fake = FlakyTwilio()
-    monkeypatch.setattr(twilio, "http_client", fake)
-    return fake
+    return fake_twilio
 
 
 @pytest.fixture
@@ -90,7 +49,7 @@ def test_twilio_failing_for_some_recipients_never_halts_the_chain(
     chain, flaky, django_capture_on_commit_callbacks
 ):
     a, b, c = chain.sups
-    flaky.failing = {a.phone_number: 500, b.phone_number: "timeout"}
+    flaky.sms_fail = {a.phone_number: 500, b.phone_number: "timeout"}
     with django_capture_on_commit_callbacks(execute=True):
         e = raise_(chain)
     status = dict(Message.objects.values_list("to", "status"))
@@ -102,7 +61,7 @@ def test_twilio_failing_for_some_recipients_never_halts_the_chain(
     e.refresh_from_db()
     assert e.tier == 2
     # Twilio recovers; the outbox's retries deliver what failed, once
-    flaky.failing = {}
+    flaky.sms_fail = {}
     sms.outbox_flush(now=NOW + dt.timedelta(minutes=30))
     sms.outbox_flush(now=NOW + dt.timedelta(minutes=60))
     assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
@@ -212,28 +171,6 @@ def test_same_advance_twice_in_a_row_moves_once(chain):
 # --- two workers at once (PostgreSQL: real row locks, two connections) ----------------------------
 
 
-def race(funcs):
-    barrier = threading.Barrier(len(funcs))
-    results = [None] * len(funcs)
-
-    def worker(i, func):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = func()
-        except Exception as exc:  # noqa: BLE001 - checked by the caller
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(funcs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not any(t.is_alive() for t in threads)
-    return results
-
-
 def _pg_scene():
     hotline = f.hotline()
     roster = f.roster(hotline_=hotline, status="published")
@@ -253,7 +190,7 @@ def _pg_scene():
 def test_two_workers_advance_the_same_escalation_once():
     e = _pg_scene()
     later = NOW + WINDOW
-    results = race([lambda: escalation_advance(escalation_id=e.pk, now=later)] * 2)
+    results = f.race([lambda: escalation_advance(escalation_id=e.pk, now=later)] * 2)
     assert sorted(results) == [False, True], results
     e.refresh_from_db()
     assert (e.tier, e.round) == (2, 1)
@@ -270,7 +207,7 @@ def test_four_schedule_runs_at_once_each_step_happens_once():
     e = _pg_scene()
     for minutes in (5, 10, 15):
         now = NOW + dt.timedelta(minutes=minutes)
-        results = race([lambda now=now: escalations_advance_due(now=now)] * 4)
+        results = f.race([lambda now=now: escalations_advance_due(now=now)] * 4)
         assert sorted(results) == [0, 0, 0, 1], results
     e.refresh_from_db()
     assert (e.tier, e.round) == (3, 2)
@@ -295,5 +232,5 @@ def test_acknowledge_on_the_web_and_by_sms_at_once_one_wins():
         except EscalationConflict:
             return "lost"
 
-    results = race([lambda: ack(a), lambda: ack(b)])
+    results = f.race([lambda: ack(a), lambda: ack(b)])
     assert sorted(results) == ["lost", "won"], results

@@ -6,7 +6,6 @@ from hotline.calls import call_arrive, call_choose
 from hotline.models import CallAttempt
 from tests import factories as f
 from tests.hotline.conftest import HOTLINE_NUMBER, NOW
-from tests.scheduling.test_concurrency import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -29,7 +28,7 @@ def test_two_callers_at_once_never_ring_the_same_volunteer(fake_twilio):
                 base_url="http://t/",
                 now=NOW,
             )
-        race([lambda sid=sid: call_choose(call_sid=sid, digits="1", now=NOW) for sid in sids])
+        f.race([lambda sid=sid: call_choose(call_sid=sid, digits="1", now=NOW) for sid in sids])
 
         ringing = list(
             CallAttempt.objects.filter(

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests.scheduling.volunteer_scene
 """Import of busy times from an .ics upload: recurring events expanded, replaced on
 re-import, and bad uploads refused with nothing imported."""
 
@@ -11,7 +10,7 @@ from django.urls import reverse
 from scheduling import availability, ical
 from scheduling.models import Availability, TimeOff
 from tests import factories as f
-from tests.scheduling.volunteer_scene import NOW, clock  # noqa: F401 - fixtures
+from tests.scheduling.volunteer_scene import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -337,16 +337,14 @@ def test_republish_from_the_board_notifies_only_changed_volunteers(
 
     # Shifts ahead of the real clock: notices are only sent for shifts not yet over.
     roster = f.roster(first_day=dt.date(2030, 3, 4), last_day=dt.date(2030, 3, 6))
-    shifts = [
-        f.shift(
-            roster_=roster,
-            starts_at=f.at(2030, 3, 4 + d, 20),
-            hours=12,
-            required_counsellors=1,
-            required_family_educators=0,
-        )
-        for d in range(3)
-    ]
+    shifts = f.daily_shifts(
+        roster_=roster,
+        days=3,
+        hour=20,
+        hours=12,
+        required_counsellors=1,
+        required_family_educators=0,
+    )
     a, b, c, newcomer = (f.volunteer(display_name=n) for n in ("A", "B", "C", "New"))
     for shift, person in zip(shifts, (a, b, c), strict=True):
         services.assignment_create(shift=shift, volunteer=person, role="counsellor")

@@ -13,15 +13,15 @@ pytestmark = pytest.mark.django_db
 
 def _roster(*, trained=True):
     roster = f.roster()
-    for d in range(2):
-        f.shift(
-            roster_=roster,
-            starts_at=f.at(2026, 3, 2 + d, 20),
-            hours=12,
-            required_counsellors=1,
-            crisis_trained_required=1,
-            required_family_educators=0,
-        )
+    f.daily_shifts(
+        roster_=roster,
+        days=2,
+        hour=20,
+        hours=12,
+        required_counsellors=1,
+        crisis_trained_required=1,
+        required_family_educators=0,
+    )
     f.volunteer(roles=("counsellor",), crisis_trained=trained, display_name="Wang Fang")
     return roster
 

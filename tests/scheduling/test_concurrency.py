@@ -1,9 +1,6 @@
 """Two writers at once on PostgreSQL: the row locks let exactly one through."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from scheduling import rules, services
 from scheduling.rules import RuleViolation
@@ -12,34 +9,11 @@ from tests import factories as f
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def race(calls):
-    """Run each call in its own thread and connection, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(i, call):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions of each test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not any(t.is_alive() for t in threads)
-    return results
-
-
 def test_last_seat_two_writers_exactly_one_wins():
     coordinator = f.coordinator_user()
     shift = f.shift(required_counsellors=1)
     first, second = f.volunteer(), f.volunteer()
-    results = race(
+    results = f.race(
         [
             lambda v=v: services.assignment_create(
                 shift=shift, volunteer=v, role="counsellor", by=coordinator
@@ -61,7 +35,7 @@ def test_one_volunteer_two_overlapping_shifts_at_once_exactly_one():
     a = f.shift(roster_=roster, starts_at=f.at(2026, 3, 2, 8))
     b = f.shift(roster_=roster, starts_at=f.at(2026, 3, 2, 10))
     volunteer = f.volunteer()
-    results = race(
+    results = f.race(
         [
             lambda s=s: services.assignment_create(
                 shift=s, volunteer=volunteer, role="counsellor", by=coordinator
@@ -93,7 +67,9 @@ def test_two_volunteers_claiming_one_offer_exactly_one_gets_it(monkeypatch):
     swap = swaps.swap_offer(assignment=offered, volunteer=giver, now=now)
     takers = [f.volunteer(), f.volunteer()]
 
-    results = race([lambda v=v: swaps.swap_claim(swap=swap, volunteer=v, now=now) for v in takers])
+    results = f.race(
+        [lambda v=v: swaps.swap_claim(swap=swap, volunteer=v, now=now) for v in takers]
+    )
 
     assert sum(isinstance(r, SwapRequest) for r in results) == 1, results
     assert sum(isinstance(r, RuleViolation) for r in results) == 1, results

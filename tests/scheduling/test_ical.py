@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests.scheduling.volunteer_scene
 """Calendar feeds: read back by an independent parser (vobject), change and cancellation
 across fetches, 304 revalidation, byte-identical output, rotation, DST, query counts."""
 
@@ -15,14 +14,7 @@ from hotline.models import Role
 from scheduling import feeds, ical, services
 from scheduling.models import Assignment, CalendarToken
 from tests import factories as f
-from tests.scheduling.volunteer_scene import (  # noqa: F401 - fixtures
-    LONDON,
-    NOW,
-    clock,
-    local,
-    london_hotline,
-    published_roster,
-)
+from tests.scheduling.volunteer_scene import LONDON, NOW, local, london_hotline, published_roster
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests.scheduling.volunteer_scene
 """The My shifts page: upcoming and past, co-volunteers, confirm, offer, subscribe."""
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from django.urls import reverse
 from scheduling import feeds
 from scheduling.models import Assignment, SwapRequest
 from tests import factories as f
-from tests.scheduling.volunteer_scene import clock, local, london_hotline, outbox, published_roster  # noqa: F401
+from tests.scheduling.volunteer_scene import local, london_hotline, published_roster
 
 pytestmark = pytest.mark.django_db
 

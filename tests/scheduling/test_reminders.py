@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests.scheduling.volunteer_scene
 """Reminders before published shifts, deduped across runs and restarts; publish and change
 notices only to the volunteers whose assignments changed."""
 
@@ -16,13 +15,7 @@ from scheduling import reminders, services
 from scheduling.models import AssignmentNotice
 from scheduling.notify import roster_changes_notify
 from tests import factories as f
-from tests.scheduling.volunteer_scene import (  # noqa: F401 - fixtures
-    clock,
-    local,
-    london_hotline,
-    outbox,
-    published_roster,
-)
+from tests.scheduling.volunteer_scene import local, london_hotline, published_roster
 
 pytestmark = pytest.mark.django_db
 

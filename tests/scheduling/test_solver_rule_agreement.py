@@ -175,9 +175,11 @@ def test_builder_proposals_are_all_accepted_by_the_rule_layer(seed):
     assert check_solution(instance, _saved(roster)) == []
     # Both sides count the same empty seats.
     assert summary["coverage"]["seats_missing"] == summary["metrics"]["unfilled_seats"]
-    for a in Assignment.objects.filter(
+    built = Assignment.objects.filter(
         shift__roster=roster, source=Assignment.Source.AUTO
-    ).select_related("shift__roster__hotline", "volunteer"):
+    ).select_related("shift__roster__hotline", "volunteer")
+    assert built  # else the loop below checks nothing
+    for a in built:
         assert check_assignment(shift=a.shift, volunteer=a.volunteer, role=a.role, ignore=a) == []
 
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests.scheduling.volunteer_scene
 """Swaps and drops through the rule layer, in one transaction, with SMS to both sides."""
 
 from __future__ import annotations
@@ -11,13 +10,7 @@ from scheduling import feeds, swaps
 from scheduling.models import Assignment, DropAsk, SwapRequest
 from scheduling.rules import RuleViolation
 from tests import factories as f
-from tests.scheduling.volunteer_scene import (  # noqa: F401 - fixtures
-    clock,
-    local,
-    london_hotline,
-    outbox,
-    published_roster,
-)
+from tests.scheduling.volunteer_scene import local, london_hotline, published_roster
 
 pytestmark = pytest.mark.django_db
 
