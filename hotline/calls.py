@@ -418,13 +418,14 @@ def call_tick(*, call: Call, now: dt.datetime) -> bool:
     return False
 
 
-def calls_sweep(*, now: dt.datetime | None = None) -> int:
-    """Scheduled every minute: move on every call whose batch deadline has passed."""
+def calls_sweep(*, now: dt.datetime | None = None, limit: int = 200) -> int:
+    """Scheduled every minute: move on every call whose batch deadline has passed, the
+    longest overdue first (at most `limit` a run; the next run takes the rest)."""
     now = now or timezone.now()
     due = list(
-        Call.objects.filter(state=Call.State.RINGING, batch_deadline__lte=now).values_list(
-            "pk", "ring_batch"
-        )[:200]
+        Call.objects.filter(state=Call.State.RINGING, batch_deadline__lte=now)
+        .order_by("batch_deadline", "id")
+        .values_list("pk", "ring_batch")[:limit]
     )
     for call_id, batch in due:
         try:

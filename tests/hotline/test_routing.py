@@ -311,6 +311,30 @@ def test_lost_leg_callbacks_are_covered_by_the_sweep(scene, tw, fake_twilio, clo
     assert fake_twilio.dialled()[-1] == second.phone_number
 
 
+def test_sweep_takes_the_longest_overdue_calls_first(scene, clock):
+    """A run moves on at most `limit` calls: those waiting longest past their deadline."""
+    from hotline.calls import calls_sweep
+
+    def ringing(n, minutes_overdue):
+        return Call.objects.create(
+            call_sid=f"CA{n:032d}",
+            hotline=scene.hotline,
+            arrived_at=NOW - dt.timedelta(minutes=10),
+            state=Call.State.RINGING,
+            ring_tier=Call.Tier.VOLUNTEERS,
+            ring_batch=1,
+            batch_deadline=NOW - dt.timedelta(minutes=minutes_overdue),
+        )
+
+    oldest, older, recent = ringing(1, 5), ringing(2, 3), ringing(3, 1)  # newest id last
+    assert calls_sweep(now=NOW, limit=2) == 2
+    moved = {c.pk for c in Call.objects.exclude(ring_batch=1)} | {
+        c.pk for c in Call.objects.exclude(state=Call.State.RINGING)
+    }
+    assert moved == {oldest.pk, older.pk}
+    assert Call.objects.get(pk=recent.pk).ring_batch == 1
+
+
 def test_hold_loop_advances_an_overdue_batch(scene, tw, fake_twilio, clock):
     scene.hotline.ring_batch_size = 1
     scene.hotline.save()
