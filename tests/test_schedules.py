@@ -1,4 +1,4 @@
-"""`migrate` makes the schedules in the database match config/schedules.py."""
+"""ensure_schedules (run after every `migrate`) makes the database match config/schedules.py."""
 
 import pytest
 from django_q.models import Schedule
@@ -7,7 +7,7 @@ from config.schedules import SCHEDULES, ensure_schedules
 
 
 @pytest.mark.django_db
-def test_schedules_match_the_list_after_migrate():
+def test_ensure_schedules_makes_the_database_match_the_list():
     ensure_schedules()
     assert sorted(Schedule.objects.values_list("name", "func", "minutes")) == sorted(SCHEDULES)
 
