@@ -93,3 +93,34 @@ def test_caller_hash_is_keyed(settings):
     one = caller_hash("+8613800138000")
     settings.CALLER_HASH_SECRET = "another"
     assert caller_hash("+8613800138000") != one
+
+
+def test_transient_failures_back_off_then_fail_after_max_attempts(
+    db, twilio_sms, fake_twilio, settings
+):
+    """A message Twilio keeps refusing with 503 is retried 30 s, 1, 2 min … later, is not
+    sent before it is due, and is marked failed (visible to coordinators) at the last try."""
+    import datetime as dt
+
+    from tests import factories as f
+
+    settings.SMS_MAX_ATTEMPTS = 4
+    fake_twilio.sms_status = 503
+    m = _queue()
+    now = f.at(2026, 3, 2, 10)
+    waits = []
+    for attempt in range(1, 5):
+        status = sms.message_deliver(m.pk, now=now)
+        m.refresh_from_db()
+        assert m.attempts == attempt
+        if attempt < 4:
+            assert status == "queued"
+            waits.append(m.next_attempt_at - now)
+            # Not due yet: a second worker (or the flush) leaves it alone.
+            assert sms.message_deliver(m.pk, now=now + waits[-1] / 2) == "queued"
+            assert Message.objects.get(pk=m.pk).attempts == attempt
+            now = m.next_attempt_at
+        else:
+            assert status == "failed" and m.status == "failed" and m.next_attempt_at is None
+    assert waits == [dt.timedelta(seconds=s) for s in (30, 60, 120)]
+    assert len([r for r in fake_twilio.requests if r[1].endswith("/Messages.json")]) == 4
