@@ -7,6 +7,8 @@ from api.views.auth import TokenView
 from api.views.escalation import EscalationViewSet
 from api.views.report import CallReportAddendumView, CallReportView
 
+app_name = "api"
+
 router = DefaultRouter()
 router.register("organisations", resources.OrganisationViewSet, basename="organisation")
 router.register("hotlines", resources.HotlineViewSet, basename="hotline")
@@ -24,26 +26,26 @@ router.register("swaps", me.SwapViewSet, basename="swap")
 router.register("autofill", roster_build.AutofillRunViewSet, basename="autofill")
 
 urlpatterns = [
-    path("v1/auth/token/", TokenView.as_view(), name="api-token"),
+    path("v1/auth/token/", TokenView.as_view(), name="token"),
     # Before the router: its "me" viewset would otherwise take these paths.
     path("v1/me/calendar/", me.MyCalendarView.as_view(), name="me-calendar"),
     path("v1/me/calendar/rotate/", me.MyCalendarRotateView.as_view(), name="me-calendar-rotate"),
     path("v1/me/calendar/import/", me.MyCalendarImportView.as_view(), name="me-calendar-import"),
     path("v1/me/reminders/", me.MyRemindersView.as_view(), name="me-reminders"),
     # The report on a call: its own paths, before the router's read-only calls viewset.
-    path("v1/calls/<int:pk>/report/", CallReportView.as_view(), name="call-report-api"),
+    path("v1/calls/<int:pk>/report/", CallReportView.as_view(), name="call-report"),
     path(
         "v1/calls/<int:pk>/report/addenda/",
         CallReportAddendumView.as_view(),
-        name="call-report-addenda-api",
+        name="call-report-addenda",
     ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path(
         "redoc/",
         # Our template: the stock one loads Google Fonts, which an offline install never reaches.
-        SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"),
-        name="api-redoc",
+        SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
+        name="redoc",
     ),
 ]

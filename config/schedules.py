@@ -1,19 +1,21 @@
 """Recurring background work, as django-q2 schedules.
 
-Each entry is (name, dotted function, minutes between runs). `ensure_schedules` runs after
+Each entry is (name, dotted function, minutes between runs). Functions are the thin entry
+points of hotline/tasks.py and scheduling/tasks.py (and config/sqlite.py), never a service
+directly, so services can move without touching stored schedules. `ensure_schedules` runs after
 every `migrate` and makes the database match this list, so a new deployment and an upgrade
 both get the schedules without a manual step. Add an entry here for new recurring work;
 remove one here and the next `migrate` deletes it.
 """
 
 SCHEDULES: list[tuple[str, str, int]] = [
-    ("sms-outbox-flush", "hotline.sms.outbox_flush", 1),
-    ("calls-sweep", "hotline.calls.calls_sweep", 1),
-    ("shift-reminders", "scheduling.reminders.reminders_send_due", 5),
-    ("drop-asks", "scheduling.swaps.drops_ask_due", 5),
-    ("roster-change-notices", "scheduling.notify.roster_changes_notify", 5),
-    ("escalations-advance", "hotline.escalations.escalations_advance_due", 1),
-    ("retention-purge", "hotline.retention.purge_expired_task", 24 * 60),
+    ("sms-outbox-flush", "hotline.tasks.sms_outbox_flush", 1),
+    ("calls-sweep", "hotline.tasks.calls_sweep", 1),
+    ("shift-reminders", "scheduling.tasks.reminders_send_due", 5),
+    ("drop-asks", "scheduling.tasks.drops_ask_due", 5),
+    ("roster-change-notices", "scheduling.tasks.roster_changes_notify", 5),
+    ("escalations-advance", "hotline.tasks.escalations_advance", 1),
+    ("retention-purge", "hotline.tasks.retention_purge", 24 * 60),
     ("sqlite-checkpoint", "config.sqlite.wal_checkpoint_task", 1),
 ]
 

@@ -186,7 +186,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "scheduling:home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")
@@ -228,7 +228,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "hotline.models.Role.choices",
         # A call's outcome and an escalation's outcome are different choice sets.
-        "EscalationOutcomeEnum": "hotline.crisis_models.ESCALATION_OUTCOMES",
+        "EscalationOutcomeEnum": "hotline.models.ESCALATION_OUTCOMES",
         # An availability window's kind and a swap request's kind.
         "AvailabilityKindEnum": "scheduling.models.AVAILABILITY_KINDS",
         "SwapKindEnum": "scheduling.models.SWAP_KINDS",

@@ -1,15 +1,15 @@
+"""The site's URL map: one prefix per feature, each with its own namespace."""
+
 from django.contrib import admin
 from django.urls import include, path
 
-from hotline.urls import calls_urlpatterns, twilio_urlpatterns
-
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/", include("api.urls")),
-    path("twilio/", include(twilio_urlpatterns)),
-    path("calls/", include(calls_urlpatterns)),
-    path("", include("hotline.crisis_urls")),  # /calls/<id>/report/, /crisis/…
+    path("api/", include("api.urls")),  # namespace api
+    path("twilio/", include("hotline.telephony.urls")),  # namespace twilio: every webhook
+    path("calls/", include("hotline.calls.urls")),  # namespace calls
+    path("crisis/", include("hotline.crisis.urls")),  # namespace crisis
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("scheduling.urls")),
+    path("", include("scheduling.urls")),  # namespace scheduling
 ]

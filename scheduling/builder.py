@@ -31,8 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hotline.models import ROLE_FLAG, Volunteer
 from scheduling import services
-from scheduling.builder_models import AutofillRun
-from scheduling.models import Assignment, Availability, Roster, Shift, TimeOff
+from scheduling.models import Assignment, AutofillRun, Availability, Roster, Shift, TimeOff
 from scheduling.rules import FACTS_MARGIN, RuleViolation, Violation, availability_of
 from scheduling.selectors import coverage_summary, roster_coverage
 from scheduling.solver import render_reason, solve, solve_greedy

@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from hotline.models import Role
-from hotline.sms import sms_send
+from hotline.sms.outbox import sms_send
 from scheduling.models import Assignment, AssignmentNotice, Roster
 from scheduling.rules import shift_when
 
@@ -128,7 +128,7 @@ def roster_changes_notify(*, roster: Roster | None = None, now: dt.datetime | No
                 [
                     _("Your hotline shifts changed:"),
                     *lines,
-                    _("Details: %(link)s") % {"link": site_link("my-shifts")},
+                    _("Details: %(link)s") % {"link": site_link("scheduling:my-shifts")},
                 ]
             )
         sms_send(to=volunteer.phone_number, body=body, dedupe_key=key, purpose="roster_change")

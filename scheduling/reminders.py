@@ -17,7 +17,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from hotline.models import Message, Role
-from hotline.sms import sms_send
+from hotline.sms.outbox import sms_send
 from scheduling.models import Assignment, ReminderPreference, Roster
 
 

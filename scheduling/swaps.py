@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from hotline.access import is_coordinator
 from hotline.models import ROLE_FLAG, Volunteer
 from hotline.phone import normalize_phone
-from hotline.sms import sms_send
+from hotline.sms.outbox import sms_send
 from scheduling import rules, services
 from scheduling.models import Assignment, DropAsk, Roster, SwapRequest
 from scheduling.notify import notices_record, shift_words, site_link
@@ -240,7 +240,7 @@ def drop_ask_wave(*, swap: SwapRequest, now: dt.datetime) -> int:
                 % {
                     "shift": shift_words(swap.assignment),
                     "id": swap.pk,
-                    "link": site_link("swap-list"),
+                    "link": site_link("scheduling:swap-list"),
                 }
             ),
         )
@@ -419,7 +419,7 @@ TAKE_REPLY = re.compile(r"^\s*(?:TAKE|接)\s*#?(\d{1,12})\s*$", re.IGNORECASE)
 def sms_take_reply(*, from_number: str, body: str, now: dt.datetime | None = None) -> str | None:
     """Handle a `TAKE <id>` SMS reply to a drop ask. Returns the reply text, or None when the
     message is not a TAKE reply (so other handlers may look at it). Fits
-    `hotline.inbound.SMS_HANDLERS` as "scheduling.swaps.sms_take_reply"."""
+    `hotline.sms.inbound.SMS_HANDLERS` through "scheduling.tasks.sms_reply_take"."""
     match = TAKE_REPLY.match(body or "")
     if not match:
         return None

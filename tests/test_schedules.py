@@ -14,7 +14,7 @@ def test_ensure_schedules_makes_the_database_match_the_list():
 
 @pytest.mark.django_db
 def test_a_retired_entry_is_deleted_and_an_operators_own_kept():
-    Schedule.objects.create(name="old-name", func="hotline.sms.outbox_flush", minutes=1)
+    Schedule.objects.create(name="old-name", func="hotline.tasks.sms_outbox_flush", minutes=1)
     Schedule.objects.create(name="nightly-export", func="ops.export.run", minutes=1440)
     Schedule.objects.filter(name="calls-sweep").update(minutes=99)
 
@@ -24,4 +24,4 @@ def test_a_retired_entry_is_deleted_and_an_operators_own_kept():
     assert "old-name" not in names
     assert "nightly-export" in names
     assert Schedule.objects.get(name="calls-sweep").minutes == 1
-    assert Schedule.objects.filter(func="hotline.sms.outbox_flush").count() == 1
+    assert Schedule.objects.filter(func="hotline.tasks.sms_outbox_flush").count() == 1

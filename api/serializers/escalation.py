@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from hotline.crisis_models import Escalation
+from hotline.models import Escalation
 
 
 class EscalationSerializer(serializers.ModelSerializer):

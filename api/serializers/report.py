@@ -1,8 +1,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from hotline.crisis_models import CallerGroup, CallReport, CallReportAddendum, ReportCategory
-from hotline.reports import EDITABLE_FIELDS
+from hotline.crisis.reports import EDITABLE_FIELDS
+from hotline.models import CallerGroup, CallReport, CallReportAddendum, ReportCategory
 
 
 class AddendumSerializer(serializers.ModelSerializer):

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from scheduling import builder
-from scheduling.builder_models import AutofillRun
+from scheduling.models import AutofillRun
 
 
 class AutofillRequestSerializer(serializers.Serializer):
@@ -80,7 +80,7 @@ class AutofillRunSerializer(serializers.ModelSerializer):
 
 
 def autofill_status_url(request, run) -> str:
-    path = reverse("autofill-detail", args=[run.pk])
+    path = reverse("api:autofill-detail", args=[run.pk])
     return request.build_absolute_uri(path) if request is not None else path
 
 

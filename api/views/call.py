@@ -8,8 +8,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.serializers.call import CallbackDoneSerializer, CallbackSerializer, CallSerializer
-from hotline import calls
-from hotline.call_selectors import (
+from hotline.calls import services as calls
+from hotline.calls.selectors import (
     callbacks_visible_to,
     calls_visible_to,
     can_see_callbacks,

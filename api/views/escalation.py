@@ -14,10 +14,9 @@ from api.serializers.escalation import (
     EscalationResolveSerializer,
     EscalationSerializer,
 )
-from hotline import escalations
-from hotline.crisis_models import Escalation
-from hotline.crisis_selectors import escalations_visible_to, is_crisis_staff
-from hotline.models import Call
+from hotline.crisis import escalations
+from hotline.crisis.selectors import escalations_visible_to, is_crisis_staff
+from hotline.models import Call, Escalation
 
 
 class IsCrisisStaff(permissions.BasePermission):

@@ -20,14 +20,17 @@ from api.serializers.swap import (
 )
 from api.views.common import own_volunteer
 from hotline.access import is_coordinator, volunteer_of
-from scheduling import availability, feeds, ical, reminders, swaps
+from scheduling import reminders, swaps
+from scheduling.availability import ics_import
+from scheduling.availability import services as availability
+from scheduling.feeds import tokens
 from scheduling.models import SwapRequest
 
 
 def _feed_urls(request, token_of):
     """The feed URLs of the signed-in volunteer's token, as `token_of(user=…)` gives it."""
     own_volunteer(request)
-    return Response(feeds.feed_urls(request, token_of(user=request.user)))
+    return Response(tokens.feed_urls(request, token_of(user=request.user)))
 
 
 class MyCalendarView(APIView):
@@ -38,7 +41,7 @@ class MyCalendarView(APIView):
 
     @extend_schema(responses=CalendarLinkSerializer)
     def get(self, request):
-        return _feed_urls(request, feeds.calendar_token_get)
+        return _feed_urls(request, tokens.calendar_token_get)
 
 
 class MyCalendarRotateView(APIView):
@@ -49,7 +52,7 @@ class MyCalendarRotateView(APIView):
 
     @extend_schema(request=None, responses=CalendarLinkSerializer)
     def post(self, request):
-        return _feed_urls(request, feeds.calendar_token_rotate)
+        return _feed_urls(request, tokens.calendar_token_rotate)
 
 
 class MyRemindersView(APIView):
@@ -86,9 +89,9 @@ class MyCalendarImportView(APIView):
         upload = serializer.validated_data["file"]
         try:
             # Read one byte past the limit at most: the import refuses larger files itself.
-            data = upload.read(ical.MAX_IMPORT_BYTES + 1)
+            data = upload.read(ics_import.MAX_IMPORT_BYTES + 1)
             created = availability.time_off_import(volunteer=volunteer, data=data)
-        except ical.CalendarImportError as exc:
+        except ics_import.CalendarImportError as exc:
             raise exceptions.ValidationError({"file": [str(exc)]}) from exc
         return Response({"imported": len(created)}, status=status.HTTP_201_CREATED)
 

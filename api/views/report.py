@@ -11,10 +11,9 @@ from rest_framework.views import APIView
 
 from api.exceptions import Conflict
 from api.serializers.report import AddendumSerializer, CallReportSerializer
-from hotline import reports
-from hotline.crisis_models import CallReport
-from hotline.crisis_selectors import reports_visible_to
-from hotline.models import Call
+from hotline.crisis import reports
+from hotline.crisis.selectors import reports_visible_to
+from hotline.models import Call, CallReport
 
 
 def _conflict(exc: reports.ReportConflict) -> Conflict:

@@ -23,7 +23,7 @@ from api.serializers.roster_build import (
     autofill_status_url,
 )
 from scheduling import builder
-from scheduling.builder_models import AutofillRun
+from scheduling.models import AutofillRun
 from scheduling.selectors import coverage_summary, roster_coverage
 
 AutofillRunningSerializer = inline_serializer(

@@ -8,9 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from hotline.crisis_models import AuditLog, Escalation
-from hotline.escalations import escalation_raise
-from hotline.models import Call
+from hotline.crisis.escalations import escalation_raise
+from hotline.models import AuditLog, Call, Escalation
 from tests import factories as f
 
 NOW = f.at(2026, 3, 2, 10)

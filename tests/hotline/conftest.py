@@ -15,7 +15,8 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 
-from hotline import sms, twilio
+from hotline.sms import backends
+from hotline.telephony import client as twilio
 from tests import factories as f
 
 # Copied from the team's shared/fixtures/twilio (requests exactly as Twilio sends them), so a
@@ -117,7 +118,7 @@ class FakeTwilioHttp(HttpClient):
 def fake_twilio(monkeypatch):
     fake = FakeTwilioHttp()
     monkeypatch.setattr(twilio, "http_client", fake)
-    sms.outbox.clear()
+    backends.outbox.clear()
     return fake
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from hotline.crisis_models import Escalation
-from hotline.models import Call, Message
+from hotline.models import Call, Escalation, Message
 from tests import factories as f
 from tests.hotline.conftest import fixture
 

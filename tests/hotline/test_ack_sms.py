@@ -3,9 +3,8 @@ and bad input that must change nothing."""
 
 import pytest
 
-from hotline.crisis_models import AuditLog, Escalation
-from hotline.escalations import escalation_raise
-from hotline.models import InboundSms, Message
+from hotline.crisis.escalations import escalation_raise
+from hotline.models import AuditLog, Escalation, InboundSms, Message
 from tests import factories as f
 from tests.hotline.conftest import NOW
 from tests.hotline.crisis_helpers import ack_sms, answered_call, coordinator_with_phone
@@ -119,7 +118,7 @@ def test_unsigned_ack_is_refused(scene, esc, tw):
 
 def test_take_reply_is_handed_to_the_drop_handler(db, client, monkeypatch):
     """An incoming `TAKE <id>` goes to the swaps handler once ACK has passed on it."""
-    from hotline import inbound
+    from hotline.sms import inbound
 
     seen = []
 
@@ -128,7 +127,7 @@ def test_take_reply_is_handed_to_the_drop_handler(db, client, monkeypatch):
         return "Done: the shift is yours."
 
     monkeypatch.setattr("scheduling.swaps.sms_take_reply", take)
-    assert "scheduling.swaps.sms_take_reply" in inbound.SMS_HANDLERS
+    assert "scheduling.tasks.sms_reply_take" in inbound.SMS_HANDLERS
     reply = inbound.sms_received(from_number="+8613900139000", body="TAKE 12", message_sid="SM1")
     assert reply == "Done: the shift is yours."
     assert seen == [("+8613900139000", "TAKE 12")]

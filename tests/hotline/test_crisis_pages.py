@@ -8,10 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from hotline.crisis_models import RISK_DESCRIPTIONS, AuditLog, CallReport, Escalation
-from hotline.escalations import escalation_acknowledge, escalation_raise
-from hotline.models import Call
-from hotline.reports import report_create
+from hotline.crisis.escalations import escalation_acknowledge, escalation_raise
+from hotline.crisis.reports import report_create
+from hotline.models import RISK_DESCRIPTIONS, AuditLog, Call, CallReport, Escalation
 from tests import factories as f
 from tests.hotline.conftest import NOW
 from tests.hotline.crisis_helpers import REPORT, answered_call

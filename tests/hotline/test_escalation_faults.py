@@ -7,17 +7,18 @@ from collections import Counter
 
 import pytest
 
-from hotline import escalations, sms
-from hotline.crisis_models import CallReport, Escalation, EscalationAlert, alert_dedupe_key
-from hotline.escalations import (
+from hotline.crisis import escalations
+from hotline.crisis.escalations import (
     EscalationConflict,
     escalation_acknowledge,
     escalation_advance,
     escalation_raise,
     escalations_advance_due,
 )
-from hotline.models import Message
-from hotline.reports import report_create
+from hotline.crisis.reports import report_create
+from hotline.models import CallReport, Escalation, EscalationAlert, Message, alert_dedupe_key
+from hotline.sms import backends
+from hotline.sms import outbox as sms
 from tests import factories as f
 from tests.hotline.conftest import NOW
 from tests.hotline.crisis_helpers import REPORT, answered_call, sms_to
@@ -129,13 +130,13 @@ def test_lost_enqueue_is_delivered_by_the_outbox_flush(
         raise ConnectionError("broker down")
 
     monkeypatch.setattr("django_q.tasks.async_task", broker_down)
-    sms.outbox.clear()
+    backends.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         e = raise_(chain)
-    assert sms.outbox == [] and Message.objects.filter(status="queued").count() == 3
+    assert backends.outbox == [] and Message.objects.filter(status="queued").count() == 3
     sms.outbox_flush(now=NOW + dt.timedelta(minutes=1))
     sms.outbox_flush(now=NOW + dt.timedelta(minutes=2))
-    assert sorted(m["to"] for m in sms.outbox) == sorted(sms_to(e))
+    assert sorted(m["to"] for m in backends.outbox) == sorted(sms_to(e))
 
 
 def test_one_broken_escalation_does_not_stop_the_others(chain, monkeypatch):

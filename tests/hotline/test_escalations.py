@@ -8,9 +8,7 @@ from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from config.schedules import SCHEDULES
-from hotline import sms
-from hotline.crisis_models import AuditLog, Escalation, EscalationAlert
-from hotline.escalations import (
+from hotline.crisis.escalations import (
     EscalationConflict,
     escalation_acknowledge,
     escalation_advance,
@@ -18,8 +16,10 @@ from hotline.escalations import (
     escalation_resolve,
     escalations_advance_due,
 )
-from hotline.models import Call, CallAttempt, Message
-from hotline.reports import report_create
+from hotline.crisis.reports import report_create
+from hotline.models import AuditLog, Call, CallAttempt, Escalation, EscalationAlert, Message
+from hotline.sms import backends
+from hotline.sms import outbox as sms
 from tests import factories as f
 from tests.hotline.conftest import NOW, call_data, fixture
 from tests.hotline.crisis_helpers import (
@@ -232,8 +232,8 @@ def test_after_resolution_a_new_escalation_can_open(scene, people):
 
 def test_schedules_declared():
     funcs = {func: minutes for _name, func, minutes in SCHEDULES}
-    assert funcs["hotline.escalations.escalations_advance_due"] == 1
-    assert funcs["hotline.retention.purge_expired_task"] == 24 * 60
+    assert funcs["hotline.tasks.escalations_advance"] == 1
+    assert funcs["hotline.tasks.retention_purge"] == 24 * 60
 
 
 # --- the whole story ----------------------------------------------------------------------------
@@ -274,7 +274,7 @@ def test_end_to_end_report_alert_chain_sms_ack_and_resolution(
     clock.set(NOW + dt.timedelta(minutes=30))
     api = APIClient()
     api.force_authenticate(counsellor.user)
-    sms.outbox.clear()
+    backends.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         r = api.post(f"/api/v1/calls/{call.pk}/report/", REPORT, format="json")
     assert r.status_code == 201, r.content
@@ -282,14 +282,14 @@ def test_end_to_end_report_alert_chain_sms_ack_and_resolution(
     assert (e.status, e.tier, e.source, e.risk_level) == ("open", 1, "report", 3)
 
     # 3. the supervisor on shift, and only they, gets the SMS (delivered by the outbox)
-    assert [m["to"] for m in sms.outbox] == [sup_on.phone_number]
-    assert f"ACK {e.code}" in sms.outbox[0]["body"]
+    assert [m["to"] for m in backends.outbox] == [sup_on.phone_number]
+    assert f"ACK {e.code}" in backends.outbox[0]["body"]
 
     # 4. nobody acknowledges; the clock moves past the window; the schedule's run: tier 2
     clock.advance(minutes=5, seconds=30)
     with django_capture_on_commit_callbacks(execute=True):
         assert escalations_advance_due(now=clock.now) == 1
-    assert sorted(m["to"] for m in sms.outbox[1:]) == sorted(
+    assert sorted(m["to"] for m in backends.outbox[1:]) == sorted(
         [sup_on.phone_number, sup_off.phone_number]
     )
     e.refresh_from_db()
@@ -304,12 +304,12 @@ def test_end_to_end_report_alert_chain_sms_ack_and_resolution(
     assert e.acknowledged_at == clock.now
 
     # 6. the chain has stopped: hours pass, no further SMS, coordinators never alerted
-    sent = len(sms.outbox)
+    sent = len(backends.outbox)
     clock.advance(hours=3)
     with django_capture_on_commit_callbacks(execute=True):
         assert escalations_advance_due(now=clock.now) == 0
         sms.outbox_flush(now=clock.now)
-    assert len(sms.outbox) == sent and coordinator.phone_number not in sms_to(e)
+    assert len(backends.outbox) == sent and coordinator.phone_number not in sms_to(e)
 
     # 7. resolved with an outcome through the API
     sup_api = APIClient()
@@ -339,7 +339,7 @@ def test_end_to_end_report_alert_chain_sms_ack_and_resolution(
 def test_tier3_coordinators_match_the_permission_check(db):
     """Whoever `is_coordinator` lets acknowledge is alerted at tier 3, superusers included."""
     from hotline.access import is_coordinator
-    from hotline.crisis_selectors import TIER_COORDINATORS, tier_recipients
+    from hotline.crisis.selectors import TIER_COORDINATORS, tier_recipients
     from hotline.models import Call
 
     hotline = f.hotline()

@@ -4,17 +4,18 @@ import datetime as dt
 
 import pytest
 
-from hotline import sms
 from hotline.models import Message
+from hotline.sms import backends
+from hotline.sms import outbox as sms
 
 NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
 def clean_outbox():
-    sms.outbox.clear()
+    backends.outbox.clear()
     yield
-    sms.outbox.clear()
+    backends.outbox.clear()
 
 
 def _stuck(*, handed_over: bool) -> Message:
@@ -22,7 +23,7 @@ def _stuck(*, handed_over: bool) -> Message:
         dedupe_key="k1", to="+8613800000001", body="Shift tomorrow 08:00", next_attempt_at=NOW
     )
     if handed_over:
-        sms._send_locmem(message)
+        backends._send_locmem(message)
     Message.objects.filter(pk=message.pk).update(status=Message.Status.SENDING, claimed_at=NOW)
     return message
 
@@ -33,8 +34,8 @@ def test_stuck_message_the_provider_has_is_recorded_not_resent():
     sms.outbox_flush(now=NOW + dt.timedelta(minutes=10))
     message.refresh_from_db()
     assert message.status == Message.Status.SENT
-    assert message.twilio_sid == sms.outbox[0]["sid"]
-    assert len(sms.outbox) == 1
+    assert message.twilio_sid == backends.outbox[0]["sid"]
+    assert len(backends.outbox) == 1
 
 
 @pytest.mark.django_db
@@ -45,7 +46,7 @@ def test_stuck_message_the_provider_never_got_is_sent_once():
     sms.outbox_flush(now=later + dt.timedelta(minutes=1))
     message.refresh_from_db()
     assert message.status == Message.Status.SENT
-    assert [m["body"] for m in sms.outbox] == ["Shift tomorrow 08:00"]
+    assert [m["body"] for m in backends.outbox] == ["Shift tomorrow 08:00"]
 
 
 @pytest.mark.django_db
@@ -54,7 +55,7 @@ def test_message_still_being_sent_is_left_alone():
     sms.outbox_flush(now=NOW + dt.timedelta(seconds=30))
     message.refresh_from_db()
     assert message.status == Message.Status.SENDING
-    assert sms.outbox == []
+    assert backends.outbox == []
 
 
 @pytest.mark.django_db
@@ -64,8 +65,8 @@ def test_provider_unreachable_keeps_message_for_next_flush(monkeypatch):
     def down(message):
         raise OSError("timeout")
 
-    monkeypatch.setitem(sms.LOOKUPS, "locmem", down)
+    monkeypatch.setitem(backends.LOOKUPS, "locmem", down)
     sms.outbox_flush(now=NOW + dt.timedelta(minutes=10))
     message.refresh_from_db()
     assert message.status == Message.Status.SENDING
-    assert sms.outbox == []
+    assert backends.outbox == []

@@ -41,7 +41,7 @@ def test_same_queries_with_3_or_300_on_shift(scene, tw, path):
 def test_raw_open_flag_agrees_with_the_orm(scene):
     """hotline_with_open_flag is hand-written SQL for speed: same answer as hotline_open,
     at the shift's edges and with a draft roster."""
-    from hotline.call_selectors import hotline_open, hotline_with_open_flag
+    from hotline.calls.selectors import hotline_open, hotline_with_open_flag
 
     draft = f.roster(hotline_=scene.hotline)
     f.shift(roster_=draft, starts_at=f.at(2026, 3, 2, 20), hours=4)
@@ -94,7 +94,7 @@ def _row(pk) -> dict:
 def test_arrival_insert_stores_what_save_would(scene, clock, when):
     """The arrival INSERT is written out for speed: every column as the ORM would store it,
     the timestamps set, and a replay returns the stored call without a second row."""
-    from hotline.calls import call_arrive, caller_hash
+    from hotline.calls.services import call_arrive, caller_hash
 
     def arrive():
         return call_arrive(
@@ -127,7 +127,7 @@ def test_arrival_insert_stores_what_save_would(scene, clock, when):
 
 
 def test_arrival_insert_refuses_unknown_fields(scene):
-    from hotline.calls import _insert_unless_known
+    from hotline.calls.services import _insert_unless_known
 
     with pytest.raises(TypeError, match="not_a_field"):
         _insert_unless_known(scene.hotline, call_sid="CA" + "2" * 32, not_a_field=1)
@@ -138,7 +138,7 @@ def test_arrival_insert_refuses_unknown_fields(scene):
 def test_call_routing_reads_use_their_indexes(scene):
     """The incoming call's reads seek by index instead of walking the rosters' history or
     every volunteer; new calls stay out of the partial indexes, which lookups still use."""
-    from hotline.call_selectors import _hotline_open_plan
+    from hotline.calls.selectors import _hotline_open_plan
     from scheduling.selectors import volunteers_on_shift
 
     sql = _hotline_open_plan(connection)[0]

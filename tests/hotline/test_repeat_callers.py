@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from hotline.calls import caller_hash
+from hotline.calls.services import caller_hash
 from hotline.models import Call
 from tests import factories as f
 

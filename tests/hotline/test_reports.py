@@ -7,14 +7,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from rest_framework.test import APIClient
 
-from hotline.crisis_models import AuditLog, CallReport, Escalation
-from hotline.escalations import escalation_resolve
-from hotline.reports import (
-    ReportConflict,
-    report_addendum_add,
-    report_create,
-    report_update,
-)
+from hotline.crisis.escalations import escalation_resolve
+from hotline.crisis.reports import ReportConflict, report_addendum_add, report_create, report_update
+from hotline.models import AuditLog, CallReport, Escalation
 from tests import factories as f
 from tests.hotline.conftest import NOW
 from tests.hotline.crisis_helpers import REPORT, answered_call

@@ -7,11 +7,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from hotline.crisis_models import AuditLog, CallReportAddendum
-from hotline.escalations import escalation_raise, escalation_resolve
-from hotline.models import CallbackRequest
-from hotline.reports import report_addendum_add, report_create
-from hotline.retention import purge_expired
+from hotline.crisis.escalations import escalation_raise, escalation_resolve
+from hotline.crisis.reports import report_addendum_add, report_create
+from hotline.crisis.retention import purge_expired
+from hotline.models import AuditLog, CallbackRequest, CallReportAddendum
 from tests.hotline.conftest import NOW
 from tests.hotline.crisis_helpers import REPORT, answered_call
 

@@ -296,7 +296,7 @@ def test_unusable_number_is_skipped_and_recorded(scene, tw, fake_twilio):
 
 
 def test_lost_leg_callbacks_are_covered_by_the_sweep(scene, tw, fake_twilio, clock):
-    from hotline.calls import calls_sweep
+    from hotline.calls.services import calls_sweep
 
     scene.hotline.ring_batch_size = 1
     scene.hotline.save()
@@ -313,7 +313,7 @@ def test_lost_leg_callbacks_are_covered_by_the_sweep(scene, tw, fake_twilio, clo
 
 def test_sweep_takes_the_longest_overdue_calls_first(scene, clock):
     """A run moves on at most `limit` calls: those waiting longest past their deadline."""
-    from hotline.calls import calls_sweep
+    from hotline.calls.services import calls_sweep
 
     def ringing(n, minutes_overdue):
         return Call.objects.create(
@@ -349,7 +349,7 @@ def test_hold_loop_advances_an_overdue_batch(scene, tw, fake_twilio, clock):
 
 
 def test_concurrent_advance_moves_on_once(scene, tw, fake_twilio):
-    from hotline.calls import call_advance
+    from hotline.calls.services import call_advance
 
     scene.hotline.ring_batch_size = 1
     scene.hotline.save()
@@ -399,7 +399,7 @@ def test_voicemail_sms_in_each_recipients_language(scene, tw):
 def test_press_after_batch_timed_out_takes_the_call_and_counts_as_busy(
     scene, tw, fake_twilio, clock
 ):
-    from hotline.calls import calls_sweep
+    from hotline.calls.services import calls_sweep
 
     scene.hotline.ring_batch_size = 1
     scene.hotline.save()

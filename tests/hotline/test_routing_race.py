@@ -2,7 +2,7 @@
 
 import pytest
 
-from hotline.calls import call_arrive, call_choose
+from hotline.calls.services import call_arrive, call_choose
 from hotline.models import CallAttempt
 from tests import factories as f
 from tests.hotline.conftest import HOTLINE_NUMBER, NOW

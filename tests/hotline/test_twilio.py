@@ -1,10 +1,11 @@
-"""hotline/twilio.py: the SMS backend and dialling through a fake http_client."""
+"""hotline/telephony/client.py: the SMS backend and dialling through a fake http_client."""
 
 import pytest
 from django.test import override_settings
 
-from hotline import sms, twilio
 from hotline.models import Message
+from hotline.sms import outbox as sms
+from hotline.telephony import client as twilio
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def test_console_backend_needs_no_account(db, monkeypatch):
 
 
 def test_caller_hash_is_keyed(settings):
-    from hotline.calls import caller_hash
+    from hotline.calls.services import caller_hash
 
     one = caller_hash("+8613800138000")
     settings.CALLER_HASH_SECRET = "another"

@@ -3,8 +3,8 @@
 import pytest
 from django.test import override_settings
 
-from hotline.inbound import sms_dispatch
 from hotline.models import Call, CallAttempt, InboundSms, Message
+from hotline.sms.inbound import sms_dispatch
 from tests.hotline.conftest import FIXTURES, call_data, fixture, signed_post
 
 # Each fixture and the webhook Twilio would POST it to (`{call}`/`{attempt}` filled in).
@@ -138,7 +138,7 @@ def test_malformed_is_400(scene, tw, path, change):
 
 
 def test_unexpected_error_answers_safe_twiml_not_500(scene, tw, monkeypatch):
-    from hotline import calls
+    from hotline.calls import services as calls
 
     def boom(**kw):
         raise RuntimeError("database on fire")
@@ -215,7 +215,7 @@ def test_sms_status_for_unknown_message_is_ignored(db, tw):
 
 
 def test_incoming_sms_dispatched_once_and_stores_nothing_sensitive(db, tw, monkeypatch):
-    from hotline import inbound
+    from hotline.sms import inbound
 
     seen = []
     monkeypatch.setattr(inbound, "sms_received", lambda **kw: seen.append(kw))
@@ -235,7 +235,7 @@ def test_incoming_sms_dispatched_once_and_stores_nothing_sensitive(db, tw, monke
 
 
 def test_incoming_sms_reply_is_sent_as_twiml(db, tw, monkeypatch):
-    from hotline import inbound
+    from hotline.sms import inbound
 
     monkeypatch.setattr(inbound, "sms_received", lambda **kw: "Acknowledged")
     r = tw("/twilio/sms/incoming", fixture("sms-incoming-ack"))
@@ -243,7 +243,7 @@ def test_incoming_sms_reply_is_sent_as_twiml(db, tw, monkeypatch):
 
 
 def test_sms_handler_error_forgets_the_sid_so_a_retry_is_handled(db, monkeypatch):
-    from hotline import inbound
+    from hotline.sms import inbound
 
     def boom(**kw):
         raise RuntimeError("x")

@@ -7,7 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from scheduling import availability, ical
+from scheduling.availability import ics_import
+from scheduling.availability import services as availability
 from scheduling.models import Availability, TimeOff
 from tests import factories as f
 from tests.scheduling.volunteer_scene import NOW
@@ -93,7 +94,7 @@ def test_reimport_replaces_previous_import_but_keeps_manual_time_off(amy):
 def test_bad_upload_refused_and_nothing_imported(amy, data, words):
     availability.time_off_import(volunteer=amy, data=WEEKLY, now=NOW)
     before = list(TimeOff.objects.filter(volunteer=amy).values_list("pk", flat=True))
-    with pytest.raises(ical.CalendarImportError) as exc:
+    with pytest.raises(ics_import.CalendarImportError) as exc:
         availability.time_off_import(volunteer=amy, data=data, now=NOW)
     assert words in str(exc.value)
     assert list(TimeOff.objects.filter(volunteer=amy).values_list("pk", flat=True)) == before
@@ -102,7 +103,9 @@ def test_bad_upload_refused_and_nothing_imported(amy, data, words):
 def test_import_page_shows_clear_error(amy, client):
     client.force_login(amy.user)
     upload = SimpleUploadedFile("cal.ics", b"garbage", content_type="text/calendar")
-    response = client.post(reverse("my-availability"), {"action": "import", "file": upload})
+    response = client.post(
+        reverse("scheduling:my-availability"), {"action": "import", "file": upload}
+    )
     assert response.status_code == 400
     assert "not an iCalendar" in response.content.decode()
     assert not TimeOff.objects.filter(volunteer=amy).exists()
@@ -110,7 +113,7 @@ def test_import_page_shows_clear_error(amy, client):
 
 def test_availability_page_adds_window_and_time_off(amy, client):
     client.force_login(amy.user)
-    url = reverse("my-availability")
+    url = reverse("scheduling:my-availability")
     assert (
         client.post(
             url,

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from hotline.sms import backends
 from scheduling import services
 from scheduling.models import Assignment, AutofillRun, Roster
 from tests import factories as f
@@ -41,7 +42,9 @@ def _roster(days=7, volunteers=4):
 
 
 def _board(client, roster, **params):
-    return client.get(reverse("roster-board", args=[roster.pk]), {"week": WEEK, **params})
+    return client.get(
+        reverse("scheduling:roster-board", args=[roster.pk]), {"week": WEEK, **params}
+    )
 
 
 @pytest.fixture
@@ -133,7 +136,7 @@ def test_assign_from_the_board(coord_client, coordinator):
     roster, shifts, people = _roster(days=1)
 
     response = coord_client.post(
-        reverse("roster-board-assign", args=[roster.pk]),
+        reverse("scheduling:roster-board-assign", args=[roster.pk]),
         {"week": WEEK, "shift": shifts[0].pk, "volunteer": people[0].pk, "role": "counsellor"},
     )
 
@@ -153,7 +156,7 @@ def test_board_shows_the_rules_refusal_inline(coord_client):
     f.assignment(shift_=shifts[0], volunteer_=people[1])  # untrained: the other seat needs training
 
     response = coord_client.post(
-        reverse("roster-board-assign", args=[roster.pk]),
+        reverse("scheduling:roster-board-assign", args=[roster.pk]),
         {"week": WEEK, "shift": shifts[0].pk, "volunteer": people[3].pk, "role": "counsellor"},
     )
 
@@ -171,7 +174,7 @@ def test_board_refusal_comes_in_the_coordinators_language(coord_client):
     coord_client.cookies["django_language"] = "zh-hans"
 
     response = coord_client.post(
-        reverse("roster-board-assign", args=[roster.pk]),
+        reverse("scheduling:roster-board-assign", args=[roster.pk]),
         {"week": WEEK, "shift": shifts[0].pk, "volunteer": people[3].pk, "role": "counsellor"},
     )
 
@@ -183,7 +186,7 @@ def test_board_refusal_comes_in_the_coordinators_language(coord_client):
 def test_override_from_the_board_needs_a_reason(coord_client):
     roster, shifts, people = _roster(days=1)
     f.time_off(volunteer_=people[0], starts_at=shifts[0].starts_at, ends_at=shifts[0].ends_at)
-    url = reverse("roster-board-assign", args=[roster.pk])
+    url = reverse("scheduling:roster-board-assign", args=[roster.pk])
     data = {"week": WEEK, "shift": shifts[0].pk, "volunteer": people[0].pk, "role": "counsellor"}
 
     refused = coord_client.post(url, data)
@@ -200,12 +203,13 @@ def test_unassign_and_lock_from_the_board(coord_client):
     a = services.assignment_create(shift=shifts[0], volunteer=people[0], role="counsellor")
 
     locked = coord_client.post(
-        reverse("roster-board-lock", args=[roster.pk, a.pk]), {"week": WEEK, "locked": "1"}
+        reverse("scheduling:roster-board-lock", args=[roster.pk, a.pk]),
+        {"week": WEEK, "locked": "1"},
     )
     a.refresh_from_db()
     assert locked.status_code == 302 and a.locked
     removed = coord_client.post(
-        reverse("roster-board-unassign", args=[roster.pk, a.pk]), {"week": WEEK}
+        reverse("scheduling:roster-board-unassign", args=[roster.pk, a.pk]), {"week": WEEK}
     )
     a.refresh_from_db()
     assert removed.status_code == 302
@@ -215,7 +219,9 @@ def test_unassign_and_lock_from_the_board(coord_client):
 def test_board_cannot_touch_another_rosters_assignment(coord_client):
     roster, _shifts, _people = _roster(days=1)
     stranger = f.assignment()
-    response = coord_client.post(reverse("roster-board-unassign", args=[roster.pk, stranger.pk]))
+    response = coord_client.post(
+        reverse("scheduling:roster-board-unassign", args=[roster.pk, stranger.pk])
+    )
     assert response.status_code == 404
     stranger.refresh_from_db()
     assert stranger.is_active
@@ -225,7 +231,7 @@ def test_volunteer_cannot_post_to_the_board(client, volunteer):
     roster, shifts, _people = _roster(days=1)
     client.force_login(volunteer.user)
     response = client.post(
-        reverse("roster-board-assign", args=[roster.pk]),
+        reverse("scheduling:roster-board-assign", args=[roster.pk]),
         {"shift": shifts[0].pk, "volunteer": volunteer.pk, "role": "counsellor"},
     )
     assert response.status_code == 403
@@ -239,7 +245,7 @@ def test_autofill_from_the_board(coord_client, django_capture_on_commit_callback
 
     with django_capture_on_commit_callbacks(execute=True):
         response = coord_client.post(
-            reverse("roster-board-autofill", args=[roster.pk]),
+            reverse("scheduling:roster-board-autofill", args=[roster.pk]),
             {"week": WEEK, "mode": "fill", "time_limit": "5"},
         )
 
@@ -260,9 +266,11 @@ def test_board_shows_progress_of_a_live_run_and_refuses_a_second(coord_client):
 
     page = _board(coord_client, roster)
     second = coord_client.post(
-        reverse("roster-board-autofill", args=[roster.pk]), {"mode": "fill"}, follow=True
+        reverse("scheduling:roster-board-autofill", args=[roster.pk]), {"mode": "fill"}, follow=True
     )
-    status = coord_client.get(reverse("roster-board-autofill-status", args=[roster.pk, run.pk]))
+    status = coord_client.get(
+        reverse("scheduling:roster-board-autofill-status", args=[roster.pk, run.pk])
+    )
 
     html = page.content.decode()
     assert '<progress max="100" value="40">' in html
@@ -322,7 +330,9 @@ def test_publish_from_the_board_calls_the_service(coord_client, coordinator, mon
         return real(**kwargs)
 
     monkeypatch.setattr(services, "roster_publish", spy)
-    response = coord_client.post(reverse("roster-board-publish", args=[roster.pk]), {"week": WEEK})
+    response = coord_client.post(
+        reverse("scheduling:roster-board-publish", args=[roster.pk]), {"week": WEEK}
+    )
 
     assert response.status_code == 302
     assert calls == [{"roster": roster, "by": coordinator}]
@@ -333,8 +343,6 @@ def test_publish_from_the_board_calls_the_service(coord_client, coordinator, mon
 def test_republish_from_the_board_notifies_only_changed_volunteers(
     coord_client, django_capture_on_commit_callbacks
 ):
-    from hotline import sms
-
     # Shifts ahead of the real clock: notices are only sent for shifts not yet over.
     roster = f.roster(first_day=dt.date(2030, 3, 4), last_day=dt.date(2030, 3, 6))
     shifts = f.daily_shifts(
@@ -348,20 +356,21 @@ def test_republish_from_the_board_notifies_only_changed_volunteers(
     a, b, c, newcomer = (f.volunteer(display_name=n) for n in ("A", "B", "C", "New"))
     for shift, person in zip(shifts, (a, b, c), strict=True):
         services.assignment_create(shift=shift, volunteer=person, role="counsellor")
-    publish = reverse("roster-board-publish", args=[roster.pk])
-    sms.outbox.clear()
+    publish = reverse("scheduling:roster-board-publish", args=[roster.pk])
+    backends.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         coord_client.post(publish, {"week": "2030-03-04"})
-    assert {m["to"] for m in sms.outbox} == {a.phone_number, b.phone_number, c.phone_number}
+    assert {m["to"] for m in backends.outbox} == {a.phone_number, b.phone_number, c.phone_number}
 
     # On the board: A leaves, the newcomer takes the seat; B and C are untouched.
-    sms.outbox.clear()
+    backends.outbox.clear()
     first = Assignment.objects.get(shift=shifts[0], volunteer=a)
     coord_client.post(
-        reverse("roster-board-unassign", args=[roster.pk, first.pk]), {"week": "2030-03-04"}
+        reverse("scheduling:roster-board-unassign", args=[roster.pk, first.pk]),
+        {"week": "2030-03-04"},
     )
     coord_client.post(
-        reverse("roster-board-assign", args=[roster.pk]),
+        reverse("scheduling:roster-board-assign", args=[roster.pk]),
         {
             "week": "2030-03-04",
             "shift": shifts[0].pk,
@@ -372,4 +381,6 @@ def test_republish_from_the_board_notifies_only_changed_volunteers(
     with django_capture_on_commit_callbacks(execute=True):
         coord_client.post(publish, {"week": "2030-03-04"})
 
-    assert sorted(m["to"] for m in sms.outbox) == sorted([a.phone_number, newcomer.phone_number])
+    assert sorted(m["to"] for m in backends.outbox) == sorted(
+        [a.phone_number, newcomer.phone_number]
+    )

@@ -11,7 +11,9 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from hotline.models import Role
-from scheduling import feeds, ical, services
+from scheduling import services
+from scheduling.feeds import builder as ical
+from scheduling.feeds import tokens
 from scheduling.models import Assignment, CalendarToken
 from tests import factories as f
 from tests.scheduling.volunteer_scene import LONDON, NOW, local, london_hotline, published_roster
@@ -36,7 +38,7 @@ def scene(clock):
     a_night = f.assignment(shift_=night, volunteer_=amy)
     f.assignment(shift_=night, volunteer_=ben)
     a_day = f.assignment(shift_=day, volunteer_=amy)
-    token = feeds.calendar_token_get(user=amy.user)
+    token = tokens.calendar_token_get(user=amy.user)
     return {
         "hotline": hotline,
         "roster": roster,
@@ -51,7 +53,9 @@ def scene(clock):
 
 
 def fetch(client, token, **headers):
-    return client.get(reverse("calendar-feed", kwargs={"token": token.token}), headers=headers)
+    return client.get(
+        reverse("scheduling:calendar-feed", kwargs={"token": token.token}), headers=headers
+    )
 
 
 def vevents(body: bytes) -> dict[str, object]:
@@ -182,7 +186,7 @@ def test_if_modified_since_older_gets_the_feed(client, scene):
 def test_unknown_and_rotated_tokens_are_404(client, scene):
     old = scene["token"]
     assert client.get("/calendar/not-a-token.ics").status_code == 404
-    new = feeds.calendar_token_rotate(user=scene["amy"].user)
+    new = tokens.calendar_token_rotate(user=scene["amy"].user)
     assert new.token != old.token and len(new.token) >= 43
     assert fetch(client, old).status_code == 404
     assert fetch(client, new).status_code == 200
@@ -197,7 +201,7 @@ def test_token_of_inactive_user_is_404(client, scene):
 
 def test_empty_calendar_is_valid(client, clock):
     lonely = f.volunteer(display_name="Cai")
-    token = feeds.calendar_token_get(user=lonely.user)
+    token = tokens.calendar_token_get(user=lonely.user)
     response = fetch(client, token)
     assert response.status_code == 200
     cal = vobject.readOne(response.content.decode())
@@ -237,8 +241,8 @@ def test_feed_query_count_independent_of_size(client, scene, django_assert_num_q
 
 
 def test_open_slots_feed_for_coordinators(client, scene, coordinator):
-    token = feeds.calendar_token_get(user=coordinator, kind=CalendarToken.Kind.OPEN)
-    response = client.get(reverse("calendar-open-feed", kwargs={"token": token.token}))
+    token = tokens.calendar_token_get(user=coordinator, kind=CalendarToken.Kind.OPEN)
+    response = client.get(reverse("scheduling:calendar-open-feed", kwargs={"token": token.token}))
     assert response.status_code == 200
     events = vevents(response.content)
     # The night shift still needs a family educator and nobody is on the day's counsellor seats.
@@ -250,7 +254,7 @@ def test_open_slots_feed_for_coordinators(client, scene, coordinator):
     # A volunteer's token does not open it, nor does a shifts token on the open URL.
     assert (
         client.get(
-            reverse("calendar-open-feed", kwargs={"token": scene["token"].token})
+            reverse("scheduling:calendar-open-feed", kwargs={"token": scene["token"].token})
         ).status_code
         == 404
     )
@@ -258,9 +262,12 @@ def test_open_slots_feed_for_coordinators(client, scene, coordinator):
 
 def test_open_slots_feed_refuses_former_coordinator(client, scene):
     user = f.user()
-    token = feeds.calendar_token_get(user=user, kind=CalendarToken.Kind.OPEN)
+    token = tokens.calendar_token_get(user=user, kind=CalendarToken.Kind.OPEN)
     assert (
-        client.get(reverse("calendar-open-feed", kwargs={"token": token.token})).status_code == 404
+        client.get(
+            reverse("scheduling:calendar-open-feed", kwargs={"token": token.token})
+        ).status_code
+        == 404
     )
 
 

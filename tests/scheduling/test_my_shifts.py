@@ -8,7 +8,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from scheduling import feeds
+from scheduling.feeds import tokens
 from scheduling.models import Assignment, SwapRequest
 from tests import factories as f
 from tests.scheduling.volunteer_scene import local, london_hotline, published_roster
@@ -35,7 +35,7 @@ def scene(clock, settings):
 
 def test_page_lists_upcoming_and_past_with_local_times_and_co_volunteers(scene, client):
     client.force_login(scene["amy"].user)
-    response = client.get(reverse("my-shifts"))
+    response = client.get(reverse("scheduling:my-shifts"))
     assert response.status_code == 200
     page = response.content.decode()
     assert "2027-03-27 20:00–08:00" in page  # London local time, not UTC or Shanghai
@@ -47,8 +47,8 @@ def test_page_lists_upcoming_and_past_with_local_times_and_co_volunteers(scene, 
 
 def test_page_offers_webcal_https_copy_and_server_qr(scene, client):
     client.force_login(scene["amy"].user)
-    page = client.get(reverse("my-shifts")).content.decode()
-    token = feeds.calendar_token_get(user=scene["amy"].user).token
+    page = client.get(reverse("scheduling:my-shifts")).content.decode()
+    token = tokens.calendar_token_get(user=scene["amy"].user).token
     assert f"webcal://testserver/calendar/{token}.ics" in page
     assert f"http://testserver/calendar/{token}.ics" in page
     assert "<svg" in page and "navigator.clipboard" in page
@@ -59,7 +59,7 @@ def test_page_offers_webcal_https_copy_and_server_qr(scene, client):
 
 def test_page_query_count_does_not_grow(scene, client, django_assert_max_num_queries):
     client.force_login(scene["amy"].user)
-    client.get(reverse("my-shifts"))
+    client.get(reverse("scheduling:my-shifts"))
     for i in range(15):
         s = f.shift(
             roster_=scene["roster"],
@@ -69,27 +69,30 @@ def test_page_query_count_does_not_grow(scene, client, django_assert_max_num_que
         f.assignment(shift_=s, volunteer_=scene["amy"])
         f.assignment(shift_=s, volunteer_=f.volunteer())
     with django_assert_max_num_queries(12):
-        client.get(reverse("my-shifts"))
+        client.get(reverse("scheduling:my-shifts"))
 
 
 def test_confirm_and_offer_from_the_page(scene, client):
     client.force_login(scene["amy"].user)
-    client.post(reverse("my-shift-confirm", args=[scene["a_up"].pk]))
+    client.post(reverse("scheduling:my-shift-confirm", args=[scene["a_up"].pk]))
     assert Assignment.objects.get(pk=scene["a_up"].pk).confirmed_at is not None
-    client.post(reverse("my-shift-offer", args=[scene["a_up"].pk]), {"kind": "offer"})
+    client.post(reverse("scheduling:my-shift-offer", args=[scene["a_up"].pk]), {"kind": "offer"})
     assert SwapRequest.objects.get().assignment_id == scene["a_up"].pk
-    assert "Withdraw" in client.get(reverse("my-shifts")).content.decode()
+    assert "Withdraw" in client.get(reverse("scheduling:my-shifts")).content.decode()
 
 
 def test_cannot_confirm_someone_elses_shift(scene, client):
     client.force_login(scene["ben"].user)
-    assert client.post(reverse("my-shift-confirm", args=[scene["a_up"].pk])).status_code == 404
+    assert (
+        client.post(reverse("scheduling:my-shift-confirm", args=[scene["a_up"].pk])).status_code
+        == 404
+    )
 
 
 def test_rotate_from_the_page(scene, client):
     client.force_login(scene["amy"].user)
-    old = feeds.calendar_token_get(user=scene["amy"].user).token
-    client.post(reverse("my-calendar-rotate"), {"kind": "shifts"})
+    old = tokens.calendar_token_get(user=scene["amy"].user).token
+    client.post(reverse("scheduling:my-calendar-rotate"), {"kind": "shifts"})
     assert client.get(f"/calendar/{old}.ics").status_code == 404
 
 
@@ -97,12 +100,14 @@ def test_reminder_opt_out_from_the_page(scene, client):
     from scheduling.reminders import reminders_enabled
 
     client.force_login(scene["amy"].user)
-    client.post(reverse("my-reminders"), {"enabled": "0"})
+    client.post(reverse("scheduling:my-reminders"), {"enabled": "0"})
     assert not reminders_enabled(scene["amy"])
 
 
 def test_login_required_and_coordinator_redirected(client, coordinator, clock):
-    assert client.get(reverse("my-shifts")).status_code == 302
+    assert client.get(reverse("scheduling:my-shifts")).status_code == 302
     client.force_login(coordinator)
-    assert client.get(reverse("my-shifts"))["Location"] == reverse("swap-list")
-    assert client.get(reverse("swap-list")).status_code == 200
+    assert client.get(reverse("scheduling:my-shifts"))["Location"] == reverse(
+        "scheduling:swap-list"
+    )
+    assert client.get(reverse("scheduling:swap-list")).status_code == 200

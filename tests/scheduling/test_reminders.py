@@ -9,8 +9,8 @@ import types
 import pytest
 from django.core.management import call_command
 
-from hotline import sms
 from hotline.models import Message
+from hotline.sms import backends
 from scheduling import reminders, services
 from scheduling.models import AssignmentNotice
 from scheduling.notify import roster_changes_notify
@@ -57,7 +57,7 @@ def test_dedupe_across_a_restart(scene, monkeypatch):
     module state, same database) sends nothing twice — the outbox key is the guard."""
     now = local(2027, 3, 21, 10)
     reminders.reminders_send_due(now=now)
-    sms.outbox.clear()
+    backends.outbox.clear()
     import importlib
 
     importlib.reload(reminders)  # a new process: nothing remembered in memory

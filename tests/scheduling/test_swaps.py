@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from hotline.models import Message, Volunteer
-from scheduling import feeds, swaps
+from scheduling import swaps
+from scheduling.feeds import tokens
 from scheduling.models import Assignment, DropAsk, SwapRequest
 from scheduling.rules import RuleViolation
 from tests import factories as f
@@ -36,7 +37,7 @@ def scene(clock, outbox):
 def test_swap_offer_claim_approve_cancels_old_creates_new_and_sms_both(
     scene, coordinator, outbox, clock, client
 ):
-    token = feeds.calendar_token_get(user=scene["giver"].user)
+    token = tokens.calendar_token_get(user=scene["giver"].user)
     swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
     assert swaps.swaps_claimable(scene["taker"], now=clock.now) == [swap]
     assert swaps.swaps_claimable(scene["giver"], now=clock.now) == []
@@ -52,7 +53,9 @@ def test_swap_offer_claim_approve_cancels_old_creates_new_and_sms_both(
     assert {scene["giver"].phone_number, scene["taker"].phone_number} <= to
     assert any("Swap done" in m["body"] and m["to"] == scene["taker"].phone_number for m in outbox)
     # The giver's feed shows the old entry cancelled.
-    body = client.get(reverse("calendar-feed", kwargs={"token": token.token})).content.decode()
+    body = client.get(
+        reverse("scheduling:calendar-feed", kwargs={"token": token.token})
+    ).content.decode()
     assert f"UID:assignment-{old.pk}@testserver" in body and "STATUS:CANCELLED" in body
 
 
@@ -181,16 +184,18 @@ def test_drop_taken_by_sms_reply(scene, clock, outbox):
 
 def test_pages_offer_claim_approve(scene, coordinator, client):
     client.force_login(scene["giver"].user)
-    response = client.post(reverse("my-shift-offer", args=[scene["offered"].pk]), {"kind": "offer"})
+    response = client.post(
+        reverse("scheduling:my-shift-offer", args=[scene["offered"].pk]), {"kind": "offer"}
+    )
     assert response.status_code == 302
     swap = SwapRequest.objects.get()
     client.force_login(scene["taker"].user)
-    page = client.get(reverse("swap-list"))
+    page = client.get(reverse("scheduling:swap-list"))
     assert swap.offered_by.display_name in page.content.decode()
-    client.post(reverse("swap-claim", args=[swap.pk]))
+    client.post(reverse("scheduling:swap-claim", args=[swap.pk]))
     client.force_login(coordinator)
-    assert "Ben" in client.get(reverse("swap-list")).content.decode()
-    client.post(reverse("swap-approve", args=[swap.pk]))
+    assert "Ben" in client.get(reverse("scheduling:swap-list")).content.decode()
+    client.post(reverse("scheduling:swap-approve", args=[swap.pk]))
     assert SwapRequest.objects.get().status == "done"
 
 
@@ -200,16 +205,16 @@ def test_volunteer_cannot_approve_by_page(scene, client):
         volunteer=scene["taker"],
     )
     client.force_login(scene["taker"].user)
-    assert client.post(reverse("swap-approve", args=[swap.pk])).status_code == 403
+    assert client.post(reverse("scheduling:swap-approve", args=[swap.pk])).status_code == 403
 
 
 def test_withdraw_by_page_only_own_and_only_while_open(scene, client):
     swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
     client.force_login(scene["taker"].user)
-    client.post(reverse("swap-withdraw", args=[swap.pk]))
+    client.post(reverse("scheduling:swap-withdraw", args=[swap.pk]))
     assert SwapRequest.objects.get(pk=swap.pk).status == "open"  # not the taker's to withdraw
     client.force_login(scene["giver"].user)
-    assert client.post(reverse("swap-withdraw", args=[swap.pk])).status_code == 302
+    assert client.post(reverse("scheduling:swap-withdraw", args=[swap.pk])).status_code == 302
     assert SwapRequest.objects.get(pk=swap.pk).status == "withdrawn"
     assert swaps.swaps_claimable(scene["taker"], now=scene["shift"].starts_at.replace(day=20)) == []
     with pytest.raises(RuleViolation) as exc:
@@ -233,10 +238,10 @@ def test_coordinator_swap_list_query_count_does_not_grow(
     client.force_login(coordinator)
     _more_offers(scene, 1)
     with django_assert_max_num_queries(12):
-        assert client.get(reverse("swap-list")).status_code == 200
+        assert client.get(reverse("scheduling:swap-list")).status_code == 200
     _more_offers(scene, 8)
     with django_assert_max_num_queries(12):
-        page = client.get(reverse("swap-list")).content.decode()
+        page = client.get(reverse("scheduling:swap-list")).content.decode()
     assert page.count(">Approve<") == 9
 
 

@@ -9,8 +9,8 @@ import zoneinfo
 import pytest
 from django.core.cache import cache
 
-from hotline import sms
 from hotline.models import Message
+from hotline.sms import backends
 from tests import factories as f
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
@@ -52,9 +52,9 @@ class Outbox:
 
 @pytest.fixture
 def outbox():
-    sms.outbox.clear()
+    backends.outbox.clear()
     yield Outbox()
-    sms.outbox.clear()
+    backends.outbox.clear()
 
 
 def london_hotline(**kw):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from hotline.retention import purge_expired, retention_days
+from hotline.crisis.retention import purge_expired, retention_days
 
 LABELS = {
     "callback_numbers": "callback numbers erased",

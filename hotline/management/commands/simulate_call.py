@@ -14,10 +14,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from hotline import twilio as twilio_api
 from hotline.access import volunteer_of
-from hotline.calls import call_advance
+from hotline.calls.services import call_advance
 from hotline.models import Call, CallAttempt, Hotline, Message
+from hotline.telephony import client as twilio_api
+from hotline.telephony import signatures
 
 MAX_ROUNDS = 50
 
@@ -207,7 +208,7 @@ class Command(BaseCommand):
         }
 
     def _post(self, label, path, data):
-        signature = twilio_api.sign(self.base + path, data, self.token)
+        signature = signatures.sign(self.base + path, data, self.token)
         response = self.client.post(
             path,
             urlencode(data),

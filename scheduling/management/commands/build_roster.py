@@ -14,8 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from scheduling import builder
-from scheduling.builder_models import AutofillRun
-from scheduling.models import Roster
+from scheduling.models import AutofillRun, Roster
 
 BAR_WIDTH = 30
 

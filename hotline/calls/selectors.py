@@ -1,0 +1,230 @@
+"""Reads for call routing and the call pages. Each is a bounded number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.expressions import Col
+from django.db.models.functions import Coalesce
+
+from hotline.access import coordinator_q, is_coordinator, volunteer_of
+from hotline.crisis.selectors import is_crisis_staff
+from hotline.models import (
+    CATEGORY_ROLE,
+    Call,
+    CallAttempt,
+    CallbackRequest,
+    Category,
+    Hotline,
+    Role,
+    Volunteer,
+)
+from scheduling.models import Assignment, Roster, Shift
+from scheduling.selectors import volunteers_on_shift
+
+# An accepted leg whose end we never heard about stops counting as "on a call" after this.
+BUSY_HORIZON = dt.timedelta(hours=4)
+
+
+def hotline_open(hotline: Hotline, at: dt.datetime) -> bool:
+    """The roster is the opening hours: open while a published shift covers `at`."""
+    return Shift.objects.filter(
+        roster__hotline=hotline,
+        roster__status=Roster.Status.PUBLISHED,
+        starts_at__lte=at,
+        ends_at__gt=at,
+    ).exists()
+
+
+def hotline_with_open_flag(number: str, at: dt.datetime) -> Hotline | None:
+    """The active hotline on `number`, with `.is_open` (see hotline_open).
+
+    One query, in SQL written out and its row turned into a Hotline as the ORM would: the
+    incoming-call webhook runs it on every call, and compiling the equivalent ORM query (an
+    annotated Exists) cost more than running it. tests/hotline/test_query_count.py checks
+    it against `hotline_open`.
+    """
+    db = connections[DEFAULT_DB_ALIAS]  # the thread's connection, not the proxy
+    sql, attnames, converted = _hotline_open_plan(db)
+    when = db.ops.adapt_datetimefield_value(at)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [Roster.Status.PUBLISHED.value, when, when, number, True])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row[:-1])
+    for i, col in converted:
+        for convert in db.ops.get_db_converters(col) + col.field.get_db_converters(db):
+            values[i] = convert(values[i], col, db)
+    hotline = Hotline.from_db(db.alias, attnames, values)
+    hotline.is_open = bool(row[-1])
+    return hotline
+
+
+_HOTLINE_OPEN_PLANS: dict[str, tuple[str, list[str], list[tuple[int, Col]]]] = {}
+
+
+def _hotline_open_plan(db) -> tuple[str, list[str], list[tuple[int, Col]]]:
+    """The SQL, the attribute names in column order, and the columns whose values need the
+    backend's or the field's converters; built once per database vendor."""
+    plan = _HOTLINE_OPEN_PLANS.get(db.vendor)
+    if plan is None:
+        qn = db.ops.quote_name
+        fields = Hotline._meta.concrete_fields
+        hotline_t = Hotline._meta.db_table
+        shift_t, roster_t = qn(Shift._meta.db_table), qn(Roster._meta.db_table)
+        columns = ", ".join(f"h.{qn(f.column)}" for f in fields)
+        # Names come from model metadata; every value is a query parameter.
+        sql = (
+            f"SELECT {columns}, EXISTS (SELECT 1 FROM {shift_t} s INNER JOIN {roster_t} r"  # noqa: S608
+            " ON s.roster_id = r.id WHERE r.hotline_id = h.id AND r.status = %s"
+            " AND s.starts_at <= %s AND s.ends_at > %s)"
+            f" FROM {qn(hotline_t)} h WHERE h.phone_number = %s AND h.is_active = %s"
+        )
+        cols = [(i, f.get_col(hotline_t)) for i, f in enumerate(fields)]
+        converted = [
+            (i, col)
+            for i, col in cols
+            if db.ops.get_db_converters(col) or col.field.get_db_converters(db)
+        ]
+        plan = _HOTLINE_OPEN_PLANS[db.vendor] = (sql, [f.attname for f in fields], converted)
+    return plan
+
+
+def tier_role(call: Call, tier: str) -> str:
+    if tier == Call.Tier.SUPERVISORS:
+        return Role.SUPERVISOR
+    return CATEGORY_ROLE[Category(call.category or Category.PSYCHOLOGICAL)]
+
+
+def ring_candidates(*, call: Call, tier: str, at: dt.datetime, limit: int) -> list[Volunteer]:
+    """Who to ring next for `call` in `tier`: on shift now in the tier's role, not on a call
+    or being rung for another call, not yet offered this call; longest since their last
+    offered call first (never offered = first). One query."""
+    busy = CallAttempt.objects.filter(volunteer=OuterRef("pk")).filter(
+        Q(result=CallAttempt.Result.PENDING, call__state=Call.State.RINGING)
+        | Q(
+            result=CallAttempt.Result.ACCEPTED,
+            ended_at__isnull=True,
+            offered_at__gt=at - BUSY_HORIZON,
+        )
+    )
+    offered = CallAttempt.objects.filter(volunteer=OuterRef("pk"), call=call)
+    return list(
+        volunteers_on_shift(call.hotline, at, role=tier_role(call, tier))
+        .exclude(Exists(busy))
+        .exclude(Exists(offered))
+        .order_by(F("ring_rotation__last_offered_at").asc(nulls_first=True), "id")[:limit]
+    )
+
+
+def shift_of(*, volunteer: Volunteer, hotline: Hotline, at: dt.datetime) -> Shift | None:
+    """The published shift of `hotline` the volunteer is on at `at`, if any."""
+    assignment = (
+        Assignment.objects.filter(
+            volunteer=volunteer,
+            status=Assignment.Status.ACTIVE,
+            shift__roster__hotline=hotline,
+            shift__roster__status=Roster.Status.PUBLISHED,
+            shift__starts_at__lte=at,
+            shift__ends_at__gt=at,
+        )
+        .select_related("shift")
+        .order_by("shift__starts_at")
+        .first()
+    )
+    return assignment.shift if assignment else None
+
+
+def voicemail_recipients(*, hotline: Hotline, at: dt.datetime) -> list[Volunteer]:
+    """Who hears about a new voicemail: the volunteers of the current shift (every role,
+    supervisors included) and the coordinators on duty — coordinator users (as
+    `is_coordinator` decides) with an active Volunteer record, which carries their phone.
+    One entry per phone number. Two queries."""
+    on_shift = list(volunteers_on_shift(hotline, at))
+    coordinators = Volunteer.objects.filter(is_active=True).filter(coordinator_q())
+    seen: set[str] = set()
+    result = []
+    for volunteer in [*coordinators.distinct().order_by("id"), *on_shift]:
+        if volunteer.phone_number and volunteer.phone_number not in seen:
+            seen.add(volunteer.phone_number)
+            result.append(volunteer)
+    return result
+
+
+def supervised_hotlines(volunteer: Volunteer) -> QuerySet[Hotline]:
+    """Hotlines a supervisor works on: any active assignment on a published roster."""
+    return Hotline.objects.filter(
+        rosters__status=Roster.Status.PUBLISHED,
+        rosters__shifts__assignments__volunteer=volunteer,
+        rosters__shifts__assignments__status=Assignment.Status.ACTIVE,
+    ).distinct()
+
+
+def calls_visible_to(user) -> QuerySet[Call]:
+    """Coordinators: every call. Supervisors: every call of the hotlines they work on, and
+    the calls they answered. Other volunteers: only the calls they answered."""
+    qs = Call.objects.select_related("hotline", "answered_by").order_by("-arrived_at", "-id")
+    if is_coordinator(user):
+        return qs
+    volunteer = volunteer_of(user)
+    if volunteer is None or not volunteer.is_active:
+        return qs.none()
+    if volunteer.is_supervisor:
+        return qs.filter(Q(answered_by=volunteer) | Q(hotline__in=supervised_hotlines(volunteer)))
+    return qs.filter(answered_by=volunteer)
+
+
+REPEAT_WINDOW = dt.timedelta(days=30)
+
+
+def with_earlier_calls(calls: QuerySet[Call]) -> QuerySet[Call]:
+    """Annotate `earlier_calls`: how many calls came from the same number (same caller hash)
+    in the 30 days before each call. Calls without a caller number count 0. One correlated
+    subquery on the caller-hash index, in the same query."""
+    earlier = (
+        Call.objects.filter(
+            caller_hash=OuterRef("caller_hash"),
+            arrived_at__lt=OuterRef("arrived_at"),
+            arrived_at__gte=ExpressionWrapper(
+                OuterRef("arrived_at") - REPEAT_WINDOW, output_field=DateTimeField()
+            ),
+        )
+        .exclude(caller_hash="")
+        .order_by()
+        .values("caller_hash")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return calls.annotate(earlier_calls=Coalesce(Subquery(earlier), 0))
+
+
+def can_see_callbacks(user) -> bool:
+    """Crisis staff (coordinators and active supervisors) work the callback queue."""
+    return is_crisis_staff(user)
+
+
+def callbacks_visible_to(user, *, open_only: bool = False) -> QuerySet[CallbackRequest]:
+    """The callback queue: coordinators all of it, supervisors their hotlines', others none."""
+    qs = CallbackRequest.objects.select_related("call", "hotline", "done_by").order_by(
+        "requested_at", "id"
+    )
+    if open_only:
+        qs = qs.filter(done_at__isnull=True)
+    if is_coordinator(user):
+        return qs
+    if not can_see_callbacks(user):
+        return qs.none()
+    return qs.filter(hotline__in=supervised_hotlines(volunteer_of(user)))

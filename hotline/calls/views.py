@@ -1,0 +1,75 @@
+"""Call pages: recent calls and the callback queue. Thin: selectors decide who sees what
+(hotline/calls/selectors.py), services change things (hotline/calls/services.py)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from hotline.access import is_coordinator
+from hotline.calls import services as calls
+from hotline.calls.selectors import (
+    callbacks_visible_to,
+    calls_visible_to,
+    can_see_callbacks,
+    with_earlier_calls,
+)
+
+RECENT_CALLS = 100
+
+
+@login_required
+def call_list(request):
+    recent = list(with_earlier_calls(calls_visible_to(request.user))[:RECENT_CALLS])
+    return render(
+        request,
+        "hotline/call_list.html",
+        {
+            "calls": recent,
+            "coordinator": is_coordinator(request.user),
+            "can_see_callbacks": can_see_callbacks(request.user),
+        },
+    )
+
+
+@login_required
+def callback_list(request):
+    if not can_see_callbacks(request.user):
+        raise PermissionDenied
+    visible = callbacks_visible_to(request.user)
+    # Two lists, not one slice of the whole queue: the oldest 200 would soon all be done
+    # ones, hiding every open request.
+    done = visible.filter(done_at__isnull=False).order_by("-requested_at", "-id")[:20]
+    return render(
+        request,
+        "hotline/callback_list.html",
+        {
+            "open": list(visible.filter(done_at__isnull=True)[:200]),
+            "done": list(done)[::-1],
+        },
+    )
+
+
+@login_required
+@require_POST
+def callback_mark_done(request, pk: int):
+    if not can_see_callbacks(request.user):
+        raise PermissionDenied
+    callback = get_object_or_404(callbacks_visible_to(request.user), pk=pk)
+    calls.callback_done(
+        callback=callback, by=request.user, note=request.POST.get("note", ""), now=timezone.now()
+    )
+    messages.success(request, _("Marked as called back."))
+    return redirect("calls:callback-list")
+
+
+@csrf_exempt
+def bench_bare(request):
+    """bench/webhook.py's baseline: the cheapest Django response. Mounted only when the
+    BENCH_BARE_VIEW setting is on."""
+    return HttpResponse("<Response/>", content_type="text/xml")

@@ -1,0 +1,262 @@
+"""The words and TwiML of each step of a call, in the hotline's language.
+
+Pure functions of a Call (or Hotline): the webhook views pick one after the service has
+moved the call on. URLs point back at our own webhooks (see hotline/urls.py).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from twilio.twiml.voice_response import VoiceResponse
+
+from hotline.models import Call, Category, Hotline
+from hotline.telephony.twiml import UI_LANGUAGE, say
+
+HOLD_PAUSE_SECONDS = 6
+MENU_TIMEOUT_SECONDS = 6
+ACCEPT_TIMEOUT_SECONDS = 10
+VOICEMAIL_MAX_SECONDS = 180
+
+
+def _u(name: str, **query) -> str:
+    path = reverse(name)
+    if query:
+        path += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return path
+
+
+class _Speaker:
+    """Builds one response in the hotline's language."""
+
+    def __init__(self, hotline: Hotline):
+        self.language = hotline.language
+        self._override = translation.override(UI_LANGUAGE.get(hotline.language, "zh-hans"))
+
+    def __enter__(self):
+        self._override.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._override.__exit__(*exc)
+
+    def say(self, node, text: str, **kw) -> None:
+        say(node, text, self.language, **kw)
+
+
+def _emergency(hotline: Hotline) -> str:
+    if not hotline.emergency_numbers:
+        return ""
+    return _("If you are in danger now, call %(numbers)s.") % {"numbers": hotline.emergency_numbers}
+
+
+def _in_every_language(message) -> VoiceResponse:
+    """`message` (lazy) in each hotline language, then hang up: for a caller whose hotline,
+    and so whose language, we do not know."""
+    response = VoiceResponse()
+    for hotline_language, ui_language in UI_LANGUAGE.items():
+        with translation.override(ui_language):
+            say(response, str(message), hotline_language)
+    response.hangup()
+    return response
+
+
+def not_in_service() -> VoiceResponse:
+    return _in_every_language(gettext_lazy("The number you have dialled is not in service."))
+
+
+def sorry() -> VoiceResponse:
+    """What a caller hears when something broke on our side: never silence."""
+    return _in_every_language(
+        gettext_lazy("Sorry, we have a technical problem. Please call again in a few minutes.")
+    )
+
+
+def menu(call: Call) -> str:
+    hotline = call.hotline
+    return _menu(hotline.language, hotline.greeting, call.menu_attempts == 0)
+
+
+@functools.lru_cache(maxsize=256)
+def _menu(language: str, greeting: str, first: bool) -> str:
+    # Cached as text: every incoming call plays it, and building it cost more than the
+    # rest of the webhook together. The key holds everything the text depends on.
+    hotline = Hotline(language=language, greeting=greeting)
+    response = VoiceResponse()
+    with _Speaker(hotline) as s:
+        gather = response.gather(
+            num_digits=1,
+            timeout=MENU_TIMEOUT_SECONDS,
+            action=_u("twilio:voice-menu"),
+            method="POST",
+            action_on_empty_result=True,
+        )
+        if first:
+            s.say(gather, greeting or _("Hello, you have reached the support hotline."))
+        s.say(
+            gather,
+            _(
+                "For psychological support, press 1. For family education, press 2. "
+                "For support for the families of medical workers, press 3."
+            ),
+        )
+    # Without a key Twilio falls through to here: the menu action handles "no key".
+    response.redirect(_u("twilio:voice-menu"), method="POST")
+    return str(response)
+
+
+def queue(call: Call) -> VoiceResponse:
+    """The caller waits in the call's own queue while volunteers are dialled."""
+    response = VoiceResponse()
+    with _Speaker(call.hotline) as s:
+        s.say(response, _("Thank you. We are connecting you to a volunteer, please hold."))
+    response.enqueue(
+        call.queue_name,
+        wait_url=_u("twilio:voice-hold", call=call.pk),
+        wait_url_method="POST",
+        action=_u("twilio:voice-queue-done", call=call.pk),
+        method="POST",
+    )
+    return response
+
+
+def hold(call: Call) -> VoiceResponse:
+    """Played in a loop while the caller waits; leaves the queue once routing gave up."""
+    response = VoiceResponse()
+    if call.state in (Call.State.VOICEMAIL, Call.State.ENDED):
+        response.leave()
+        return response
+    with _Speaker(call.hotline) as s:
+        s.say(response, _("Please stay on the line, a volunteer will be with you shortly."))
+    response.pause(length=HOLD_PAUSE_SECONDS)
+    return response
+
+
+def voicemail(call: Call) -> VoiceResponse:
+    """Why nobody can answer, the emergency numbers, and the callback offer."""
+    hotline = call.hotline
+    response = VoiceResponse()
+    with _Speaker(hotline) as s:
+        if call.voicemail_reason == "out_of_hours":
+            text = _("The hotline is closed at the moment.")
+        elif call.voicemail_reason == "nobody_on_shift":
+            text = _("No volunteer can take your call at the moment.")
+        else:
+            text = _("All our volunteers are busy at the moment.")
+        s.say(response, text)
+        emergency = _emergency(hotline)
+        if emergency:
+            s.say(response, emergency)
+        gather = response.gather(
+            num_digits=1,
+            timeout=MENU_TIMEOUT_SECONDS,
+            action=_u("twilio:voice-callback", call=call.pk),
+            method="POST",
+            action_on_empty_result=True,
+        )
+        s.say(
+            gather,
+            _(
+                "To be called back on this number, press 1. To leave a message only, stay on the line."
+            ),
+        )
+    response.redirect(_u("twilio:voice-record", call=call.pk), method="POST")
+    return response
+
+
+def record(call: Call, *, callback_requested: bool = False) -> VoiceResponse:
+    response = VoiceResponse()
+    with _Speaker(call.hotline) as s:
+        if callback_requested:
+            s.say(response, _("Thank you. We will call you back as soon as we can."))
+        s.say(
+            response,
+            _("Please leave a message after the tone, and press the hash key when you are done."),
+        )
+        response.record(
+            action=_u("twilio:voice-recorded", call=call.pk),
+            method="POST",
+            max_length=VOICEMAIL_MAX_SECONDS,
+            finish_on_key="#",
+            play_beep=True,
+        )
+        s.say(response, _("Thank you for calling. Goodbye."))
+    response.hangup()
+    return response
+
+
+def goodbye(hotline: Hotline) -> VoiceResponse:
+    response = VoiceResponse()
+    with _Speaker(hotline) as s:
+        s.say(response, _("Thank you for calling. Goodbye."))
+    response.hangup()
+    return response
+
+
+def hangup() -> VoiceResponse:
+    response = VoiceResponse()
+    response.hangup()
+    return response
+
+
+def offer(call: Call, attempt_id: int) -> VoiceResponse:
+    """The whisper on a volunteer's answered leg: press 1 to take the call."""
+    response = VoiceResponse()
+    with _Speaker(call.hotline) as s:
+        if call.state != Call.State.RINGING:
+            s.say(response, _("This call has already been taken. Thank you."))
+            response.hangup()
+            return response
+        category = Category(call.category or Category.PSYCHOLOGICAL).label
+        gather = response.gather(
+            num_digits=1,
+            timeout=ACCEPT_TIMEOUT_SECONDS,
+            action=_u("twilio:voice-accept", attempt=attempt_id),
+            method="POST",
+        )
+        s.say(
+            gather,
+            _("Hotline call: %(category)s. Press 1 to take the call.")
+            % {"category": str(category)},
+        )
+        s.say(response, _("No key pressed. Goodbye."))
+    response.hangup()
+    return response
+
+
+def accepted(call: Call, attempt_id: int) -> VoiceResponse:
+    response = VoiceResponse()
+    with _Speaker(call.hotline) as s:
+        s.say(response, _("Connecting you to the caller."))
+    dial = response.dial(action=_u("twilio:voice-dial-done", attempt=attempt_id), method="POST")
+    dial.queue(call.queue_name)
+    return response
+
+
+def not_accepted(call: Call | None, reason: str) -> VoiceResponse:
+    response = VoiceResponse()
+    if call is None:
+        response.hangup()
+        return response
+    with _Speaker(call.hotline) as s:
+        if reason == "taken":
+            s.say(response, _("Another volunteer has already taken this call. Thank you."))
+        elif reason == "caller_gone":
+            s.say(response, _("The caller is no longer waiting. Thank you."))
+        else:
+            s.say(response, _("Goodbye."))
+    response.hangup()
+    return response
+
+
+def dial_done(call: Call | None, dial_status: str) -> VoiceResponse:
+    response = VoiceResponse()
+    if call is not None and dial_status != "completed":
+        with _Speaker(call.hotline) as s:
+            s.say(response, _("The caller is no longer waiting. Thank you."))
+    response.hangup()
+    return response

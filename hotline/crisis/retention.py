@@ -1,0 +1,117 @@
+"""Retention: erase what identifies a caller or holds a conversation once it is old enough,
+keep what counts (dates, durations, categories, risk levels, outcomes).
+
+- callback numbers (CallbackRequest.number), after RETENTION_DAYS_CALLBACK days;
+- recording references (Call.recording_sid / recording_url), after RETENTION_DAYS_RECORDING;
+- report notes (CallReport.summary and referral, addenda texts, escalation reasons and
+  resolution notes), after RETENTION_DAYS_NOTES.
+
+The age is counted from when the thing was made (requested, recorded = call arrival, report
+filed, escalation opened). Idempotent: a second run finds nothing. Work goes in batches so a
+large backlog never holds one long transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from hotline.crisis.audit import audit_record
+from hotline.models import Call, CallbackRequest, CallReport, CallReportAddendum, Escalation
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+ERASED_ADDENDUM = ""
+
+
+@dataclass
+class PurgeResult:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def retention_days() -> dict[str, int]:
+    return {
+        "callback": settings.RETENTION_DAYS_CALLBACK,
+        "recording": settings.RETENTION_DAYS_RECORDING,
+        "notes": settings.RETENTION_DAYS_NOTES,
+    }
+
+
+def _in_batches(qs: QuerySet, update: dict, label: str, progress) -> int:
+    """Update `qs` (which must stop matching once updated) BATCH rows at a time."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            ids = list(qs.order_by("pk").values_list("pk", flat=True)[:BATCH])
+            if not ids:
+                return done
+            done += qs.model.objects.filter(pk__in=ids).update(**update)
+        if progress:
+            progress(label, done)
+
+
+def purge_expired(
+    *, now: dt.datetime | None = None, progress: Callable[[str, int], None] | None = None
+) -> PurgeResult:
+    """Erase everything past its retention period. `progress(label, done_so_far)` is called
+    after each batch."""
+    now = now or timezone.now()
+    days = retention_days()
+    cut = {name: now - dt.timedelta(days=n) for name, n in days.items()}
+    result = PurgeResult()
+
+    result.counts["callback_numbers"] = _in_batches(
+        CallbackRequest.objects.filter(requested_at__lt=cut["callback"]).exclude(number=""),
+        {"number": ""},
+        "callback_numbers",
+        progress,
+    )
+    result.counts["recordings"] = _in_batches(
+        Call.objects.filter(arrived_at__lt=cut["recording"]).filter(
+            ~Q(recording_sid="") | ~Q(recording_url="")
+        ),
+        {"recording_sid": "", "recording_url": ""},
+        "recordings",
+        progress,
+    )
+    result.counts["report_notes"] = _in_batches(
+        CallReport.objects.filter(created_at__lt=cut["notes"], notes_purged_at__isnull=True),
+        {"summary": "", "referral": "", "notes_purged_at": now},
+        "report_notes",
+        progress,
+    )
+    result.counts["addenda"] = _in_batches(
+        CallReportAddendum.objects.filter(created_at__lt=cut["notes"]).exclude(text=""),
+        {"text": ERASED_ADDENDUM},
+        "addenda",
+        progress,
+    )
+    # Only finished chains: an open escalation's reason is still needed, however old.
+    result.counts["escalation_notes"] = _in_batches(
+        Escalation.objects.filter(
+            opened_at__lt=cut["notes"],
+            status=Escalation.Status.RESOLVED,
+            notes_purged_at__isnull=True,
+        ),
+        {"reason": "", "resolution_notes": "", "notes_purged_at": now},
+        "escalation_notes",
+        progress,
+    )
+    if result.total:
+        audit_record(
+            actor=None, action="retention.purge", at=now, detail={**result.counts, "days": days}
+        )
+    log.info("purge_expired: %s", result.counts)
+    return result

@@ -1,0 +1,60 @@
+"""The `hotline` app's models, one module per sub-domain; import them from here.
+
+Django finds an app's models through this package, so every model module is imported below.
+"""
+
+from hotline.models.calls import (
+    CATEGORY_ROLE,
+    MENU_KEYS,
+    Call,
+    CallAttempt,
+    CallbackRequest,
+    Category,
+    RingRotation,
+)
+from hotline.models.crisis import (
+    ESCALATION_OUTCOMES,
+    ESCALATION_RISK,
+    RISK_DESCRIPTIONS,
+    AuditLog,
+    CallerGroup,
+    CallReport,
+    CallReportAddendum,
+    Escalation,
+    EscalationAlert,
+    ReportCategory,
+    RiskLevel,
+    alert_dedupe_key,
+)
+from hotline.models.hotlines import Hotline
+from hotline.models.people import ROLE_FLAG, Organisation, Role, Volunteer
+from hotline.models.sms import InboundSms, Message
+
+__all__ = [
+    "CATEGORY_ROLE",
+    "ESCALATION_OUTCOMES",
+    "ESCALATION_RISK",
+    "MENU_KEYS",
+    "RISK_DESCRIPTIONS",
+    "ROLE_FLAG",
+    "AuditLog",
+    "Call",
+    "CallAttempt",
+    "CallReport",
+    "CallReportAddendum",
+    "CallbackRequest",
+    "CallerGroup",
+    "Category",
+    "Escalation",
+    "EscalationAlert",
+    "Hotline",
+    "InboundSms",
+    "Message",
+    "Organisation",
+    "ReportCategory",
+    "RingRotation",
+    "RiskLevel",
+    "Role",
+    "Volunteer",
+    "alert_dedupe_key",
+]

@@ -1,0 +1,222 @@
+"""Inbound calls: the menu categories, the call, its ring attempts and callback requests."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from hotline.models.hotlines import Hotline
+from hotline.models.people import Role, Volunteer
+
+# --- Calls --------------------------------------------------------------------------------
+
+
+class Category(models.TextChoices):
+    """What the caller asked for in the voice menu (the digit is the menu key)."""
+
+    PSYCHOLOGICAL = "psychological", _("psychological support")
+    FAMILY_EDUCATION = "family_education", _("family education")
+    MEDICAL_FAMILY = "medical_family", _("medical-worker family support")
+
+
+# Menu key → category, and category → the role that takes it.
+MENU_KEYS = {
+    "1": Category.PSYCHOLOGICAL,
+    "2": Category.FAMILY_EDUCATION,
+    "3": Category.MEDICAL_FAMILY,
+}
+CATEGORY_ROLE = {
+    Category.PSYCHOLOGICAL: Role.COUNSELLOR,
+    Category.FAMILY_EDUCATION: Role.FAMILY_EDUCATOR,
+    Category.MEDICAL_FAMILY: Role.COUNSELLOR,
+}
+
+
+class Call(models.Model):
+    """One inbound call, keyed by Twilio's CallSid. Never holds the caller's full number."""
+
+    class State(models.TextChoices):
+        MENU = "menu", _("in the menu")
+        RINGING = "ringing", _("ringing volunteers")
+        CONNECTED = "connected", _("connected")
+        VOICEMAIL = "voicemail", _("in voicemail")
+        ENDED = "ended", _("ended")
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", _("answered")
+        VOICEMAIL = "voicemail", _("voicemail")
+        MISSED = "missed", _("missed")
+        ABANDONED = "abandoned", _("abandoned")
+        OUT_OF_HOURS = "out_of_hours", _("out of hours")
+
+    class Tier(models.TextChoices):
+        VOLUNTEERS = "volunteers", _("volunteers on shift")
+        SUPERVISORS = "supervisors", _("supervisors on shift")
+
+    call_sid = models.CharField(_("call SID"), max_length=64, unique=True)
+    hotline = models.ForeignKey(
+        Hotline, on_delete=models.PROTECT, related_name="calls", verbose_name=_("hotline")
+    )
+    caller_hash = models.CharField(_("caller hash"), max_length=64, blank=True, db_index=True)
+    caller_last4 = models.CharField(_("caller's last four digits"), max_length=4, blank=True)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.MENU)
+    outcome = models.CharField(
+        _("outcome"), max_length=12, choices=Outcome.choices, blank=True, db_index=True
+    )
+    # Why the caller went to voicemail: "out_of_hours", "nobody_on_shift", "nobody_answered".
+    voicemail_reason = models.CharField(max_length=20, blank=True)
+    twilio_status = models.CharField(_("Twilio status"), max_length=20, blank=True)
+    menu_attempts = models.PositiveSmallIntegerField(default=0)
+    # Routing state, kept in the database so any process (webhook, task) can move it on.
+    ring_tier = models.CharField(max_length=12, choices=Tier.choices, blank=True)
+    ring_batch = models.PositiveSmallIntegerField(default=0)
+    batch_deadline = models.DateTimeField(null=True, blank=True)
+    # Indexed only where set (Meta.indexes): a new call has neither, so its INSERT
+    # touches fewer index pages on the incoming-call path.
+    answered_by = models.ForeignKey(
+        Volunteer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="answered_calls",
+        verbose_name=_("answered by"),
+    )
+    shift = models.ForeignKey(
+        "scheduling.Shift",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="calls",
+        verbose_name=_("shift"),
+    )
+    arrived_at = models.DateTimeField(_("arrived at"), db_index=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    duration = models.PositiveIntegerField(_("duration (seconds)"), null=True, blank=True)
+    # Where Twilio reaches us, as seen on the incoming webhook: leg URLs are built from it.
+    webhook_base = models.CharField(max_length=200, blank=True)
+    recording_sid = models.CharField(_("recording SID"), max_length=64, blank=True)
+    recording_url = models.URLField(_("recording URL"), max_length=500, blank=True)
+    recording_duration = models.PositiveIntegerField(
+        _("recording length (seconds)"), null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-arrived_at", "-id"]
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        # Partial: rows where the column is NULL (every call as it arrives) stay out of these
+        # indexes. A lookup by value (`answered_by=v`, `batch_deadline__lte=t`) implies
+        # NOT NULL, so SQLite and PostgreSQL both use them.
+        indexes = [
+            models.Index(
+                fields=["state", "batch_deadline"],
+                condition=models.Q(batch_deadline__isnull=False),
+                name="call_ringing_idx",
+            ),
+            models.Index(
+                fields=["answered_by"],
+                condition=models.Q(answered_by__isnull=False),
+                name="call_answered_by_idx",
+            ),
+            models.Index(
+                fields=["shift"], condition=models.Q(shift__isnull=False), name="call_shift_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_sid} · {self.get_outcome_display() or self.get_state_display()}"
+
+    @property
+    def queue_name(self) -> str:
+        return f"call-{self.pk}"
+
+    @property
+    def wait_seconds(self) -> int | None:
+        if self.answered_at is None:
+            return None
+        return int((self.answered_at - self.arrived_at).total_seconds())
+
+
+class CallAttempt(models.Model):
+    """One volunteer offered one call: an outbound leg dialled through the REST API."""
+
+    class Result(models.TextChoices):
+        PENDING = "", _("ringing")
+        ACCEPTED = "accepted", _("accepted")
+        NO_ANSWER = "no-answer", _("no answer")
+        BUSY = "busy", _("busy")
+        DECLINED = "declined", _("declined")
+        FAILED = "failed", _("failed")
+        SKIPPED = "skipped", _("skipped: unusable number")
+        CANCELLED = "cancelled", _("cancelled: taken by another")
+        LATE = "late", _("accepted too late")
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="attempts")
+    volunteer = models.ForeignKey(Volunteer, on_delete=models.CASCADE, related_name="call_attempts")
+    tier = models.CharField(max_length=12, choices=Call.Tier.choices)
+    batch = models.PositiveSmallIntegerField()
+    leg_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    leg_status = models.CharField(max_length=20, blank=True)
+    result = models.CharField(max_length=10, choices=Result.choices, blank=True, db_index=True)
+    error = models.CharField(max_length=500, blank=True)
+    offered_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["offered_at", "id"]
+        verbose_name = _("call attempt")
+        verbose_name_plural = _("call attempts")
+        constraints = [
+            models.UniqueConstraint(fields=["call", "volunteer"], name="attempt_once_per_call"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} → {self.volunteer_id}: {self.result or 'ringing'}"
+
+
+class RingRotation(models.Model):
+    """When each volunteer was last offered a call: the fair-rotation order."""
+
+    volunteer = models.OneToOneField(
+        Volunteer, on_delete=models.CASCADE, primary_key=True, related_name="ring_rotation"
+    )
+    last_offered_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("ring rotation")
+        verbose_name_plural = _("ring rotation")
+
+    def __str__(self) -> str:
+        return f"{self.volunteer_id} last offered {self.last_offered_at:%Y-%m-%d %H:%M}"
+
+
+class CallbackRequest(models.Model):
+    """A caller asked to be called back. The one place a full caller number is kept."""
+
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="callback")
+    hotline = models.ForeignKey(Hotline, on_delete=models.PROTECT, related_name="callbacks")
+    number = models.CharField(_("number to call back"), max_length=20)
+    requested_at = models.DateTimeField(_("requested at"), db_index=True)
+    done_at = models.DateTimeField(_("called back at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("called back by"),
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        verbose_name = _("callback request")
+        verbose_name_plural = _("callback requests")
+
+    def __str__(self) -> str:
+        return f"callback {self.call_id}"

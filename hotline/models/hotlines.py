@@ -1,0 +1,70 @@
+"""A hotline: one phone number and how it routes and escalates."""
+
+import zoneinfo
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from hotline.phone import validate_e164
+from hotline.timezones import validate_time_zone
+
+
+class Hotline(models.Model):
+    class Language(models.TextChoices):
+        ZH_CN = "zh-CN", _("Chinese (Mandarin)")
+        EN = "en", _("English")
+
+    name = models.CharField(_("name"), max_length=200)
+    phone_number = models.CharField(
+        _("phone number"), max_length=20, unique=True, validators=[validate_e164]
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=Language.choices, default=Language.ZH_CN
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
+    )
+    min_rest_hours = models.PositiveSmallIntegerField(
+        _("minimum rest between shifts (hours)"), default=11, validators=[MaxValueValidator(48)]
+    )
+    allow_back_to_back = models.BooleanField(
+        _("allow back-to-back shifts"),
+        default=False,
+        help_text=_("A volunteer may take a shift that starts when their previous one ends."),
+    )
+    # Call routing
+    greeting = models.TextField(_("greeting"), blank=True)
+    emergency_numbers = models.CharField(
+        _("emergency numbers read out of hours"), max_length=200, blank=True
+    )
+    ring_batch_size = models.PositiveSmallIntegerField(
+        _("volunteers rung at once"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+    )
+    ring_timeout = models.PositiveSmallIntegerField(
+        _("ring time (seconds)"),
+        default=20,
+        validators=[MinValueValidator(5), MaxValueValidator(60)],
+    )
+    # Swaps and escalations
+    auto_approve_swaps = models.BooleanField(_("approve swaps automatically"), default=False)
+    ack_window_minutes = models.PositiveSmallIntegerField(
+        _("escalation acknowledgement window (minutes)"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("hotline")
+        verbose_name_plural = _("hotlines")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)

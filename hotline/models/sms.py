@@ -1,0 +1,57 @@
+"""The SMS outbox and the replay guard for incoming SMS."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Message(models.Model):
+    """One outbound SMS in the outbox. Sent by a background task; never twice for one key."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        DELIVERED = "delivered", _("delivered")
+        UNDELIVERED = "undelivered", _("undelivered")
+        FAILED = "failed", _("failed")
+
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200, unique=True)
+    to = models.CharField(_("to"), max_length=20)
+    from_number = models.CharField(_("from"), max_length=20, blank=True)
+    body = models.TextField(_("text"))
+    purpose = models.CharField(_("purpose"), max_length=40, blank=True, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    twilio_sid = models.CharField(
+        _("Twilio SID"), max_length=64, null=True, blank=True, unique=True
+    )
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True, db_index=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("SMS message")
+        verbose_name_plural = _("SMS outbox")
+
+    def __str__(self) -> str:
+        return f"{self.to} · {self.get_status_display()} · {self.dedupe_key}"
+
+
+class InboundSms(models.Model):
+    """Replay guard for incoming SMS: the MessageSid only, never the sender or the text."""
+
+    message_sid = models.CharField(max_length=64, unique=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("incoming SMS")
+        verbose_name_plural = _("incoming SMS")
+
+    def __str__(self) -> str:
+        return self.message_sid

@@ -1,0 +1,82 @@
+"""How the outbox hands an SMS to a provider (setting SMS_BACKEND).
+
+`console` (default without Twilio credentials: logs the text), `locmem` (tests: appends to
+`outbox`), `twilio` (the REST API). Each backend sends one Message and returns the
+provider's id for it, or raises SendError; each has a lookup that answers "did this message
+already reach the provider?" for a message whose worker died mid-delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+
+from hotline.models import Message
+from hotline.telephony import client as telephony
+
+log = logging.getLogger(__name__)
+
+# The locmem backend's sent messages, for tests: list of dicts (to, from, body, sid).
+outbox: list[dict] = []
+
+
+class SendError(Exception):
+    """The backend could not hand the message over; `permanent` means retrying is useless."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def _send_console(message: Message) -> str:
+    log.info("SMS to %s: %s", message.to, message.body)
+    print(f"[SMS to {message.to}] {message.body}")  # noqa: T201 - the console backend
+    return f"console-{message.pk}"
+
+
+def _send_locmem(message: Message) -> str:
+    sid = f"SMlocmem{message.pk:024d}"
+    outbox.append({"to": message.to, "from": message.from_number, "body": message.body, "sid": sid})
+    return sid
+
+
+def _send_twilio(message: Message) -> str:
+    try:
+        return telephony.send_sms(to=message.to, from_=message.from_number, body=message.body)
+    except telephony.SmsError as exc:
+        raise SendError(str(exc), permanent=exc.permanent) from exc
+
+
+SENDERS = {"console": _send_console, "locmem": _send_locmem, "twilio": _send_twilio}
+
+
+def _lookup_locmem(message: Message) -> str | None:
+    for sent in reversed(outbox):
+        if sent["to"] == message.to and sent["body"] == message.body:
+            return sent["sid"]
+    return None
+
+
+def _lookup_twilio(message: Message) -> str | None:
+    return telephony.find_sms(to=message.to, body=message.body, since=message.claimed_at)
+
+
+LOOKUPS = {"console": lambda message: None, "locmem": _lookup_locmem, "twilio": _lookup_twilio}
+
+
+def backend_name() -> str:
+    name = getattr(settings, "SMS_BACKEND", "")
+    if name:
+        return name
+    return "twilio" if settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN else "console"
+
+
+def send(message: Message) -> str:
+    """Hand `message` to the configured backend; returns the provider's id for it."""
+    return SENDERS[backend_name()](message)
+
+
+def lookup(message: Message) -> str | None:
+    """The provider's id of `message` if the provider already has it, else None."""
+    return LOOKUPS[backend_name()](message)

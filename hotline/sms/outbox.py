@@ -1,0 +1,207 @@
+"""The SMS outbox: every outgoing SMS is a Message row, sent by a background task.
+
+Callers use `sms_send(to=..., body=..., dedupe_key=...)` only. The same key never makes a
+second message, so a service may call it again after a crash or a replayed webhook.
+
+Delivery: `message_deliver` claims a queued message with a conditional UPDATE (only one
+worker wins), sends it through the configured backend and records the result. Failures are
+retried with backoff by the `outbox_flush` schedule; after SMS_MAX_ATTEMPTS the message is
+`failed` and shows in the coordinators' list of failed messages.
+
+Backends (setting SMS_BACKEND) are in hotline/sms/backends.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from hotline.models import Message
+from hotline.sms import backends
+
+log = logging.getLogger(__name__)
+
+# --- the outbox -------------------------------------------------------------------------
+
+
+def sms_send(
+    *, to: str, body: str, dedupe_key: str, purpose: str = "", from_number: str = ""
+) -> Message:
+    """Queue one SMS under `dedupe_key` and schedule its delivery after the transaction
+    commits. Calling again with the same key returns the existing message unchanged."""
+    existing = Message.objects.filter(dedupe_key=dedupe_key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                dedupe_key=dedupe_key,
+                to=to,
+                body=body,
+                purpose=purpose,
+                from_number=from_number or getattr(settings, "TWILIO_SMS_FROM", ""),
+                next_attempt_at=timezone.now(),
+            )
+    except IntegrityError:
+        return Message.objects.get(dedupe_key=dedupe_key)
+    transaction.on_commit(lambda: _enqueue(message.pk))
+    return message
+
+
+def _enqueue(message_id: int) -> None:
+    from django_q.tasks import async_task
+
+    try:
+        async_task("hotline.tasks.sms_deliver", message_id, task_name=f"sms-{message_id}")
+    except Exception:  # noqa: BLE001 - the flush schedule picks the message up anyway
+        log.exception("could not enqueue SMS %s; the outbox flush will send it", message_id)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Wait before the next try: 30 s, 1 min, 2 min, 4 min, … capped at 30 min."""
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
+
+
+def message_deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
+    """Send one message if it is due and nobody else is sending it. Returns its status."""
+    now = now or timezone.now()
+    claimed = Message.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        pk=message_id,
+        status=Message.Status.QUEUED,
+    ).update(status=Message.Status.SENDING, claimed_at=now, updated_at=now)
+    if not claimed:
+        return Message.objects.filter(pk=message_id).values_list("status", flat=True).first() or ""
+    message = Message.objects.get(pk=message_id)
+    max_attempts = getattr(settings, "SMS_MAX_ATTEMPTS", 6)
+    attempts = message.attempts + 1
+    try:
+        sid = backends.send(message)
+    except Exception as exc:  # noqa: BLE001 - any transport failure is recorded and retried
+        permanent = isinstance(exc, backends.SendError) and exc.permanent
+        final = permanent or attempts >= max_attempts
+        Message.objects.filter(pk=message_id).update(
+            status=Message.Status.FAILED if final else Message.Status.QUEUED,
+            attempts=attempts,
+            last_error=str(exc)[:1000] or exc.__class__.__name__,
+            next_attempt_at=None if final else now + backoff(attempts),
+            updated_at=now,
+        )
+        log.warning("SMS %s attempt %s failed: %s", message_id, attempts, exc)
+        return Message.Status.FAILED if final else Message.Status.QUEUED
+    Message.objects.filter(pk=message_id).update(
+        status=Message.Status.SENT,
+        attempts=attempts,
+        twilio_sid=sid,
+        sent_at=now,
+        last_error="",
+        next_attempt_at=None,
+        updated_at=now,
+    )
+    return Message.Status.SENT
+
+
+def message_recover(message_id: int, *, now: dt.datetime | None = None) -> str:
+    """Settle a message left in `sending` by a worker that died mid-delivery.
+
+    Asks the provider whether it got the message (so it is never sent twice); if it did,
+    records the SID; if not, queues it again (so it is never lost). If the provider cannot
+    be asked, the message stays in `sending` and the next flush asks again.
+    """
+    now = now or timezone.now()
+    message = Message.objects.filter(pk=message_id, status=Message.Status.SENDING).first()
+    if message is None:
+        return ""
+    try:
+        sid = backends.lookup(message)
+    except Exception:  # noqa: BLE001 - unknown is not "not sent": ask again next time
+        log.warning("could not ask the provider about SMS %s; will retry", message_id)
+        return Message.Status.SENDING
+    stale = Q(pk=message_id, status=Message.Status.SENDING, claimed_at=message.claimed_at)
+    if sid:
+        Message.objects.filter(stale).update(
+            status=Message.Status.SENT,
+            attempts=message.attempts + 1,
+            twilio_sid=sid,
+            sent_at=message.claimed_at,
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        return Message.Status.SENT
+    Message.objects.filter(stale).update(
+        status=Message.Status.QUEUED,
+        attempts=message.attempts + 1,
+        last_error="worker stopped while sending; the provider has no such message",
+        next_attempt_at=now,
+        updated_at=now,
+    )
+    return Message.Status.QUEUED
+
+
+def outbox_flush(*, now: dt.datetime | None = None, limit: int = 200) -> int:
+    """Send every due message (retries, and any whose enqueue was lost), and settle those a
+    dead worker left in `sending`. Run each minute."""
+    now = now or timezone.now()
+    stale_after = dt.timedelta(seconds=getattr(settings, "SMS_SENDING_STALE_SECONDS", 300))
+    stuck = list(
+        Message.objects.filter(status=Message.Status.SENDING, claimed_at__lt=now - stale_after)
+        .order_by("claimed_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_id in stuck:
+        message_recover(message_id, now=now)
+    due = list(
+        Message.objects.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_id in due:
+        message_deliver(message_id, now=now)
+    return len(due)
+
+
+# --- delivery reports -------------------------------------------------------------------
+
+# Twilio's message statuses that we record, in the order a message moves through them;
+# `accepted`/`queued`/`sending` say nothing new once we have handed the message over.
+STATUS_FROM_TWILIO = {
+    "sent": Message.Status.SENT,
+    "delivered": Message.Status.DELIVERED,
+    "undelivered": Message.Status.UNDELIVERED,
+    "failed": Message.Status.FAILED,
+}
+STATUS_RANK = {
+    Message.Status.QUEUED: 0,
+    Message.Status.SENDING: 1,
+    Message.Status.SENT: 2,
+    Message.Status.DELIVERED: 3,
+    Message.Status.UNDELIVERED: 3,
+    Message.Status.FAILED: 3,
+}
+
+
+def message_status_update(
+    *, twilio_sid: str, status: str, error_code: str = "", now: dt.datetime | None = None
+) -> Message | None:
+    """Twilio's status callback for an SMS. A status never goes backwards (a late `sent`
+    leaves `delivered` alone) and a replay changes nothing. Unknown SIDs are ignored."""
+    new = STATUS_FROM_TWILIO.get(status)
+    if new is None:
+        return None
+    now = now or timezone.now()
+    lower = [s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[new]]
+    fields = {"status": new, "updated_at": now}
+    if new in (Message.Status.UNDELIVERED, Message.Status.FAILED):
+        fields["last_error"] = f"Twilio reported {status}" + (
+            f" (error {error_code})" if error_code else ""
+        )
+    updated = Message.objects.filter(twilio_sid=twilio_sid, status__in=lower).update(**fields)
+    if not updated and not Message.objects.filter(twilio_sid=twilio_sid).exists():
+        log.info("status %s for unknown SMS %s ignored", status, twilio_sid)
+        return None
+    return Message.objects.filter(twilio_sid=twilio_sid).first()

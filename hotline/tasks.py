@@ -1,0 +1,44 @@
+"""The hotline app's background entry points: the only functions that schedules
+(config/schedules.py), queued tasks (`async_task`) and the SMS reply handlers name by path.
+
+Each is a thin call into a service, so the services can move between modules without
+breaking a task already queued or a schedule stored in the database: keep these names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hotline.calls import services as calls
+from hotline.crisis import escalations, retention
+from hotline.sms import outbox
+
+
+def sms_deliver(message_id: int) -> str:
+    """Send one queued SMS (queued by `sms_send` after its transaction commits)."""
+    return outbox.message_deliver(message_id)
+
+
+def sms_outbox_flush() -> int:
+    """Every minute: retries, lost enqueues, and messages a dead worker left mid-send."""
+    return outbox.outbox_flush()
+
+
+def calls_sweep() -> int:
+    """Every minute: move on calls whose ring batch passed its deadline (lost callbacks)."""
+    return calls.calls_sweep()
+
+
+def escalations_advance() -> int:
+    """Every minute: alert the next tier of every escalation nobody acknowledged in time."""
+    return escalations.escalations_advance_due()
+
+
+def retention_purge() -> dict[str, int]:
+    """Daily: erase what has passed its retention period."""
+    return retention.purge_expired().counts
+
+
+def sms_reply_ack(*, from_number: str, body: str, now: dt.datetime) -> str | None:
+    """SMS reply handler: `ACK 4821` acknowledges an escalation."""
+    return escalations.escalation_ack_sms(from_number=from_number, body=body, now=now)

@@ -1,0 +1,193 @@
+"""Twilio's REST API behind one module: the client, its transports, and the operations we use
+(send an SMS, place, stop and redirect calls).
+
+Tests replace only the transport (`http_client`, a `twilio.http.HttpClient`), never the
+logic above it.
+
+Voice backends (setting TWILIO_VOICE_BACKEND): `twilio` (the REST API, the default with
+credentials) or `console` (no account needed: requests are logged and answered with made-up
+SIDs, so `simulate_call` and demos run the real routing code end to end).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.urls import reverse
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http import HttpClient
+from twilio.http.response import Response as TwilioResponse
+from twilio.rest import Client
+
+log = logging.getLogger(__name__)
+
+
+# Tests set this to a fake transport; None means "the configured backend".
+http_client: HttpClient | None = None
+
+# Twilio's placeholders when the console backend runs without an account.
+CONSOLE_ACCOUNT_SID = "AC" + "0" * 32
+
+
+class DialError(Exception):
+    """Twilio refused or could not place an outbound call."""
+
+
+class SmsError(Exception):
+    """Twilio did not take an SMS; `permanent` means the same request will never succeed."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+# --- REST transport -------------------------------------------------------------------------
+
+
+class ConsoleHttpClient(HttpClient):
+    """Answers the REST API locally and logs what would have been sent. No network."""
+
+    def __init__(self):
+        super().__init__(logger=log, is_async=False)
+
+    def request(
+        self,
+        method,
+        uri,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        data = data or {}
+        what = uri.rsplit("/Accounts/", 1)[-1]
+        log.info("[twilio console] %s %s %s", method, what, _redact(data))
+        if what.endswith("/Messages.json"):
+            return TwilioResponse(
+                201, json.dumps({"sid": "SM" + uuid.uuid4().hex, "status": "queued"})
+            )
+        if what.endswith("/Calls.json"):
+            return TwilioResponse(
+                201, json.dumps({"sid": "CA" + uuid.uuid4().hex, "status": "queued"})
+            )
+        sid = what.rsplit("/", 1)[-1].removesuffix(".json")
+        return TwilioResponse(200, json.dumps({"sid": sid, "status": data.get("Status", "")}))
+
+
+def _redact(data) -> dict:
+    if isinstance(data, str | bytes):
+        data = {k: v[-1] for k, v in parse_qs(data).items()}
+    return {k: v for k, v in dict(data).items() if k not in {"Body"}}
+
+
+_clients: dict[tuple, Client] = {}
+
+
+def client() -> Client:
+    if http_client is not None:
+        return Client(
+            settings.TWILIO_ACCOUNT_SID or CONSOLE_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN or "console",
+            http_client=http_client,
+        )
+    backend = voice_backend()
+    key = (backend, settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+    if key not in _clients:
+        if backend == "console":
+            _clients[key] = Client(
+                settings.TWILIO_ACCOUNT_SID or CONSOLE_ACCOUNT_SID,
+                settings.TWILIO_AUTH_TOKEN or "console",
+                http_client=ConsoleHttpClient(),
+            )
+        else:
+            _clients[key] = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+    return _clients[key]
+
+
+def voice_backend() -> str:
+    return getattr(settings, "TWILIO_VOICE_BACKEND", "") or (
+        "twilio" if settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN else "console"
+    )
+
+
+# --- REST operations ------------------------------------------------------------------------
+
+
+def send_sms(to: str, from_: str, body: str) -> str:
+    """Hand one SMS to Twilio; returns its SID. Raises SmsError (`permanent` for a 4xx
+    other than 429: the same request will never succeed)."""
+
+    kwargs = {"to": to, "body": body}
+    if from_.startswith("MG"):
+        kwargs["messaging_service_sid"] = from_
+    else:
+        kwargs["from_"] = from_
+    if settings.TWILIO_WEBHOOK_BASE_URL:
+        kwargs["status_callback"] = settings.TWILIO_WEBHOOK_BASE_URL.rstrip("/") + reverse(
+            "twilio:sms-status"
+        )
+    try:
+        message = client().messages.create(**kwargs)
+    except TwilioRestException as exc:
+        permanent = 400 <= (exc.status or 0) < 500 and exc.status != 429
+        raise SmsError(f"Twilio {exc.status} {exc.code}: {exc.msg}", permanent=permanent) from exc
+    except (TwilioException, OSError) as exc:
+        raise SmsError(f"Twilio unreachable: {exc}") from exc
+    return message.sid
+
+
+def find_sms(*, to: str, body: str, since) -> str | None:
+    """The SID of a message Twilio already holds for `to` with this exact text, created at
+    or after `since` (less a minute of clock skew); None if there is none."""
+    floor = since - dt.timedelta(minutes=1) if since else None
+    for message in client().messages.list(to=to, limit=50):
+        created = getattr(message, "date_created", None)
+        if message.body == body and (floor is None or created is None or created >= floor):
+            return message.sid
+    return None
+
+
+def call_create(*, to: str, from_: str, url: str, status_callback: str, timeout: int) -> str:
+    """Dial one volunteer's phone; `url` answers with the whisper. Returns the leg's SID."""
+    try:
+        call = client().calls.create(
+            to=to,
+            from_=from_,
+            url=url,
+            method="POST",
+            status_callback=status_callback,
+            status_callback_method="POST",
+            status_callback_event=["initiated", "ringing", "answered", "completed"],
+            timeout=timeout,
+        )
+    except TwilioRestException as exc:
+        raise DialError(f"Twilio {exc.status} {exc.code}: {exc.msg}") from exc
+    except (TwilioException, OSError) as exc:
+        raise DialError(f"Twilio unreachable: {exc}") from exc
+    return call.sid
+
+
+def call_stop(sid: str, *, answered: bool = False) -> None:
+    """Stop a leg: cancel it while ringing, hang it up once answered. Best effort."""
+    try:
+        client().calls(sid).update(status="completed" if answered else "canceled")
+    except (TwilioException, OSError) as exc:
+        # A leg that already ended refuses the update; that is the state we wanted.
+        log.info("could not stop leg %s: %s", sid, exc)
+
+
+def call_redirect(sid: str, url: str) -> bool:
+    """Send a live call to new TwiML (the caller, from the queue to voicemail). Best effort."""
+    try:
+        client().calls(sid).update(url=url, method="POST")
+    except (TwilioException, OSError) as exc:
+        log.info("could not redirect call %s: %s", sid, exc)
+        return False
+    return True

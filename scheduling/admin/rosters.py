@@ -1,0 +1,227 @@
+"""Rosters, shift patterns, shifts and assignments. Every assignment change goes through
+scheduling.services, so the admin keeps the same rules as every other path."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
+
+from scheduling import services
+from scheduling.models import (
+    Assignment,
+    Roster,
+    Shift,
+    ShiftPattern,
+)
+from scheduling.rules import RuleViolation
+
+
+class AssignmentAdminForm(forms.ModelForm):
+    """New assignments and role changes pass the rule layer, like every other path."""
+
+    class Meta:
+        model = Assignment
+        fields = ["shift", "volunteer", "role", "locked", "override_reason"]
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean(self):
+        data = super().clean()
+        existing = self.instance if self.instance.pk else None
+        # On the change page shift and volunteer are read-only, so not in the form's data.
+        shift = data.get("shift") or (existing.shift if existing else None)
+        volunteer = data.get("volunteer") or (existing.volunteer if existing else None)
+        role = data.get("role")
+        if not (shift and volunteer and role):
+            return data
+        if existing and role == existing.role:
+            return data
+        try:
+            services.assignment_validate(
+                shift=shift,
+                volunteer=volunteer,
+                role=role,
+                by=self.request.user if self.request else None,
+                override_reason=data.get("override_reason") or "",
+                ignore=existing,
+            )
+        except RuleViolation as exc:
+            raise forms.ValidationError(
+                [forms.ValidationError(v.message, code=v.code) for v in exc.violations]
+            ) from exc
+        return data
+
+
+class _RefusedOnSave(Exception):
+    def __init__(self, violation: RuleViolation):
+        super().__init__(violation.message)
+        self.violation = violation
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    form = AssignmentAdminForm
+    list_display = ["shift", "volunteer", "role", "status", "locked", "source", "sequence"]
+    list_filter = ["status", "role", "locked", "source", "shift__roster__hotline"]
+    search_fields = ["volunteer__display_name"]
+    list_select_related = ["shift__roster__hotline", "volunteer"]
+    autocomplete_fields = ["shift", "volunteer"]
+    actions = ["cancel_selected"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class RequestForm(form):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, request=request, **kw)
+
+        return RequestForm
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["shift", "volunteer"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            if change:
+                services.assignment_update(
+                    assignment=obj,
+                    by=request.user,
+                    role=data["role"],
+                    locked=data["locked"],
+                    override_reason=data.get("override_reason", ""),
+                )
+            else:
+                created = services.assignment_create(
+                    shift=data["shift"],
+                    volunteer=data["volunteer"],
+                    role=data["role"],
+                    by=request.user,
+                    locked=data["locked"],
+                    override_reason=data.get("override_reason", ""),
+                )
+                obj.pk = created.pk
+        except RuleViolation as exc:
+            # Lost a race after the form's check (someone took the last seat meanwhile).
+            raise _RefusedOnSave(exc) from exc
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _RefusedOnSave as refused:
+            # The admin's transaction rolled back: nothing was saved. Back to the same form,
+            # with the rule layer's reason, instead of a server error.
+            self.message_user(request, refused.violation.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def has_delete_permission(self, request, obj=None):
+        # Assignments are cancelled, never deleted: feeds must show the cancellation.
+        return False
+
+    @admin.action(description=_("Cancel selected assignments"))
+    def cancel_selected(self, request, queryset):
+        for assignment in queryset:
+            services.assignment_cancel(assignment=assignment, by=request.user)
+        messages.success(request, _("Cancelled."))
+
+
+class ShiftAdminForm(forms.ModelForm):
+    class Meta:
+        model = Shift
+        fields = [
+            "roster",
+            "starts_at",
+            "ends_at",
+            "required_counsellors",
+            "required_family_educators",
+            "required_supervisors",
+            "crisis_trained_required",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if not self.instance.pk or self.errors:
+            return data
+        # The same rules the service applies: a changed shift must still suit its volunteers.
+        candidate = self.instance
+        for name in self.Meta.fields:
+            if name in data:
+                setattr(candidate, name, data[name])
+        problems = services.shift_hard_violations(candidate)
+        if problems:
+            raise forms.ValidationError(
+                [forms.ValidationError(v.message, code=v.code) for v in problems]
+            )
+        return data
+
+
+class AssignmentInline(admin.TabularInline):
+    model = Assignment
+    fields = ["volunteer", "role", "status", "locked", "source"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("volunteer")
+
+
+@admin.register(Shift)
+class ShiftAdmin(admin.ModelAdmin):
+    form = ShiftAdminForm
+    list_display = [
+        "__str__",
+        "roster",
+        "required_counsellors",
+        "crisis_trained_required",
+        "required_family_educators",
+        "required_supervisors",
+    ]
+    list_filter = ["roster__hotline", "roster"]
+    list_select_related = ["roster__hotline"]
+    search_fields = ["roster__hotline__name"]
+    date_hierarchy = "starts_at"
+    inlines = [AssignmentInline]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            fields = {k: form.cleaned_data[k] for k in form.changed_data}
+            try:
+                services.shift_update(shift=obj, by=request.user, **fields)
+            except RuleViolation as exc:
+                messages.error(request, exc.message)
+        else:
+            super().save_model(request, obj, form, change)
+
+
+@admin.register(ShiftPattern)
+class ShiftPatternAdmin(admin.ModelAdmin):
+    list_display = ["name", "hotline", "start_time", "end_time", "weekdays", "is_active"]
+    list_select_related = ["hotline"]
+    list_filter = ["hotline", "is_active"]
+
+
+@admin.register(Roster)
+class RosterAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "hotline", "first_day", "last_day", "status", "published_at"]
+    list_select_related = ["hotline"]
+    list_filter = ["hotline", "status"]
+    readonly_fields = ["status", "published_at"]
+    actions = ["publish", "generate_shifts"]
+
+    @admin.action(description=_("Publish selected rosters"))
+    def publish(self, request, queryset):
+        for roster in queryset:
+            services.roster_publish(roster=roster, by=request.user)
+        messages.success(request, _("Published."))
+
+    @admin.action(description=_("Create shifts from the hotline's shift patterns"))
+    def generate_shifts(self, request, queryset):
+        count = sum(len(services.roster_generate_shifts(roster=r)) for r in queryset)
+        messages.success(request, _("%(count)d shifts created.") % {"count": count})

@@ -1,0 +1,332 @@
+"""Calendar feeds (RFC 5545) built with icalendar 7.
+
+Two feeds, each behind a secret token (`CalendarToken`):
+
+- a volunteer's shifts: their assignments in published rosters from 60 days back to all
+  future, cancelled ones kept for 30 days as STATUS:CANCELLED;
+- a coordinator's unfilled slots: every shift of a published roster still missing seats.
+
+Output is a pure function of the data: DTSTAMP and LAST-MODIFIED come from the rows' own
+`updated_at`, the window edges are rounded to whole days, and events are ordered by id, so
+unchanged data gives byte-identical bytes and the ETag (from `*_version`, one aggregate
+query) lets clients revalidate without the feed being built at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum, Value
+from django.db.models.functions import Concat
+from django.utils import translation
+from django.utils.translation import gettext as _
+from icalendar import (
+    Calendar,
+    Event,
+    vDuration,
+)
+
+from hotline.models import Role, Volunteer
+from scheduling.feeds.vtimezone import vtimezone
+from scheduling.models import Assignment, Roster, Shift
+from scheduling.selectors import shift_coverage, shifts_with_fill
+
+PRODID = "-//Hotline Roster//Calendar feed//EN"
+# Raise when the feed's layout changes, so every client fetches it again.
+FEED_FORMAT = 1
+DAYS_BACK = 60
+CANCELLED_KEPT_DAYS = 30
+REFRESH = dt.timedelta(hours=1)
+
+
+def uid_host() -> str:
+    """The host in every UID; `CALENDAR_UID_HOST`, else the first real ALLOWED_HOSTS entry."""
+    configured = getattr(settings, "CALENDAR_UID_HOST", "")
+    if configured:
+        return configured
+    for host in settings.ALLOWED_HOSTS:
+        if host and host != "*" and not host.startswith((".", "[")):
+            return host
+    return "hotline-roster"
+
+
+def _day_floor(moment: dt.datetime) -> dt.datetime:
+    moment = moment.astimezone(dt.UTC)
+    return dt.datetime.combine(moment.date(), dt.time(0), tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class FeedVersion:
+    etag: str
+    last_modified: dt.datetime | None
+
+
+def _version(kind: str, parts: tuple) -> FeedVersion:
+    digest = hashlib.sha256(repr((FEED_FORMAT, kind, *parts)).encode()).hexdigest()[:32]
+    stamps = [p for p in parts if isinstance(p, dt.datetime)]
+    return FeedVersion(etag=f'"{digest}"', last_modified=max(stamps) if stamps else None)
+
+
+# --- a volunteer's shifts -------------------------------------------------------------------
+
+
+def volunteer_feed_assignments(volunteer: Volunteer, *, now: dt.datetime) -> QuerySet[Assignment]:
+    """What the volunteer's feed shows: published rosters, shifts ending from 60 days back,
+    cancelled assignments only if cancelled in the last 30 days (day-rounded edges)."""
+    today = _day_floor(now)
+    return Assignment.objects.filter(
+        volunteer=volunteer,
+        shift__roster__status=Roster.Status.PUBLISHED,
+        shift__ends_at__gte=today - dt.timedelta(days=DAYS_BACK),
+    ).filter(
+        Q(status=Assignment.Status.ACTIVE)
+        | Q(updated_at__gte=today - dt.timedelta(days=CANCELLED_KEPT_DAYS))
+    )
+
+
+def volunteer_feed_version(volunteer: Volunteer, *, now: dt.datetime) -> FeedVersion:
+    """The feed's version from one aggregate query: any change, addition, removal from the
+    window, roster or shift edit, or language change gives a new ETag."""
+    # Hotlines have no change time; their shown fields stand in for one.
+    hotline_shown = Concat(
+        "shift__roster__hotline__name",
+        Value("|"),
+        "shift__roster__hotline__phone_number",
+        Value("|"),
+        "shift__roster__hotline__time_zone",
+    )
+    agg = volunteer_feed_assignments(volunteer, now=now).aggregate(
+        n=Count("id"),
+        seq=Sum("sequence"),
+        ids=Sum("id"),
+        changed=Max("updated_at"),
+        shift_changed=Max("shift__updated_at"),
+        roster_changed=Max("shift__roster__updated_at"),
+        # Co-volunteers named in DESCRIPTION: anyone joining, leaving or renamed.
+        crew=Count("shift__assignments", distinct=True),
+        crew_changed=Max("shift__assignments__updated_at"),
+        crew_renamed=Max("shift__assignments__volunteer__updated_at"),
+        hotline_max=Max(hotline_shown),
+        hotline_min=Min(hotline_shown),
+    )
+    return _version(
+        "shifts",
+        (
+            volunteer.pk,
+            agg["crew"],
+            agg["crew_changed"],
+            agg["crew_renamed"],
+            agg["hotline_max"],
+            agg["hotline_min"],
+            volunteer.language,
+            volunteer.display_name,
+            getattr(settings, "COORDINATOR_CONTACT", ""),
+            uid_host(),
+            agg["n"],
+            agg["seq"],
+            agg["ids"],
+            agg["changed"],
+            agg["shift_changed"],
+            agg["roster_changed"],
+            volunteer.updated_at,
+        ),
+    )
+
+
+def _calendar(*, name: str, uid: str, language: str) -> Calendar:
+    cal = Calendar.new(
+        prodid=PRODID,
+        name=name,
+        method="PUBLISH",
+        uid=uid,
+        refresh_interval=REFRESH,
+        language=language,
+    )
+    # Calendar.new wrote NAME and X-WR-CALNAME. RFC 7986 wants VALUE=DURATION spelt out.
+    cal["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"
+    cal["X-PUBLISHED-TTL"] = vDuration(REFRESH)
+    cal.calscale = "GREGORIAN"
+    return cal
+
+
+def _finish(cal: Calendar, zones: dict[str, list[dt.datetime]]) -> bytes:
+    """Add a VTIMEZONE per zone used, covering the years of its events, and serialise."""
+    timezones = [
+        vtimezone(name, min(moments).year - 1, max(moments).year + 1)
+        for name, moments in sorted(zones.items())
+    ]
+    # Time zones first: some clients read the file in one pass.
+    cal.subcomponents[:0] = timezones
+    return cal.to_ical()
+
+
+CACHE_SECONDS = 3600
+
+
+def cached(version: FeedVersion, build) -> bytes:
+    """The feed for `version`, built once per version and kept an hour in the cache (the
+    ETag covers everything the feed shows, so equal ETags mean equal bytes)."""
+    key = f"ical-feed:{version.etag.strip(chr(34))}"
+    body = cache.get(key)
+    if body is None:
+        body = build()
+        cache.set(key, body, CACHE_SECONDS)
+    return body
+
+
+def volunteer_feed(volunteer: Volunteer, *, now: dt.datetime) -> bytes:
+    """The volunteer's calendar, in their language. Three queries whatever its size."""
+    assignments = list(
+        volunteer_feed_assignments(volunteer, now=now)
+        .select_related("shift__roster__hotline")
+        .order_by("id")
+    )
+    shift_ids = {a.shift_id for a in assignments}
+    others: dict[int, list[str]] = {}
+    # Co-volunteers by display name only: never their phone numbers.
+    for shift_id, name in (
+        Assignment.objects.filter(shift_id__in=shift_ids, status=Assignment.Status.ACTIVE)
+        .exclude(volunteer=volunteer)
+        .order_by("volunteer__display_name", "id")
+        .values_list("shift_id", "volunteer__display_name")
+    ):
+        others.setdefault(shift_id, []).append(name)
+
+    host = uid_host()
+    zones: dict[str, list[dt.datetime]] = {}
+    contact = getattr(settings, "COORDINATOR_CONTACT", "")
+    with translation.override(volunteer.language):
+        cal = _calendar(
+            name=_("Hotline shifts: %(name)s") % {"name": volunteer.display_name},
+            uid=f"calendar-volunteer-{volunteer.pk}@{host}",
+            language=volunteer.language,
+        )
+        for a in assignments:
+            shift = a.shift
+            hotline = shift.roster.hotline
+            tz = hotline.tz
+            zones.setdefault(hotline.time_zone, []).extend([shift.starts_at, shift.ends_at])
+            role = Role(a.role).label
+            cancelled = not a.is_active
+            summary = _("%(role)s · %(hotline)s") % {"role": role, "hotline": hotline.name}
+            if cancelled:
+                summary = _("Cancelled: %(summary)s") % {"summary": summary}
+            lines = [
+                _("Hotline: %(name)s (%(number)s)")
+                % {"name": hotline.name, "number": hotline.phone_number},
+                _("Role: %(role)s") % {"role": role},
+            ]
+            if cancelled:
+                lines.append(_("This shift is no longer yours."))
+            elif others.get(shift.pk):
+                lines.append(_("With: %(names)s") % {"names": ", ".join(others[shift.pk])})
+            if contact:
+                lines.append(_("Coordinator: %(contact)s") % {"contact": contact})
+            event = Event.new(
+                uid=f"assignment-{a.pk}@{host}",
+                stamp=a.updated_at.astimezone(dt.UTC),
+                last_modified=a.updated_at.astimezone(dt.UTC),
+                created=a.created_at.astimezone(dt.UTC),
+                sequence=a.sequence,
+                start=shift.starts_at.astimezone(tz),
+                end=shift.ends_at.astimezone(tz),
+                status="CANCELLED" if cancelled else "CONFIRMED",
+                summary=summary,
+                description="\n".join(lines),
+                location=_("By phone from home · %(hotline)s") % {"hotline": hotline.name},
+            )
+            event.add("TRANSP", "TRANSPARENT" if cancelled else "OPAQUE")
+            cal.add_component(event)
+    return _finish(cal, zones)
+
+
+# --- a coordinator's unfilled slots ---------------------------------------------------------
+
+
+def open_slots_shifts(*, now: dt.datetime) -> QuerySet[Shift]:
+    """Shifts of published rosters ending from yesterday on (coordinators see every hotline)."""
+    return Shift.objects.filter(
+        roster__status=Roster.Status.PUBLISHED,
+        roster__hotline__is_active=True,
+        ends_at__gte=_day_floor(now) - dt.timedelta(days=1),
+    )
+
+
+def open_slots_version(*, language: str, now: dt.datetime) -> FeedVersion:
+    agg = open_slots_shifts(now=now).aggregate(
+        n=Count("id", distinct=True),
+        ids=Sum("id", distinct=True),
+        changed=Max("updated_at"),
+        roster_changed=Max("roster__updated_at"),
+        assignment_changed=Max("assignments__updated_at"),
+        assignments=Count("assignments", distinct=True),
+    )
+    return _version(
+        "open",
+        (
+            language,
+            uid_host(),
+            agg["n"],
+            agg["ids"],
+            agg["assignments"],
+            agg["changed"],
+            agg["roster_changed"],
+            agg["assignment_changed"],
+        ),
+    )
+
+
+def open_slots_feed(*, language: str, now: dt.datetime) -> bytes:
+    """Every published shift still missing seats. Two queries whatever its size."""
+    shifts = (
+        shifts_with_fill(open_slots_shifts(now=now))
+        .select_related("roster__hotline")
+        .annotate(
+            history=Count("assignments") + Sum("assignments__sequence", default=0),
+            last_assignment_change=Max("assignments__updated_at"),
+        )
+        .order_by("id")
+    )
+    host = uid_host()
+    zones: dict[str, list[dt.datetime]] = {}
+    with translation.override(language):
+        cal = _calendar(
+            name=_("Unfilled hotline slots"), uid=f"calendar-open@{host}", language=language
+        )
+        for shift in shifts:
+            coverage = shift_coverage(shift)
+            missing = [
+                f"{seats.missing} × {Role(role).label}"
+                for role, seats in coverage.roles.items()
+                if seats.missing
+            ]
+            if coverage.crisis_trained_missing:
+                missing.append(
+                    _("%(count)d crisis-trained") % {"count": coverage.crisis_trained_missing}
+                )
+            if not missing:
+                continue
+            hotline = shift.roster.hotline
+            zones.setdefault(hotline.time_zone, []).extend([shift.starts_at, shift.ends_at])
+            changed = max(filter(None, [shift.updated_at, shift.last_assignment_change]))
+            cal.add_component(
+                Event.new(
+                    uid=f"shift-{shift.pk}-open@{host}",
+                    stamp=changed.astimezone(dt.UTC),
+                    last_modified=changed.astimezone(dt.UTC),
+                    # Grows with every assignment made or changed on the shift.
+                    sequence=shift.history,
+                    start=shift.starts_at.astimezone(hotline.tz),
+                    end=shift.ends_at.astimezone(hotline.tz),
+                    status="TENTATIVE",
+                    summary=_("Unfilled: %(missing)s · %(hotline)s")
+                    % {"missing": ", ".join(missing), "hotline": hotline.name},
+                    description=_("Still needed: %(missing)s") % {"missing": ", ".join(missing)},
+                    location=hotline.name,
+                )
+            )
+    return _finish(cal, zones)

@@ -1,0 +1,97 @@
+"""The two calendar-feed endpoints (no login; the token is the key).
+
+`GET /calendar/<token>.ics` — a volunteer's shifts; `GET /calendar/open/<token>.ics` — a
+coordinator's unfilled slots. An unknown or rotated token is a 404. Conditional requests
+(If-None-Match, If-Modified-Since) are answered 304 from the data version alone, before the
+feed is built.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.utils import timezone
+from django.utils.http import http_date, parse_http_date_safe
+from django.views.decorators.http import require_safe
+
+from hotline.access import is_coordinator, volunteer_of
+from scheduling.feeds import builder as ical
+from scheduling.models import CalendarToken
+
+# --- views --------------------------------------------------------------------------------
+
+
+def _token_or_404(token: str, kind: str) -> CalendarToken:
+    if not token or len(token) > 100:
+        raise Http404
+    found = (
+        CalendarToken.objects.select_related("user__volunteer")
+        .filter(token=token, kind=kind, user__is_active=True)
+        .first()
+    )
+    # Compare again in constant time: the database lookup is not.
+    if found is None or not secrets.compare_digest(found.token, token):
+        raise Http404
+    return found
+
+
+def _not_modified(request, version: ical.FeedVersion) -> bool:
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        return "*" in tags or version.etag in tags
+    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    if since is not None and version.last_modified is not None:
+        return int(version.last_modified.timestamp()) <= since
+    return False
+
+
+def _respond(request, version: ical.FeedVersion, build, filename: str) -> HttpResponse:
+    if _not_modified(request, version):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(build(), content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["ETag"] = version.etag
+    if version.last_modified is not None:
+        response["Last-Modified"] = http_date(version.last_modified.timestamp())
+    # The URL is a secret: no shared caches, always revalidate (cheap: see above).
+    response["Cache-Control"] = "private, no-cache"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@require_safe
+def volunteer_calendar(request, token: str):
+    found = _token_or_404(token, CalendarToken.Kind.SHIFTS)
+    volunteer = volunteer_of(found.user)
+    if volunteer is None:
+        raise Http404
+    now = timezone.now()
+    version = ical.volunteer_feed_version(volunteer, now=now)
+    return _respond(
+        request,
+        version,
+        lambda: ical.cached(version, lambda: ical.volunteer_feed(volunteer, now=now)),
+        "shifts.ics",
+    )
+
+
+@require_safe
+def open_slots_calendar(request, token: str):
+    found = _token_or_404(token, CalendarToken.Kind.OPEN)
+    if not is_coordinator(found.user):
+        raise Http404
+    now = timezone.now()
+    volunteer = volunteer_of(found.user)
+    language = volunteer.language if volunteer is not None else settings.LANGUAGE_CODE
+    version = ical.open_slots_version(language=language, now=now)
+    return _respond(
+        request,
+        version,
+        lambda: ical.cached(version, lambda: ical.open_slots_feed(language=language, now=now)),
+        "unfilled-slots.ics",
+    )

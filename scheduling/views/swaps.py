@@ -1,0 +1,110 @@
+"""The swaps page: offers a volunteer can take, their own offers, and (coordinators) swaps
+awaiting approval and drops nobody took. Thin: parse, check, call a service, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from hotline.access import is_coordinator, volunteer_of
+from scheduling import swaps
+from scheduling.feeds import tokens
+from scheduling.forms import (
+    RejectForm,
+)
+from scheduling.models import CalendarToken, SwapRequest
+from scheduling.rules import RuleViolation
+from scheduling.views.me import volunteer_or_404
+
+
+@login_required
+def swap_list(request):
+    volunteer = volunteer_of(request.user)
+    coordinator = is_coordinator(request.user)
+    if volunteer is None and not coordinator:
+        raise Http404
+    now = timezone.now()
+    context = {"coordinator": coordinator, "volunteer": volunteer}
+    if volunteer is not None:
+        context["claimable"] = swaps.swaps_claimable(volunteer, now=now)
+        context["mine"] = (
+            SwapRequest.objects.filter(offered_by=volunteer)
+            .select_related("assignment__shift__roster__hotline", "claimant")
+            .order_by("-created_at")[:20]
+        )
+    if coordinator:
+        context["pending"] = (
+            SwapRequest.objects.filter(status=SwapRequest.Status.CLAIMED)
+            .select_related("assignment__shift__roster__hotline", "offered_by", "claimant")
+            .order_by("assignment__shift__starts_at")
+        )
+        context["uncovered"] = swaps.drops_uncovered(now=now)
+        token = tokens.calendar_token_get(user=request.user, kind=CalendarToken.Kind.OPEN)
+        context["open_feed"] = tokens.feed_urls(request, token)
+    context["reject_form"] = RejectForm()
+    return render(request, "scheduling/swaps.html", context)
+
+
+def _swap_action(request, pk: int, act, done: str):
+    swap = get_object_or_404(SwapRequest, pk=pk)
+    try:
+        act(swap)
+    except RuleViolation as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect("scheduling:swap-list")
+
+
+@login_required
+@require_POST
+def swap_claim(request, pk: int):
+    volunteer = volunteer_or_404(request)
+    return _swap_action(
+        request,
+        pk,
+        lambda s: swaps.swap_claim(swap=s, volunteer=volunteer),
+        _("You took the shift. Thank you!"),
+    )
+
+
+@login_required
+@require_POST
+def swap_withdraw(request, pk: int):
+    volunteer = volunteer_or_404(request)
+    return _swap_action(
+        request,
+        pk,
+        lambda s: swaps.swap_withdraw(swap=s, volunteer=volunteer),
+        _("Offer withdrawn."),
+    )
+
+
+@login_required
+@require_POST
+def swap_approve(request, pk: int):
+    if not is_coordinator(request.user):
+        raise PermissionDenied
+    return _swap_action(
+        request, pk, lambda s: swaps.swap_approve(swap=s, by=request.user), _("Swap approved.")
+    )
+
+
+@login_required
+@require_POST
+def swap_reject(request, pk: int):
+    if not is_coordinator(request.user):
+        raise PermissionDenied
+    reason = request.POST.get("reason", "")
+    return _swap_action(
+        request,
+        pk,
+        lambda s: swaps.swap_reject(swap=s, by=request.user, reason=reason),
+        _("Swap turned down."),
+    )
