@@ -2,11 +2,11 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from tests import factories as f
+from tests.support import factories as f
 
 # The volunteer self-service scenes' `clock` and `outbox` fixtures, for every test module
-# (tests/hotline/conftest.py has its own `clock`, which wins there).
-pytest_plugins = ["tests.scheduling.volunteer_scene"]
+# (tests/support/twilio.py has its own `clock`, which wins there).
+pytest_plugins = ["tests.support.scenes"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from scheduling.builder import autofill_start
 from scheduling.models import Assignment, AutofillRun, Roster
-from tests import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from hotline.models import Call, CallbackRequest
-from tests import factories as f
+from tests.support import factories as f
 
 NOW = f.at(2026, 3, 2, 10)
 

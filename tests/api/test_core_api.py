@@ -16,8 +16,8 @@ from rest_framework.test import APIClient
 from hotline.models import Hotline, Organisation, Volunteer
 from scheduling import rules
 from scheduling.models import Assignment, Availability, Roster, Shift, TimeOff
-from tests import factories as f
 from tests.scheduling.test_services import ALL, scene
+from tests.support import factories as f
 
 User = get_user_model()
 pytestmark = pytest.mark.django_db

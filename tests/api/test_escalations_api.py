@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from hotline.crisis.escalations import escalation_raise
 from hotline.models import AuditLog, Call, Escalation
-from tests import factories as f
+from tests.support import factories as f
 
 NOW = f.at(2026, 3, 2, 10)
 FIELDS = {

@@ -6,8 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from scheduling import swaps
-from tests import factories as f
-from tests.scheduling.volunteer_scene import local, london_hotline, published_roster
+from tests.support import factories as f
+from tests.support.scenes import local, london_hotline, published_roster
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from hotline.models import Hotline, Organisation, Volunteer
 from scheduling.models import Assignment, Availability, Roster, Shift, TimeOff
-from tests import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from schemathesis import GenerationMode
 
 from config.wsgi import application
 from scheduling import services
-from tests import factories as f
+from tests.support import factories as f
 
 EXAMPLES = 12
 

@@ -8,7 +8,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from scheduling.models import Assignment, Roster, ShiftPattern
-from tests import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 
 from scheduling.builder import autofill_start
 from scheduling.models import Assignment, AutofillRun
-from tests import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from scheduling import builder, services
 from scheduling.builder import AutofillBusy, autofill_execute, autofill_start, roster_build
 from scheduling.models import Assignment, AutofillRun
 from scheduling.rules import check_assignment
-from tests import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 
 from scheduling import rules, services
 from scheduling.rules import RuleViolation
-from tests import factories as f
+from tests.support import factories as f
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

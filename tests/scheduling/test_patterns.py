@@ -7,7 +7,7 @@ import pytest
 
 from scheduling import services
 from scheduling.models import Shift, ShiftPattern
-from tests import factories as f
+from tests.support import factories as f
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 UTC = dt.UTC

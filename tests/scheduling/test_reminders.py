@@ -14,8 +14,8 @@ from hotline.sms import backends
 from scheduling import reminders, services
 from scheduling.models import AssignmentNotice
 from scheduling.notify import roster_changes_notify
-from tests import factories as f
-from tests.scheduling.volunteer_scene import local, london_hotline, published_roster
+from tests.support import factories as f
+from tests.support.scenes import local, london_hotline, published_roster
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from scheduling import rules
 from scheduling.models import Availability
 from scheduling.rules import availability_of, check_assignment, gap_between, local_week_bounds
-from tests import factories as f
+from tests.support import factories as f
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 LONDON = zoneinfo.ZoneInfo("Europe/London")

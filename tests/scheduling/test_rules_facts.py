@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from scheduling import rules
-from tests import factories as f
 from tests.scheduling.test_services import ALL, scene
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from scheduling.models import Assignment, Roster, Shift
 from scheduling.selectors import coverage_summary, roster_coverage, volunteers_on_shift
-from tests import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from scheduling import rules, services
 from scheduling.models import Assignment
 from scheduling.rules import RuleViolation
-from tests import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 

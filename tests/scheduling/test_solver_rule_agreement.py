@@ -17,7 +17,7 @@ from scheduling.builder import roster_build, roster_instance
 from scheduling.models import Assignment, Shift, ShiftPattern
 from scheduling.rules import RuleViolation, check_assignment
 from scheduling.solver import check_solution
-from tests import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from scheduling import swaps
 from scheduling.feeds import tokens
 from scheduling.models import Assignment, DropAsk, SwapRequest
 from scheduling.rules import RuleViolation
-from tests import factories as f
-from tests.scheduling.volunteer_scene import local, london_hotline, published_roster
+from tests.support import factories as f
+from tests.support.scenes import local, london_hotline, published_roster
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import datetime as dt
 import itertools
 
 from hotline.models import Call, Escalation, Message
-from tests import factories as f
-from tests.hotline.conftest import fixture
+from tests.support import factories as f
+from tests.support.twilio import fixture
 
 _sid = itertools.count(1)
 

@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from hotline.crisis.escalations import escalation_acknowledge, escalation_raise
 from hotline.crisis.reports import report_create
 from hotline.models import RISK_DESCRIPTIONS, AuditLog, Call, CallReport, Escalation
-from tests import factories as f
-from tests.hotline.conftest import NOW
-from tests.hotline.crisis_helpers import REPORT, answered_call
+from tests.support import factories as f
+from tests.support.crisis import REPORT, answered_call
+from tests.support.twilio import NOW
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from hotline.models import Call, CallbackRequest, Message
-from tests import factories as f
+from tests.support import factories as f
 
 NOW = f.at(2026, 3, 2, 10)
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from scheduling.feeds import tokens
 from scheduling.models import Assignment, SwapRequest
-from tests import factories as f
-from tests.scheduling.volunteer_scene import local, london_hotline, published_roster
+from tests.support import factories as f
+from tests.support.scenes import local, london_hotline, published_roster
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from hotline.sms import backends
 from scheduling import services
 from scheduling.models import Assignment, AutofillRun, Roster
-from tests import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from io import StringIO
 from django.core.management import call_command
 
 from hotline.models import Call, CallbackRequest
-from tests.hotline.conftest import HOTLINE_NUMBER
+from tests.support.twilio import HOTLINE_NUMBER
 
 
 def run(**kw):

@@ -103,7 +103,7 @@ def test_transient_failures_back_off_then_fail_after_max_attempts(
     sent before it is due, and is marked failed (visible to coordinators) at the last try."""
     import datetime as dt
 
-    from tests import factories as f
+    from tests.support import factories as f
 
     settings.SMS_MAX_ATTEMPTS = 4
     fake_twilio.sms_status = 503

@@ -5,7 +5,7 @@ from django.test import override_settings
 
 from hotline.models import Call, CallAttempt, InboundSms, Message
 from hotline.sms.inbound import sms_dispatch
-from tests.hotline.conftest import FIXTURES, call_data, fixture, signed_post
+from tests.support.twilio import FIXTURES, call_data, fixture, signed_post
 
 # Each fixture and the webhook Twilio would POST it to (`{call}`/`{attempt}` filled in).
 ROUTES = {

@@ -10,9 +10,9 @@ from rest_framework.test import APIClient
 from hotline.crisis.escalations import escalation_resolve
 from hotline.crisis.reports import ReportConflict, report_addendum_add, report_create, report_update
 from hotline.models import AuditLog, CallReport, Escalation
-from tests import factories as f
-from tests.hotline.conftest import NOW
-from tests.hotline.crisis_helpers import REPORT, answered_call
+from tests.support import factories as f
+from tests.support.crisis import REPORT, answered_call
+from tests.support.twilio import NOW
 
 LOW = {**REPORT, "risk_level": 1}
 

@@ -4,8 +4,8 @@ import pytest
 
 from hotline.calls.services import call_arrive, call_choose
 from hotline.models import CallAttempt
-from tests import factories as f
-from tests.hotline.conftest import HOTLINE_NUMBER, NOW
+from tests.support import factories as f
+from tests.support.twilio import HOTLINE_NUMBER, NOW
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -19,16 +19,16 @@ from hotline.crisis.reports import report_create
 from hotline.models import CallReport, Escalation, EscalationAlert, Message, alert_dedupe_key
 from hotline.sms import backends
 from hotline.sms import outbox as sms
-from tests import factories as f
-from tests.hotline.conftest import NOW
-from tests.hotline.crisis_helpers import REPORT, answered_call, sms_to
+from tests.support import factories as f
+from tests.support.crisis import REPORT, answered_call, sms_to
+from tests.support.twilio import NOW
 
 WINDOW = dt.timedelta(minutes=5)
 
 
 @pytest.fixture
 def flaky(fake_twilio, settings):
-    """SMS through the fake Twilio REST API (tests/hotline/conftest.py), failing per recipient."""
+    """SMS through the fake Twilio REST API (tests/support/twilio.py), failing per recipient."""
     settings.SMS_BACKEND = "twilio"
     return fake_twilio
 

@@ -20,15 +20,15 @@ from hotline.crisis.reports import report_create
 from hotline.models import AuditLog, Call, CallAttempt, Escalation, EscalationAlert, Message
 from hotline.sms import backends
 from hotline.sms import outbox as sms
-from tests import factories as f
-from tests.hotline.conftest import NOW, call_data, fixture
-from tests.hotline.crisis_helpers import (
+from tests.support import factories as f
+from tests.support.crisis import (
     REPORT,
     ack_sms,
     answered_call,
     coordinator_with_phone,
     sms_to,
 )
+from tests.support.twilio import NOW, call_data, fixture
 
 WINDOW = dt.timedelta(minutes=5)
 

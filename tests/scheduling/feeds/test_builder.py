@@ -15,8 +15,8 @@ from scheduling import services
 from scheduling.feeds import builder as ical
 from scheduling.feeds import tokens
 from scheduling.models import Assignment, CalendarToken
-from tests import factories as f
-from tests.scheduling.volunteer_scene import LONDON, NOW, local, london_hotline, published_roster
+from tests.support import factories as f
+from tests.support.scenes import LONDON, NOW, local, london_hotline, published_roster
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ import pytest
 
 from hotline.crisis.escalations import escalation_raise
 from hotline.models import AuditLog, Escalation, InboundSms, Message
-from tests import factories as f
-from tests.hotline.conftest import NOW
-from tests.hotline.crisis_helpers import ack_sms, answered_call, coordinator_with_phone
+from tests.support import factories as f
+from tests.support.crisis import ack_sms, answered_call, coordinator_with_phone
+from tests.support.twilio import NOW
 
 PATH = "/twilio/sms/incoming"
 

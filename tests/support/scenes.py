@@ -11,7 +11,7 @@ from django.core.cache import cache
 
 from hotline.models import Message
 from hotline.sms import backends
-from tests import factories as f
+from tests.support import factories as f
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 # Saturday before the 2027 spring change (Sunday 28 March, 01:00 UTC clocks go to 02:00 BST).

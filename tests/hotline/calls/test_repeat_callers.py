@@ -7,7 +7,7 @@ import pytest
 
 from hotline.calls.services import caller_hash
 from hotline.models import Call
-from tests import factories as f
+from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
 

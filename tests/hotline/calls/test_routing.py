@@ -6,8 +6,8 @@ import datetime as dt
 import pytest
 
 from hotline.models import Call, CallAttempt, CallbackRequest, RingRotation
-from tests import factories as f
-from tests.hotline.conftest import NOW, call_data, fixture
+from tests.support import factories as f
+from tests.support.twilio import NOW, call_data, fixture
 
 SID = "CA11111111111111111111111111111111"
 

@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from hotline.models import Call
-from tests import factories as f
-from tests.hotline.conftest import NOW, call_data, fixture
+from tests.support import factories as f
+from tests.support.twilio import NOW, call_data, fixture
 
 
 def _roster(scene, n):

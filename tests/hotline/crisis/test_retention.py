@@ -11,8 +11,8 @@ from hotline.crisis.escalations import escalation_raise, escalation_resolve
 from hotline.crisis.reports import report_addendum_add, report_create
 from hotline.crisis.retention import purge_expired
 from hotline.models import AuditLog, CallbackRequest, CallReportAddendum
-from tests.hotline.conftest import NOW
-from tests.hotline.crisis_helpers import REPORT, answered_call
+from tests.support.crisis import REPORT, answered_call
+from tests.support.twilio import NOW
 
 OLD = NOW - dt.timedelta(days=400)
 RECENT = NOW - dt.timedelta(days=10)

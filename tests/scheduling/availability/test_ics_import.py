@@ -10,8 +10,8 @@ from django.urls import reverse
 from scheduling.availability import ics_import
 from scheduling.availability import services as availability
 from scheduling.models import Availability, TimeOff
-from tests import factories as f
-from tests.scheduling.volunteer_scene import NOW
+from tests.support import factories as f
+from tests.support.scenes import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,130 @@
+"""Twilio in tests: requests exactly as Twilio sends them (fixtures/twilio, copied from the
+team's shared/fixtures/twilio so a clean clone tests without anything beside it), a fake REST
+transport (the only thing replaced: `hotline.telephony.client.http_client`), and signing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from urllib.parse import urlencode
+
+from twilio.http import HttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+
+from tests.support import factories as f
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "twilio"
+TOKEN = "test-auth-token"
+HOTLINE_NUMBER = "+8637520000000"
+NOW = f.at(2026, 3, 2, 10)  # Monday 10:00 Shanghai
+
+
+def fixture(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+class FakeTwilioHttp(HttpClient):
+    """Answers Twilio REST requests from memory. `fail` maps a To number to an HTTP status
+    for calls.create; `sms_status` is the status every Messages.json request gets;
+    `sms_fail` maps a To number to a (retryable) HTTP status or "timeout" for Messages.json.
+    `accepted` lists the To numbers of the SMS Twilio took. Safe to share between threads."""
+
+    def __init__(self):
+        super().__init__(logger=logging.getLogger("fake-twilio"), is_async=False)
+        self.requests: list[tuple[str, str, dict]] = []
+        self.fail: dict[str, int] = {}
+        self.sms_status = 201
+        self.sms_fail: dict[str, object] = {}
+        self.accepted: list[str] = []
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def request(
+        self,
+        method,
+        uri,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        data = dict(data or {})
+        with self.lock:
+            self.requests.append((method, uri, data))
+            self.count += 1
+            count = self.count
+        if uri.endswith("/Messages.json"):
+            fault = self.sms_fail.get(data.get("To"))
+            if fault == "timeout":
+                raise TimeoutError("read timed out")
+            if fault:
+                return Response(
+                    fault, json.dumps({"code": 20500, "message": "down", "status": fault})
+                )
+            if self.sms_status >= 300:
+                return Response(
+                    self.sms_status,
+                    json.dumps({"code": 21211, "message": "nope", "status": self.sms_status}),
+                )
+            with self.lock:
+                self.accepted.append(data.get("To"))
+            return Response(201, json.dumps({"sid": f"SM{count:032d}", "status": "queued"}))
+        if uri.endswith("/Calls.json"):
+            status = self.fail.get(data.get("To"))
+            if status:
+                return Response(
+                    status, json.dumps({"code": 13223, "message": "refused", "status": status})
+                )
+            return Response(201, json.dumps({"sid": f"CA{count:032d}", "status": "queued"}))
+        return Response(
+            200,
+            json.dumps(
+                {
+                    "sid": uri.rsplit("/", 1)[-1].removesuffix(".json"),
+                    "status": data.get("Status", ""),
+                }
+            ),
+        )
+
+    def dialled(self) -> list[str]:
+        return [d["To"] for m, u, d in self.requests if u.endswith("/Calls.json")]
+
+    def stopped(self) -> list[tuple[str, str]]:
+        return [
+            (u.rsplit("/", 1)[-1].removesuffix(".json"), d.get("Status", ""))
+            for m, u, d in self.requests
+            if "/Calls/" in u and d.get("Status")
+        ]
+
+    def redirected(self) -> list[str]:
+        return [
+            u.rsplit("/", 1)[-1].removesuffix(".json")
+            for m, u, d in self.requests
+            if "/Calls/" in u and d.get("Url")
+        ]
+
+
+def signed_post(
+    client, path: str, data: dict, *, sign: bool = True, signature: str | None = None, **extra
+):
+    url = "http://testserver" + path
+    headers = {}
+    if signature is not None:
+        headers["HTTP_X_TWILIO_SIGNATURE"] = signature
+    elif sign:
+        headers["HTTP_X_TWILIO_SIGNATURE"] = RequestValidator(TOKEN).compute_signature(url, data)
+    return client.post(
+        path, urlencode(data), content_type="application/x-www-form-urlencoded", **headers, **extra
+    )
+
+
+def call_data(call_sid="CA11111111111111111111111111111111", **kw) -> dict:
+    data = fixture("voice-incoming")
+    data["CallSid"] = call_sid
+    data.update(kw)
+    return data
