@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scheduling.solver import check_solution, solve, solve_greedy  # noqa: E402
+from scheduling.solver import check_solution, solve, solve_greedy
 
 TZ = "Asia/Shanghai"
 FIRST_DAY = dt.date(2025, 3, 3)  # a Monday

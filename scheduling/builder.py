@@ -445,7 +445,7 @@ def _enqueue(run_id: int, time_limit: float) -> None:
             task_name=f"autofill-{run_id}",
             timeout=int(time_limit) + TASK_MARGIN_SECONDS,
         )
-    except Exception as exc:  # noqa: BLE001 - a broker outage must not leave the roster blocked
+    except Exception as exc:
         log.exception("could not enqueue auto-fill run %s", run_id)
         AutofillRun.objects.filter(pk=run_id, status=AutofillRun.Status.QUEUED).update(
             status=AutofillRun.Status.FAILED,
@@ -490,7 +490,7 @@ def autofill_execute(*, run_id: int, progress: Progress | None = None) -> Autofi
         )
     except AutofillAbandoned:
         log.warning("auto-fill run %s was given up on while it ran; nothing saved", run_id)
-    except Exception as exc:  # noqa: BLE001 - recorded on the run for the coordinator
+    except Exception as exc:
         log.exception("auto-fill run %s failed", run_id)
         AutofillRun.objects.filter(pk=run_id).update(
             status=AutofillRun.Status.FAILED,

@@ -1,13 +1,13 @@
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
+from hotline.models import Message
+from hotline.sms import backends
 from tests.support import factories as f
-
-# The volunteer self-service scenes' `clock` and `outbox` fixtures, for every test module
-# (tests/support/twilio.py has its own `clock`, which wins there).
-pytest_plugins = ["tests.support.scenes"]
-
+from tests.support.clock import Clock
+from tests.support.scenes import NOW
 
 def pytest_collection_modifyitems(config, items):
     # Tests marked `postgres` need real row locks and two connections.
@@ -55,3 +55,39 @@ def volunteer_api(volunteer):
     client = APIClient()
     client.force_authenticate(volunteer.user)
     return client
+
+
+@pytest.fixture
+def clock_start():
+    """Where `clock` starts: the volunteer scenes' Saturday before a DST change (a package's
+    conftest may override this fixture)."""
+    return NOW
+
+
+@pytest.fixture
+def clock(monkeypatch, clock_start):
+    """Freeze django.utils.timezone.now at `clock_start`; `clock.set(t)` and
+    `clock.advance(hours=1)` move it, `clock.now` reads it."""
+    c = Clock(clock_start)
+    monkeypatch.setattr("django.utils.timezone.now", c)
+    # Built feeds are cached by ETag; under a frozen clock two tests' ETags could agree.
+    cache.clear()
+    return c
+
+
+class Outbox:
+    """The SMS queued in the outbox (Message rows: tests run inside a transaction, so the
+    after-commit delivery never runs); iterate for dicts with to, body, dedupe_key."""
+
+    def __iter__(self):
+        return iter(Message.objects.order_by("id").values("to", "body", "dedupe_key", "purpose"))
+
+    def __len__(self):
+        return Message.objects.count()
+
+
+@pytest.fixture
+def outbox():
+    backends.outbox.clear()
+    yield Outbox()
+    backends.outbox.clear()

@@ -430,7 +430,7 @@ def calls_sweep(*, now: dt.datetime | None = None, limit: int = 200) -> int:
     for call_id, batch in due:
         try:
             call_advance(call_id=call_id, from_batch=batch, now=now)
-        except Exception:  # noqa: BLE001 - one bad call must not stop the others
+        except Exception:
             log.exception("sweep: could not advance call %s", call_id)
     return len(due)
 

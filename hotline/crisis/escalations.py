@@ -264,7 +264,7 @@ def escalations_advance_due(*, now: dt.datetime | None = None, limit: int = 500)
     for escalation_id in due:
         try:
             moved += escalation_advance(escalation_id=escalation_id, now=now)
-        except Exception:  # noqa: BLE001 - the next run tries again; others go on now
+        except Exception:
             log.exception("escalation %s could not be advanced; retrying next run", escalation_id)
     return moved
 

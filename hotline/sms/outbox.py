@@ -58,7 +58,7 @@ def _enqueue(message_id: int) -> None:
 
     try:
         async_task("hotline.tasks.sms_deliver", message_id, task_name=f"sms-{message_id}")
-    except Exception:  # noqa: BLE001 - the flush schedule picks the message up anyway
+    except Exception:
         log.exception("could not enqueue SMS %s; the outbox flush will send it", message_id)
 
 

@@ -72,7 +72,7 @@ def twilio_webhook(fallback: Callable | None = None):
             except Malformed as exc:
                 log.warning("malformed Twilio webhook %s: %s", request.path, exc)
                 return HttpResponse(str(exc), status=400, content_type="text/plain")
-            except Exception:  # noqa: BLE001 - Twilio must never get a 500
+            except Exception:
                 log.exception("Twilio webhook %s failed", request.path)
                 return twiml(fallback() if fallback else None)
 

@@ -34,7 +34,7 @@ def busy_times(data: bytes, *, now: dt.datetime, tz) -> list[tuple[dt.datetime, 
         raise CalendarImportError(_("The file is larger than 1 MB."))
     try:
         cal = Calendar.from_ical(data)
-    except Exception as exc:  # noqa: BLE001 - the parser raises many kinds of errors
+    except Exception as exc:
         raise CalendarImportError(_("This file is not an iCalendar (.ics) file.")) from exc
     if not isinstance(cal, Calendar) or cal.name != "VCALENDAR":
         raise CalendarImportError(_("This file is not an iCalendar (.ics) file."))
@@ -72,7 +72,7 @@ def busy_times(data: bytes, *, now: dt.datetime, tz) -> list[tuple[dt.datetime, 
                 )
     except CalendarImportError:
         raise
-    except Exception as exc:  # noqa: BLE001 - broken recurrence rules, bad dates, …
+    except Exception as exc:
         raise CalendarImportError(
             _("The calendar could not be read (a broken recurrence or date?): %(error)s")
             % {"error": str(exc)[:200]}

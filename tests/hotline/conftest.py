@@ -3,8 +3,6 @@ and a fake Twilio transport (tests/support/twilio.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from hotline.sms import backends
@@ -22,21 +20,9 @@ def fake_twilio(monkeypatch):
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """Freeze django.utils.timezone.now at NOW; `clock.set(t)` moves it."""
-
-    class Clock:
-        now = NOW
-
-        def set(self, value):
-            self.now = value
-
-        def advance(self, **kw):
-            self.now = self.now + dt.timedelta(**kw)
-
-    c = Clock()
-    monkeypatch.setattr("django.utils.timezone.now", lambda: c.now)
-    return c
+def clock_start():
+    """Call scenes start on the fixtures' Monday, 10:00 Shanghai (see tests/support/twilio.py)."""
+    return NOW
 
 
 @pytest.fixture
