@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 from tests.support import factories as f
 
 # The volunteer self-service scenes' `clock` and `outbox` fixtures, for every test module
-# (tests/support/twilio.py has its own `clock`, which wins there).
+# (tests/hotline/conftest.py has its own `clock`, which wins under tests/hotline/).
 pytest_plugins = ["tests.support.scenes"]
 
 
