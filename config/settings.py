@@ -1,6 +1,6 @@
 """Settings, read from the environment through small typed helpers.
 
-Every variable read here is documented in the README ("Configuration").
+Every variable read here is documented in docs/configuration.md.
 """
 
 import os
@@ -280,7 +280,7 @@ TWILIO_WEBHOOK_BASE_URL = env_str("TWILIO_WEBHOOK_BASE_URL")
 # bench/webhook.py only: mount a bare view to compare the webhook's throughput against.
 BENCH_BARE_VIEW = env_bool("BENCH_BARE_VIEW", False)
 
-# Crisis work (docs/readme-crisis.md). Escalation SMS link to SITE_URL (below; empty:
+# Crisis work (docs/crisis.md). Escalation SMS link to SITE_URL (below; empty:
 # http://127.0.0.1:8000). Retention, in days: callback numbers, recording references,
 # report and escalation notes (`purge_expired`, daily). A report is editable this many hours.
 RETENTION_DAYS_CALLBACK = env_int("RETENTION_DAYS_CALLBACK", 30)
@@ -288,7 +288,7 @@ RETENTION_DAYS_RECORDING = env_int("RETENTION_DAYS_RECORDING", 90)
 RETENTION_DAYS_NOTES = env_int("RETENTION_DAYS_NOTES", 365)
 REPORT_EDIT_HOURS = env_int("REPORT_EDIT_HOURS", 24)
 
-# Volunteers on their own (calendar feeds, reminders, swaps; docs/readme-volunteers.md).
+# Volunteers on their own (calendar feeds, reminders, swaps; docs/volunteers.md).
 # Host part of calendar UIDs (assignment-<id>@<host>): set it once and never change it, or
 # calendar apps see every shift as new. Empty: the first ALLOWED_HOSTS entry.
 CALENDAR_UID_HOST = env_str("CALENDAR_UID_HOST")

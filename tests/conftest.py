@@ -9,6 +9,7 @@ from tests.support import factories as f
 from tests.support.clock import Clock
 from tests.support.scenes import NOW
 
+
 def pytest_collection_modifyitems(config, items):
     # Tests marked `postgres` need real row locks and two connections.
     for item in items:

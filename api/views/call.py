@@ -1,4 +1,4 @@
-"""Calls (read-only) and the callback queue. Visibility lives in hotline.call_selectors."""
+"""Calls (read-only) and the callback queue. Visibility lives in hotline.calls.selectors."""
 
 import django_filters
 from django.utils import timezone

@@ -1,5 +1,5 @@
 """The report on one call: `/api/v1/calls/{id}/report/` (GET, POST, PATCH) and
-`/api/v1/calls/{id}/report/addenda/` (POST). Writes go through hotline.reports, which
+`/api/v1/calls/{id}/report/addenda/` (POST). Writes go through hotline.crisis.reports, which
 decides who may write; reads are audited."""
 
 from django.shortcuts import get_object_or_404

@@ -3,7 +3,6 @@ escalation goes through the audited pages (/calls/<id>/report/, /crisis/)."""
 
 from django.contrib import admin
 
-# hotline/admin.py defines ReadOnlyAdmin before it imports this module (at its end).
 from hotline.admin.base import ReadOnlyAdmin
 from hotline.models import AuditLog, CallReport, Escalation, EscalationAlert
 

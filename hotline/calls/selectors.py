@@ -53,7 +53,7 @@ def hotline_with_open_flag(number: str, at: dt.datetime) -> Hotline | None:
 
     One query, in SQL written out and its row turned into a Hotline as the ORM would: the
     incoming-call webhook runs it on every call, and compiling the equivalent ORM query (an
-    annotated Exists) cost more than running it. tests/hotline/test_query_count.py checks
+    annotated Exists) cost more than running it. tests/hotline/calls/test_query_count.py checks
     it against `hotline_open`.
     """
     db = connections[DEFAULT_DB_ALIAS]  # the thread's connection, not the proxy

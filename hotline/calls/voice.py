@@ -1,7 +1,7 @@
 """The words and TwiML of each step of a call, in the hotline's language.
 
 Pure functions of a Call (or Hotline): the webhook views pick one after the service has
-moved the call on. URLs point back at our own webhooks (see hotline/urls.py).
+moved the call on. URLs point back at our own webhooks (see hotline/telephony/urls.py).
 """
 
 from __future__ import annotations

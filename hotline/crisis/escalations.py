@@ -15,7 +15,7 @@ round, recipient) and its SMS dedupe key derives from it, so no one is alerted t
 one round.
 
 Tiers: 1 supervisors on shift on the call's hotline, 2 every active supervisor, 3 the
-coordinators (see hotline.crisis_selectors.tier_recipients). An empty tier is skipped at
+coordinators (see hotline.crisis.selectors.tier_recipients). An empty tier is skipped at
 once; the last tier is alerted again every window (round 2, 3, …) until acknowledged.
 """
 
@@ -99,7 +99,7 @@ def escalation_raise(
     A call has at most one live (open or acknowledged) escalation: raising again — a report
     at risk 3 after a manual escalation, a double click — joins the live one and returns it.
     Raising by hand needs `can_escalate` (else PermissionDenied), for the web page and the
-    API alike; a report's escalation is raised for its author by hotline.reports."""
+    API alike; a report's escalation is raised for its author by hotline.crisis.reports."""
     if source == Escalation.Source.MANUAL and not can_escalate(by, call):
         raise PermissionDenied
     live = _live_for_call(call)

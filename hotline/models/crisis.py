@@ -279,7 +279,7 @@ def alert_dedupe_key(escalation_id: int, tier: int, round_: int, recipient_id: i
 
 
 class AuditLog(models.Model):
-    """Who did or saw what, when. Written by hotline/audit.py only; never edited.
+    """Who did or saw what, when. Written by hotline/crisis/audit.py only; never edited.
     `detail` holds ids and field names, never notes or caller details."""
 
     at = models.DateTimeField(_("when"), db_index=True)
