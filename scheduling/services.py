@@ -62,7 +62,13 @@ def _lock_shift(shift_id: int) -> Shift:
     # Locking the shift row serialises writers on one shift (the last-seat race); locking the
     # volunteer row serialises one volunteer's overlapping assignments across shifts. Always
     # shift first, then volunteer, so two writers never wait on each other in a cycle.
-    return Shift.objects.select_for_update().select_related("roster__hotline").get(pk=shift_id)
+    # `of=("self",)`: the roster and hotline are read, not locked — call routing locks the
+    # hotline row to plan ring batches, and must never wait for a roster write (auto-fill).
+    return (
+        Shift.objects.select_for_update(of=("self",))
+        .select_related("roster__hotline")
+        .get(pk=shift_id)
+    )
 
 
 def _lock_volunteer(volunteer_id: int) -> Volunteer:

@@ -83,7 +83,7 @@ def swap_offer(
     """The volunteer offers (or drops) their own active assignment of a published roster."""
     now = now or timezone.now()
     assignment = (
-        Assignment.objects.select_for_update()
+        Assignment.objects.select_for_update(of=("self",))
         .select_related("shift__roster__hotline")
         .get(pk=assignment.pk)
     )

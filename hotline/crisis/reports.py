@@ -119,7 +119,9 @@ def report_create(*, call, by, data: dict, now: dt.datetime) -> CallReport:
 @transaction.atomic
 def report_update(*, report: CallReport, by, data: dict, now: dt.datetime) -> CallReport:
     """Change a report: its author only, within the edit window (else ReportConflict)."""
-    report = CallReport.objects.select_for_update().select_related("call").get(pk=report.pk)
+    report = (
+        CallReport.objects.select_for_update(of=("self",)).select_related("call").get(pk=report.pk)
+    )
     if not _is_author(by, report):
         raise PermissionDenied(_("Only the report's author can change it."))
     if not report_editable(report, now=now):

@@ -75,3 +75,27 @@ def test_two_volunteers_claiming_one_offer_exactly_one_gets_it(monkeypatch):
     assert sum(isinstance(r, RuleViolation) for r in results) == 1, results
     active = Assignment.objects.filter(shift=shift, status="active")
     assert active.count() == 1 and active.get().volunteer in takers
+
+
+def test_assignment_write_never_locks_the_hotline_row():
+    """Call routing locks the hotline row to plan ring batches: a roster write (an auto-fill
+    saves a whole roster in one transaction) must not make a caller wait for it."""
+    from django.db import connection, connections, transaction
+
+    from hotline.models import Hotline
+
+    shift = f.shift(required_counsellors=2)
+    volunteer = f.volunteer()
+    with transaction.atomic():
+        services.assignment_create(shift=shift, volunteer=volunteer, role="counsellor")
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT id FROM {Hotline._meta.db_table} WHERE id = %s FOR UPDATE NOWAIT",  # noqa: S608 - a model table name
+                    [shift.roster.hotline_id],
+                )
+                assert cursor.fetchone() is not None
+        finally:
+            other.close()
+    assert connection.in_atomic_block is False
