@@ -156,6 +156,8 @@ def test_call_list_offers_no_player_to_who_may_not_hear(client, voicemail):
     client.force_login(voicemail["counsellor"].user)
     body = client.get("/calls/").content.decode()
     assert "…7777" in body and "/recording/" not in body
+    # seeing the call is not hearing its voicemail: that is for the callback queue's people
+    assert client.get(url(voicemail["call"])).status_code == 404
 
 
 def test_recorded_webhook_keeps_only_the_sid(scene, tw, voicemail):
