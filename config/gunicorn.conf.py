@@ -1,13 +1,15 @@
 """gunicorn settings for production: `gunicorn -c config/gunicorn.conf.py config.wsgi`.
 
-Environment: GUNICORN_BIND (default 127.0.0.1:8000), GUNICORN_WORKERS (default 2).
-Everything else about the site is read by config/settings.py.
+Environment: GUNICORN_BIND (default 127.0.0.1:8000), GUNICORN_WORKERS (default 2 × cores
++ 1). Command-line options (`-w`, `-b`) override these. Everything else about the site is
+read by config/settings.py.
 """
 
+import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+workers = int(os.environ.get("GUNICORN_WORKERS", str(multiprocessing.cpu_count() * 2 + 1)))
 # Twilio gives up on a webhook after 15 s: a worker stuck longer than that helps nobody.
 timeout = 30
 
