@@ -198,3 +198,45 @@ def test_query_count_unchanged_by_decryption(notes, django_assert_num_queries):
     # decrypting happens in Python, on the rows already fetched
     with django_assert_num_queries(1):
         assert len(list(CallReport.objects.all())) == 1
+
+
+def _encrypted_names(model) -> set[str]:
+    return {f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)}
+
+
+def test_no_admin_searches_filters_or_sorts_on_an_encrypted_field():
+    from django.contrib import admin
+
+    checked = 0
+    for model, model_admin in admin.site._registry.items():
+        encrypted = _encrypted_names(model)
+        if not encrypted:
+            continue
+        checked += 1
+        named = {
+            name.lstrip("^=@-").split("__")[0]
+            for name in (
+                *model_admin.search_fields,
+                *(x for x in model_admin.list_filter if isinstance(x, str)),
+                *(model_admin.ordering or ()),
+                model_admin.date_hierarchy or "",
+            )
+        }
+        assert not named & encrypted, model
+    assert checked == 4  # reports, escalations, callback requests, calendar tokens
+
+
+def test_no_api_filter_names_an_encrypted_field():
+    from api.urls import router
+
+    for _prefix, viewset, _basename in router.registry:
+        model = getattr(getattr(viewset, "queryset", None), "model", None)
+        if model is None:
+            continue
+        fields = set(getattr(viewset, "filterset_fields", None) or ())
+        filterset = getattr(viewset, "filterset_class", None)
+        if filterset is not None:
+            fields |= {f.field_name for f in filterset.base_filters.values()}
+        fields |= set(getattr(viewset, "search_fields", None) or ())
+        fields |= set(getattr(viewset, "ordering_fields", None) or ())
+        assert not fields & _encrypted_names(model), viewset
