@@ -3,6 +3,8 @@
 Every variable read here is documented in docs/configuration.md.
 """
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -254,7 +256,30 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Calendar-feed URLs carry their secret token: redacted where request paths are logged
+    # (config/logfilters.py; gunicorn: config/gunicorn.conf.py).
+    "filters": {"redact_secret_paths": {"()": "config.logfilters.RedactSecretPaths"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
+    "loggers": {
+        # Configuring a logger replaces its handlers: django.server keeps Django's own.
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["redact_secret_paths"],
+        },
+        "django.request": {"filters": ["redact_secret_paths"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
@@ -270,6 +295,41 @@ if not CALLER_HASH_SECRET:
     if not DEBUG:
         raise ImproperlyConfigured("CALLER_HASH_SECRET is not set (required unless DEBUG).")
     CALLER_HASH_SECRET = "caller-hash:" + SECRET_KEY  # DEBUG only
+
+
+def encryption_keys(value: list[str]) -> list[str]:
+    """FIELD_ENCRYPTION_KEYS, checked here so a malformed key stops every process at start
+    (gunicorn runs no system checks). Each is a Fernet key: 32 bytes, url-safe base64."""
+    for n, key in enumerate(value, 1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode())
+        except (ValueError, TypeError):
+            raw = b""
+        if len(raw) != 32:
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS: key {n} is not a Fernet key (32 bytes, url-safe "
+                "base64; make one with `python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`)."
+            )
+    return value
+
+
+# Call notes, callback numbers and calendar-feed tokens are stored encrypted
+# (docs/security-encryption.md). Comma-separated Fernet keys: the first encrypts, every one
+# decrypts; rotate with `manage.py rotate_encryption_key`. Required unless DEBUG.
+FIELD_ENCRYPTION_KEYS = encryption_keys(env_list("FIELD_ENCRYPTION_KEYS"))
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS is not set (required unless DEBUG): call notes and callers' "
+            "numbers are stored encrypted with it. See docs/security-encryption.md."
+        )
+    # DEBUG only: derived from SECRET_KEY, so a development database stays readable.
+    FIELD_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(f"field-encryption:{SECRET_KEY}".encode()).digest()
+        ).decode()
+    ]
 # Outbound call legs: `twilio` (REST API) or `console` (logged, for simulate_call and demos).
 TWILIO_VOICE_BACKEND = env_str(
     "TWILIO_VOICE_BACKEND", "twilio" if TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN else "console"

@@ -22,3 +22,5 @@ TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
 TWILIO_AUTH_TOKEN = "test-auth-token"  # noqa: S105
 TWILIO_SMS_FROM = "+8637520000000"
 TWILIO_VOICE_BACKEND = "console"  # tests swap in a fake http_client where they dial
+# Fixed keys, whatever the environment says: tests that rotate replace them.
+FIELD_ENCRYPTION_KEYS = ["oXyOumjcwQ3oKV00h7TJ8n39xeVZrlPmHqs2SwZqEvY="]

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from config.settings import BASE_DIR, database_from_url, sqlite_database
 
@@ -34,6 +35,7 @@ def production_env(**overrides):
         "CALLER_HASH_SECRET": secrets.token_urlsafe(40),
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     }
     env.update(overrides)
     return env
@@ -59,6 +61,32 @@ def test_refuses_to_start_without_secret_key_when_debug_off():
     result = run(["-c", "import django; django.setup()"], ALLOWED_HOSTS="example.org")
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
+
+
+def test_refuses_to_start_without_encryption_keys_when_debug_off():
+    result = run(
+        ["-c", "import django; django.setup()"], **production_env(FIELD_ENCRYPTION_KEYS="")
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "FIELD_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_refuses_a_malformed_encryption_key():
+    good = Fernet.generate_key().decode()
+    result = run(
+        ["-c", "import django; django.setup()"],
+        **production_env(FIELD_ENCRYPTION_KEYS=f"{good},not-a-key"),
+    )
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS: key 2 is not a Fernet key" in result.stderr
+
+
+def test_debug_derives_a_development_key_from_secret_key():
+    code = "from django.conf import settings as s; print(s.FIELD_ENCRYPTION_KEYS)"
+    env = {"DEBUG": "1", "SECRET_KEY": "dev-secret", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    first, second = run(["-c", code], **env), run(["-c", code], **env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout and len(eval(first.stdout)) == 1  # noqa: S307
 
 
 def test_starts_without_secret_key_in_debug():

@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -41,6 +41,9 @@ class VolunteerSerializer(serializers.ModelSerializer):
             "language",
             "password",
         ]
+        # Phone uniqueness among active volunteers is checked in `validate`, on the field
+        # (DRF's automatic validator would answer a non-field error and require is_active).
+        validators = []
 
     def validate_username(self, value):
         users = User.objects.filter(username__iexact=value)
@@ -55,7 +58,36 @@ class VolunteerSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(_("List each role once."))
         return value
 
+    def _phone_taken(self, phone: str, *, active: bool) -> bool:
+        if not active or not phone:
+            return False
+        others = Volunteer.objects.filter(phone_number=phone, is_active=True)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        return others.exists()
+
+    def _phone_error(self) -> serializers.ValidationError:
+        return serializers.ValidationError(
+            {"phone_number": [_("Another active volunteer has this phone number.")]},
+            code="unique",
+        )
+
+    def _save_checked(self, volunteer: Volunteer) -> None:
+        """Save; a concurrent request that took the number first makes this a 400 too."""
+        try:
+            with transaction.atomic():
+                volunteer.save()
+        except IntegrityError:
+            if self._phone_taken(volunteer.phone_number, active=volunteer.is_active):
+                raise self._phone_error() from None
+            raise
+
     def validate(self, attrs):
+        # SMS replies are matched to a person by number: one active volunteer per number.
+        phone = attrs.get("phone_number", getattr(self.instance, "phone_number", ""))
+        active = attrs.get("is_active", getattr(self.instance, "is_active", True))
+        if self._phone_taken(phone, active=active):
+            raise self._phone_error()
         password = attrs.get("password")
         if self.instance is None and not password:
             raise serializers.ValidationError(
@@ -76,7 +108,7 @@ class VolunteerSerializer(serializers.ModelSerializer):
         user = User.objects.create_user(username=user_data["username"], password=password)
         volunteer = Volunteer(user=user, **validated_data)
         volunteer.set_roles(roles)
-        volunteer.save()
+        self._save_checked(volunteer)
         return volunteer
 
     @transaction.atomic
@@ -96,5 +128,5 @@ class VolunteerSerializer(serializers.ModelSerializer):
             setattr(instance, field, value)
         if roles is not None:
             instance.set_roles(roles)
-        instance.save()
+        self._save_checked(instance)
         return instance

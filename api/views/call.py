@@ -1,21 +1,52 @@
 """Calls (read-only) and the callback queue. Visibility lives in hotline.calls.selectors."""
 
+import json
+
 import django_filters
+from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, viewsets
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, permissions, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.serializers.call import CallbackDoneSerializer, CallbackSerializer, CallSerializer
+from hotline.calls import recordings
 from hotline.calls import services as calls
 from hotline.calls.selectors import (
     callbacks_visible_to,
     calls_visible_to,
     can_see_callbacks,
+    recordings_visible_to,
     with_earlier_calls,
+    with_recording_flag,
 )
 from hotline.models import Call, CallbackRequest
+
+
+class RecordingGone(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = _("This recording no longer exists.")
+    default_code = "recording_gone"
+
+
+class RecordingUnavailable(exceptions.APIException):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = _("The recording cannot be fetched right now. Try again in a minute.")
+    default_code = "recording_unavailable"
+
+
+class AudioRenderer(renderers.BaseRenderer):
+    """Lets a client ask for `Accept: audio/mpeg`; errors still come as JSON text."""
+
+    media_type = "audio/mpeg"
+    format = "mp3"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return b"" if data is None else json.dumps(data).encode()
 
 
 class CallFilter(django_filters.FilterSet):
@@ -37,7 +68,46 @@ class CallViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Call.objects.none()  # for the schema only
 
     def get_queryset(self):
-        return with_earlier_calls(calls_visible_to(self.request.user))
+        user = self.request.user
+        return with_recording_flag(with_earlier_calls(calls_visible_to(user)), user)
+
+    @extend_schema(
+        responses={
+            (200, "audio/mpeg"): OpenApiTypes.BINARY,
+            (206, "audio/mpeg"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="No such call, or no voicemail you may hear."),
+            410: OpenApiResponse(description="Twilio no longer has the recording."),
+            502: OpenApiResponse(description="Twilio could not be reached; try again."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="recording",
+        renderer_classes=[renderers.JSONRenderer, AudioRenderer],
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def recording(self, request, pk=None):
+        """The call's voicemail (MP3), streamed from Twilio through us, never cached. Only
+        for those who may hear it (coordinators; supervisors on the call's hotline): for
+        anyone else, as for a call without a voicemail, 404. Each listening is audited.
+        Byte ranges (`Range`) are passed on."""
+        try:
+            call = recordings_visible_to(request.user).get(pk=int(pk))
+        except (Call.DoesNotExist, ValueError, TypeError):
+            raise Http404 from None
+        try:
+            media = recordings.recording_stream(
+                call=call,
+                by=request.user,
+                via="api",
+                now=timezone.now(),
+                range_header=request.headers.get("Range", ""),
+            )
+        except recordings.RecordingUnavailable as exc:
+            raise (RecordingGone() if exc.gone else RecordingUnavailable()) from exc
+        return recordings.recording_response(media, call=call)
 
 
 class CanSeeCallbacks(permissions.BasePermission):
@@ -71,4 +141,4 @@ class CallbackViewSet(viewsets.ReadOnlyModelViewSet):
             note=payload.validated_data["note"],
             now=timezone.now(),
         )
-        return Response(CallbackSerializer(callback).data)
+        return Response(CallbackSerializer(callback, context=self.get_serializer_context()).data)

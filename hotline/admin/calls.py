@@ -45,3 +45,6 @@ class CallbackRequestAdmin(ReadOnlyAdmin):
     list_display = ["call", "hotline", "requested_at", "done_at", "done_by"]
     list_filter = ["hotline"]
     list_select_related = ["call", "hotline", "done_by"]
+    # The caller's number and the note are read on the callback queue page (crisis staff of
+    # the hotline), not here.
+    exclude = ["number", "note"]

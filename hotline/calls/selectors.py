@@ -228,3 +228,23 @@ def callbacks_visible_to(user, *, open_only: bool = False) -> QuerySet[CallbackR
     if not can_see_callbacks(user):
         return qs.none()
     return qs.filter(hotline__in=supervised_hotlines(volunteer_of(user)))
+
+
+def recordings_visible_to(user) -> QuerySet[Call]:
+    """Calls whose voicemail `user` may hear: the people who work the callback queue
+    (`can_see_callbacks`), for the calls they may see and the hotlines whose queue they see
+    — coordinators every call, supervisors their hotlines'. Only calls with a recording."""
+    if not can_see_callbacks(user):
+        return Call.objects.none()
+    qs = calls_visible_to(user).exclude(recording_sid="")
+    if is_coordinator(user):
+        return qs
+    return qs.filter(hotline__in=supervised_hotlines(volunteer_of(user)))
+
+
+def with_recording_flag(calls: QuerySet[Call], user) -> QuerySet[Call]:
+    """Annotate `recording_audible`: whether `user` may hear the call's voicemail
+    (recordings_visible_to), in the same query."""
+    return calls.annotate(
+        recording_audible=Exists(recordings_visible_to(user).filter(pk=OuterRef("pk")))
+    )

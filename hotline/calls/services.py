@@ -605,12 +605,13 @@ def callback_request_create(*, call: Call, number: str, now: dt.datetime) -> Cal
 
 
 def voicemail_record(
-    *, call: Call, recording_sid: str, recording_url: str, duration: int | None, now: dt.datetime
+    *, call: Call, recording_sid: str, duration: int | None, now: dt.datetime
 ) -> Call:
-    """A voicemail was recorded. A replay of the same recording changes nothing."""
+    """A voicemail was recorded. A replay of the same recording changes nothing. Only the
+    SID is kept: the recording is played through us (hotline/calls/recordings.py), never
+    through Twilio's URL, which anyone holding it could open."""
     updated = Call.objects.filter(pk=call.pk, recording_sid="").update(
         recording_sid=recording_sid[:64],
-        recording_url=recording_url[:500],
         recording_duration=duration,
         updated_at=now,
     )

@@ -14,6 +14,7 @@ urlpatterns = [
     path("callbacks/", views.callback_list, name="callback-list"),
     path("callbacks/<int:pk>/done/", views.callback_mark_done, name="callback-done"),
     path("sms-failed/", sms_views.sms_failed_list, name="sms-failed"),
+    path("<int:call_id>/recording/", views.call_recording, name="recording"),
     path("<int:call_id>/report/", crisis_views.call_report, name="report"),
     path("<int:call_id>/escalate/", crisis_views.call_escalate, name="escalate"),
 ]

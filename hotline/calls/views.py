@@ -9,15 +9,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from hotline.access import is_coordinator
+from hotline.calls import recordings
 from hotline.calls import services as calls
 from hotline.calls.selectors import (
     callbacks_visible_to,
     calls_visible_to,
     can_see_callbacks,
+    recordings_visible_to,
     with_earlier_calls,
+    with_recording_flag,
 )
 
 RECENT_CALLS = 100
@@ -25,7 +28,11 @@ RECENT_CALLS = 100
 
 @login_required
 def call_list(request):
-    recent = list(with_earlier_calls(calls_visible_to(request.user))[:RECENT_CALLS])
+    recent = list(
+        with_recording_flag(with_earlier_calls(calls_visible_to(request.user)), request.user)[
+            :RECENT_CALLS
+        ]
+    )
     return render(
         request,
         "hotline/call_list.html",
@@ -66,6 +73,32 @@ def callback_mark_done(request, pk: int):
     )
     messages.success(request, _("Marked as called back."))
     return redirect("calls:callback-list")
+
+
+@login_required
+@require_safe
+def call_recording(request, call_id: int):
+    """A call's voicemail, streamed from Twilio through us. A call the user may not hear is a
+    404, as one that does not exist."""
+    call = get_object_or_404(recordings_visible_to(request.user), pk=call_id)
+    try:
+        media = recordings.recording_stream(
+            call=call,
+            by=request.user,
+            via="web",
+            now=timezone.now(),
+            range_header=request.headers.get("Range", ""),
+        )
+    except recordings.RecordingUnavailable as exc:
+        return HttpResponse(
+            _("This recording no longer exists.")
+            if exc.gone
+            else _("The recording cannot be fetched right now. Try again in a minute."),
+            status=410 if exc.gone else 502,
+            content_type="text/plain; charset=utf-8",
+            headers={"Cache-Control": "private, no-store"},
+        )
+    return recordings.recording_response(media, call=call)
 
 
 @csrf_exempt

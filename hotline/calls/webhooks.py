@@ -133,7 +133,6 @@ def voice_recorded(request):
         calls.voicemail_record(
             call=call,
             recording_sid=recording_sid,
-            recording_url=request.POST.get("RecordingUrl", "")[:500],
             duration=int_field(request, "RecordingDuration"),
             now=timezone.now(),
         )

@@ -2,7 +2,7 @@
 keep what counts (dates, durations, categories, risk levels, outcomes).
 
 - callback numbers (CallbackRequest.number), after RETENTION_DAYS_CALLBACK days;
-- recording references (Call.recording_sid / recording_url), after RETENTION_DAYS_RECORDING;
+- recording references (Call.recording_sid), after RETENTION_DAYS_RECORDING;
 - report notes (CallReport.summary and referral, addenda texts, escalation reasons and
   resolution notes), after RETENTION_DAYS_NOTES.
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from hotline.crisis.audit import audit_record
@@ -79,10 +79,8 @@ def purge_expired(
         progress,
     )
     result.counts["recordings"] = _in_batches(
-        Call.objects.filter(arrived_at__lt=cut["recording"]).filter(
-            ~Q(recording_sid="") | ~Q(recording_url="")
-        ),
-        {"recording_sid": "", "recording_url": ""},
+        Call.objects.filter(arrived_at__lt=cut["recording"]).exclude(recording_sid=""),
+        {"recording_sid": ""},
         "recordings",
         progress,
     )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hotline.fields import EncryptedCharField
 from hotline.models.hotlines import Hotline
 from hotline.models.people import Role, Volunteer
 
@@ -97,8 +98,9 @@ class Call(models.Model):
     duration = models.PositiveIntegerField(_("duration (seconds)"), null=True, blank=True)
     # Where Twilio reaches us, as seen on the incoming webhook: leg URLs are built from it.
     webhook_base = models.CharField(max_length=200, blank=True)
+    # The voicemail, by SID only: it is played through our own page, fetched from Twilio with
+    # our credentials (hotline/calls/recordings.py); its raw URL is never stored or shown.
     recording_sid = models.CharField(_("recording SID"), max_length=64, blank=True)
-    recording_url = models.URLField(_("recording URL"), max_length=500, blank=True)
     recording_duration = models.PositiveIntegerField(
         _("recording length (seconds)"), null=True, blank=True
     )
@@ -196,11 +198,12 @@ class RingRotation(models.Model):
 
 
 class CallbackRequest(models.Model):
-    """A caller asked to be called back. The one place a full caller number is kept."""
+    """A caller asked to be called back. The one place a full caller number is kept:
+    encrypted, like the note (hotline/fields.py), and erased after RETENTION_DAYS_CALLBACK."""
 
     call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="callback")
     hotline = models.ForeignKey(Hotline, on_delete=models.PROTECT, related_name="callbacks")
-    number = models.CharField(_("number to call back"), max_length=20)
+    number = EncryptedCharField(_("number to call back"), max_length=20)
     requested_at = models.DateTimeField(_("requested at"), db_index=True)
     done_at = models.DateTimeField(_("called back at"), null=True, blank=True)
     done_by = models.ForeignKey(
@@ -211,7 +214,7 @@ class CallbackRequest(models.Model):
         related_name="+",
         verbose_name=_("called back by"),
     )
-    note = models.CharField(_("note"), max_length=500, blank=True)
+    note = EncryptedCharField(_("note"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["requested_at", "id"]

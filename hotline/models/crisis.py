@@ -1,7 +1,8 @@
 """Crisis work: call reports (+ addenda), escalations and their alerts, the audit log.
 
 Foreign keys to the call models are string references, so this module imports no other
-model module. Services live in hotline/crisis/.
+model module. Services live in hotline/crisis/. Every free-text field here can hold what a
+caller said: each is stored encrypted (hotline/fields.py), and none can be searched in SQL.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from hotline.fields import EncryptedCharField, EncryptedTextField
 
 
 class RiskLevel(models.IntegerChoices):
@@ -74,14 +77,14 @@ class CallReport(models.Model):
     )
     category = models.CharField(_("category"), max_length=20, choices=ReportCategory.choices)
     caller_group = models.CharField(_("caller group"), max_length=24, choices=CallerGroup.choices)
-    summary = models.TextField(_("summary"), blank=True, max_length=5000)
+    summary = EncryptedTextField(_("summary"), blank=True, max_length=5000)
     risk_level = models.PositiveSmallIntegerField(
         _("risk level"),
         choices=RiskLevel.choices,
         validators=[MinValueValidator(0), MaxValueValidator(4)],
     )
     follow_up_needed = models.BooleanField(_("follow-up needed"), default=False)
-    referral = models.CharField(
+    referral = EncryptedCharField(
         _("referral given"),
         max_length=300,
         blank=True,
@@ -110,7 +113,7 @@ class CallReportAddendum(models.Model):
 
     report = models.ForeignKey(CallReport, on_delete=models.CASCADE, related_name="addenda")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField(_("addendum"), max_length=5000)
+    text = EncryptedTextField(_("addendum"), max_length=5000)
     created_at = models.DateTimeField(_("added at"))
 
     class Meta:
@@ -174,7 +177,7 @@ class Escalation(models.Model):
         related_name="+",
         verbose_name=_("raised by"),
     )
-    reason = models.TextField(_("reason"), blank=True, max_length=2000)
+    reason = EncryptedTextField(_("reason"), blank=True, max_length=2000)
     risk_level = models.PositiveSmallIntegerField(
         _("risk level"), choices=RiskLevel.choices, null=True, blank=True
     )
@@ -209,7 +212,7 @@ class Escalation(models.Model):
         verbose_name=_("resolved by"),
     )
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
-    resolution_notes = models.TextField(_("resolution notes"), blank=True, max_length=5000)
+    resolution_notes = EncryptedTextField(_("resolution notes"), blank=True, max_length=5000)
     notes_purged_at = models.DateTimeField(_("notes erased at"), null=True, blank=True)
 
     class Meta:

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -83,6 +84,18 @@ class Volunteer(models.Model):
         ordering = ["display_name", "id"]
         verbose_name = _("volunteer")
         verbose_name_plural = _("volunteers")
+        constraints = [
+            # SMS replies (ACK, swap answers) are matched to a person by number: two active
+            # volunteers on one number would make that a guess. Code "unique" on one field:
+            # model validation (the admin) reports it on the phone number field.
+            models.UniqueConstraint(
+                fields=["phone_number"],
+                condition=Q(is_active=True) & ~Q(phone_number=""),
+                name="volunteer_phone_unique_active",
+                violation_error_code="unique",
+                violation_error_message=_("Another active volunteer has this phone number."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

@@ -1,8 +1,10 @@
 """Twilio's REST API behind one module: the client, its transports, and the operations we use
-(send an SMS, place, stop and redirect calls).
+(send an SMS, place, stop and redirect calls, fetch a voicemail's audio).
 
 Tests replace only the transport (`http_client`, a `twilio.http.HttpClient`), never the
-logic above it.
+logic above it. Every transport also answers `stream(method, uri, *, auth, timeout,
+headers)` with a `MediaResponse`: twilio's own `request` reads the body as text, which
+audio is not.
 
 Voice backends (setting TWILIO_VOICE_BACKEND): `twilio` (the REST API, the default with
 credentials) or `console` (no account needed: requests are logged and answered with made-up
@@ -14,13 +16,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.urls import reverse
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
+from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
@@ -38,6 +44,14 @@ class DialError(Exception):
     """Twilio refused or could not place an outbound call."""
 
 
+class RecordingUnavailable(Exception):
+    """Twilio could not hand over a recording; `gone` means it no longer exists there."""
+
+    def __init__(self, message: str, *, gone: bool = False):
+        super().__init__(message)
+        self.gone = gone
+
+
 class SmsError(Exception):
     """Twilio did not take an SMS; `permanent` means the same request will never succeed."""
 
@@ -47,6 +61,52 @@ class SmsError(Exception):
 
 
 # --- REST transport -------------------------------------------------------------------------
+
+
+@dataclass
+class MediaResponse:
+    """A binary response being streamed: iterate `chunks`, then `close()` (Django's
+    StreamingHttpResponse closes it when the download ends or is cut off)."""
+
+    status: int
+    chunks: Iterator[bytes]
+    headers: dict[str, str] = field(default_factory=dict)
+    close: Callable[[], None] = lambda: None
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.chunks)
+
+
+MEDIA_CHUNK = 64 * 1024
+# Connect, then between two reads: a stalled download frees its worker.
+MEDIA_TIMEOUT = (5, 30)
+MEDIA_HEADERS = ("Content-Type", "Content-Length", "Content-Range", "Accept-Ranges")
+
+
+class MediaHttpClient(TwilioHttpClient):
+    """twilio's own transport (requests), plus `stream` for media downloads."""
+
+    def stream(self, method, uri, *, auth, timeout=MEDIA_TIMEOUT, headers=None) -> MediaResponse:
+        import requests  # twilio's own dependency
+
+        session = self.session or requests.Session()
+        # Redirects are followed (media may live on a storage host); requests drops the
+        # Authorization header when the host changes.
+        response = session.request(
+            method,
+            uri,
+            auth=auth,
+            timeout=timeout,
+            headers=headers or {},
+            stream=True,
+            allow_redirects=True,
+        )
+        return MediaResponse(
+            status=response.status_code,
+            chunks=response.iter_content(MEDIA_CHUNK),
+            headers={k: response.headers[k] for k in MEDIA_HEADERS if k in response.headers},
+            close=response.close,
+        )
 
 
 class ConsoleHttpClient(HttpClient):
@@ -80,6 +140,11 @@ class ConsoleHttpClient(HttpClient):
         sid = what.rsplit("/", 1)[-1].removesuffix(".json")
         return TwilioResponse(200, json.dumps({"sid": sid, "status": data.get("Status", "")}))
 
+    def stream(self, method, uri, *, auth, timeout=None, headers=None) -> MediaResponse:
+        # Without an account there are no recordings to fetch.
+        log.info("[twilio console] %s %s: no recordings here", method, uri.rsplit("/", 1)[-1])
+        return MediaResponse(status=404, chunks=iter(()))
+
 
 def _redact(data) -> dict:
     if isinstance(data, str | bytes):
@@ -107,7 +172,11 @@ def client() -> Client:
                 http_client=ConsoleHttpClient(),
             )
         else:
-            _clients[key] = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+            _clients[key] = Client(
+                settings.TWILIO_ACCOUNT_SID,
+                settings.TWILIO_AUTH_TOKEN,
+                http_client=MediaHttpClient(),
+            )
     return _clients[key]
 
 
@@ -191,3 +260,32 @@ def call_redirect(sid: str, url: str) -> bool:
         log.info("could not redirect call %s: %s", sid, exc)
         return False
     return True
+
+
+# --- recordings -------------------------------------------------------------------------------
+
+RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
+API_BASE = "https://api.twilio.com/2010-04-01"
+
+
+def recording_open(recording_sid: str, *, range_header: str = "") -> MediaResponse:
+    """Start downloading a recording's audio (MP3) with our account's credentials; the
+    caller streams `chunks` and closes it. A `Range` header is passed on (phones' audio
+    players ask for ranges). Raises RecordingUnavailable."""
+    if not RECORDING_SID.match(recording_sid or ""):
+        raise RecordingUnavailable("not a recording SID", gone=True)
+    rest = client()
+    uri = f"{API_BASE}/Accounts/{rest.account_sid}/Recordings/{recording_sid}.mp3"
+    headers = {"Range": range_header} if range_header else {}
+    try:
+        response = rest.http_client.stream(
+            "GET", uri, auth=(rest.username, rest.password), timeout=MEDIA_TIMEOUT, headers=headers
+        )
+    except (TwilioException, OSError) as exc:  # requests' errors are OSErrors
+        raise RecordingUnavailable(f"Twilio unreachable: {exc}") from exc
+    if response.status in (200, 206, 416):  # 416: a range past the end, for the player
+        return response
+    response.close()
+    if response.status == 404:
+        raise RecordingUnavailable("Twilio has no such recording", gone=True)
+    raise RecordingUnavailable(f"Twilio answered {response.status}")

@@ -46,7 +46,7 @@ class DropAskAdmin(_SystemRecordAdmin):
 class CalendarTokenAdmin(_SystemRecordAdmin):
     list_display = ["user", "kind", "rotated_at"]
     list_select_related = ["user"]
-    exclude = ["token"]  # the feed URL is a secret of its owner
+    exclude = ["token", "token_hash"]  # the feed URL is a secret of its owner
 
 
 @admin.register(ReminderPreference)

@@ -1,4 +1,9 @@
-"""Calendar-feed tokens: made on first use, rotated on request (the old URL stops at once)."""
+"""Calendar-feed tokens: made on first use, rotated on request (the old URL stops at once).
+
+A token is found by its keyed hash (`token_hash`); the token itself is stored encrypted so
+the volunteer's own pages can show their link again. Feed paths are kept out of the logs by
+config/logfilters.py.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,17 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from hotline import crypto
 from scheduling.models import CalendarToken
 
 TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 43 characters, 256 bits
+# Also named by scheduling/migrations/0006_calendar_tokens_hashed.py: never change it, or
+# every feed URL handed out stops working.
+TOKEN_HASH_PURPOSE = "calendar-feed-token"  # noqa: S105 - a label, not a secret
+
+
+def token_hash(token: str) -> str:
+    return crypto.keyed_hash(token, purpose=TOKEN_HASH_PURPOSE)
 
 
 # --- services -----------------------------------------------------------------------------
@@ -24,8 +37,9 @@ def _new_token() -> str:
 def calendar_token_get(*, user, kind: str = CalendarToken.Kind.SHIFTS) -> CalendarToken:
     """The user's feed token of that kind, made on first use (a concurrent first request's
     token wins: get_or_create reads it back)."""
+    new = _new_token()
     token, _created = CalendarToken.objects.get_or_create(
-        user=user, kind=kind, defaults={"token": _new_token}
+        user=user, kind=kind, defaults={"token": new, "token_hash": token_hash(new)}
     )
     return token
 
@@ -36,8 +50,9 @@ def calendar_token_rotate(*, user, kind: str = CalendarToken.Kind.SHIFTS) -> Cal
     token = calendar_token_get(user=user, kind=kind)
     token = CalendarToken.objects.select_for_update().get(pk=token.pk)
     token.token = _new_token()
+    token.token_hash = token_hash(token.token)
     token.rotated_at = timezone.now()
-    token.save(update_fields=["token", "rotated_at"])
+    token.save(update_fields=["token", "token_hash", "rotated_at"])
     return token
 
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_safe
 
 from hotline.access import is_coordinator, volunteer_of
 from scheduling.feeds import builder as ical
+from scheduling.feeds.tokens import token_hash
 from scheduling.models import CalendarToken
 
 # --- views --------------------------------------------------------------------------------
@@ -26,13 +27,15 @@ from scheduling.models import CalendarToken
 def _token_or_404(token: str, kind: str) -> CalendarToken:
     if not token or len(token) > 100:
         raise Http404
+    digest = token_hash(token)
     found = (
         CalendarToken.objects.select_related("user__volunteer")
-        .filter(token=token, kind=kind, user__is_active=True)
+        .filter(token_hash=digest, kind=kind, user__is_active=True)
+        .defer("token")  # the encrypted copy is for the volunteer's pages, not needed here
         .first()
     )
     # Compare again in constant time: the database lookup is not.
-    if found is None or not secrets.compare_digest(found.token, token):
+    if found is None or not secrets.compare_digest(found.token_hash, digest):
         raise Http404
     return found
 

@@ -4,10 +4,17 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hotline.fields import EncryptedCharField
+
 
 class CalendarToken(models.Model):
     """The secret in a calendar feed URL. Good for that feed only; rotating replaces it, so the
-    old URL stops working at once. One per user and kind."""
+    old URL stops working at once. One per user and kind.
+
+    Feeds are found by `token_hash`, a keyed hash of the token (hotline.crypto.keyed_hash).
+    The token itself is kept encrypted, only so that My shifts can show the volunteer their
+    link again (to copy it or scan it on another device) without making a new one; a copy
+    of the database alone opens no feed."""
 
     class Kind(models.TextChoices):
         SHIFTS = "shifts", _("my shifts")
@@ -17,7 +24,8 @@ class CalendarToken(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_tokens"
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.SHIFTS)
-    token = models.CharField(_("token"), max_length=100, unique=True)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
+    token = EncryptedCharField(_("token"), max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
     rotated_at = models.DateTimeField(_("rotated at"), null=True, blank=True)
 

@@ -14,6 +14,7 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 
+from hotline.telephony.client import MediaResponse
 from tests.support import factories as f
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "twilio"
@@ -30,7 +31,10 @@ class FakeTwilioHttp(HttpClient):
     """Answers Twilio REST requests from memory. `fail` maps a To number to an HTTP status
     for calls.create; `sms_status` is the status every Messages.json request gets;
     `sms_fail` maps a To number to a (retryable) HTTP status or "timeout" for Messages.json.
-    `accepted` lists the To numbers of the SMS Twilio took. Safe to share between threads."""
+    `accepted` lists the To numbers of the SMS Twilio took. `recordings` maps a recording SID
+    to the audio bytes Twilio serves (`stream`, with byte ranges); `media_status` forces
+    another status for every download; `media_requests` lists (uri, auth, headers) of each.
+    Safe to share between threads."""
 
     def __init__(self):
         super().__init__(logger=logging.getLogger("fake-twilio"), is_async=False)
@@ -39,6 +43,10 @@ class FakeTwilioHttp(HttpClient):
         self.sms_status = 201
         self.sms_fail: dict[str, object] = {}
         self.accepted: list[str] = []
+        self.recordings: dict[str, bytes] = {}
+        self.media_status: int | None = None
+        self.media_requests: list[tuple[str, tuple, dict]] = []
+        self.closed_media = 0
         self.lock = threading.Lock()
         self.count = 0
 
@@ -90,6 +98,35 @@ class FakeTwilioHttp(HttpClient):
                 }
             ),
         )
+
+    def stream(self, method, uri, *, auth, timeout=None, headers=None) -> MediaResponse:
+        headers = dict(headers or {})
+        with self.lock:
+            self.media_requests.append((uri, auth, headers))
+
+        def closed():
+            with self.lock:
+                self.closed_media += 1
+
+        if self.media_status is not None:
+            return MediaResponse(status=self.media_status, chunks=iter(()), close=closed)
+        sid = uri.rsplit("/", 1)[-1].split(".", 1)[0]
+        audio = self.recordings.get(sid)
+        if audio is None or "/Recordings/" not in uri:
+            return MediaResponse(status=404, chunks=iter(()), close=closed)
+        status, out = 200, {"Content-Type": "audio/mpeg", "Accept-Ranges": "bytes"}
+        body = audio
+        wanted = headers.get("Range", "")
+        if wanted.startswith("bytes="):
+            first, _, last = wanted.removeprefix("bytes=").partition("-")
+            start = int(first or 0)
+            end = min(int(last) if last else len(audio) - 1, len(audio) - 1)
+            body = audio[start : end + 1]
+            status = 206
+            out["Content-Range"] = f"bytes {start}-{end}/{len(audio)}"
+        out["Content-Length"] = str(len(body))
+        chunks = (body[i : i + 1000] for i in range(0, len(body), 1000))
+        return MediaResponse(status=status, chunks=chunks, headers=out, close=closed)
 
     def dialled(self) -> list[str]:
         return [d["To"] for m, u, d in self.requests if u.endswith("/Calls.json")]

@@ -32,7 +32,6 @@ def records(scene, settings):
             counsellor,
             at=at,
             recording_sid="RE" + "1" * 32,
-            recording_url="https://api.twilio.com/rec/RE1",
             recording_duration=30,
             duration=300,
         )
@@ -62,7 +61,7 @@ def test_purge_erases_old_keeps_recent_and_statistics(records):
     }
     old, recent = records["old"], records["recent"]
     old.refresh_from_db()
-    assert (old.recording_sid, old.recording_url) == ("", "")
+    assert old.recording_sid == ""
     assert (old.recording_duration, old.duration, old.outcome) == (30, 300, "answered")
     assert old.callback.number == "" and old.callback.requested_at == OLD
     report = old.report
