@@ -201,6 +201,9 @@ USE_TZ = True
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "CN")
 
 STATIC_URL = "static/"
+# The site's own CSS and JS sit beside templates/, in one tree (docs/frontend.md); apps keep
+# no static folders of their own. collectstatic copies them, with the admin's, to STATIC_ROOT.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "static"
 
 REST_FRAMEWORK = {

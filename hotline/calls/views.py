@@ -35,7 +35,7 @@ def call_list(request):
     )
     return render(
         request,
-        "hotline/call_list.html",
+        "calls/call_list.html",
         {
             "calls": recent,
             "coordinator": is_coordinator(request.user),
@@ -54,7 +54,7 @@ def callback_list(request):
     done = visible.filter(done_at__isnull=False).order_by("-requested_at", "-id")[:20]
     return render(
         request,
-        "hotline/callback_list.html",
+        "calls/callback_list.html",
         {
             "open": list(visible.filter(done_at__isnull=True)[:200]),
             "done": list(done)[::-1],

@@ -15,4 +15,4 @@ def sms_failed_list(request):
     failed = Message.objects.filter(
         status__in=[Message.Status.FAILED, Message.Status.UNDELIVERED]
     ).order_by("-updated_at", "-id")[:200]
-    return render(request, "hotline/sms_failed.html", {"failed": failed})
+    return render(request, "sms/failed_list.html", {"failed": failed})

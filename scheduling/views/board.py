@@ -226,7 +226,7 @@ def _render_board(
     run = builder.autofill_latest(roster)
     return render(
         request,
-        "scheduling/board.html",
+        "scheduling/board/board.html",
         {
             "roster": roster,
             "week": week,

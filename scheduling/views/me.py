@@ -97,7 +97,7 @@ def my_shifts(request):
     urls = tokens.feed_urls(request, token)
     return render(
         request,
-        "scheduling/my_shifts.html",
+        "scheduling/me/my_shifts.html",
         {
             "volunteer": volunteer,
             "upcoming": upcoming,
@@ -235,7 +235,7 @@ def my_availability(request):
         window.day_name = day_names[window.weekday]
     return render(
         request,
-        "scheduling/my_availability.html",
+        "scheduling/me/my_availability.html",
         {
             "volunteer": volunteer,
             "windows": windows,

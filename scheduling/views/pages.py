@@ -28,7 +28,7 @@ def home(request):
         rosters = Roster.objects.select_related("hotline").order_by("-first_day")[:12]
     return render(
         request,
-        "scheduling/home.html",
+        "scheduling/pages/home.html",
         {
             "coordinator": coordinator,
             "volunteer": volunteer,
@@ -48,7 +48,7 @@ def roster_detail(request, pk: int):
     coverage = roster_coverage(roster)
     return render(
         request,
-        "scheduling/roster_detail.html",
+        "scheduling/pages/roster_detail.html",
         {
             "roster": roster,
             "coverage": coverage,

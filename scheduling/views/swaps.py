@@ -48,7 +48,7 @@ def swap_list(request):
         token = tokens.calendar_token_get(user=request.user, kind=CalendarToken.Kind.OPEN)
         context["open_feed"] = tokens.feed_urls(request, token)
     context["reject_form"] = RejectForm()
-    return render(request, "scheduling/swaps.html", context)
+    return render(request, "scheduling/swaps/swap_list.html", context)
 
 
 def _swap_action(request, pk: int, act, done: str):

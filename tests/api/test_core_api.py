@@ -18,6 +18,7 @@ from scheduling import rules
 from scheduling.models import Assignment, Availability, Roster, Shift, TimeOff
 from tests.scheduling.test_services import ALL, scene
 from tests.support import factories as f
+from tests.support.html import inline_code
 
 User = get_user_model()
 pytestmark = pytest.mark.django_db
@@ -653,6 +654,15 @@ def test_docs_reference_only_local_static_assets(url, api):
     # No third-party host anywhere in the page (a random CSRF token may contain "cdn").
     assert not re.search(r"//[\w.-]*(cdn|unpkg|jsdelivr|googleapis|gstatic)", html, re.I)
     assert "https://" not in "".join(assets)
+    assert inline_code(html) == []  # styles and start-up script come from files
+
+
+def test_swagger_page_start_up_script_is_served_apart(api):
+    response = api.get("/api/docs/?script=")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    body = response.content.decode()
+    assert "SwaggerUIBundle(" in body and "/api/schema/" in body
 
 
 @pytest.mark.parametrize("username", ["has space", "slash/name", ""])

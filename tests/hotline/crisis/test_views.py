@@ -3,8 +3,10 @@ the dashboard (open first, alerts, buttons, self-refresh, query count), an escal
 page (audited, visible to its raiser, supervisors, coordinators only)."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -13,6 +15,7 @@ from hotline.crisis.reports import report_create
 from hotline.models import RISK_DESCRIPTIONS, AuditLog, Call, CallReport, Escalation
 from tests.support import factories as f
 from tests.support.crisis import REPORT, answered_call
+from tests.support.html import inline_code
 from tests.support.twilio import NOW
 
 
@@ -36,6 +39,7 @@ def test_report_form_shows_each_risk_level_with_its_description(people, client, 
     for description in RISK_DESCRIPTIONS.values():
         assert str(description) in body
     assert 'name="risk_level"' in body and body.count('type="radio"') == 5
+    assert inline_code(body) == []  # CSS and JS come from static files only
 
 
 def test_filing_at_risk_3_on_the_page_alerts_supervisors(people, client, clock):
@@ -114,7 +118,11 @@ def test_dashboard_open_first_with_alerts_and_buttons(people, client, clock):
     assert first_open < body.index("escalation-acknowledged")
     assert "Zhao at" in body  # who was alerted, and when
     assert "Acknowledge" in body and "Resolve" in body and "tier 1 reached" in body
-    assert "window.location.reload" in body and '<noscript><meta http-equiv="refresh"' in body
+    # Reloads itself: static/crisis/dashboard.js with JavaScript, a meta refresh without.
+    assert 'data-refresh-seconds="30"' in body and "/static/crisis/dashboard.js" in body
+    assert "window.location.reload" in Path(finders.find("crisis/dashboard.js")).read_text()
+    assert '<noscript><meta http-equiv="refresh" content="30">' in body
+    assert inline_code(body) == []
 
 
 def test_dashboard_query_count_does_not_grow(people, client, clock):
@@ -168,6 +176,7 @@ def test_escalation_page_is_audited_and_shows_the_trail(people, client, clock):
     e = escalation_raise(call=people.call, by=people.counsellor.user, reason="r", now=NOW)
     body = login(client, people.sup.user).get(f"/crisis/escalations/{e.pk}/").content.decode()
     assert "escalation.open" in body and "escalation.alert" in body
+    assert inline_code(body) == []
     assert AuditLog.objects.filter(action="escalation.view", actor=people.sup.user).count() == 1
 
 

@@ -11,6 +11,7 @@ from hotline.sms import backends
 from scheduling import services
 from scheduling.models import Assignment, AutofillRun, Roster
 from tests.support import factories as f
+from tests.support.html import inline_code
 
 pytestmark = pytest.mark.django_db
 
@@ -126,6 +127,7 @@ def test_board_opens_a_shift_with_candidates_and_reasons(coord_client):
     assert [c["volunteer"] for c in counsellors["overridable"]] == [people[2]]
     assert [c["volunteer"] for c in counsellors["refused"]] == [people[1]]
     html = response.content.decode()
+    assert inline_code(html) == []  # CSS and JS come from static files only
     assert "already has an overlapping shift" in html
     assert "has declared time off" in html
     # Nobody holds the family-education role: the open seat says so.
@@ -275,7 +277,9 @@ def test_board_shows_progress_of_a_live_run_and_refuses_a_second(coord_client):
     html = page.content.decode()
     assert '<progress max="100" value="40">' in html
     assert "Balancing hours" in html
-    assert 'http-equiv="refresh"' in html
+    assert 'http-equiv="refresh"' in html  # without JavaScript; with it, board.js polls
+    assert "data-autofill-status-url=" in html and "/static/scheduling/board/board.js" in html
+    assert inline_code(html) == []
     assert "already running" in second.content.decode()
     assert AutofillRun.objects.filter(roster=roster).count() == 1
     assert status.json() == {

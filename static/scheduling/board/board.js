@@ -1,8 +1,10 @@
-// Polls the auto-fill status and reloads the board when the run is over.
+// Coverage board: polls the auto-fill status named by data-autofill-status-url and reloads
+// the board when the run is over. Without JavaScript the page's <noscript> meta refresh
+// reloads it every few seconds instead.
 (function () {
-  var box = document.getElementById("autofill-progress");
+  var box = document.querySelector("[data-autofill-status-url]");
   if (!box) return;
-  var url = box.getAttribute("data-status-url");
+  var url = box.getAttribute("data-autofill-status-url");
   var bar = box.querySelector("progress");
   var stage = box.querySelector(".stage");
   var percent = box.querySelector(".percent");
