@@ -22,3 +22,5 @@ TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
 TWILIO_AUTH_TOKEN = "test-auth-token"  # noqa: S105
 TWILIO_SMS_FROM = "+8637520000000"
 TWILIO_VOICE_BACKEND = "console"  # tests swap in a fake http_client where they dial
+# Two-factor sign-in is off unless a test turns it on (tests/hotline/accounts/).
+OTP_REQUIRED = False
