@@ -217,7 +217,9 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one alone locks
 AXES_CLIENT_IP_CALLABLE = "hotline.accounts.lockout.client_ip"
 AXES_LOCKOUT_CALLABLE = "hotline.accounts.lockout.lockout_response"
-AXES_RESET_ON_SUCCESS = True  # a user who gets in starts again from zero failures
+# A success does not wipe the count: it would also wipe the failures from the same address
+# against other accounts, so anyone with one working login could guess at another forever.
+AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
 # Never copied into the attempt records: passwords always, and our one-time code fields.
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token", "code"]

@@ -56,6 +56,7 @@ class TokenView(APIView):
             200: TokenResponseSerializer,
             400: OpenApiResponse(description="A field is missing or malformed."),
             401: OpenApiResponse(description="Wrong username, password or code."),
+            403: OpenApiResponse(description="Two-factor sign-in is required but not set up."),
             429: OpenApiResponse(description="Locked out after repeated failures."),
         },
     )
@@ -70,7 +71,7 @@ class TokenView(APIView):
         )
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(_("Wrong username or password."))
-        if twofactor.needs_second_factor(http_request, user):
+        if twofactor.needs_second_factor(user):
             code = data.get("otp_token", "")
             if not twofactor.has_two_factor(user):
                 raise exceptions.PermissionDenied(

@@ -48,7 +48,7 @@ def session_start(sender, request, user, **kwargs) -> None:
         return
     request.session[LAST_SEEN_SESSION_KEY] = timezone.now().timestamp()
     request.session.set_expiry(session_expiry_seconds(user))
-    remember_second_factor(request, user)
+    remember_second_factor(request.session, user)
 
 
 def _is_api(request) -> bool:
@@ -110,7 +110,7 @@ class TwoFactorMiddleware:
     def __call__(self, request):
         user = request.user
         if user.is_authenticated and not user.is_verified() and not self._open(request):
-            if needs_second_factor(request, user):
+            if needs_second_factor(user, session=request.session):
                 if _is_api(request):
                     return JsonResponse(
                         {

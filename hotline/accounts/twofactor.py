@@ -37,22 +37,25 @@ def has_two_factor(user) -> bool:
     return any(True for _device in devices_for_user(user, confirmed=True))
 
 
-def needs_second_factor(request, user) -> bool:
-    """Must this signed-in user confirm a code before going on? Yes if their role requires
-    it, or if they turned two-factor sign-in on themselves."""
+def needs_second_factor(user, *, session=None) -> bool:
+    """Must this user confirm a code after their password? Yes if their role requires it,
+    or if they turned two-factor sign-in on themselves. With a session, the answer "no
+    device" is looked up once per session (`remember_second_factor`)."""
     if two_factor_required(user):
         return True
-    if request.session.get(NO_DEVICE_SESSION_KEY) == user.pk:
+    if session is None:
+        return has_two_factor(user)
+    if session.get(NO_DEVICE_SESSION_KEY) == user.pk:
         return False
-    return remember_second_factor(request, user)
+    return remember_second_factor(session, user)
 
 
-def remember_second_factor(request, user) -> bool:
+def remember_second_factor(session, user) -> bool:
     """Look up once per session whether the user has a second factor; True if they do."""
     if has_two_factor(user):
-        request.session.pop(NO_DEVICE_SESSION_KEY, None)
+        session.pop(NO_DEVICE_SESSION_KEY, None)
         return True
-    request.session[NO_DEVICE_SESSION_KEY] = user.pk
+    session[NO_DEVICE_SESSION_KEY] = user.pk
     return False
 
 

@@ -327,12 +327,19 @@ def test_the_lock_lifts_after_the_cool_off(anna):
     assert web_login(Client(), "anna", PASSWORD).status_code == 302
 
 
-def test_signing_in_resets_the_count(anna):
+def test_signing_in_to_ones_own_account_does_not_reset_guesses_at_another(anna, bea):
+    """bea guesses at anna's password and signs in as herself in between: the failures
+    from her address against anna still add up."""
     for _n in range(LIMIT - 1):
         web_login(Client(), "anna", "wrong")
-    assert web_login(Client(), "anna", PASSWORD).status_code == 302
-    for _n in range(LIMIT - 1):
-        assert web_login(Client(), "anna", "wrong").status_code == 200
+        assert web_login(Client(), "bea", PASSWORD).status_code == 302
+    assert web_login(Client(), "anna", "wrong").status_code == 429
+
+
+def test_api_token_request_creates_no_session(anna):
+    response = api_login(APIClient(), "anna", PASSWORD)
+    assert response.status_code == 200
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
 
 
 # --- lifting a lockout ------------------------------------------------------------------
