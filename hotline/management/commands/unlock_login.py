@@ -2,6 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from hotline.accounts import lockout, twofactor
 
@@ -29,7 +30,8 @@ class Command(BaseCommand):
             current = lockout.lockouts_current()
             for row in current:
                 who = row.username or f"address {row.ip_address}"
-                self.stdout.write(f"{who}: {row.failures} failures, until {row.ends_at:%H:%M %Z}")
+                until = timezone.localtime(row.ends_at)
+                self.stdout.write(f"{who}: {row.failures} failures, until {until:%H:%M %Z}")
             self.stdout.write(f"{len(current)} locked out.")
             return
         if not username and not ip_address:
