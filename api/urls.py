@@ -7,7 +7,7 @@ from drf_spectacular.views import (
 from rest_framework.routers import DefaultRouter
 
 from api.views import call, me, resources, roster_build
-from api.views.auth import TokenView
+from api.views.auth import TokenRevokeView, TokenView
 from api.views.escalation import EscalationViewSet
 from api.views.report import CallReportAddendumView, CallReportView
 
@@ -31,6 +31,7 @@ router.register("autofill", roster_build.AutofillRunViewSet, basename="autofill"
 
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="token"),
+    path("v1/auth/token/revoke/", TokenRevokeView.as_view(), name="token-revoke"),
     # Before the router: its "me" viewset would otherwise take these paths.
     path("v1/me/calendar/", me.MyCalendarView.as_view(), name="me-calendar"),
     path("v1/me/calendar/rotate/", me.MyCalendarRotateView.as_view(), name="me-calendar-rotate"),

@@ -4,6 +4,7 @@ Every variable read here is documented in docs/configuration.md.
 """
 
 import base64
+import datetime as dt
 import hashlib
 import os
 from pathlib import Path
@@ -98,8 +99,13 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-# Twilio signs the URL it requested; behind a TLS-terminating proxy we must rebuild it.
-if env_bool("BEHIND_PROXY", False):
+# Behind a reverse proxy (docs/security-logins.md): Twilio signs the URL it requested, so
+# we must rebuild it; and the client's address is the one our proxy appended to
+# X-Forwarded-For (never a client-supplied one, which sign-in lockouts would then trust).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+# Proxies of ours in front of the app: the client address is this many entries from the right.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 
@@ -110,8 +116,11 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -128,8 +137,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages (they say why a user was signed out), before the two-factor gate.
+    "hotline.accounts.middleware.IdleTimeoutMiddleware",
+    "hotline.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lockout flagged during the view into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -191,6 +206,40 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "scheduling:home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Signing in (docs/security-logins.md). django-axes counts failed sign-ins in the database
+# (shared by every worker process and host) per account and, separately, per client address,
+# on every path that calls authenticate(): the login page, the admin login and the API token.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out attempts
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one alone locks
+AXES_CLIENT_IP_CALLABLE = "hotline.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "hotline.accounts.lockout.lockout_response"
+# A success does not wipe the count: it would also wipe the failures from the same address
+# against other accounts, so anyone with one working login could guess at another forever.
+AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False
+# Never copied into the attempt records: passwords always, and our one-time code fields.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token", "code"]
+# Two-factor sign-in (TOTP with recovery codes) for coordinators, supervisors and staff.
+# On by default in production; DEBUG (make run) and the tests leave it off unless asked.
+OTP_REQUIRED = env_bool("OTP_REQUIRED", not DEBUG)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Hotline Roster")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a device's secret or QR code
+# Idle sign-out: minutes without a request. Staff, coordinators and supervisors see call
+# notes, so theirs is short; volunteers keep a working day on a shared phone.
+SESSION_IDLE_MINUTES_PRIVILEGED = env_int("SESSION_IDLE_MINUTES_PRIVILEGED", 30)
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 12 * 60)
+SESSION_COOKIE_AGE = 60 * max(SESSION_IDLE_MINUTES, SESSION_IDLE_MINUTES_PRIVILEGED)
+# API tokens (POST /api/v1/auth/token/) last this long; a password change revokes them.
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24)
+# Successful sign-ins (who, when, from which address) are kept this long for audits.
+LOGIN_LOG_RETENTION_DAYS = env_int("LOGIN_LOG_RETENTION_DAYS", 90)
+
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -208,7 +257,7 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -282,6 +331,8 @@ LOGGING = {
             "filters": ["redact_secret_paths"],
         },
         "django.request": {"filters": ["redact_secret_paths"]},
+        # django-axes logs failed sign-ins and lockouts as warnings; its info lines are noise.
+        "axes": {"level": "WARNING"},
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

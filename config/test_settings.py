@@ -24,3 +24,5 @@ TWILIO_SMS_FROM = "+8637520000000"
 TWILIO_VOICE_BACKEND = "console"  # tests swap in a fake http_client where they dial
 # Fixed keys, whatever the environment says: tests that rotate replace them.
 FIELD_ENCRYPTION_KEYS = ["oXyOumjcwQ3oKV00h7TJ8n39xeVZrlPmHqs2SwZqEvY="]
+# Two-factor sign-in is off unless a test turns it on (tests/hotline/accounts/).
+OTP_REQUIRED = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hotline.accounts import housekeeping
 from hotline.calls import services as calls
 from hotline.crisis import escalations, retention
 from hotline.sms import outbox
@@ -42,3 +43,8 @@ def retention_purge() -> dict[str, int]:
 def sms_reply_ack(*, from_number: str, body: str, now: dt.datetime) -> str | None:
     """SMS reply handler: `ACK 4821` acknowledges an escalation."""
     return escalations.escalation_ack_sms(from_number=from_number, body=body, now=now)
+
+
+def login_records_purge() -> dict[str, int]:
+    """Daily: expired API tokens, and sign-in records past LOGIN_LOG_RETENTION_DAYS."""
+    return housekeeping.login_records_purge()

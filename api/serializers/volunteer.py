@@ -1,3 +1,5 @@
+import copy
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -95,10 +97,21 @@ class VolunteerSerializer(serializers.ModelSerializer):
             )
         if password:
             try:
-                validate_password(password)
+                validate_password(password, user=self._user_for_password_check(attrs))
             except DjangoValidationError as exc:
                 raise serializers.ValidationError({"password": exc.messages}) from exc
         return attrs
+
+    def _user_for_password_check(self, attrs):
+        """The login as it will be saved, so the validators compare the password with its
+        username (UserAttributeSimilarityValidator), including a username changed here."""
+        username = attrs.get("user", {}).get("username")
+        if self.instance is None:
+            return User(username=username or "")
+        user = copy.copy(self.instance.user)
+        if username:
+            user.username = username
+        return user
 
     @transaction.atomic
     def create(self, validated_data):

@@ -3,6 +3,7 @@
 Django finds an app's models through this package, so every model module is imported below.
 """
 
+from hotline.models.accounts import ApiToken
 from hotline.models.calls import (
     CATEGORY_ROLE,
     MENU_KEYS,
@@ -37,6 +38,7 @@ __all__ = [
     "MENU_KEYS",
     "RISK_DESCRIPTIONS",
     "ROLE_FLAG",
+    "ApiToken",
     "AuditLog",
     "Call",
     "CallAttempt",

@@ -10,10 +10,10 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from hotline.models import Hotline, Organisation, Volunteer
+from hotline.accounts.tokens import api_token_issue
+from hotline.models import ApiToken, Hotline, Organisation, Volunteer
 from scheduling import rules
 from scheduling.models import Assignment, Availability, Roster, Shift, TimeOff
 from tests.scheduling.test_services import ALL, scene
@@ -31,7 +31,7 @@ def _clear_throttles():
 
 def token_client(user):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user).key}")
     return client
 
 
@@ -54,16 +54,22 @@ def test_token_auth_end_to_end(api):
         "/api/v1/auth/token/", {"username": "anna", "password": "a-long-password-9"}, format="json"
     )
     assert response.status_code == 200
-    key = response.json()["token"]
-    assert Token.objects.get(user=coordinator).key == key
+    body = response.json()
+    assert set(body) == {"token", "expires_at"}
+    key = body["token"]
+    assert len(key) == 40
+    # Only a digest is stored.
+    assert ApiToken.objects.get(user=coordinator).key_digest != key
+    assert not ApiToken.objects.filter(key_digest=key).exists()
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get("/api/v1/hotlines/").status_code == 200
-    # Asking again gives the same token.
+    # Asking again gives a second token (one per client); the first keeps working.
     again = api.post(
         "/api/v1/auth/token/", {"username": "anna", "password": "a-long-password-9"}, format="json"
     )
-    assert again.json()["token"] == key
+    assert again.json()["token"] != key
+    assert client.get("/api/v1/hotlines/").status_code == 200
 
 
 def test_token_wrong_password_is_401_without_token(api):
@@ -73,7 +79,7 @@ def test_token_wrong_password_is_401_without_token(api):
     )
     assert response.status_code == 401
     assert response.json()["code"] == "authentication_failed"
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_token_missing_fields_is_400(api):

@@ -189,6 +189,7 @@ def test_author_edits_on_the_page_then_only_adds_addenda(people, client, clock):
     r = client.post(url, {**REPORT, "risk_level": "1", "summary": "calmer", "action": "save"})
     assert r.status_code == 302 and CallReport.objects.get().summary == "calmer"
     clock.advance(hours=25)
+    login(client, people.counsellor.user)  # a day later: the idle timeout signed them out
     page = client.get(url).content.decode()
     assert 'name="action" value="save"' not in page and 'value="addendum"' in page
     r = client.post(url, {"action": "addendum", "text": "called back next day"})
