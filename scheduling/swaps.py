@@ -22,16 +22,18 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import DurationField, ExpressionWrapper, F, Max, Q, Sum
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from hotline.access import is_coordinator
+from hotline.links import site_url
 from hotline.models import ROLE_FLAG, Volunteer
 from hotline.phone import normalize_phone
 from hotline.sms.outbox import sms_send
 from scheduling import rules, services
 from scheduling.models import Assignment, DropAsk, Roster, SwapRequest
-from scheduling.notify import notices_record, shift_words, site_link
+from scheduling.notify import notices_record, shift_words
 from scheduling.rules import RuleViolation, Violation
 
 # Codes of refusals that are not roster rules (the API answers them 409 like rule refusals).
@@ -226,7 +228,7 @@ def _eligible(swap: SwapRequest, chunk: list[Volunteer], found: list, limit: int
 def drop_ask_wave(*, swap: SwapRequest, now: dt.datetime) -> int:
     """Ask the next few eligible volunteers by SMS. Returns how many were asked; 0 means
     nobody is left (the drop stays open and shows as uncovered)."""
-    size = max(1, getattr(settings, "DROP_WAVE_SIZE", 3))
+    size = max(1, settings.DROP_WAVE_SIZE)
     last = swap.asks.aggregate(last=Max("wave"))["last"]
     wave = 0 if last is None else last + 1
     asked = 0
@@ -240,12 +242,12 @@ def drop_ask_wave(*, swap: SwapRequest, now: dt.datetime) -> int:
                 % {
                     "shift": shift_words(swap.assignment),
                     "id": swap.pk,
-                    "link": site_link("scheduling:swap-list"),
+                    "link": site_url(reverse("scheduling:swap-list")),
                 }
             ),
         )
         asked += 1
-    minutes = getattr(settings, "DROP_WAVE_MINUTES", 30)
+    minutes = settings.DROP_WAVE_MINUTES
     SwapRequest.objects.filter(pk=swap.pk).update(
         next_ask_at=now + dt.timedelta(minutes=minutes) if asked else None
     )

@@ -48,7 +48,7 @@ class ReportConflict(Exception):
 
 
 def edit_window() -> dt.timedelta:
-    return dt.timedelta(hours=getattr(settings, "REPORT_EDIT_HOURS", 24))
+    return dt.timedelta(hours=settings.REPORT_EDIT_HOURS)
 
 
 def report_editable(report: CallReport, *, now: dt.datetime) -> bool:

@@ -104,7 +104,7 @@ def my_shifts(request):
             "past": past[:30],
             "feed": urls,
             "qr": qr_svg(urls["webcal_url"]),
-            "contact": getattr(settings, "COORDINATOR_CONTACT", ""),
+            "contact": settings.COORDINATOR_CONTACT,
             "reminders_enabled": reminders.reminders_enabled(volunteer),
             "reminder_hours": reminders.reminder_hours(),
         },
