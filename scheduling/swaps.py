@@ -45,13 +45,17 @@ ALREADY_OFFERED = "already_offered"
 OWN_OFFER = "own_offer"
 
 
-def _refuse(code: str, message: str) -> RuleViolation:
-    return RuleViolation([Violation(code, message)])
+class SwapRefused(RuleViolation):
+    """A swap step refused for a reason other than a roster rule (a started shift, someone
+    else's offer); answered like a rule refusal."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__([Violation(code, message)])
 
 
 def _check_not_started(shift, now: dt.datetime) -> None:
     if shift.starts_at <= now:
-        raise _refuse(
+        raise SwapRefused(
             STARTED, _("This shift has already started; it can no longer be swapped or dropped.")
         )
 
@@ -90,14 +94,14 @@ def swap_offer(
         .get(pk=assignment.pk)
     )
     if assignment.volunteer_id != volunteer.pk:
-        raise _refuse(NOT_YOURS, _("You can only offer your own shifts."))
+        raise SwapRefused(NOT_YOURS, _("You can only offer your own shifts."))
     if not assignment.is_active:
-        raise _refuse(NOT_OPEN, _("This assignment has been cancelled."))
+        raise SwapRefused(NOT_OPEN, _("This assignment has been cancelled."))
     if not assignment.shift.roster.is_published:
-        raise _refuse(NOT_PUBLISHED, _("This roster is not published yet."))
+        raise SwapRefused(NOT_PUBLISHED, _("This roster is not published yet."))
     _check_not_started(assignment.shift, now)
     if kind not in SwapRequest.Kind.values:
-        raise _refuse("invalid", _("Unknown kind of request."))
+        raise SwapRefused("invalid", _("Unknown kind of request."))
     try:
         with transaction.atomic():
             swap = SwapRequest.objects.create(
@@ -109,7 +113,7 @@ def swap_offer(
                 next_ask_at=now if kind == SwapRequest.Kind.DROP else None,
             )
     except IntegrityError as exc:
-        raise _refuse(ALREADY_OFFERED, _("You have already offered this shift.")) from exc
+        raise SwapRefused(ALREADY_OFFERED, _("You have already offered this shift.")) from exc
     if kind == SwapRequest.Kind.DROP:
         drop_ask_wave(swap=swap, now=now)
     return swap
@@ -122,9 +126,9 @@ def swap_withdraw(
     now = now or timezone.now()
     swap = _lock(swap)
     if swap.offered_by_id != volunteer.pk:
-        raise _refuse(NOT_YOURS, _("You can only withdraw your own offers."))
+        raise SwapRefused(NOT_YOURS, _("You can only withdraw your own offers."))
     if not swap.is_live:
-        raise _refuse(NOT_OPEN, _("This offer is no longer open."))
+        raise SwapRefused(NOT_OPEN, _("This offer is no longer open."))
     swap.status = SwapRequest.Status.WITHDRAWN
     swap.decided_at = now
     swap.next_ask_at = None
@@ -302,11 +306,11 @@ def swap_claim(
     now = now or timezone.now()
     swap = _lock(swap)
     if swap.status != SwapRequest.Status.OPEN:
-        raise _refuse(
+        raise SwapRefused(
             NOT_OPEN, _("Someone else has already taken this shift, or the offer was withdrawn.")
         )
     if swap.offered_by_id == volunteer.pk:
-        raise _refuse(OWN_OFFER, _("You cannot take your own shift."))
+        raise SwapRefused(OWN_OFFER, _("You cannot take your own shift."))
     _check_not_started(swap.assignment.shift, now)
     violations = swap_violations(swap, volunteer)
     if violations:
@@ -377,10 +381,10 @@ def swap_approve(*, swap: SwapRequest, by, now: dt.datetime | None = None) -> Sw
     if something changed since the claim, the refusal says which rule."""
     now = now or timezone.now()
     if not is_coordinator(by):
-        raise _refuse(NOT_YOURS, _("Only coordinators approve swaps."))
+        raise SwapRefused(NOT_YOURS, _("Only coordinators approve swaps."))
     swap = _lock(swap)
     if swap.status != SwapRequest.Status.CLAIMED:
-        raise _refuse(NOT_OPEN, _("This swap is not waiting for approval."))
+        raise SwapRefused(NOT_OPEN, _("This swap is not waiting for approval."))
     return _execute(swap, by=by, now=now, auto=False)
 
 
@@ -391,10 +395,10 @@ def swap_reject(
     """A coordinator turns a claim down; the giver keeps the shift."""
     now = now or timezone.now()
     if not is_coordinator(by):
-        raise _refuse(NOT_YOURS, _("Only coordinators decide on swaps."))
+        raise SwapRefused(NOT_YOURS, _("Only coordinators decide on swaps."))
     swap = _lock(swap)
     if not swap.is_live:
-        raise _refuse(NOT_OPEN, _("This swap is no longer open."))
+        raise SwapRefused(NOT_OPEN, _("This swap is no longer open."))
     swap.status = SwapRequest.Status.REJECTED
     swap.decided_by = by
     swap.decided_at = now

@@ -8,7 +8,6 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from api.exceptions import Conflict
 from api.serializers.escalation import (
     EscalationRaiseSerializer,
     EscalationResolveSerializer,
@@ -22,10 +21,6 @@ from hotline.models import Call, Escalation
 class IsCrisisStaff(permissions.BasePermission):
     def has_permission(self, request, view):
         return is_crisis_staff(request.user)
-
-
-def _conflict(exc: escalations.EscalationConflict) -> Conflict:
-    return Conflict(detail=exc.message, code=exc.code)
 
 
 class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -69,16 +64,12 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        escalation = self.get_object()
-        try:
-            escalation = escalations.escalation_acknowledge(
-                escalation=escalation,
-                by=request.user,
-                now=timezone.now(),
-                channel=Escalation.Channel.API,
-            )
-        except escalations.EscalationConflict as exc:
-            raise _conflict(exc) from exc
+        escalation = escalations.escalation_acknowledge(
+            escalation=self.get_object(),
+            by=request.user,
+            now=timezone.now(),
+            channel=Escalation.Channel.API,
+        )
         return Response(EscalationSerializer(escalation).data)
 
     @extend_schema(
@@ -90,15 +81,12 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         escalation = self.get_object()
         payload = EscalationResolveSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            escalation = escalations.escalation_resolve(
-                escalation=escalation,
-                by=request.user,
-                outcome=payload.validated_data["outcome"],
-                notes=payload.validated_data["notes"],
-                now=timezone.now(),
-                channel=Escalation.Channel.API,
-            )
-        except escalations.EscalationConflict as exc:
-            raise _conflict(exc) from exc
+        escalation = escalations.escalation_resolve(
+            escalation=escalation,
+            by=request.user,
+            outcome=payload.validated_data["outcome"],
+            notes=payload.validated_data["notes"],
+            now=timezone.now(),
+            channel=Escalation.Channel.API,
+        )
         return Response(EscalationSerializer(escalation).data)

@@ -9,15 +9,10 @@ from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.exceptions import Conflict
 from api.serializers.report import AddendumSerializer, CallReportSerializer
 from hotline.crisis import reports
 from hotline.crisis.selectors import reports_visible_to
 from hotline.models import Call, CallReport
-
-
-def _conflict(exc: reports.ReportConflict) -> Conflict:
-    return Conflict(detail=exc.message, code=exc.code)
 
 
 def _visible_report(request, pk) -> CallReport:
@@ -53,12 +48,9 @@ class CallReportView(APIView):
             )
         payload = CallReportSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            report = reports.report_create(
-                call=call, by=request.user, data=dict(payload.validated_data), now=timezone.now()
-            )
-        except reports.ReportConflict as exc:
-            raise _conflict(exc) from exc
+        report = reports.report_create(
+            call=call, by=request.user, data=dict(payload.validated_data), now=timezone.now()
+        )
         return Response(CallReportSerializer(report).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -69,15 +61,9 @@ class CallReportView(APIView):
         report = _visible_report(request, pk)
         payload = CallReportSerializer(report, data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        try:
-            report = reports.report_update(
-                report=report,
-                by=request.user,
-                data=dict(payload.validated_data),
-                now=timezone.now(),
-            )
-        except reports.ReportConflict as exc:
-            raise _conflict(exc) from exc
+        report = reports.report_update(
+            report=report, by=request.user, data=dict(payload.validated_data), now=timezone.now()
+        )
         return Response(CallReportSerializer(report).data)
 
 

@@ -35,6 +35,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from hotline.access import volunteer_of
+from hotline.conflicts import DomainConflict
 from hotline.crisis.audit import audit_record
 from hotline.crisis.selectors import LAST_TIER, can_escalate, crisis_staff_by_phone, tier_recipients
 from hotline.links import site_url
@@ -51,13 +52,8 @@ CODE_TRIES = 20
 CODES = [str(n) for n in range(1000, 10000)]
 
 
-class EscalationConflict(Exception):
+class EscalationConflict(DomainConflict):
     """The escalation is not in a state that allows this (already acknowledged/resolved)."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def escalation_link(escalation: Escalation) -> str:

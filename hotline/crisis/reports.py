@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from hotline.access import volunteer_of
+from hotline.conflicts import DomainConflict
 from hotline.crisis.audit import audit_record
 from hotline.crisis.escalations import escalation_raise
 from hotline.crisis.selectors import can_report_on
@@ -38,13 +39,8 @@ EDITABLE_FIELDS = (
 )
 
 
-class ReportConflict(Exception):
+class ReportConflict(DomainConflict):
     """The call already has a report, or the report is closed to edits."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def edit_window() -> dt.timedelta:
