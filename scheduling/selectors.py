@@ -1,4 +1,4 @@
-"""Reads of rosters and assignments."""
+"""Reads of rosters and assignments: who sees which rosters, who is on shift, coverage."""
 
 from __future__ import annotations
 
@@ -7,8 +7,28 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 
+from hotline.access import managed_hotlines_q
 from hotline.models import ROLE_FLAG, Hotline, Role, Volunteer
 from scheduling.models import Assignment, Roster, Shift
+
+
+def roster_visibility_q(user, path: str = "") -> Q:
+    """`rosters_visible_to` as a filter on rows that reach their Roster through `path`
+    ("shift__roster__" for assignments, "roster__" for shifts)."""
+    return Q(**{f"{path}status": Roster.Status.PUBLISHED}) | managed_hotlines_q(
+        user, f"{path}hotline__"
+    )
+
+
+def rosters_visible_to(user) -> QuerySet[Roster]:
+    """Everyone signed in sees published rosters (volunteers see nothing else: no drafts);
+    coordinators also see the drafts of the hotlines they manage (hotline/access.py)."""
+    return Roster.objects.filter(roster_visibility_q(user))
+
+
+def rosters_managed_by(user) -> QuerySet[Roster]:
+    """The rosters a coordinator builds and publishes: those of the hotlines they manage."""
+    return Roster.objects.filter(managed_hotlines_q(user, "hotline__"))
 
 
 def volunteers_on_shift(

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hotline.access import is_coordinator
+from hotline.access import can_override_rules
 from hotline.models import Hotline, Volunteer
 from scheduling import rules
 from scheduling.models import Assignment, Roster, Shift, ShiftPattern
@@ -25,7 +25,7 @@ def _refuse_unless_allowed(violations: list[Violation], *, by, override_reason: 
     hard = [v for v in violations if not v.overridable]
     if hard:
         raise RuleViolation(hard)
-    if not override_reason.strip() or not is_coordinator(by):
+    if not override_reason.strip() or not can_override_rules(by):
         raise RuleViolation(violations)
     return [v.code for v in violations]
 

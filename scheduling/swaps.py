@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from hotline.access import is_coordinator
+from hotline.access import can_decide_swaps
 from hotline.links import site_url
 from hotline.models import ROLE_FLAG, Volunteer
 from hotline.phone import normalize_phone
@@ -380,7 +380,7 @@ def swap_approve(*, swap: SwapRequest, by, now: dt.datetime | None = None) -> Sw
     """A coordinator approves a claimed swap. The rules are checked again by the services:
     if something changed since the claim, the refusal says which rule."""
     now = now or timezone.now()
-    if not is_coordinator(by):
+    if not can_decide_swaps(by):
         raise SwapRefused(NOT_YOURS, _("Only coordinators approve swaps."))
     swap = _lock(swap)
     if swap.status != SwapRequest.Status.CLAIMED:
@@ -394,7 +394,7 @@ def swap_reject(
 ) -> SwapRequest:
     """A coordinator turns a claim down; the giver keeps the shift."""
     now = now or timezone.now()
-    if not is_coordinator(by):
+    if not can_decide_swaps(by):
         raise SwapRefused(NOT_YOURS, _("Only coordinators decide on swaps."))
     swap = _lock(swap)
     if not swap.is_live:

@@ -1,4 +1,5 @@
-"""Calls (read-only) and the callback queue. Visibility lives in hotline.call_selectors."""
+"""Calls (read-only) and the callback queue. Visibility lives in hotline/calls/selectors.py,
+on the predicates of hotline/access.py."""
 
 import django_filters
 from django.utils import timezone
@@ -7,12 +8,12 @@ from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from api.permissions import CanSeeCallbacks
 from api.serializers.call import CallbackDoneSerializer, CallbackSerializer, CallSerializer
 from hotline.calls import services as calls
 from hotline.calls.selectors import (
     callbacks_visible_to,
     calls_visible_to,
-    can_see_callbacks,
     with_earlier_calls,
 )
 from hotline.models import Call, CallbackRequest
@@ -38,13 +39,6 @@ class CallViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return with_earlier_calls(calls_visible_to(self.request.user))
-
-
-class CanSeeCallbacks(permissions.BasePermission):
-    def has_permission(self, request, view):
-        return bool(
-            request.user and request.user.is_authenticated and can_see_callbacks(request.user)
-        )
 
 
 class CallbackViewSet(viewsets.ReadOnlyModelViewSet):

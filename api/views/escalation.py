@@ -8,19 +8,15 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from api.permissions import IsCrisisStaff
 from api.serializers.escalation import (
     EscalationRaiseSerializer,
     EscalationResolveSerializer,
     EscalationSerializer,
 )
 from hotline.crisis import escalations
-from hotline.crisis.selectors import escalations_visible_to, is_crisis_staff
+from hotline.crisis.selectors import escalations_visible_to
 from hotline.models import Call, Escalation
-
-
-class IsCrisisStaff(permissions.BasePermission):
-    def has_permission(self, request, view):
-        return is_crisis_staff(request.user)
 
 
 class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -1,15 +1,17 @@
 """The report on one call: `/api/v1/calls/{id}/report/` (GET, POST, PATCH) and
-`/api/v1/calls/{id}/report/addenda/` (POST). Writes go through hotline.reports, which
-decides who may write; reads are audited."""
+`/api/v1/calls/{id}/report/addenda/` (POST). Writes go through hotline.crisis.reports,
+which refuses whoever hotline/access.py does not let write; reads are audited."""
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.serializers.report import AddendumSerializer, CallReportSerializer
+from hotline.access import can_report_on
 from hotline.crisis import reports
 from hotline.crisis.selectors import reports_visible_to
 from hotline.models import Call, CallReport
@@ -42,9 +44,9 @@ class CallReportView(APIView):
     )
     def post(self, request, pk: int):
         call = get_object_or_404(Call, pk=pk)
-        if not reports.can_report_on(request.user, call):
+        if not can_report_on(request.user, call):
             raise exceptions.PermissionDenied(
-                "Only the volunteer who answered this call can report on it."
+                _("Only the volunteer who answered this call can report on it.")
             )
         payload = CallReportSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

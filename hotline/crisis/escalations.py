@@ -15,7 +15,7 @@ round, recipient) and its SMS dedupe key derives from it, so no one is alerted t
 one round.
 
 Tiers: 1 supervisors on shift on the call's hotline, 2 every active supervisor, 3 the
-coordinators (see hotline.crisis_selectors.tier_recipients). An empty tier is skipped at
+coordinators (see hotline.crisis.selectors.tier_recipients). An empty tier is skipped at
 once; the last tier is alerted again every window (round 2, 3, …) until acknowledged.
 """
 
@@ -34,10 +34,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from hotline.access import volunteer_of
+from hotline.access import can_escalate, volunteer_of
 from hotline.conflicts import DomainConflict
 from hotline.crisis.audit import audit_record
-from hotline.crisis.selectors import LAST_TIER, can_escalate, crisis_staff_by_phone, tier_recipients
+from hotline.crisis.selectors import LAST_TIER, crisis_staff_by_phone, tier_recipients
 from hotline.links import site_url
 from hotline.models import Escalation, EscalationAlert, Message
 from hotline.sms.outbox import sms_send

@@ -3,7 +3,7 @@ REPORT_EDIT_HOURS, then closed to edits (addenda only). A report at risk 3 or mo
 escalation in the same transaction (hotline.escalations.escalation_raise).
 
 Services check who may write (one place for the web page and the API); who may read is
-hotline.crisis_selectors.reports_visible_to. Every write and every view is audited.
+hotline.crisis.selectors.reports_visible_to. Every write and every view is audited.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from hotline.access import volunteer_of
+from hotline import access
 from hotline.conflicts import DomainConflict
 from hotline.crisis.audit import audit_record
 from hotline.crisis.escalations import escalation_raise
-from hotline.crisis.selectors import can_report_on
 from hotline.models import (
     ESCALATION_RISK,
     CallerGroup,
@@ -52,7 +51,7 @@ def report_editable(report: CallReport, *, now: dt.datetime) -> bool:
 
 
 def _is_author(user, report: CallReport) -> bool:
-    volunteer = volunteer_of(user)
+    volunteer = access.volunteer_of(user)
     return volunteer is not None and volunteer.pk == report.author_id
 
 
@@ -89,13 +88,13 @@ def _escalate_if_high(report: CallReport, *, by, now: dt.datetime) -> Escalation
 def report_create(*, call, by, data: dict, now: dt.datetime) -> CallReport:
     """File the report on `call` by user `by` (must have answered it: else PermissionDenied).
     Raises ReportConflict if the call has a report already, ValidationError on bad data."""
-    if not can_report_on(by, call):
+    if not access.can_report_on(by, call):
         raise PermissionDenied(_("Only the volunteer who answered this call can report on it."))
     fields = _clean({"summary": "", "follow_up_needed": False, "referral": "", **data})
     try:
         with transaction.atomic():
             report = CallReport.objects.create(
-                call=call, author=volunteer_of(by), created_at=now, updated_at=now, **fields
+                call=call, author=access.volunteer_of(by), created_at=now, updated_at=now, **fields
             )
     except IntegrityError as exc:
         raise ReportConflict(

@@ -21,7 +21,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from hotline.access import is_coordinator
+from hotline.access import can_manage_rosters
 from hotline.models import ROLE_FLAG, Role, Volunteer
 from scheduling import builder, services
 from scheduling.models import Assignment, AutofillRun, Roster, Shift
@@ -31,18 +31,24 @@ from scheduling.rules import (
     local_week_bounds,
     volunteers_facts,
 )
-from scheduling.selectors import RoleCoverage, ShiftCoverage, shift_coverage, shifts_with_fill
+from scheduling.selectors import (
+    RoleCoverage,
+    ShiftCoverage,
+    rosters_managed_by,
+    shift_coverage,
+    shifts_with_fill,
+)
 
 TIME_LIMIT_CHOICES = (5, 10, 30, 60)
 
 
 def _coordinator_only(request: HttpRequest) -> None:
-    if not is_coordinator(request.user):
+    if not can_manage_rosters(request.user):
         raise PermissionDenied(_("Only coordinators use the coverage board."))
 
 
-def _roster(pk: int) -> Roster:
-    return get_object_or_404(Roster.objects.select_related("hotline"), pk=pk)
+def _roster(request: HttpRequest, pk: int) -> Roster:
+    return get_object_or_404(rosters_managed_by(request.user).select_related("hotline"), pk=pk)
 
 
 def _monday(day: dt.date) -> dt.date:
@@ -254,7 +260,7 @@ def _render_board(
 @require_GET
 def board(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
-    roster = _roster(pk)
+    roster = _roster(request, pk)
     try:
         open_shift_id = int(request.GET["shift"]) if request.GET.get("shift") else None
     except ValueError:
@@ -266,7 +272,7 @@ def board(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def assign(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
-    roster = _roster(pk)
+    roster = _roster(request, pk)
     week = _week_of(request, roster)
     shift = get_object_or_404(Shift, roster=roster, pk=request.POST.get("shift") or 0)
     volunteer = get_object_or_404(Volunteer, pk=request.POST.get("volunteer") or 0)
@@ -294,7 +300,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def unassign(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
     _coordinator_only(request)
-    roster = _roster(pk)
+    roster = _roster(request, pk)
     assignment = get_object_or_404(
         Assignment.objects.select_related("volunteer"), pk=assignment_id, shift__roster=roster
     )
@@ -309,7 +315,7 @@ def unassign(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
 @require_POST
 def lock(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
     _coordinator_only(request)
-    roster = _roster(pk)
+    roster = _roster(request, pk)
     assignment = get_object_or_404(Assignment, pk=assignment_id, shift__roster=roster)
     try:
         services.assignment_update(
@@ -324,7 +330,7 @@ def lock(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
 @require_POST
 def autofill(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
-    roster = _roster(pk)
+    roster = _roster(request, pk)
     week = _week_of(request, roster)
     mode = request.POST.get("mode", AutofillRun.Mode.FILL)
     if mode not in AutofillRun.Mode.values:
@@ -362,7 +368,7 @@ def autofill_status(request: HttpRequest, pk: int, run_id: int) -> JsonResponse:
 @require_POST
 def publish(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
-    roster = _roster(pk)
+    roster = _roster(request, pk)
     services.roster_publish(roster=roster, by=request.user)
     messages.success(
         request, _("The roster is published; volunteers whose shifts changed are told.")

@@ -1,13 +1,23 @@
-"""Reads: who is on shift now (one query, any roster size) and roster coverage."""
+"""Reads: who sees which rosters, who is on shift now (one query, any roster size) and roster
+coverage."""
 
 import datetime as dt
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from scheduling.models import Assignment, Roster, Shift
-from scheduling.selectors import coverage_summary, roster_coverage, volunteers_on_shift
+from scheduling.selectors import (
+    coverage_summary,
+    roster_coverage,
+    roster_visibility_q,
+    rosters_managed_by,
+    rosters_visible_to,
+    volunteers_on_shift,
+)
 from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +151,88 @@ def test_roster_coverage_query_count_fixed():
 
 def test_coverage_summary_empty_is_full():
     assert coverage_summary([])["percent"] == 100.0
+
+
+# --- who sees which rosters ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_rosters(published):
+    draft = f.roster(hotline_=published.hotline, first_day=dt.date(2026, 3, 9))
+    return published, draft
+
+
+def test_rosters_visible_to_volunteers_published_only_coordinators_all(
+    two_rosters, coordinator, volunteer, outsider
+):
+    published, draft = two_rosters
+    assert set(rosters_visible_to(coordinator)) == {published, draft}
+    for user in (volunteer.user, outsider, AnonymousUser()):
+        assert list(rosters_visible_to(user)) == [published]
+
+
+def test_roster_visibility_through_a_path(two_rosters, coordinator, volunteer):
+    published, draft = two_rosters
+    on_published = f.shift(roster_=published)
+    on_draft = f.shift(roster_=draft, starts_at=f.at(2026, 3, 9, 8))
+    a = f.assignment(shift_=on_published, volunteer_=volunteer)
+    b = f.assignment(shift_=on_draft, volunteer_=volunteer)
+    shifts = Shift.objects.filter(roster_visibility_q(volunteer.user, "roster__"))
+    assert list(shifts) == [on_published]
+    assert set(Shift.objects.filter(roster_visibility_q(coordinator, "roster__"))) == {
+        on_published,
+        on_draft,
+    }
+    mine = Assignment.objects.filter(roster_visibility_q(volunteer.user, "shift__roster__"))
+    assert list(mine) == [a]
+    assert set(Assignment.objects.filter(roster_visibility_q(coordinator, "shift__roster__"))) == {
+        a,
+        b,
+    }
+
+
+def test_rosters_managed_by_coordinators_only(two_rosters, coordinator, volunteer):
+    assert set(rosters_managed_by(coordinator)) == set(two_rosters)
+    assert list(rosters_managed_by(volunteer.user)) == []
+
+
+def test_every_roster_read_agrees_with_rosters_visible_to(
+    two_rosters, coordinator, volunteer, client
+):
+    """The roster page, and the API's rosters, shifts, assignments and me/assignments, all
+    hide a draft from a volunteer on it and show it to a coordinator (five copies of the
+    published-only filter before rosters_visible_to)."""
+    published, draft = two_rosters
+    on_draft = f.shift(roster_=draft, starts_at=f.at(2026, 3, 9, 8))
+    on_published = f.shift(roster_=published)
+    f.assignment(shift_=on_draft, volunteer_=volunteer)
+    f.assignment(shift_=on_published, volunteer_=volunteer)
+    coordinator_record = f.volunteer(user=coordinator)
+    f.assignment(shift_=on_draft, volunteer_=coordinator_record)
+
+    def seen(user):
+        api = APIClient()
+        api.force_authenticate(user)
+        client.force_login(user)
+        rosters = {r["id"] for r in api.get("/api/v1/rosters/").json()["results"]}
+        shifts = {s["roster"] for s in api.get("/api/v1/shifts/").json()["results"]}
+        assignments = {
+            Shift.objects.get(pk=a["shift"]).roster_id
+            for a in api.get("/api/v1/assignments/").json()["results"]
+        }
+        mine = {
+            Shift.objects.get(pk=a["shift"]).roster_id
+            for a in api.get("/api/v1/me/assignments/").json()["results"]
+        }
+        page = client.get(f"/rosters/{draft.pk}/").status_code
+        return rosters, shifts, assignments, mine, page
+
+    assert seen(volunteer.user) == (
+        {published.pk},
+        {published.pk},
+        {published.pk},
+        {published.pk},
+        404,
+    )
+    all_ = {published.pk, draft.pk}
+    assert seen(coordinator) == (all_, all_, all_, {draft.pk}, 200)
