@@ -11,11 +11,14 @@ from rest_framework.test import APIClient
 
 from scheduling.models import Assignment, Roster, Shift
 from scheduling.selectors import (
+    board_week,
     coverage_summary,
     roster_coverage,
     roster_visibility_q,
     rosters_managed_by,
     rosters_visible_to,
+    shift_candidates,
+    shift_people,
     volunteers_on_shift,
 )
 from tests.support import factories as f
@@ -236,3 +239,89 @@ def test_every_roster_read_agrees_with_rosters_visible_to(
     )
     all_ = {published.pk, draft.pk}
     assert seen(coordinator) == (all_, all_, all_, {draft.pk}, 200)
+
+
+# --- the coverage board ---------------------------------------------------------------------
+
+
+def _board_roster():
+    """Mon 2 – Wed 4 March 2026 (Shanghai): a day shift each day, a night shift on Monday."""
+    roster = f.roster(first_day=dt.date(2026, 3, 2), last_day=dt.date(2026, 3, 4))
+    days = [
+        f.shift(
+            roster_=roster,
+            starts_at=f.at(2026, 3, 2 + d, 8),
+            required_counsellors=2,
+            crisis_trained_required=1,
+            required_family_educators=0,
+        )
+        for d in range(3)
+    ]
+    night = f.shift(
+        roster_=roster,
+        starts_at=f.at(2026, 3, 2, 20),
+        hours=12,
+        required_counsellors=1,
+        required_family_educators=0,
+    )
+    return roster, days, night
+
+
+def test_board_week_grid(db):
+    roster, days, night = _board_roster()
+    trained = f.volunteer(crisis_trained=True, display_name="Trained")
+    f.assignment(shift_=days[0], volunteer_=trained)
+    f.assignment(shift_=night, volunteer_=f.volunteer(display_name="Night owl"))
+    roster = Roster.objects.select_related("hotline").get(pk=roster.pk)
+
+    with CaptureQueriesContext(connection) as queries:
+        grid = board_week(roster, dt.date(2026, 3, 2))
+
+    assert len(queries) == 2
+    assert grid["columns"] == [(dt.time(8), dt.time(14)), (dt.time(20), dt.time(8))]
+    assert [row["day"] for row in grid["rows"]] == [dt.date(2026, 3, 2 + d) for d in range(7)]
+    assert [row["in_roster"] for row in grid["rows"]] == [True] * 3 + [False] * 4
+    monday_day, monday_night = grid["rows"][0]["cells"]
+    assert [c.state for c in monday_day] == ["warn"]  # one of two counsellors, trained
+    assert [c.state for c in monday_night] == ["ok"]
+    assert [a.volunteer.display_name for a in monday_night[0].people] == ["Night owl"]
+    assert grid["rows"][1]["cells"][1] == []  # no night shift on Tuesday
+    assert [c.state for c in grid["rows"][1]["cells"][0]] == ["gap"]
+    assert grid["seats_required"] == 3 * 2 + 1
+    assert grid["seats_missing"] == 1 + 2 + 2
+    assert grid["crisis_trained_missing"] == 2
+    assert set(grid["shifts"]) == {s.pk for s in [*days, night]}
+
+
+def test_shift_candidates_sorts_volunteers_by_what_the_rules_say(db):
+    roster, days, _night = _board_roster()
+    shift = Shift.objects.select_related("roster__hotline").get(pk=days[0].pk)
+    free = f.volunteer(crisis_trained=True, display_name="A free")
+    off = f.volunteer(crisis_trained=True, display_name="B off")
+    f.time_off(volunteer_=off, starts_at=shift.starts_at, ends_at=shift.ends_at)
+    busy = f.volunteer(crisis_trained=True, display_name="C busy")
+    f.assignment(shift_=f.shift(starts_at=shift.starts_at), volunteer_=busy)
+    on = f.volunteer(display_name="D on")
+    on_shift = [f.assignment(shift_=shift, volunteer_=on)]
+    f.volunteer(roles=("family_educator",), display_name="E other role")
+    f.volunteer(is_active=False, display_name="F inactive")
+
+    assert shift_people(shift) == on_shift
+    (group,) = shift_candidates(shift, on_shift)
+
+    assert group["role"] == "counsellor" and group["open"] == 1
+    assert [c["volunteer"] for c in group["eligible"]] == [free]
+    assert [c["volunteer"] for c in group["overridable"]] == [off]
+    assert [c["volunteer"] for c in group["refused"]] == [busy]
+    assert "declared time off" in group["overridable"][0]["reason"]
+    assert group["not_eligible"] == 2
+
+
+def test_shift_candidates_skips_full_roles(db):
+    roster, days, _night = _board_roster()
+    shift = Shift.objects.select_related("roster__hotline").get(pk=days[0].pk)
+    on_shift = [
+        f.assignment(shift_=shift, volunteer_=f.volunteer(crisis_trained=True)),
+        f.assignment(shift_=shift, volunteer_=f.volunteer()),
+    ]
+    assert shift_candidates(shift, on_shift) == []
