@@ -176,11 +176,20 @@ def assignment_confirm(*, assignment: Assignment, volunteer: Volunteer) -> Assig
 # --- shifts and rosters -----------------------------------------------------------------
 
 
+def shift_move_check(*, shift: Shift, roster: Roster | None) -> None:
+    """A shift stays in the roster it was made in (its assignments, notices and calendar
+    entries belong there): refuse `roster` if it is another one."""
+    if roster is not None and roster.pk != shift.roster_id:
+        raise ValidationError({"roster": [_("A shift cannot move to another roster.")]})
+
+
 @transaction.atomic
 def shift_update(*, shift: Shift, by=None, **changes) -> Shift:
     """Change a shift's times or requirements, refusing changes that break a rule for the
     volunteers already on it (their assignments are checked again against the new shift)."""
-    shift = _lock_shift(shift.pk)
+    roster = changes.pop("roster", None)
+    shift = _lock_shift(shift.pk)  # as stored: the caller's copy may carry the change already
+    shift_move_check(shift=shift, roster=roster)
     timing_changed = any(
         k in changes and changes[k] != getattr(shift, k) for k in ("starts_at", "ends_at")
     )

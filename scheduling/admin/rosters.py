@@ -144,7 +144,9 @@ class ShiftAdminForm(forms.ModelForm):
         data = super().clean()
         if not self.instance.pk or self.errors:
             return data
-        # The same rules the service applies: a changed shift must still suit its volunteers.
+        # The same rules the service applies: a shift stays in its roster, and a changed
+        # shift must still suit its volunteers.
+        services.shift_move_check(shift=self.instance, roster=data.get("roster"))
         candidate = self.instance
         for name in self.Meta.fields:
             if name in data:

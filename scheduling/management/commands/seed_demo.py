@@ -14,7 +14,8 @@ from django.utils import timezone
 from hotline.access import COORDINATORS_GROUP
 from hotline.models import Hotline, Organisation, Role, Volunteer
 from scheduling import services
-from scheduling.models import Assignment, Availability, Roster, ShiftPattern, TimeOff
+from scheduling.availability import services as availability
+from scheduling.models import Assignment, Availability, Roster, ShiftPattern
 from scheduling.rules import RuleViolation
 
 User = get_user_model()
@@ -58,6 +59,7 @@ PATTERNS = [
     ("午班 Afternoon", dt.time(14), dt.time(20), 2, 1, 1, 0),
     ("夜班 Night", dt.time(20), dt.time(8), 2, 1, 0, 1),
 ]
+AVAILABLE, PREFERRED = Availability.Kind.AVAILABLE, Availability.Kind.PREFERRED
 DEMO_PASSWORDS = {
     "coordinator": "coordinator-demo",
     "supervisor": "supervisor-demo",
@@ -178,32 +180,27 @@ class Command(BaseCommand):
         return volunteers
 
     def _availability(self, volunteer, index: int) -> None:
-        # A third keep set windows (evenings, or weekdays by day); the rest are available
-        # any time, some preferring nights. One has a week of time off in the future.
+        # A third keep set windows (evenings, or weekdays by day and weekends all day); the
+        # rest are available any time. One has a week of time off in the future. Written
+        # through the same service as the volunteer's own page, so the same checks apply.
+        windows = []
         if index % 3 == 1:
-            for weekday in range(7):
-                Availability.objects.create(
-                    volunteer=volunteer,
-                    weekday=weekday,
-                    start_time=dt.time(14),
-                    end_time=dt.time(8),
-                )
+            windows = [(weekday, dt.time(14), dt.time(8), AVAILABLE) for weekday in range(7)]
         elif index % 3 == 2 and index % 2 == 0:
-            for weekday in range(5):
-                Availability.objects.create(
-                    volunteer=volunteer,
-                    weekday=weekday,
-                    start_time=dt.time(8),
-                    end_time=dt.time(20),
-                    kind=Availability.Kind.PREFERRED,
-                )
+            windows = [(weekday, dt.time(8), dt.time(20), PREFERRED) for weekday in range(5)]
+            # A whole day is two windows: one ending where it starts would be empty.
             for weekday in (5, 6):
-                Availability.objects.create(
-                    volunteer=volunteer, weekday=weekday, start_time=dt.time(0), end_time=dt.time(0)
-                )
+                windows += [
+                    (weekday, dt.time(0), dt.time(12), AVAILABLE),
+                    (weekday, dt.time(12), dt.time(0), AVAILABLE),
+                ]
+        for weekday, start, end, kind in windows:
+            availability.availability_add(
+                volunteer=volunteer, weekday=weekday, start_time=start, end_time=end, kind=kind
+            )
         if index == 7:
             start = timezone.now() + dt.timedelta(days=30)
-            TimeOff.objects.create(
+            availability.time_off_add(
                 volunteer=volunteer,
                 starts_at=start,
                 ends_at=start + dt.timedelta(days=7),
