@@ -268,6 +268,42 @@ def roster_generate_shifts(
     return Shift.objects.bulk_create(new)
 
 
+def roster_delete_check(*, roster: Roster) -> None:
+    """Refuse (ValidationError) to delete a published roster: volunteers and their calendar
+    feeds have seen it."""
+    if roster.is_published:
+        raise ValidationError(_("A published roster cannot be deleted."))
+
+
+@transaction.atomic
+def roster_delete(*, roster: Roster, by=None) -> None:
+    """Delete a draft roster with its shifts and assignments (roster_delete_check)."""
+    roster = Roster.objects.select_for_update().get(pk=roster.pk)
+    roster_delete_check(roster=roster)
+    roster.delete()
+
+
+def shift_delete_check(*, shift: Shift) -> None:
+    """Refuse (ValidationError) to delete a shift volunteers are on, or one of a published
+    roster that ever had an assignment: its cancelled assignments are what volunteers'
+    calendars show as cancelled."""
+    if shift.assignments.filter(status=Assignment.Status.ACTIVE).exists():
+        raise ValidationError(_("Volunteers are on this shift; cancel their assignments first."))
+    if shift.roster.is_published and shift.assignments.exists():
+        raise ValidationError(
+            _("This shift has been published to volunteers; it cannot be deleted.")
+        )
+
+
+@transaction.atomic
+def shift_delete(*, shift: Shift, by=None) -> None:
+    """Delete a shift (shift_delete_check). Locked as assignment writes lock it, so nobody
+    is put on it while it goes."""
+    shift = _lock_shift(shift.pk)
+    shift_delete_check(shift=shift)
+    shift.delete()
+
+
 @transaction.atomic
 def roster_publish(*, roster: Roster, by=None, now: dt.datetime | None = None) -> Roster:
     """Make the roster visible to volunteers and their calendar feeds, and SMS the volunteers

@@ -1,4 +1,5 @@
-"""The core resources. Assignment writes go through scheduling.services (the rule layer).
+"""The core resources. Assignment writes, and roster and shift deletes, go through
+scheduling.services (the rule layer, and the delete rules the admin applies too).
 
 A refused delete raises a plain ValidationError message: api.exceptions files it under
 `non_field_errors`, as for a serializer's own errors.
@@ -73,9 +74,7 @@ class RosterViewSet(RosterBuildActions, CoordinatorWriteViewSet):
         return rosters_visible_to(self.request.user).order_by("-first_day", "id")
 
     def perform_destroy(self, instance):
-        if instance.is_published:
-            raise exceptions.ValidationError(_("A published roster cannot be deleted."))
-        instance.delete()
+        services.roster_delete(roster=instance, by=self.request.user)
 
     @extend_schema(request=None, responses=RosterSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsCoordinator])
@@ -112,16 +111,7 @@ class ShiftViewSet(CoordinatorWriteViewSet):
         )
 
     def perform_destroy(self, instance):
-        if instance.assignments.filter(status=Assignment.Status.ACTIVE).exists():
-            raise exceptions.ValidationError(
-                _("Volunteers are on this shift; cancel their assignments first.")
-            )
-        if instance.roster.is_published and instance.assignments.exists():
-            # Its cancelled assignments are what volunteers' calendars show as cancelled.
-            raise exceptions.ValidationError(
-                _("This shift has been published to volunteers; it cannot be deleted.")
-            )
-        instance.delete()
+        services.shift_delete(shift=instance, by=self.request.user)
 
 
 class AssignmentFilter(django_filters.FilterSet):
