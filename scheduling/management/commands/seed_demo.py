@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from hotline.access import COORDINATORS_GROUP
 from hotline.models import Hotline, Organisation, Role, Volunteer
+from hotline.people import services as people
 from scheduling import services
 from scheduling.availability import services as availability
 from scheduling.models import Assignment, Availability, Roster, ShiftPattern
@@ -119,32 +120,34 @@ class Command(BaseCommand):
             f"  volunteer01 … volunteer{len(volunteers) - 1:02d} / {DEMO_PASSWORDS['volunteer']}"
         )
 
-    def _coordinator(self, branch):
-        user, created = User.objects.get_or_create(
-            username="coordinator", defaults={"is_staff": True, "is_superuser": True}
-        )
+    def _login(self, username: str, password: str, **flags):
+        """A demo login. Its password is set here, outside the password rules: demo
+        passwords are meant to be guessed (never load the demo on a real site)."""
+        user, created = User.objects.get_or_create(username=username, defaults=flags)
         if created:
-            user.set_password(DEMO_PASSWORDS["coordinator"])
+            user.set_password(password)
             user.save()
+        return user
+
+    def _coordinator(self, branch):
+        user = self._login(
+            "coordinator", DEMO_PASSWORDS["coordinator"], is_staff=True, is_superuser=True
+        )
         group, _ = Group.objects.get_or_create(name=COORDINATORS_GROUP)
         user.groups.add(group)
         # A staff record with a phone, so coordinators can get SMS (no roles: never rostered).
-        Volunteer.objects.get_or_create(
-            user=user,
-            defaults={
-                "display_name": "陈协调 Coordinator Chen",
-                "phone_number": "+8613600136000",
-                "organisation": branch,
-            },
-        )
+        if not Volunteer.objects.filter(user=user).exists():
+            people.volunteer_create(
+                user=user,
+                display_name="陈协调 Coordinator Chen",
+                phone_number="+8613600136000",
+                organisation=branch,
+            )
         return user
 
     def _volunteers(self, branches) -> list[Volunteer]:
         volunteers = []
-        supervisor_user, created = User.objects.get_or_create(username="supervisor")
-        if created:
-            supervisor_user.set_password(DEMO_PASSWORDS["supervisor"])
-            supervisor_user.save()
+        supervisor_user = self._login("supervisor", DEMO_PASSWORDS["supervisor"])
         n = 0
         for count, roles, trained, max_week in COHORTS:
             for i in range(count):
@@ -153,29 +156,22 @@ class Command(BaseCommand):
                     phone = "+8613700137000"
                 else:
                     n += 1
-                    user, created = User.objects.get_or_create(username=f"volunteer{n:02d}")
-                    if created:
-                        user.set_password(DEMO_PASSWORDS["volunteer"])
-                        user.save()
+                    user = self._login(f"volunteer{n:02d}", DEMO_PASSWORDS["volunteer"])
                     phone = "+8613900139000" if n == 1 else f"+86139{n:08d}"
-                name = (
-                    SURNAMES[len(volunteers) % len(SURNAMES)] + GIVEN[len(volunteers) % len(GIVEN)]
-                )
-                volunteer, created = Volunteer.objects.get_or_create(
-                    user=user,
-                    defaults={
-                        "display_name": name,
-                        "phone_number": phone,
-                        "crisis_trained": i < trained,
-                        "organisation": branches[len(volunteers) % len(branches)],
-                        "max_shifts_per_week": max_week,
-                        "languages": ["zh"] + (["en"] if len(volunteers) % 5 == 0 else []),
-                    },
-                )
-                if created:
-                    volunteer.set_roles(roles)
-                    volunteer.save()
-                    self._availability(volunteer, len(volunteers))
+                volunteer = Volunteer.objects.filter(user=user).first()
+                if volunteer is None:
+                    k = len(volunteers)
+                    volunteer = people.volunteer_create(
+                        user=user,
+                        display_name=SURNAMES[k % len(SURNAMES)] + GIVEN[k % len(GIVEN)],
+                        phone_number=phone,
+                        roles=roles,
+                        crisis_trained=i < trained,
+                        organisation=branches[k % len(branches)],
+                        max_shifts_per_week=max_week,
+                        languages=["zh"] + (["en"] if k % 5 == 0 else []),
+                    )
+                    self._availability(volunteer, k)
                 volunteers.append(volunteer)
         return volunteers
 
