@@ -1,3 +1,4 @@
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.fields import get_error_detail
@@ -17,12 +18,15 @@ def _api_errors(exc: DjangoValidationError) -> serializers.ValidationError:
     return serializers.ValidationError(detail)
 
 
+# Writes go through hotline.people.services, which checks everything (the password rules,
+# a password for a new login, the phone number…); its errors come back under the API's
+# field names. Username and roles are checked per field first, by the same checks.
 class VolunteerSerializer(serializers.ModelSerializer):
-    """Writes go through hotline.people.services, which checks everything (the password
-    rules, a password for a new login, the phone number…); its errors come back under the
-    API's field names. Username and roles are checked per field first, by the same checks."""
-
-    username = serializers.CharField(source="user.username", max_length=150)
+    # The user model's own rule (letters, digits and @.+-_), which a plain CharField skips;
+    # here too so the schema shows it.
+    username = serializers.CharField(
+        source="user.username", max_length=150, validators=[UnicodeUsernameValidator()]
+    )
     name = serializers.CharField(source="display_name", max_length=100)
     phone_number = PhoneNumberField(max_length=30)
     roles = serializers.ListField(
