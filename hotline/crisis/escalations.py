@@ -92,7 +92,7 @@ def escalation_raise(
     A call has at most one live (open or acknowledged) escalation: raising again — a report
     at risk 3 after a manual escalation, a double click — joins the live one and returns it.
     Raising by hand needs `can_escalate` (else PermissionDenied), for the web page and the
-    API alike; a report's escalation is raised for its author by hotline.reports."""
+    API alike; a report's escalation is raised for its author by hotline.crisis.reports."""
     if source == Escalation.Source.MANUAL and not can_escalate(by, call):
         raise PermissionDenied
     live = _live_for_call(call)

@@ -1,6 +1,6 @@
 """Call reports: filed by the volunteer who answered the call, editable by them for
 REPORT_EDIT_HOURS, then closed to edits (addenda only). A report at risk 3 or more opens an
-escalation in the same transaction (hotline.escalations.escalation_raise).
+escalation in the same transaction (hotline.crisis.escalations.escalation_raise).
 
 Services check who may write (one place for the web page and the API); who may read is
 hotline.crisis.selectors.reports_visible_to. Every write and every view is audited.
