@@ -1,26 +1,28 @@
-"""Errors as `{"code": ..., "detail": ...}`; rule refusals become 409 with the rule's code."""
+"""Errors as `{"code": ..., "detail": ...}`.
+
+Domain refusals (hotline.conflicts.DomainConflict: a rule, an escalation already taken, an
+auto-fill already running…) are mapped here, once, to 409 with their code and their extra
+fields; views let them through.
+"""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
-from scheduling.rules import RuleViolation
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
+from hotline.conflicts import DomainConflict
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, RuleViolation):
+    if isinstance(exc, DomainConflict):
+        set_rollback()
         return Response(
             {
                 "code": exc.code,
                 "detail": exc.message,
-                "violations": [{"code": v.code, "detail": v.message} for v in exc.violations],
+                **exc.details(request=context.get("request")),
             },
             status=status.HTTP_409_CONFLICT,
         )

@@ -43,6 +43,13 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def env_int_list(name: str) -> list[int]:
+    try:
+        return [int(item) for item in env_list(name)]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be integers separated by commas") from exc
+
+
 def database_from_url(url: str) -> dict:
     """Turn `postgres://user:pass@host:port/name` or `sqlite:///path` into a DATABASES entry."""
     parsed = urlparse(url)
@@ -337,8 +344,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
-# SMS outbox: console (default without Twilio credentials), locmem (tests) or twilio.
-SMS_BACKEND = env_str("SMS_BACKEND")
+# SMS outbox: `twilio` (default with Twilio credentials), `console` (default without) or
+# `locmem` (tests).
+SMS_BACKEND = env_str("SMS_BACKEND") or (
+    "twilio" if TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN else "console"
+)
 SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 6)
 # Sender for outbound SMS (a Twilio number or Messaging Service SID).
 TWILIO_SMS_FROM = env_str("TWILIO_SMS_FROM")
@@ -385,8 +395,8 @@ if not FIELD_ENCRYPTION_KEYS:
         ).decode()
     ]
 # Outbound call legs: `twilio` (REST API) or `console` (logged, for simulate_call and demos).
-TWILIO_VOICE_BACKEND = env_str(
-    "TWILIO_VOICE_BACKEND", "twilio" if TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN else "console"
+TWILIO_VOICE_BACKEND = env_str("TWILIO_VOICE_BACKEND") or (
+    "twilio" if TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN else "console"
 )
 # Public base URL Twilio reaches us at, for the callback URLs we hand to the REST API when
 # no request is at hand (the safety task). Empty: taken from the webhook request.
@@ -406,10 +416,13 @@ REPORT_EDIT_HOURS = env_int("REPORT_EDIT_HOURS", 24)
 # Host part of calendar UIDs (assignment-<id>@<host>): set it once and never change it, or
 # calendar apps see every shift as new. Empty: the first ALLOWED_HOSTS entry.
 CALENDAR_UID_HOST = env_str("CALENDAR_UID_HOST")
-# Public base URL of the site, for links in SMS (swap offers, drops). Empty: paths only.
+# Public base URL of the site, for every absolute link (SMS, calendar feed URLs, API status
+# URLs; hotline/links.py). Empty: the request's own address, and in SMS sent without a
+# request http://127.0.0.1:8000 (what `make run` serves): set it in production.
 SITE_URL = env_str("SITE_URL")
-# Hours before a published shift that a reminder SMS goes out.
-SHIFT_REMINDER_HOURS = [int(h) for h in env_list("SHIFT_REMINDER_HOURS", "24,2")]
+# Hours before a published shift that a reminder SMS goes out (whole hours; when none is
+# positive, 24 and 2).
+SHIFT_REMINDER_HOURS = sorted({h for h in env_int_list("SHIFT_REMINDER_HOURS") if h > 0} or {24, 2})
 # Who volunteers contact about their shifts, shown on My shifts and in the feed.
 COORDINATOR_CONTACT = env_str("COORDINATOR_CONTACT")
 # Drops: volunteers asked by SMS per wave, and minutes between waves.

@@ -1,21 +1,43 @@
-"""Who may do what: the personas of DESIGN.md, decided in one place."""
+"""Who may do what: the personas of DESIGN.md, decided in one place.
+
+Three kinds of function live here, and nowhere else:
+
+- who someone is: `is_coordinator`, `volunteer_of`, `active_volunteer_of`, `is_crisis_staff`;
+- what they may do: the `can_*` predicates. Page views and the DRF permission classes
+  (api/permissions.py) only wrap them, and services that refuse a change ask them too;
+- where: which hotlines (and organisations) a user manages or works on, as query filters
+  (`managed_hotlines_q`, `managed_organisations_q`, `supervised_hotlines`) that the
+  visibility selectors (`calls_visible_to`, `rosters_visible_to`, …) build on.
+
+Today a coordinator manages every hotline and every organisation. Scoping coordinators to
+their own organisation and its branches changes `managed_hotlines_q` and
+`managed_organisations_q`, and every list, page and API that shows a coordinator rows
+follows.
+"""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-if TYPE_CHECKING:
-    from hotline.models import Volunteer
+from hotline.models import Call, Hotline, Volunteer
+from scheduling.models import Assignment, Roster
 
 COORDINATORS_GROUP = "coordinators"
 
+# Filters that match every row, or no row, of whatever model they filter, without a join:
+# `qs.filter(EVERY_ROW)` adds no WHERE clause, and OR-ed with another filter it wins.
+EVERY_ROW = ~Q(pk__in=[])
+NO_ROW = Q(pk__in=[])
+
+
+# --- who someone is ---------------------------------------------------------------------------
+
 
 def is_coordinator(user: User | AnonymousUser | None) -> bool:
+    """Staff, superusers and members of the coordinators group (active logins only)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     if user.is_staff or user.is_superuser:
@@ -81,3 +103,94 @@ def can_unlock_login(user, *, username: str | None = None, ip_address: str | Non
         return False
     target = User.objects.filter(username=username).only("is_staff", "is_superuser").first()
     return target is None or not (target.is_staff or target.is_superuser)
+
+
+def active_volunteer_of(user) -> Volunteer | None:
+    """The user's Volunteer record if it is active, else None."""
+    volunteer = volunteer_of(user)
+    return volunteer if volunteer is not None and volunteer.is_active else None
+
+
+def is_crisis_staff(user) -> bool:
+    """Supervisors (active, with the supervisor role) and coordinators: they receive alerts,
+    see every report and escalation, acknowledge and resolve."""
+    if is_coordinator(user):
+        return True
+    volunteer = active_volunteer_of(user)
+    return bool(volunteer and volunteer.is_supervisor)
+
+
+# --- what they may do -------------------------------------------------------------------------
+
+
+def can_manage_rosters(user) -> bool:
+    """Use the coverage board: assign by hand, auto-fill, publish (coordinators)."""
+    return is_coordinator(user)
+
+
+def can_override_rules(user) -> bool:
+    """Set aside the overridable roster rules (availability, time off) with a recorded
+    reason (coordinators)."""
+    return is_coordinator(user)
+
+
+def can_decide_swaps(user) -> bool:
+    """Approve or turn down a claimed swap (coordinators)."""
+    return is_coordinator(user)
+
+
+def can_see_open_slots(user) -> bool:
+    """Hold the calendar feed of every unfilled slot (coordinators)."""
+    return is_coordinator(user)
+
+
+def can_see_failed_sms(user) -> bool:
+    """Read the list of SMS that could not be delivered (coordinators)."""
+    return is_coordinator(user)
+
+
+def can_see_callbacks(user) -> bool:
+    """Crisis staff (coordinators and active supervisors) work the callback queue."""
+    return is_crisis_staff(user)
+
+
+def can_report_on(user, call: Call) -> bool:
+    """Only the volunteer who answered the call files or edits its report."""
+    volunteer = active_volunteer_of(user)
+    return bool(volunteer is not None and call.answered_by_id == volunteer.pk)
+
+
+def can_escalate(user, call: Call) -> bool:
+    """Who may raise an escalation on `call` by hand (the web page and the API alike): the
+    volunteer who answered it, and crisis staff."""
+    return can_report_on(user, call) or is_crisis_staff(user)
+
+
+# --- where: the hotlines and organisations a user manages or works on --------------------------
+
+
+def managed_hotlines_q(user, path: str = "") -> Q:
+    """Rows on the hotlines `user` manages, for rows that reach their Hotline through `path`
+    ("" for hotlines themselves, "hotline__" for calls, "roster__hotline__" for shifts).
+
+    Coordinators manage every hotline today (EVERY_ROW, so the filter costs nothing); anyone
+    else none. Scoping coordinators to their organisation and its branches returns a filter
+    on `f"{path}…"` here.
+    """
+    return EVERY_ROW if is_coordinator(user) else NO_ROW
+
+
+def managed_organisations_q(user, path: str = "") -> Q:
+    """Rows in the organisations `user` manages, for rows that reach their Organisation
+    through `path` ("organisation__" for volunteers). Every organisation for coordinators
+    today; none for anyone else (see managed_hotlines_q)."""
+    return EVERY_ROW if is_coordinator(user) else NO_ROW
+
+
+def supervised_hotlines(volunteer: Volunteer) -> QuerySet[Hotline]:
+    """Hotlines a supervisor works on: any active assignment on a published roster."""
+    return Hotline.objects.filter(
+        rosters__status=Roster.Status.PUBLISHED,
+        rosters__shifts__assignments__volunteer=volunteer,
+        rosters__shifts__assignments__status=Assignment.Status.ACTIVE,
+    ).distinct()

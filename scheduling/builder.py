@@ -25,10 +25,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from hotline.conflicts import DomainConflict
+from hotline.links import site_url
 from hotline.models import ROLE_FLAG, Volunteer
 from scheduling import services
 from scheduling.models import Assignment, AutofillRun, Availability, Roster, Shift, TimeOff
@@ -66,12 +69,20 @@ STAGE_LABELS = {
 }
 
 
-class AutofillBusy(Exception):
+class AutofillBusy(DomainConflict):
     """The roster already has a queued or running auto-fill (`run`)."""
 
     def __init__(self, run: AutofillRun | None):
         self.run = run
-        super().__init__(gettext("An auto-fill is already running for this roster."))
+        super().__init__(
+            "autofill_running", gettext("An auto-fill is already running for this roster.")
+        )
+
+    def details(self, *, request=None) -> dict:
+        if self.run is None:
+            return {"run": None, "status_url": None}
+        path = reverse("api:autofill-detail", args=[self.run.pk])
+        return {"run": self.run.pk, "status_url": site_url(path, request=request)}
 
 
 class AutofillAbandoned(Exception):

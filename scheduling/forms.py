@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from scheduling.models import Availability, SwapRequest
+from scheduling.validators import validate_time_off_span, validate_window
 
 WEEKDAYS = [
     (0, _("Monday")),
@@ -26,8 +27,7 @@ class AvailabilityForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("start_time") is not None and data.get("start_time") == data.get("end_time"):
-            raise forms.ValidationError(_("A window cannot start and end at the same time."))
+        validate_window(data.get("start_time"), data.get("end_time"))
         return data
 
 
@@ -42,8 +42,7 @@ class TimeOffForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
-            raise forms.ValidationError(_("Time off must end after it starts."))
+        validate_time_off_span(data.get("starts_at"), data.get("ends_at"))
         return data
 
 

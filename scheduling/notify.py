@@ -14,13 +14,13 @@ import datetime as dt
 import hashlib
 from collections import defaultdict
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from hotline.links import site_url
 from hotline.models import Role
 from hotline.sms.outbox import sms_send
 from scheduling.models import Assignment, AssignmentNotice, Roster
@@ -40,11 +40,6 @@ def fingerprint(assignment: Assignment) -> str:
             shift.ends_at.astimezone(dt.UTC).isoformat(),
         ]
     )
-
-
-def site_link(name: str, **kwargs) -> str:
-    path = reverse(name, kwargs=kwargs or None)
-    return getattr(settings, "SITE_URL", "").rstrip("/") + path
 
 
 def shift_words(assignment: Assignment) -> str:
@@ -128,7 +123,7 @@ def roster_changes_notify(*, roster: Roster | None = None, now: dt.datetime | No
                 [
                     _("Your hotline shifts changed:"),
                     *lines,
-                    _("Details: %(link)s") % {"link": site_link("scheduling:my-shifts")},
+                    _("Details: %(link)s") % {"link": site_url(reverse("scheduling:my-shifts"))},
                 ]
             )
         sms_send(to=volunteer.phone_number, body=body, dedupe_key=key, purpose="roster_change")

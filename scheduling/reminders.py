@@ -22,10 +22,7 @@ from scheduling.models import Assignment, ReminderPreference, Roster
 
 
 def reminder_hours() -> list[int]:
-    hours = sorted(
-        {int(h) for h in getattr(settings, "SHIFT_REMINDER_HOURS", [24, 2]) if int(h) > 0}
-    )
-    return hours or [24, 2]
+    return sorted({int(h) for h in settings.SHIFT_REMINDER_HOURS if int(h) > 0})
 
 
 def reminder_key(assignment_id: int, hours: int) -> str:

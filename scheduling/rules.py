@@ -21,6 +21,7 @@ from django.db.models import Count, Q
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from hotline.conflicts import DomainConflict
 from hotline.models import ROLE_FLAG, Role, Volunteer
 from scheduling.models import Assignment, Availability, Shift, TimeOff
 
@@ -49,21 +50,17 @@ class Violation:
         return self.code in OVERRIDABLE
 
 
-class RuleViolation(Exception):
-    """A change refused by the rule layer; `code` and `message` are the first violation's."""
+class RuleViolation(DomainConflict):
+    """A change refused by the rule layer; `code` and `message` are the first violation's,
+    and the API lists every violation."""
 
     def __init__(self, violations: Sequence[Violation]):
         assert violations
         self.violations = list(violations)
-        super().__init__(self.message)
+        super().__init__(self.violations[0].code, self.violations[0].message)
 
-    @property
-    def code(self) -> str:
-        return self.violations[0].code
-
-    @property
-    def message(self) -> str:
-        return self.violations[0].message
+    def details(self, *, request=None) -> dict:
+        return {"violations": [{"code": v.code, "detail": v.message} for v in self.violations]}
 
 
 # --- pure helpers (shared with the automatic builder) ---------------------------------

@@ -1,14 +1,36 @@
-"""Reads of rosters and assignments."""
+"""Reads of rosters and assignments: who sees which rosters, who is on shift, coverage, and\nthe coverage board's grid and candidates."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 
+from hotline.access import managed_hotlines_q
 from hotline.models import ROLE_FLAG, Hotline, Role, Volunteer
 from scheduling.models import Assignment, Roster, Shift
+from scheduling.rules import check_assignment, local_week_bounds, volunteers_facts
+
+
+def roster_visibility_q(user, path: str = "") -> Q:
+    """`rosters_visible_to` as a filter on rows that reach their Roster through `path`
+    ("shift__roster__" for assignments, "roster__" for shifts)."""
+    return Q(**{f"{path}status": Roster.Status.PUBLISHED}) | managed_hotlines_q(
+        user, f"{path}hotline__"
+    )
+
+
+def rosters_visible_to(user) -> QuerySet[Roster]:
+    """Everyone signed in sees published rosters (volunteers see nothing else: no drafts);
+    coordinators also see the drafts of the hotlines they manage (hotline/access.py)."""
+    return Roster.objects.filter(roster_visibility_q(user))
+
+
+def rosters_managed_by(user) -> QuerySet[Roster]:
+    """The rosters a coordinator builds and publishes: those of the hotlines they manage."""
+    return Roster.objects.filter(managed_hotlines_q(user, "hotline__"))
 
 
 def volunteers_on_shift(
@@ -121,3 +143,137 @@ def coverage_summary(coverage: list[ShiftCoverage]) -> dict[str, int | float]:
         "crisis_trained_missing": sum(c.crisis_trained_missing for c in coverage),
         "percent": round(100 * filled / required, 1) if required else 100.0,
     }
+
+
+# --- the coverage board -------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    coverage: ShiftCoverage
+    people: list[Assignment] = field(default_factory=list)
+
+    @property
+    def shift(self) -> Shift:
+        return self.coverage.shift
+
+    @property
+    def state(self) -> str:
+        """`ok` (full), `gap` (a crisis-trained seat or every seat of a role empty), `warn`."""
+        c = self.coverage
+        if c.complete:
+            return "ok"
+        if c.crisis_trained_missing or any(r.required and not r.filled for r in c.roles.values()):
+            return "gap"
+        return "warn"
+
+    @property
+    def roles(self) -> list[tuple[str, RoleCoverage]]:
+        return [(Role(r).label, rc) for r, rc in self.coverage.roles.items() if rc.required]
+
+
+def board_week(roster: Roster, monday: dt.date) -> dict:
+    """The grid of one local week: rows are days, columns the shifts' local time slots.
+
+    Two queries whatever the roster size (shifts of the week; their active assignments).
+    """
+    tz = roster.hotline.tz
+    start, end = local_week_bounds(dt.datetime.combine(monday, dt.time(12), tzinfo=tz), tz)
+    shifts = list(
+        shifts_with_fill(
+            Shift.objects.filter(roster=roster, starts_at__gte=start, starts_at__lt=end)
+        ).order_by("starts_at", "id")
+    )
+    for s in shifts:
+        s.roster = roster  # local_start and the template need the hotline, already loaded
+    assignments = defaultdict(list)
+    for a in (
+        Assignment.objects.filter(shift__in=shifts, status=Assignment.Status.ACTIVE)
+        .select_related("volunteer")
+        .order_by("role", "volunteer__display_name", "id")
+    ):
+        assignments[a.shift_id].append(a)
+
+    cells: dict[tuple[dt.date, tuple[dt.time, dt.time]], list[Cell]] = defaultdict(list)
+    slots: set[tuple[dt.time, dt.time]] = set()
+    for s in shifts:
+        local_start, local_end = s.starts_at.astimezone(tz), s.ends_at.astimezone(tz)
+        slot = (local_start.time(), local_end.time())
+        slots.add(slot)
+        coverage = shift_coverage(s)  # counted as `roster_coverage` counts them
+        cells[(local_start.date(), slot)].append(Cell(coverage=coverage, people=assignments[s.pk]))
+    columns = sorted(slots)
+    rows = []
+    for offset in range(7):
+        day = monday + dt.timedelta(days=offset)
+        rows.append(
+            {
+                "day": day,
+                "in_roster": roster.first_day <= day <= roster.last_day,
+                "cells": [cells.get((day, slot), []) for slot in columns],
+            }
+        )
+    all_cells = [c for group in cells.values() for c in group]
+    return {
+        "columns": columns,
+        "rows": rows,
+        "seats_required": sum(r.required for c in all_cells for r in c.coverage.roles.values()),
+        "seats_missing": sum(c.coverage.missing for c in all_cells),
+        "crisis_trained_missing": sum(c.coverage.crisis_trained_missing for c in all_cells),
+        "shifts": {s.pk: s for s in shifts},
+    }
+
+
+def shift_candidates(shift: Shift, on_shift: list[Assignment]) -> list[dict]:
+    """For each role with an open seat: who could take it, and why not for the others.
+
+    `on_shift` is the shift's active assignments. Eligibility comes from the rule layer
+    (`check_assignment`) one volunteer at a time, with every volunteer's facts loaded at once:
+    three queries, then one per volunteer holding a role with an open seat.
+    """
+    volunteers = list(
+        Volunteer.objects.filter(is_active=True)
+        .exclude(pk__in={a.volunteer_id for a in on_shift})
+        .order_by("display_name", "id")
+    )
+    facts = volunteers_facts(volunteers, starts_at=shift.starts_at, ends_at=shift.ends_at)
+    groups = []
+    for role in ROLE_FLAG:
+        required = shift.required(role)
+        if not required:
+            continue
+        filled = sum(1 for a in on_shift if a.role == role)
+        if filled >= required:
+            continue
+        eligible, overridable, refused = [], [], []
+        for v in volunteers:
+            if not v.holds(role):
+                continue
+            violations = check_assignment(shift=shift, volunteer=v, role=role, facts=facts[v.pk])
+            if not violations:
+                eligible.append({"volunteer": v})
+            elif all(x.overridable for x in violations):
+                overridable.append({"volunteer": v, "reason": violations[0].message})
+            else:
+                refused.append({"volunteer": v, "reason": violations[0].message})
+        groups.append(
+            {
+                "role": str(role),
+                "label": Role(role).label,
+                "open": required - filled,
+                "eligible": eligible,
+                "overridable": overridable,
+                "refused": refused,
+                "not_eligible": len(overridable) + len(refused),
+            }
+        )
+    return groups
+
+
+def shift_people(shift: Shift) -> list[Assignment]:
+    """The active assignments on `shift`, by role and name, volunteers loaded. One query."""
+    return list(
+        Assignment.objects.filter(shift=shift, status=Assignment.Status.ACTIVE)
+        .select_related("volunteer")
+        .order_by("role", "volunteer__display_name")
+    )

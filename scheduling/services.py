@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hotline.access import is_coordinator
+from hotline.access import can_override_rules
 from hotline.models import Hotline, Volunteer
 from scheduling import rules
 from scheduling.models import Assignment, Roster, Shift, ShiftPattern
@@ -25,7 +25,7 @@ def _refuse_unless_allowed(violations: list[Violation], *, by, override_reason: 
     hard = [v for v in violations if not v.overridable]
     if hard:
         raise RuleViolation(hard)
-    if not override_reason.strip() or not is_coordinator(by):
+    if not override_reason.strip() or not can_override_rules(by):
         raise RuleViolation(violations)
     return [v.code for v in violations]
 
@@ -182,11 +182,20 @@ def assignment_confirm(*, assignment: Assignment, volunteer: Volunteer) -> Assig
 # --- shifts and rosters -----------------------------------------------------------------
 
 
+def shift_move_check(*, shift: Shift, roster: Roster | None) -> None:
+    """A shift stays in the roster it was made in (its assignments, notices and calendar
+    entries belong there): refuse `roster` if it is another one."""
+    if roster is not None and roster.pk != shift.roster_id:
+        raise ValidationError({"roster": [_("A shift cannot move to another roster.")]})
+
+
 @transaction.atomic
 def shift_update(*, shift: Shift, by=None, **changes) -> Shift:
     """Change a shift's times or requirements, refusing changes that break a rule for the
     volunteers already on it (their assignments are checked again against the new shift)."""
-    shift = _lock_shift(shift.pk)
+    roster = changes.pop("roster", None)
+    shift = _lock_shift(shift.pk)  # as stored: the caller's copy may carry the change already
+    shift_move_check(shift=shift, roster=roster)
     timing_changed = any(
         k in changes and changes[k] != getattr(shift, k) for k in ("starts_at", "ends_at")
     )
@@ -263,6 +272,42 @@ def roster_generate_shifts(
         if (start, end) not in existing
     ]
     return Shift.objects.bulk_create(new)
+
+
+def roster_delete_check(*, roster: Roster) -> None:
+    """Refuse (ValidationError) to delete a published roster: volunteers and their calendar
+    feeds have seen it."""
+    if roster.is_published:
+        raise ValidationError(_("A published roster cannot be deleted."))
+
+
+@transaction.atomic
+def roster_delete(*, roster: Roster, by=None) -> None:
+    """Delete a draft roster with its shifts and assignments (roster_delete_check)."""
+    roster = Roster.objects.select_for_update().get(pk=roster.pk)
+    roster_delete_check(roster=roster)
+    roster.delete()
+
+
+def shift_delete_check(*, shift: Shift) -> None:
+    """Refuse (ValidationError) to delete a shift volunteers are on, or one of a published
+    roster that ever had an assignment: its cancelled assignments are what volunteers'
+    calendars show as cancelled."""
+    if shift.assignments.filter(status=Assignment.Status.ACTIVE).exists():
+        raise ValidationError(_("Volunteers are on this shift; cancel their assignments first."))
+    if shift.roster.is_published and shift.assignments.exists():
+        raise ValidationError(
+            _("This shift has been published to volunteers; it cannot be deleted.")
+        )
+
+
+@transaction.atomic
+def shift_delete(*, shift: Shift, by=None) -> None:
+    """Delete a shift (shift_delete_check). Locked as assignment writes lock it, so nobody
+    is put on it while it goes."""
+    shift = _lock_shift(shift.pk)
+    shift_delete_check(shift=shift)
+    shift.delete()
 
 
 @transaction.atomic

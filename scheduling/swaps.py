@@ -22,16 +22,18 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import DurationField, ExpressionWrapper, F, Max, Q, Sum
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from hotline.access import is_coordinator
+from hotline.access import can_decide_swaps
+from hotline.links import site_url
 from hotline.models import ROLE_FLAG, Volunteer
 from hotline.phone import normalize_phone
 from hotline.sms.outbox import sms_send
 from scheduling import rules, services
 from scheduling.models import Assignment, DropAsk, Roster, SwapRequest
-from scheduling.notify import notices_record, shift_words, site_link
+from scheduling.notify import notices_record, shift_words
 from scheduling.rules import RuleViolation, Violation
 
 # Codes of refusals that are not roster rules (the API answers them 409 like rule refusals).
@@ -43,13 +45,17 @@ ALREADY_OFFERED = "already_offered"
 OWN_OFFER = "own_offer"
 
 
-def _refuse(code: str, message: str) -> RuleViolation:
-    return RuleViolation([Violation(code, message)])
+class SwapRefused(RuleViolation):
+    """A swap step refused for a reason other than a roster rule (a started shift, someone
+    else's offer); answered like a rule refusal."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__([Violation(code, message)])
 
 
 def _check_not_started(shift, now: dt.datetime) -> None:
     if shift.starts_at <= now:
-        raise _refuse(
+        raise SwapRefused(
             STARTED, _("This shift has already started; it can no longer be swapped or dropped.")
         )
 
@@ -88,14 +94,14 @@ def swap_offer(
         .get(pk=assignment.pk)
     )
     if assignment.volunteer_id != volunteer.pk:
-        raise _refuse(NOT_YOURS, _("You can only offer your own shifts."))
+        raise SwapRefused(NOT_YOURS, _("You can only offer your own shifts."))
     if not assignment.is_active:
-        raise _refuse(NOT_OPEN, _("This assignment has been cancelled."))
+        raise SwapRefused(NOT_OPEN, _("This assignment has been cancelled."))
     if not assignment.shift.roster.is_published:
-        raise _refuse(NOT_PUBLISHED, _("This roster is not published yet."))
+        raise SwapRefused(NOT_PUBLISHED, _("This roster is not published yet."))
     _check_not_started(assignment.shift, now)
     if kind not in SwapRequest.Kind.values:
-        raise _refuse("invalid", _("Unknown kind of request."))
+        raise SwapRefused("invalid", _("Unknown kind of request."))
     try:
         with transaction.atomic():
             swap = SwapRequest.objects.create(
@@ -107,7 +113,7 @@ def swap_offer(
                 next_ask_at=now if kind == SwapRequest.Kind.DROP else None,
             )
     except IntegrityError as exc:
-        raise _refuse(ALREADY_OFFERED, _("You have already offered this shift.")) from exc
+        raise SwapRefused(ALREADY_OFFERED, _("You have already offered this shift.")) from exc
     if kind == SwapRequest.Kind.DROP:
         drop_ask_wave(swap=swap, now=now)
     return swap
@@ -120,9 +126,9 @@ def swap_withdraw(
     now = now or timezone.now()
     swap = _lock(swap)
     if swap.offered_by_id != volunteer.pk:
-        raise _refuse(NOT_YOURS, _("You can only withdraw your own offers."))
+        raise SwapRefused(NOT_YOURS, _("You can only withdraw your own offers."))
     if not swap.is_live:
-        raise _refuse(NOT_OPEN, _("This offer is no longer open."))
+        raise SwapRefused(NOT_OPEN, _("This offer is no longer open."))
     swap.status = SwapRequest.Status.WITHDRAWN
     swap.decided_at = now
     swap.next_ask_at = None
@@ -226,7 +232,7 @@ def _eligible(swap: SwapRequest, chunk: list[Volunteer], found: list, limit: int
 def drop_ask_wave(*, swap: SwapRequest, now: dt.datetime) -> int:
     """Ask the next few eligible volunteers by SMS. Returns how many were asked; 0 means
     nobody is left (the drop stays open and shows as uncovered)."""
-    size = max(1, getattr(settings, "DROP_WAVE_SIZE", 3))
+    size = max(1, settings.DROP_WAVE_SIZE)
     last = swap.asks.aggregate(last=Max("wave"))["last"]
     wave = 0 if last is None else last + 1
     asked = 0
@@ -240,12 +246,12 @@ def drop_ask_wave(*, swap: SwapRequest, now: dt.datetime) -> int:
                 % {
                     "shift": shift_words(swap.assignment),
                     "id": swap.pk,
-                    "link": site_link("scheduling:swap-list"),
+                    "link": site_url(reverse("scheduling:swap-list")),
                 }
             ),
         )
         asked += 1
-    minutes = getattr(settings, "DROP_WAVE_MINUTES", 30)
+    minutes = settings.DROP_WAVE_MINUTES
     SwapRequest.objects.filter(pk=swap.pk).update(
         next_ask_at=now + dt.timedelta(minutes=minutes) if asked else None
     )
@@ -300,11 +306,11 @@ def swap_claim(
     now = now or timezone.now()
     swap = _lock(swap)
     if swap.status != SwapRequest.Status.OPEN:
-        raise _refuse(
+        raise SwapRefused(
             NOT_OPEN, _("Someone else has already taken this shift, or the offer was withdrawn.")
         )
     if swap.offered_by_id == volunteer.pk:
-        raise _refuse(OWN_OFFER, _("You cannot take your own shift."))
+        raise SwapRefused(OWN_OFFER, _("You cannot take your own shift."))
     _check_not_started(swap.assignment.shift, now)
     violations = swap_violations(swap, volunteer)
     if violations:
@@ -374,11 +380,11 @@ def swap_approve(*, swap: SwapRequest, by, now: dt.datetime | None = None) -> Sw
     """A coordinator approves a claimed swap. The rules are checked again by the services:
     if something changed since the claim, the refusal says which rule."""
     now = now or timezone.now()
-    if not is_coordinator(by):
-        raise _refuse(NOT_YOURS, _("Only coordinators approve swaps."))
+    if not can_decide_swaps(by):
+        raise SwapRefused(NOT_YOURS, _("Only coordinators approve swaps."))
     swap = _lock(swap)
     if swap.status != SwapRequest.Status.CLAIMED:
-        raise _refuse(NOT_OPEN, _("This swap is not waiting for approval."))
+        raise SwapRefused(NOT_OPEN, _("This swap is not waiting for approval."))
     return _execute(swap, by=by, now=now, auto=False)
 
 
@@ -388,11 +394,11 @@ def swap_reject(
 ) -> SwapRequest:
     """A coordinator turns a claim down; the giver keeps the shift."""
     now = now or timezone.now()
-    if not is_coordinator(by):
-        raise _refuse(NOT_YOURS, _("Only coordinators decide on swaps."))
+    if not can_decide_swaps(by):
+        raise SwapRefused(NOT_YOURS, _("Only coordinators decide on swaps."))
     swap = _lock(swap)
     if not swap.is_live:
-        raise _refuse(NOT_OPEN, _("This swap is no longer open."))
+        raise SwapRefused(NOT_OPEN, _("This swap is no longer open."))
     swap.status = SwapRequest.Status.REJECTED
     swap.decided_by = by
     swap.decided_at = now

@@ -178,3 +178,42 @@ def test_default_database_is_sqlite_under_var_in_wal_mode(tmp_path):
     journal, busy_ms = result.stdout.split()[-2:]
     assert journal == "wal"
     assert int(busy_ms) >= 5000
+
+
+def _settings_values(*names, **env):
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {list(names)!r}}}))"
+    )
+    result = run(["-c", code], DEBUG="1", **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_backends_default_from_twilio_credentials():
+    # The one default of each backend setting lives in config/settings.py (code reads the
+    # setting as it is, with no fallback of its own).
+    names = ("SMS_BACKEND", "TWILIO_VOICE_BACKEND")
+    assert _settings_values(*names) == {"SMS_BACKEND": "console", "TWILIO_VOICE_BACKEND": "console"}
+    with_twilio = _settings_values(
+        *names, TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN="token"
+    )
+    assert with_twilio == {"SMS_BACKEND": "twilio", "TWILIO_VOICE_BACKEND": "twilio"}
+    # Set but empty counts as not set.
+    assert _settings_values(*names, SMS_BACKEND="", TWILIO_VOICE_BACKEND="")["SMS_BACKEND"] == (
+        "console"
+    )
+
+
+def test_shift_reminder_hours():
+    assert _settings_values("SHIFT_REMINDER_HOURS") == {"SHIFT_REMINDER_HOURS": [2, 24]}
+    assert _settings_values("SHIFT_REMINDER_HOURS", SHIFT_REMINDER_HOURS="48, 1,48") == {
+        "SHIFT_REMINDER_HOURS": [1, 48]
+    }
+    # No positive hour: the default, as before.
+    assert _settings_values("SHIFT_REMINDER_HOURS", SHIFT_REMINDER_HOURS="0") == {
+        "SHIFT_REMINDER_HOURS": [2, 24]
+    }
+    refused = run(["-c", "import django; django.setup()"], DEBUG="1", SHIFT_REMINDER_HOURS="2h")
+    assert refused.returncode != 0
+    assert "SHIFT_REMINDER_HOURS must be integers" in refused.stderr

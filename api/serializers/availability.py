@@ -1,8 +1,8 @@
-from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from api.serializers.common import AwareDateTimeField
 from scheduling.models import Availability, TimeOff
+from scheduling.validators import validate_time_off_span, validate_window
 
 
 class AvailabilitySerializer(serializers.ModelSerializer):
@@ -15,12 +15,10 @@ class AvailabilitySerializer(serializers.ModelSerializer):
         fields = ["id", "volunteer", "weekday", "start_time", "end_time", "kind"]
 
     def validate(self, attrs):
-        start = attrs.get("start_time", getattr(self.instance, "start_time", None))
-        end = attrs.get("end_time", getattr(self.instance, "end_time", None))
-        if start is not None and start == end:
-            raise serializers.ValidationError(
-                {"end_time": [_("A window cannot start and end at the same time.")]}
-            )
+        validate_window(
+            attrs.get("start_time", getattr(self.instance, "start_time", None)),
+            attrs.get("end_time", getattr(self.instance, "end_time", None)),
+        )
         return attrs
 
 
@@ -34,10 +32,8 @@ class TimeOffSerializer(serializers.ModelSerializer):
         read_only_fields = ["imported"]
 
     def validate(self, attrs):
-        starts = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
-        ends = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
-        if starts and ends and ends <= starts:
-            raise serializers.ValidationError(
-                {"ends_at": [_("Time off must end after it starts.")]}
-            )
+        validate_time_off_span(
+            attrs.get("starts_at", getattr(self.instance, "starts_at", None)),
+            attrs.get("ends_at", getattr(self.instance, "ends_at", None)),
+        )
         return attrs

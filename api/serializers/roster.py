@@ -1,7 +1,7 @@
-from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from scheduling.models import Roster
+from scheduling.validators import validate_roster_days
 
 
 class RosterSerializer(serializers.ModelSerializer):
@@ -11,12 +11,8 @@ class RosterSerializer(serializers.ModelSerializer):
         read_only_fields = ["status", "published_at"]
 
     def validate(self, attrs):
-        first = attrs.get("first_day", getattr(self.instance, "first_day", None))
-        last = attrs.get("last_day", getattr(self.instance, "last_day", None))
-        if first and last and last < first:
-            raise serializers.ValidationError(
-                {"last_day": [_("The last day cannot be before the first day.")]}
-            )
-        if first and last and (last - first).days > 366:
-            raise serializers.ValidationError({"last_day": [_("A roster covers at most a year.")]})
+        validate_roster_days(
+            attrs.get("first_day", getattr(self.instance, "first_day", None)),
+            attrs.get("last_day", getattr(self.instance, "last_day", None)),
+        )
         return attrs

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from hotline.links import site_url
 from scheduling import builder
 from scheduling.models import AutofillRun
 
@@ -81,7 +82,7 @@ class AutofillRunSerializer(serializers.ModelSerializer):
 
 def autofill_status_url(request, run) -> str:
     path = reverse("api:autofill-detail", args=[run.pk])
-    return request.build_absolute_uri(path) if request is not None else path
+    return site_url(path, request=request)
 
 
 class RoleCoverageSerializer(serializers.Serializer):

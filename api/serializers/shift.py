@@ -4,7 +4,9 @@ from rest_framework import serializers
 
 from api.serializers.common import AwareDateTimeField
 from hotline.models import Role
+from scheduling import services
 from scheduling.models import REQUIREMENT_FIELDS, Shift
+from scheduling.validators import validate_requirements, validate_shift_span
 
 MAX_SEATS = 50
 
@@ -75,27 +77,16 @@ class ShiftSerializer(serializers.ModelSerializer):
             attrs.update(requirements)
         elif self.instance is None:
             attrs.update({field: 0 for field in REQUIREMENT_FIELDS.values()})
-        starts = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
-        ends = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
-        if starts and ends and ends <= starts:
-            raise serializers.ValidationError({"ends_at": [_("A shift must end after it starts.")]})
-        counsellors = attrs.get(
-            "required_counsellors", getattr(self.instance, "required_counsellors", 0)
+        validate_shift_span(
+            attrs.get("starts_at", getattr(self.instance, "starts_at", None)),
+            attrs.get("ends_at", getattr(self.instance, "ends_at", None)),
         )
-        trained = attrs.get(
-            "crisis_trained_required", getattr(self.instance, "crisis_trained_required", 0)
+        validate_requirements(
+            attrs.get("required_counsellors", getattr(self.instance, "required_counsellors", 0)),
+            attrs.get(
+                "crisis_trained_required", getattr(self.instance, "crisis_trained_required", 0)
+            ),
         )
-        if trained > counsellors:
-            raise serializers.ValidationError(
-                {
-                    "crisis_trained_required": [
-                        _("Cannot require more crisis-trained counsellors than counsellors.")
-                    ]
-                }
-            )
-        roster = attrs.get("roster", getattr(self.instance, "roster", None))
-        if self.instance is not None and roster and roster.pk != self.instance.roster_id:
-            raise serializers.ValidationError(
-                {"roster": [_("A shift cannot move to another roster.")]}
-            )
+        if self.instance is not None:
+            services.shift_move_check(shift=self.instance, roster=attrs.get("roster"))
         return attrs

@@ -1,4 +1,5 @@
-"""Calls (read-only) and the callback queue. Visibility lives in hotline.calls.selectors."""
+"""Calls (read-only) and the callback queue. Visibility lives in hotline/calls/selectors.py,
+on the predicates of hotline/access.py."""
 
 import json
 
@@ -12,13 +13,13 @@ from rest_framework import exceptions, permissions, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from api.permissions import CanSeeCallbacks
 from api.serializers.call import CallbackDoneSerializer, CallbackSerializer, CallSerializer
 from hotline.calls import recordings
 from hotline.calls import services as calls
 from hotline.calls.selectors import (
     callbacks_visible_to,
     calls_visible_to,
-    can_see_callbacks,
     recordings_visible_to,
     with_earlier_calls,
     with_recording_flag,
@@ -108,13 +109,6 @@ class CallViewSet(viewsets.ReadOnlyModelViewSet):
         except recordings.RecordingUnavailable as exc:
             raise (RecordingGone() if exc.gone else RecordingUnavailable()) from exc
         return recordings.recording_response(media, call=call)
-
-
-class CanSeeCallbacks(permissions.BasePermission):
-    def has_permission(self, request, view):
-        return bool(
-            request.user and request.user.is_authenticated and can_see_callbacks(request.user)
-        )
 
 
 class CallbackViewSet(viewsets.ReadOnlyModelViewSet):

@@ -3,7 +3,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, permissions, viewsets
 
 from api.permissions import CoordinatorWritesOthersRead
-from hotline.access import is_coordinator, volunteer_of
+from hotline.access import is_coordinator, managed_organisations_q, volunteer_of
 
 
 def own_volunteer(request):
@@ -18,10 +18,6 @@ class CoordinatorWriteViewSet(viewsets.ModelViewSet):
     """Everyone signed in reads what `get_queryset` shows them; coordinators write."""
 
     permission_classes = [CoordinatorWritesOthersRead]
-
-    @property
-    def is_coordinator(self) -> bool:
-        return is_coordinator(self.request.user)
 
     def perform_create(self, serializer):
         with transaction.atomic():
@@ -43,7 +39,9 @@ class OwnDataViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         qs = self.base_queryset()
         if is_coordinator(self.request.user):
-            return qs
+            return qs.filter(
+                managed_organisations_q(self.request.user, "volunteer__organisation__")
+            )
         volunteer = volunteer_of(self.request.user)
         if volunteer is None:
             return qs.none()

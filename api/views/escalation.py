@@ -8,24 +8,15 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from api.exceptions import Conflict
+from api.permissions import IsCrisisStaff
 from api.serializers.escalation import (
     EscalationRaiseSerializer,
     EscalationResolveSerializer,
     EscalationSerializer,
 )
 from hotline.crisis import escalations
-from hotline.crisis.selectors import escalations_visible_to, is_crisis_staff
+from hotline.crisis.selectors import escalations_visible_to
 from hotline.models import Call, Escalation
-
-
-class IsCrisisStaff(permissions.BasePermission):
-    def has_permission(self, request, view):
-        return is_crisis_staff(request.user)
-
-
-def _conflict(exc: escalations.EscalationConflict) -> Conflict:
-    return Conflict(detail=exc.message, code=exc.code)
 
 
 class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -69,16 +60,12 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        escalation = self.get_object()
-        try:
-            escalation = escalations.escalation_acknowledge(
-                escalation=escalation,
-                by=request.user,
-                now=timezone.now(),
-                channel=Escalation.Channel.API,
-            )
-        except escalations.EscalationConflict as exc:
-            raise _conflict(exc) from exc
+        escalation = escalations.escalation_acknowledge(
+            escalation=self.get_object(),
+            by=request.user,
+            now=timezone.now(),
+            channel=Escalation.Channel.API,
+        )
         return Response(EscalationSerializer(escalation).data)
 
     @extend_schema(
@@ -90,15 +77,12 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         escalation = self.get_object()
         payload = EscalationResolveSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            escalation = escalations.escalation_resolve(
-                escalation=escalation,
-                by=request.user,
-                outcome=payload.validated_data["outcome"],
-                notes=payload.validated_data["notes"],
-                now=timezone.now(),
-                channel=Escalation.Channel.API,
-            )
-        except escalations.EscalationConflict as exc:
-            raise _conflict(exc) from exc
+        escalation = escalations.escalation_resolve(
+            escalation=escalation,
+            by=request.user,
+            outcome=payload.validated_data["outcome"],
+            notes=payload.validated_data["notes"],
+            now=timezone.now(),
+            channel=Escalation.Channel.API,
+        )
         return Response(EscalationSerializer(escalation).data)

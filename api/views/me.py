@@ -10,6 +10,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.permissions import CanDecideSwaps
 from api.serializers.swap import (
     CalendarImportResultSerializer,
     CalendarImportSerializer,
@@ -19,7 +20,7 @@ from api.serializers.swap import (
     SwapRequestSerializer,
 )
 from api.views.common import own_volunteer
-from hotline.access import is_coordinator, volunteer_of
+from hotline.access import is_coordinator, managed_hotlines_q, volunteer_of
 from scheduling import reminders, swaps
 from scheduling.availability import ics_import
 from scheduling.availability import services as availability
@@ -116,7 +117,9 @@ class SwapViewSet(
             "-created_at", "-id"
         )
         if is_coordinator(self.request.user):
-            return qs
+            return qs.filter(
+                managed_hotlines_q(self.request.user, "assignment__shift__roster__hotline__")
+            )
         volunteer = volunteer_of(self.request.user)
         if volunteer is None:
             return qs.none()
@@ -159,18 +162,14 @@ class SwapViewSet(
         return Response(SwapRequestSerializer(swap).data)
 
     @extend_schema(request=None, responses=SwapRequestSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[CanDecideSwaps])
     def approve(self, request, pk=None):
-        if not is_coordinator(request.user):
-            raise exceptions.PermissionDenied()
         swap = swaps.swap_approve(swap=self._get(pk), by=request.user)
         return Response(SwapRequestSerializer(swap).data)
 
     @extend_schema(request=SwapRejectSerializer, responses=SwapRequestSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[CanDecideSwaps])
     def reject(self, request, pk=None):
-        if not is_coordinator(request.user):
-            raise exceptions.PermissionDenied()
         data = SwapRejectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         swap = swaps.swap_reject(

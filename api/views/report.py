@@ -1,23 +1,20 @@
 """The report on one call: `/api/v1/calls/{id}/report/` (GET, POST, PATCH) and
-`/api/v1/calls/{id}/report/addenda/` (POST). Writes go through hotline.crisis.reports, which
-decides who may write; reads are audited."""
+`/api/v1/calls/{id}/report/addenda/` (POST). Writes go through hotline.crisis.reports,
+which refuses whoever hotline/access.py does not let write; reads are audited."""
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.exceptions import Conflict
 from api.serializers.report import AddendumSerializer, CallReportSerializer
+from hotline.access import can_report_on
 from hotline.crisis import reports
 from hotline.crisis.selectors import reports_visible_to
 from hotline.models import Call, CallReport
-
-
-def _conflict(exc: reports.ReportConflict) -> Conflict:
-    return Conflict(detail=exc.message, code=exc.code)
 
 
 def _visible_report(request, pk) -> CallReport:
@@ -47,18 +44,15 @@ class CallReportView(APIView):
     )
     def post(self, request, pk: int):
         call = get_object_or_404(Call, pk=pk)
-        if not reports.can_report_on(request.user, call):
+        if not can_report_on(request.user, call):
             raise exceptions.PermissionDenied(
-                "Only the volunteer who answered this call can report on it."
+                _("Only the volunteer who answered this call can report on it.")
             )
         payload = CallReportSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            report = reports.report_create(
-                call=call, by=request.user, data=dict(payload.validated_data), now=timezone.now()
-            )
-        except reports.ReportConflict as exc:
-            raise _conflict(exc) from exc
+        report = reports.report_create(
+            call=call, by=request.user, data=dict(payload.validated_data), now=timezone.now()
+        )
         return Response(CallReportSerializer(report).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -69,15 +63,9 @@ class CallReportView(APIView):
         report = _visible_report(request, pk)
         payload = CallReportSerializer(report, data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        try:
-            report = reports.report_update(
-                report=report,
-                by=request.user,
-                data=dict(payload.validated_data),
-                now=timezone.now(),
-            )
-        except reports.ReportConflict as exc:
-            raise _conflict(exc) from exc
+        report = reports.report_update(
+            report=report, by=request.user, data=dict(payload.validated_data), now=timezone.now()
+        )
         return Response(CallReportSerializer(report).data)
 
 

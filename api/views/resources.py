@@ -1,4 +1,5 @@
-"""The core resources. Assignment writes go through scheduling.services (the rule layer).
+"""The core resources. Assignment writes, and roster and shift deletes, go through
+scheduling.services (the rule layer, and the delete rules the admin applies too).
 
 A refused delete raises a plain ValidationError message: api.exceptions files it under
 `non_field_errors`, as for a serializer's own errors.
@@ -22,10 +23,11 @@ from api.serializers.shift import ShiftSerializer
 from api.serializers.volunteer import VolunteerSerializer
 from api.views.common import CoordinatorWriteViewSet, OwnDataViewSet, own_volunteer
 from api.views.roster_build import RosterBuildActions
-from hotline.access import is_coordinator
+from hotline.access import is_coordinator, managed_organisations_q
 from hotline.models import Hotline, Organisation, Volunteer
 from scheduling import services
-from scheduling.models import Assignment, Availability, Roster, Shift, TimeOff
+from scheduling.models import Assignment, Availability, Shift, TimeOff
+from scheduling.selectors import roster_visibility_q, rosters_visible_to
 
 
 class OrganisationViewSet(CoordinatorWriteViewSet):
@@ -59,8 +61,8 @@ class VolunteerViewSet(CoordinatorWriteViewSet):
 
     def get_queryset(self):
         qs = Volunteer.objects.select_related("user").order_by("display_name", "id")
-        if self.is_coordinator:
-            return qs
+        if is_coordinator(self.request.user):
+            return qs.filter(managed_organisations_q(self.request.user, "organisation__"))
         return qs.filter(user=self.request.user)
 
 
@@ -69,15 +71,10 @@ class RosterViewSet(RosterBuildActions, CoordinatorWriteViewSet):
     filterset_fields = ["hotline", "status"]
 
     def get_queryset(self):
-        qs = Roster.objects.order_by("-first_day", "id")
-        if self.is_coordinator:
-            return qs
-        return qs.filter(status=Roster.Status.PUBLISHED)
+        return rosters_visible_to(self.request.user).order_by("-first_day", "id")
 
     def perform_destroy(self, instance):
-        if instance.is_published:
-            raise exceptions.ValidationError(_("A published roster cannot be deleted."))
-        instance.delete()
+        services.roster_delete(roster=instance, by=self.request.user)
 
     @extend_schema(request=None, responses=RosterSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsCoordinator])
@@ -100,10 +97,11 @@ class ShiftViewSet(CoordinatorWriteViewSet):
     filterset_class = ShiftFilter
 
     def get_queryset(self):
-        qs = Shift.objects.select_related("roster__hotline").order_by("starts_at", "id")
-        if self.is_coordinator:
-            return qs
-        return qs.filter(roster__status=Roster.Status.PUBLISHED)
+        return (
+            Shift.objects.filter(roster_visibility_q(self.request.user, "roster__"))
+            .select_related("roster__hotline")
+            .order_by("starts_at", "id")
+        )
 
     def perform_update(self, serializer):
         changes = dict(serializer.validated_data)
@@ -113,16 +111,7 @@ class ShiftViewSet(CoordinatorWriteViewSet):
         )
 
     def perform_destroy(self, instance):
-        if instance.assignments.filter(status=Assignment.Status.ACTIVE).exists():
-            raise exceptions.ValidationError(
-                _("Volunteers are on this shift; cancel their assignments first.")
-            )
-        if instance.roster.is_published and instance.assignments.exists():
-            # Its cancelled assignments are what volunteers' calendars show as cancelled.
-            raise exceptions.ValidationError(
-                _("This shift has been published to volunteers; it cannot be deleted.")
-            )
-        instance.delete()
+        services.shift_delete(shift=instance, by=self.request.user)
 
 
 class AssignmentFilter(django_filters.FilterSet):
@@ -139,12 +128,12 @@ class AssignmentViewSet(CoordinatorWriteViewSet):
     filterset_class = AssignmentFilter
 
     def get_queryset(self):
-        qs = Assignment.objects.order_by("shift__starts_at", "id")
-        if self.is_coordinator:
+        qs = Assignment.objects.filter(
+            roster_visibility_q(self.request.user, "shift__roster__")
+        ).order_by("shift__starts_at", "id")
+        if is_coordinator(self.request.user):
             return qs
-        return qs.filter(
-            volunteer__user=self.request.user, shift__roster__status=Roster.Status.PUBLISHED
-        )
+        return qs.filter(volunteer__user=self.request.user)
 
     def perform_create(self, serializer):
         data = serializer.validated_data
@@ -210,8 +199,10 @@ class MeViewSet(viewsets.GenericViewSet):
     )
     def assignments(self, request):
         volunteer = own_volunteer(request)
-        qs = Assignment.objects.filter(volunteer=volunteer).order_by("shift__starts_at", "id")
-        if not is_coordinator(request.user):
-            qs = qs.filter(shift__roster__status=Roster.Status.PUBLISHED)
+        qs = (
+            Assignment.objects.filter(volunteer=volunteer)
+            .filter(roster_visibility_q(request.user, "shift__roster__"))
+            .order_by("shift__starts_at", "id")
+        )
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(AssignmentSerializer(page, many=True).data)

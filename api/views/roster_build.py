@@ -62,18 +62,9 @@ class RosterBuildActions:
         roster = self.get_object()
         params = AutofillRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        try:
-            run = builder.autofill_start(roster=roster, by=request.user, **params.validated_data)
-        except builder.AutofillBusy as exc:
-            return Response(
-                {
-                    "code": "autofill_running",
-                    "detail": str(exc),
-                    "run": exc.run.pk if exc.run else None,
-                    "status_url": autofill_status_url(request, exc.run) if exc.run else None,
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+        # A second start raises AutofillBusy: 409 with `run` and `status_url`
+        # (AutofillBusy.details, mapped by api/exceptions.py).
+        run = builder.autofill_start(roster=roster, by=request.user, **params.validated_data)
         return Response(
             {
                 "id": run.pk,

@@ -1,15 +1,22 @@
-"""Organisations, hotlines and volunteers."""
+"""Organisations, hotlines, volunteers and their logins. Volunteers are written through
+hotline.people.services, so a volunteer and their login stay in step here as in the API."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from hotline.admin.base import PhoneNormalisingForm
 from hotline.models import (
+    ROLE_FLAG,
     Hotline,
     Organisation,
     Role,
     Volunteer,
 )
+from hotline.people import services as people
+
+User = get_user_model()
 
 
 @admin.register(Organisation)
@@ -63,3 +70,36 @@ class VolunteerAdmin(admin.ModelAdmin):
     @admin.display(description=_("roles"))
     def role_list(self, obj: Volunteer) -> str:
         return ", ".join(str(Role(r).label) for r in obj.roles)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A volunteer keeps their login (their feed token, audit trail and history hang on
+        # it), as in the API, where a volunteer's username changes but never their login.
+        return ["user"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        fields = {name: data[name] for name in people.VOLUNTEER_FIELDS if name in data}
+        roles = [role for role, flag in ROLE_FLAG.items() if data.get(flag)]
+        if change:
+            changed = set(form.changed_data)
+            people.volunteer_update(
+                volunteer=obj,
+                roles=roles if changed & set(ROLE_FLAG.values()) else None,
+                **{name: value for name, value in fields.items() if name in changed},
+            )
+        else:
+            created = people.volunteer_create(user=data["user"], roles=roles, **fields)
+            obj.pk = created.pk
+
+
+class UserAdmin(DjangoUserAdmin):
+    """Django's user admin; (de)activating a login (de)activates its volunteer too."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data:
+            people.user_active_set(user=obj, is_active=obj.is_active)
+
+
+admin.site.unregister(User)
+admin.site.register(User, UserAdmin)

@@ -19,8 +19,7 @@ from django.db.models import (
 from django.db.models.expressions import Col
 from django.db.models.functions import Coalesce
 
-from hotline.access import coordinator_q, is_coordinator, volunteer_of
-from hotline.crisis.selectors import is_crisis_staff
+from hotline import access
 from hotline.models import (
     CATEGORY_ROLE,
     Call,
@@ -154,7 +153,7 @@ def voicemail_recipients(*, hotline: Hotline, at: dt.datetime) -> list[Volunteer
     `is_coordinator` decides) with an active Volunteer record, which carries their phone.
     One entry per phone number. Two queries."""
     on_shift = list(volunteers_on_shift(hotline, at))
-    coordinators = Volunteer.objects.filter(is_active=True).filter(coordinator_q())
+    coordinators = Volunteer.objects.filter(is_active=True).filter(access.coordinator_q())
     seen: set[str] = set()
     result = []
     for volunteer in [*coordinators.distinct().order_by("id"), *on_shift]:
@@ -164,26 +163,20 @@ def voicemail_recipients(*, hotline: Hotline, at: dt.datetime) -> list[Volunteer
     return result
 
 
-def supervised_hotlines(volunteer: Volunteer) -> QuerySet[Hotline]:
-    """Hotlines a supervisor works on: any active assignment on a published roster."""
-    return Hotline.objects.filter(
-        rosters__status=Roster.Status.PUBLISHED,
-        rosters__shifts__assignments__volunteer=volunteer,
-        rosters__shifts__assignments__status=Assignment.Status.ACTIVE,
-    ).distinct()
-
-
 def calls_visible_to(user) -> QuerySet[Call]:
-    """Coordinators: every call. Supervisors: every call of the hotlines they work on, and
-    the calls they answered. Other volunteers: only the calls they answered."""
+    """Coordinators: every call of the hotlines they manage. Supervisors: every call of the
+    hotlines they work on, and the calls they answered. Other volunteers: only the calls
+    they answered."""
     qs = Call.objects.select_related("hotline", "answered_by").order_by("-arrived_at", "-id")
-    if is_coordinator(user):
-        return qs
-    volunteer = volunteer_of(user)
-    if volunteer is None or not volunteer.is_active:
+    if access.is_coordinator(user):
+        return qs.filter(access.managed_hotlines_q(user, "hotline__"))
+    volunteer = access.active_volunteer_of(user)
+    if volunteer is None:
         return qs.none()
     if volunteer.is_supervisor:
-        return qs.filter(Q(answered_by=volunteer) | Q(hotline__in=supervised_hotlines(volunteer)))
+        return qs.filter(
+            Q(answered_by=volunteer) | Q(hotline__in=access.supervised_hotlines(volunteer))
+        )
     return qs.filter(answered_by=volunteer)
 
 
@@ -211,35 +204,31 @@ def with_earlier_calls(calls: QuerySet[Call]) -> QuerySet[Call]:
     return calls.annotate(earlier_calls=Coalesce(Subquery(earlier), 0))
 
 
-def can_see_callbacks(user) -> bool:
-    """Crisis staff (coordinators and active supervisors) work the callback queue."""
-    return is_crisis_staff(user)
-
-
 def callbacks_visible_to(user, *, open_only: bool = False) -> QuerySet[CallbackRequest]:
-    """The callback queue: coordinators all of it, supervisors their hotlines', others none."""
+    """The callback queue: coordinators that of the hotlines they manage, supervisors that of
+    the hotlines they work on, others none."""
     qs = CallbackRequest.objects.select_related("call", "hotline", "done_by").order_by(
         "requested_at", "id"
     )
     if open_only:
         qs = qs.filter(done_at__isnull=True)
-    if is_coordinator(user):
-        return qs
-    if not can_see_callbacks(user):
+    if access.is_coordinator(user):
+        return qs.filter(access.managed_hotlines_q(user, "hotline__"))
+    if not access.can_see_callbacks(user):
         return qs.none()
-    return qs.filter(hotline__in=supervised_hotlines(volunteer_of(user)))
+    return qs.filter(hotline__in=access.supervised_hotlines(access.volunteer_of(user)))
 
 
 def recordings_visible_to(user) -> QuerySet[Call]:
     """Calls whose voicemail `user` may hear: the people who work the callback queue
     (`can_see_callbacks`), for the calls they may see and the hotlines whose queue they see
     — coordinators every call, supervisors their hotlines'. Only calls with a recording."""
-    if not can_see_callbacks(user):
+    if not access.can_see_callbacks(user):
         return Call.objects.none()
     qs = calls_visible_to(user).exclude(recording_sid="")
-    if is_coordinator(user):
-        return qs
-    return qs.filter(hotline__in=supervised_hotlines(volunteer_of(user)))
+    if access.is_coordinator(user):
+        return qs.filter(access.managed_hotlines_q(user, "hotline__"))
+    return qs.filter(hotline__in=access.supervised_hotlines(access.volunteer_of(user)))
 
 
 def with_recording_flag(calls: QuerySet[Call], user) -> QuerySet[Call]:

@@ -1,5 +1,6 @@
-"""Call pages: recent calls and the callback queue. Thin: selectors decide who sees what
-(hotline/calls/selectors.py), services change things (hotline/calls/services.py)."""
+"""Call pages: recent calls and the callback queue. Thin: hotline/access.py decides who may
+do what, selectors which rows they see (hotline/calls/selectors.py), services change things
+(hotline/calls/services.py)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,13 +12,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from hotline.access import is_coordinator
+from hotline.access import can_see_callbacks, is_coordinator
 from hotline.calls import recordings
 from hotline.calls import services as calls
 from hotline.calls.selectors import (
     callbacks_visible_to,
     calls_visible_to,
-    can_see_callbacks,
     recordings_visible_to,
     with_earlier_calls,
     with_recording_flag,

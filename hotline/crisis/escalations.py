@@ -25,7 +25,6 @@ import datetime as dt
 import logging
 import re
 import secrets
-from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,9 +34,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from hotline.access import volunteer_of
+from hotline.access import can_escalate, volunteer_of
+from hotline.conflicts import DomainConflict
 from hotline.crisis.audit import audit_record
-from hotline.crisis.selectors import LAST_TIER, can_escalate, crisis_staff_by_phone, tier_recipients
+from hotline.crisis.selectors import LAST_TIER, crisis_staff_by_phone, tier_recipients
+from hotline.links import site_url
 from hotline.models import Escalation, EscalationAlert, Message
 from hotline.sms.outbox import sms_send
 
@@ -51,21 +52,13 @@ CODE_TRIES = 20
 CODES = [str(n) for n in range(1000, 10000)]
 
 
-class EscalationConflict(Exception):
+class EscalationConflict(DomainConflict):
     """The escalation is not in a state that allows this (already acknowledged/resolved)."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def escalation_link(escalation: Escalation) -> str:
-    """Absolute URL of the escalation's page, from SITE_URL (SMS have no request)."""
-    base = getattr(settings, "SITE_URL", "") or "http://127.0.0.1:8000"
-    return urljoin(
-        base.rstrip("/") + "/", reverse("crisis:escalation", args=[escalation.pk]).lstrip("/")
-    )
+    """Absolute URL of the escalation's page (for SMS: hotline.links.site_url)."""
+    return site_url(reverse("crisis:escalation", args=[escalation.pk]))
 
 
 def _new_code(now: dt.datetime) -> str:

@@ -15,10 +15,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from hotline.access import volunteer_of
+from hotline import access
+from hotline.conflicts import DomainConflict
 from hotline.crisis.audit import audit_record
 from hotline.crisis.escalations import escalation_raise
-from hotline.crisis.selectors import can_report_on
 from hotline.models import (
     ESCALATION_RISK,
     CallerGroup,
@@ -38,17 +38,12 @@ EDITABLE_FIELDS = (
 )
 
 
-class ReportConflict(Exception):
+class ReportConflict(DomainConflict):
     """The call already has a report, or the report is closed to edits."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def edit_window() -> dt.timedelta:
-    return dt.timedelta(hours=getattr(settings, "REPORT_EDIT_HOURS", 24))
+    return dt.timedelta(hours=settings.REPORT_EDIT_HOURS)
 
 
 def report_editable(report: CallReport, *, now: dt.datetime) -> bool:
@@ -56,7 +51,7 @@ def report_editable(report: CallReport, *, now: dt.datetime) -> bool:
 
 
 def _is_author(user, report: CallReport) -> bool:
-    volunteer = volunteer_of(user)
+    volunteer = access.volunteer_of(user)
     return volunteer is not None and volunteer.pk == report.author_id
 
 
@@ -93,13 +88,13 @@ def _escalate_if_high(report: CallReport, *, by, now: dt.datetime) -> Escalation
 def report_create(*, call, by, data: dict, now: dt.datetime) -> CallReport:
     """File the report on `call` by user `by` (must have answered it: else PermissionDenied).
     Raises ReportConflict if the call has a report already, ValidationError on bad data."""
-    if not can_report_on(by, call):
+    if not access.can_report_on(by, call):
         raise PermissionDenied(_("Only the volunteer who answered this call can report on it."))
     fields = _clean({"summary": "", "follow_up_needed": False, "referral": "", **data})
     try:
         with transaction.atomic():
             report = CallReport.objects.create(
-                call=call, author=volunteer_of(by), created_at=now, updated_at=now, **fields
+                call=call, author=access.volunteer_of(by), created_at=now, updated_at=now, **fields
             )
     except IntegrityError as exc:
         raise ReportConflict(

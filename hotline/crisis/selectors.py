@@ -1,5 +1,6 @@
-"""Reads for crisis work: who may see and handle reports and escalations, who each tier of
-the alert chain reaches, and the dashboard's list. Each is a bounded number of queries."""
+"""Reads for crisis work: the reports and escalations a user may see (on the predicates of
+hotline/access.py), who each tier of the alert chain reaches, and the dashboard's list.
+Each is a bounded number of queries."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
-from hotline.access import coordinator_q, is_coordinator, volunteer_of
+from hotline import access
 from hotline.models import Call, CallReport, Escalation, EscalationAlert, Volunteer
 from hotline.phone import normalize_phone
 from scheduling.selectors import volunteers_on_shift
@@ -16,43 +17,28 @@ TIER_ON_SHIFT, TIER_SUPERVISORS, TIER_COORDINATORS = 1, 2, 3
 LAST_TIER = TIER_COORDINATORS
 
 
-def is_crisis_staff(user) -> bool:
-    """Supervisors (active, with the supervisor role) and coordinators: they receive alerts,
-    see every report and escalation, acknowledge and resolve."""
-    if is_coordinator(user):
-        return True
-    volunteer = volunteer_of(user)
-    return bool(volunteer and volunteer.is_active and volunteer.is_supervisor)
-
-
-def can_report_on(user, call) -> bool:
-    """Only the volunteer who answered the call files or edits its report."""
-    volunteer = volunteer_of(user)
-    return bool(
-        volunteer is not None and volunteer.is_active and call.answered_by_id == volunteer.pk
-    )
-
-
-def can_escalate(user, call) -> bool:
-    """Who may raise an escalation on `call` by hand (the web page and the API alike): the
-    volunteer who answered it, and crisis staff."""
-    return can_report_on(user, call) or is_crisis_staff(user)
-
-
 def reports_visible_to(user) -> QuerySet[CallReport]:
+    """Coordinators: the reports of the hotlines they manage. Supervisors: every report.
+    Other volunteers: their own."""
     qs = CallReport.objects.select_related("call__hotline", "author__user")
-    if is_crisis_staff(user):
+    if access.is_coordinator(user):
+        return qs.filter(access.managed_hotlines_q(user, "call__hotline__"))
+    if access.is_crisis_staff(user):
         return qs
-    volunteer = volunteer_of(user)
-    if volunteer is None or not volunteer.is_active:
+    volunteer = access.active_volunteer_of(user)
+    if volunteer is None:
         return qs.none()
     return qs.filter(author=volunteer)
 
 
 def escalations_visible_to(user) -> QuerySet[Escalation]:
+    """Coordinators: the escalations of the hotlines they manage. Supervisors: every one.
+    Anyone else: those they raised."""
     # What the pages and the API serializer show: no N+1 on a list of resolved escalations.
     qs = Escalation.objects.select_related("hotline", "acknowledged_by", "resolved_by")
-    if is_crisis_staff(user):
+    if access.is_coordinator(user):
+        return qs.filter(access.managed_hotlines_q(user, "hotline__"))
+    if access.is_crisis_staff(user):
         return qs
     if user is None or not user.is_authenticated:
         return qs.none()
@@ -87,7 +73,7 @@ def tier_recipients(*, escalation: Escalation, tier: int, at: dt.datetime) -> li
     elif tier == TIER_SUPERVISORS:
         qs = Volunteer.objects.filter(is_active=True, is_supervisor=True)
     elif tier == TIER_COORDINATORS:
-        qs = Volunteer.objects.filter(is_active=True).filter(coordinator_q())
+        qs = Volunteer.objects.filter(is_active=True).filter(access.coordinator_q())
     else:
         raise ValueError(f"no tier {tier}")
     qs = qs.filter(user__is_active=True).exclude(phone_number="")
@@ -110,7 +96,7 @@ def crisis_staff_by_phone(number: str) -> Volunteer | None:
         return None
     return (
         Volunteer.objects.filter(phone_number=number, is_active=True, user__is_active=True)
-        .filter(Q(is_supervisor=True) | coordinator_q())
+        .filter(Q(is_supervisor=True) | access.coordinator_q())
         .select_related("user")
         .order_by("id")
         .first()

@@ -1,6 +1,6 @@
 """Crisis pages: the call report, raising an escalation by hand, the supervisors'
-dashboard and an escalation's page. Thin: hotline/crisis/selectors.py decides who sees
-what, hotline/crisis/reports.py and escalations.py change things and write the audit log."""
+dashboard and an escalation's page. Thin: hotline/access.py decides who may do what and
+hotline/crisis/selectors.py which rows they see, hotline/crisis/reports.py and escalations.py change things and write the audit log."""
 
 from __future__ import annotations
 
@@ -14,17 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from hotline.access import volunteer_of
+from hotline.access import can_escalate, can_report_on, is_crisis_staff, volunteer_of
 from hotline.crisis import escalations, reports
 from hotline.crisis.audit import audit_trail
 from hotline.crisis.forms import AddendumForm, RaiseForm, ReportForm, ResolveForm
 from hotline.crisis.selectors import (
     calls_reportable_by,
-    can_escalate,
-    can_report_on,
     escalations_for_dashboard,
     escalations_visible_to,
-    is_crisis_staff,
     reports_visible_to,
 )
 from hotline.models import RISK_DESCRIPTIONS, Call, CallReport, Escalation, RiskLevel

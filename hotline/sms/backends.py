@@ -66,10 +66,7 @@ LOOKUPS = {"console": lambda message: None, "locmem": _lookup_locmem, "twilio": 
 
 
 def backend_name() -> str:
-    name = getattr(settings, "SMS_BACKEND", "")
-    if name:
-        return name
-    return "twilio" if settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN else "console"
+    return settings.SMS_BACKEND
 
 
 def send(message: Message) -> str:

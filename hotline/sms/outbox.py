@@ -44,7 +44,7 @@ def sms_send(
                 to=to,
                 body=body,
                 purpose=purpose,
-                from_number=from_number or getattr(settings, "TWILIO_SMS_FROM", ""),
+                from_number=from_number or settings.TWILIO_SMS_FROM,
                 next_attempt_at=timezone.now(),
             )
     except IntegrityError:
@@ -78,7 +78,7 @@ def message_deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
     if not claimed:
         return Message.objects.filter(pk=message_id).values_list("status", flat=True).first() or ""
     message = Message.objects.get(pk=message_id)
-    max_attempts = getattr(settings, "SMS_MAX_ATTEMPTS", 6)
+    max_attempts = settings.SMS_MAX_ATTEMPTS
     attempts = message.attempts + 1
     try:
         sid = backends.send(message)
@@ -147,7 +147,7 @@ def outbox_flush(*, now: dt.datetime | None = None, limit: int = 200) -> int:
     """Send every due message (retries, and any whose enqueue was lost), and settle those a
     dead worker left in `sending`. Run each minute."""
     now = now or timezone.now()
-    stale_after = dt.timedelta(seconds=getattr(settings, "SMS_SENDING_STALE_SECONDS", 300))
+    stale_after = dt.timedelta(seconds=settings.SMS_SENDING_STALE_SECONDS)
     stuck = list(
         Message.objects.filter(status=Message.Status.SENDING, claimed_at__lt=now - stale_after)
         .order_by("claimed_at", "id")

@@ -4,13 +4,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
-from hotline.access import is_coordinator
+from hotline.access import can_see_failed_sms
 from hotline.models import Message
 
 
 @login_required
 def sms_failed_list(request):
-    if not is_coordinator(request.user):
+    if not can_see_failed_sms(request.user):
         raise PermissionDenied
     failed = Message.objects.filter(
         status__in=[Message.Status.FAILED, Message.Status.UNDELIVERED]

@@ -181,9 +181,7 @@ def client() -> Client:
 
 
 def voice_backend() -> str:
-    return getattr(settings, "TWILIO_VOICE_BACKEND", "") or (
-        "twilio" if settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN else "console"
-    )
+    return settings.TWILIO_VOICE_BACKEND
 
 
 # --- REST operations ------------------------------------------------------------------------

@@ -1,9 +1,15 @@
-"""Rosters, shift patterns, shifts and assignments. Every assignment change goes through
-scheduling.services, so the admin keeps the same rules as every other path."""
+"""Rosters, shift patterns, shifts and assignments. Every assignment change, and every
+roster and shift delete, goes through scheduling.services, so the admin keeps the same
+rules as every other path."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from scheduling import services
@@ -52,6 +58,72 @@ class AssignmentAdminForm(forms.ModelForm):
                 [forms.ValidationError(v.message, code=v.code) for v in exc.violations]
             ) from exc
         return data
+
+
+def _refusal(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def checked_delete_selected(modeladmin, request, queryset):
+    """The "delete selected" action, asking the model admin's `delete_check` first: if any
+    selected row may not go, nothing is deleted and each refusal says why."""
+    refused = []
+    for obj in queryset:
+        try:
+            modeladmin.delete_check(obj)
+        except ValidationError as exc:
+            refused.append(f"{obj}: {_refusal(exc)}")
+    if refused:
+        for line in refused:
+            modeladmin.message_user(request, line, messages.ERROR)
+        return None
+    try:
+        # All or nothing, should a row change between the check and its delete.
+        with transaction.atomic():
+            return delete_selected(modeladmin, request, queryset)
+    except ValidationError as exc:
+        modeladmin.message_user(request, _refusal(exc), messages.ERROR)
+        return None
+
+
+class ServiceDeleteAdmin(admin.ModelAdmin):
+    """Deletes through a service that may refuse (`delete_check`, `delete_one`): the delete
+    page and the "delete selected" action refuse what the API refuses, with its message."""
+
+    def delete_check(self, obj) -> None:
+        raise NotImplementedError
+
+    def delete_one(self, obj, *, by) -> None:
+        raise NotImplementedError
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            _func, name, description = actions["delete_selected"]
+            actions["delete_selected"] = (checked_delete_selected, name, description)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        try:
+            if obj is not None:
+                self.delete_check(obj)
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as exc:
+            # Refused before the confirmation page, or (changed meanwhile) by the service
+            # itself, whose transaction rolled back: nothing was deleted.
+            self.message_user(request, _refusal(exc), messages.ERROR)
+            opts = self.opts
+            return HttpResponseRedirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+            )
+
+    def delete_model(self, request, obj):
+        self.delete_one(obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_one(obj, by=request.user)
 
 
 class _RefusedOnSave(Exception):
@@ -144,7 +216,9 @@ class ShiftAdminForm(forms.ModelForm):
         data = super().clean()
         if not self.instance.pk or self.errors:
             return data
-        # The same rules the service applies: a changed shift must still suit its volunteers.
+        # The same rules the service applies: a shift stays in its roster, and a changed
+        # shift must still suit its volunteers.
+        services.shift_move_check(shift=self.instance, roster=data.get("roster"))
         candidate = self.instance
         for name in self.Meta.fields:
             if name in data:
@@ -173,7 +247,7 @@ class AssignmentInline(admin.TabularInline):
 
 
 @admin.register(Shift)
-class ShiftAdmin(admin.ModelAdmin):
+class ShiftAdmin(ServiceDeleteAdmin):
     form = ShiftAdminForm
     list_display = [
         "__str__",
@@ -188,6 +262,12 @@ class ShiftAdmin(admin.ModelAdmin):
     search_fields = ["roster__hotline__name"]
     date_hierarchy = "starts_at"
     inlines = [AssignmentInline]
+
+    def delete_check(self, obj: Shift) -> None:
+        services.shift_delete_check(shift=obj)
+
+    def delete_one(self, obj: Shift, *, by) -> None:
+        services.shift_delete(shift=obj, by=by)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -208,12 +288,18 @@ class ShiftPatternAdmin(admin.ModelAdmin):
 
 
 @admin.register(Roster)
-class RosterAdmin(admin.ModelAdmin):
+class RosterAdmin(ServiceDeleteAdmin):
     list_display = ["__str__", "hotline", "first_day", "last_day", "status", "published_at"]
     list_select_related = ["hotline"]
     list_filter = ["hotline", "status"]
     readonly_fields = ["status", "published_at"]
     actions = ["publish", "generate_shifts"]
+
+    def delete_check(self, obj: Roster) -> None:
+        services.roster_delete_check(roster=obj)
+
+    def delete_one(self, obj: Roster, *, by) -> None:
+        services.roster_delete(roster=obj, by=by)
 
     @admin.action(description=_("Publish selected rosters"))
     def publish(self, request, queryset):

@@ -6,7 +6,6 @@ import datetime as dt
 import zoneinfo
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,8 +19,6 @@ from scheduling.models import Availability, TimeOff
 def availability_add(
     *, volunteer: Volunteer, weekday: int, start_time, end_time, kind: str
 ) -> Availability:
-    if start_time == end_time:
-        raise ValidationError({"end_time": _("A window cannot start and end at the same time.")})
     window = Availability(
         volunteer=volunteer, weekday=weekday, start_time=start_time, end_time=end_time, kind=kind
     )

@@ -45,7 +45,7 @@ REFRESH = dt.timedelta(hours=1)
 
 def uid_host() -> str:
     """The host in every UID; `CALENDAR_UID_HOST`, else the first real ALLOWED_HOSTS entry."""
-    configured = getattr(settings, "CALENDAR_UID_HOST", "")
+    configured = settings.CALENDAR_UID_HOST
     if configured:
         return configured
     for host in settings.ALLOWED_HOSTS:
@@ -124,7 +124,7 @@ def volunteer_feed_version(volunteer: Volunteer, *, now: dt.datetime) -> FeedVer
             agg["hotline_min"],
             volunteer.language,
             volunteer.display_name,
-            getattr(settings, "COORDINATOR_CONTACT", ""),
+            settings.COORDINATOR_CONTACT,
             uid_host(),
             agg["n"],
             agg["seq"],
@@ -198,7 +198,7 @@ def volunteer_feed(volunteer: Volunteer, *, now: dt.datetime) -> bytes:
 
     host = uid_host()
     zones: dict[str, list[dt.datetime]] = {}
-    contact = getattr(settings, "COORDINATOR_CONTACT", "")
+    contact = settings.COORDINATOR_CONTACT
     with translation.override(volunteer.language):
         cal = _calendar(
             name=_("Hotline shifts: %(name)s") % {"name": volunteer.display_name},

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import secrets
 
-from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from hotline import crypto
+from hotline.links import site_url
 from scheduling.models import CalendarToken
 
 TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 43 characters, 256 bits
@@ -57,13 +57,12 @@ def calendar_token_rotate(*, user, kind: str = CalendarToken.Kind.SHIFTS) -> Cal
 
 
 def feed_urls(request, token: CalendarToken) -> dict[str, str]:
-    """`url` (https, or the scheme of this request) and `webcal_url` of a feed."""
+    """`url` (from SITE_URL, or the address of this request) and `webcal_url` of a feed."""
     name = (
         "scheduling:calendar-open-feed"
         if token.kind == CalendarToken.Kind.OPEN
         else "scheduling:calendar-feed"
     )
     path = reverse(name, kwargs={"token": token.token})
-    base = getattr(settings, "SITE_URL", "").rstrip("/")
-    url = base + path if base else request.build_absolute_uri(path)
+    url = site_url(path, request=request)
     return {"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]}

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
-from hotline.access import is_coordinator, volunteer_of
+from hotline.access import can_see_open_slots, volunteer_of
 from scheduling.feeds import builder as ical
 from scheduling.feeds.tokens import token_hash
 from scheduling.models import CalendarToken
@@ -86,7 +86,7 @@ def volunteer_calendar(request, token: str):
 @require_safe
 def open_slots_calendar(request, token: str):
     found = _token_or_404(token, CalendarToken.Kind.OPEN)
-    if not is_coordinator(found.user):
+    if not can_see_open_slots(found.user):
         raise Http404
     now = timezone.now()
     volunteer = volunteer_of(found.user)

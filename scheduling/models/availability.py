@@ -1,12 +1,12 @@
 """When a volunteer can serve: weekly windows and dated time off."""
 
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from hotline.models import Volunteer
+from scheduling.validators import validate_time_off_span, validate_window
 
 
 class Availability(models.Model):
@@ -42,6 +42,10 @@ class Availability(models.Model):
     def __str__(self) -> str:
         return f"{self.volunteer} {self.weekday} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
 
+    def clean(self) -> None:
+        super().clean()
+        validate_window(self.start_time, self.end_time)
+
 
 class TimeOff(models.Model):
     volunteer = models.ForeignKey(
@@ -70,8 +74,7 @@ class TimeOff(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValidationError({"ends_at": _("Time off must end after it starts.")})
+        validate_time_off_span(self.starts_at, self.ends_at)
 
 
 # Named for the API schema (settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).

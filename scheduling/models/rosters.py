@@ -10,6 +10,11 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from hotline.models import Hotline, Role, Volunteer
+from scheduling.validators import (
+    validate_requirements,
+    validate_roster_days,
+    validate_shift_span,
+)
 
 REQUIREMENT_FIELDS = {
     Role.COUNSELLOR: "required_counsellors",
@@ -47,14 +52,7 @@ class Requirements(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.crisis_trained_required > self.required_counsellors:
-            raise ValidationError(
-                {
-                    "crisis_trained_required": _(
-                        "Cannot require more crisis-trained counsellors than counsellors."
-                    )
-                }
-            )
+        validate_requirements(self.required_counsellors, self.crisis_trained_required)
 
 
 class ShiftPattern(Requirements):
@@ -128,8 +126,7 @@ class Roster(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.first_day and self.last_day and self.last_day < self.first_day:
-            raise ValidationError({"last_day": _("The last day cannot be before the first day.")})
+        validate_roster_days(self.first_day, self.last_day)
 
     @property
     def is_published(self) -> bool:
@@ -178,8 +175,7 @@ class Shift(Requirements):
 
     def clean(self) -> None:
         super().clean()
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValidationError({"ends_at": _("A shift must end after it starts.")})
+        validate_shift_span(self.starts_at, self.ends_at)
 
     @property
     def hotline(self) -> Hotline:

@@ -1,14 +1,14 @@
 """The coverage board: a roster's week as a grid (days × shifts) for coordinators.
 
 Plain POST forms and redirects (works without JavaScript); a small script only polls the
-auto-fill status. Every change goes through `scheduling.services` / `scheduling.builder`.
+auto-fill status. The grid and a shift's candidates are read by `scheduling.selectors`
+(`board_week`, `shift_candidates`); every change goes through `scheduling.services` /
+`scheduling.builder`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,28 +21,23 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from hotline.access import is_coordinator
-from hotline.models import ROLE_FLAG, Role, Volunteer
+from hotline.access import can_manage_rosters
+from hotline.models import Volunteer
 from scheduling import builder, services
 from scheduling.models import Assignment, AutofillRun, Roster, Shift
-from scheduling.rules import (
-    RuleViolation,
-    check_assignment,
-    local_week_bounds,
-    volunteers_facts,
-)
-from scheduling.selectors import RoleCoverage, ShiftCoverage, shift_coverage, shifts_with_fill
+from scheduling.rules import RuleViolation
+from scheduling.selectors import board_week, rosters_managed_by, shift_candidates, shift_people
 
 TIME_LIMIT_CHOICES = (5, 10, 30, 60)
 
 
 def _coordinator_only(request: HttpRequest) -> None:
-    if not is_coordinator(request.user):
+    if not can_manage_rosters(request.user):
         raise PermissionDenied(_("Only coordinators use the coverage board."))
 
 
-def _roster(pk: int) -> Roster:
-    return get_object_or_404(Roster.objects.select_related("hotline"), pk=pk)
+def _roster(request: HttpRequest, pk: int) -> Roster:
+    return get_object_or_404(rosters_managed_by(request.user).select_related("hotline"), pk=pk)
 
 
 def _monday(day: dt.date) -> dt.date:
@@ -61,128 +56,6 @@ def _week_of(request: HttpRequest, roster: Roster) -> dt.date:
         today = timezone.now().astimezone(roster.hotline.tz).date()
         day = today if roster.first_day <= today <= roster.last_day else roster.first_day
     return min(max(_monday(day), first), last)
-
-
-@dataclass
-class Cell:
-    coverage: ShiftCoverage
-    people: list[Assignment] = field(default_factory=list)
-
-    @property
-    def shift(self) -> Shift:
-        return self.coverage.shift
-
-    @property
-    def state(self) -> str:
-        """`ok` (full), `gap` (a crisis-trained seat or every seat of a role empty), `warn`."""
-        c = self.coverage
-        if c.complete:
-            return "ok"
-        if c.crisis_trained_missing or any(r.required and not r.filled for r in c.roles.values()):
-            return "gap"
-        return "warn"
-
-    @property
-    def roles(self) -> list[tuple[str, RoleCoverage]]:
-        return [(Role(r).label, rc) for r, rc in self.coverage.roles.items() if rc.required]
-
-
-def board_week(roster: Roster, monday: dt.date) -> dict:
-    """The grid of one local week: rows are days, columns the shifts' local time slots.
-
-    Two queries whatever the roster size (shifts of the week; their active assignments).
-    """
-    tz = roster.hotline.tz
-    start, end = local_week_bounds(dt.datetime.combine(monday, dt.time(12), tzinfo=tz), tz)
-    shifts = list(
-        shifts_with_fill(
-            Shift.objects.filter(roster=roster, starts_at__gte=start, starts_at__lt=end)
-        ).order_by("starts_at", "id")
-    )
-    for s in shifts:
-        s.roster = roster  # local_start and the template need the hotline, already loaded
-    assignments = defaultdict(list)
-    for a in (
-        Assignment.objects.filter(shift__in=shifts, status=Assignment.Status.ACTIVE)
-        .select_related("volunteer")
-        .order_by("role", "volunteer__display_name", "id")
-    ):
-        assignments[a.shift_id].append(a)
-
-    cells: dict[tuple[dt.date, tuple[dt.time, dt.time]], list[Cell]] = defaultdict(list)
-    slots: set[tuple[dt.time, dt.time]] = set()
-    for s in shifts:
-        local_start, local_end = s.starts_at.astimezone(tz), s.ends_at.astimezone(tz)
-        slot = (local_start.time(), local_end.time())
-        slots.add(slot)
-        coverage = shift_coverage(s)  # counted as `roster_coverage` counts them
-        cells[(local_start.date(), slot)].append(Cell(coverage=coverage, people=assignments[s.pk]))
-    columns = sorted(slots)
-    rows = []
-    for offset in range(7):
-        day = monday + dt.timedelta(days=offset)
-        rows.append(
-            {
-                "day": day,
-                "in_roster": roster.first_day <= day <= roster.last_day,
-                "cells": [cells.get((day, slot), []) for slot in columns],
-            }
-        )
-    all_cells = [c for group in cells.values() for c in group]
-    return {
-        "columns": columns,
-        "rows": rows,
-        "seats_required": sum(r.required for c in all_cells for r in c.coverage.roles.values()),
-        "seats_missing": sum(c.coverage.missing for c in all_cells),
-        "crisis_trained_missing": sum(c.coverage.crisis_trained_missing for c in all_cells),
-        "shifts": {s.pk: s for s in shifts},
-    }
-
-
-def shift_candidates(shift: Shift, on_shift: list[Assignment]) -> list[dict]:
-    """For each role with an open seat: who could take it, and why not for the others.
-
-    `on_shift` is the shift's active assignments. Eligibility comes from the rule layer
-    (`check_assignment`) one volunteer at a time, with every volunteer's facts loaded at once:
-    three queries, then one per volunteer holding a role with an open seat.
-    """
-    volunteers = list(
-        Volunteer.objects.filter(is_active=True)
-        .exclude(pk__in={a.volunteer_id for a in on_shift})
-        .order_by("display_name", "id")
-    )
-    facts = volunteers_facts(volunteers, starts_at=shift.starts_at, ends_at=shift.ends_at)
-    groups = []
-    for role in ROLE_FLAG:
-        required = shift.required(role)
-        if not required:
-            continue
-        filled = sum(1 for a in on_shift if a.role == role)
-        if filled >= required:
-            continue
-        eligible, overridable, refused = [], [], []
-        for v in volunteers:
-            if not v.holds(role):
-                continue
-            violations = check_assignment(shift=shift, volunteer=v, role=role, facts=facts[v.pk])
-            if not violations:
-                eligible.append({"volunteer": v})
-            elif all(x.overridable for x in violations):
-                overridable.append({"volunteer": v, "reason": violations[0].message})
-            else:
-                refused.append({"volunteer": v, "reason": violations[0].message})
-        groups.append(
-            {
-                "role": str(role),
-                "label": Role(role).label,
-                "open": required - filled,
-                "eligible": eligible,
-                "overridable": overridable,
-                "refused": refused,
-                "not_eligible": len(overridable) + len(refused),
-            }
-        )
-    return groups
 
 
 def _board_url(roster: Roster, week: dt.date | None = None, shift_id: int | None = None) -> str:
@@ -217,11 +90,7 @@ def _render_board(
             if open_shift is not None:
                 open_shift.roster = roster
         if open_shift is not None:
-            on_shift = list(
-                Assignment.objects.filter(shift=open_shift, status=Assignment.Status.ACTIVE)
-                .select_related("volunteer")
-                .order_by("role", "volunteer__display_name")
-            )
+            on_shift = shift_people(open_shift)
             candidates = shift_candidates(open_shift, on_shift)
     run = builder.autofill_latest(roster)
     return render(
@@ -254,7 +123,7 @@ def _render_board(
 @require_GET
 def board(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
-    roster = _roster(pk)
+    roster = _roster(request, pk)
     try:
         open_shift_id = int(request.GET["shift"]) if request.GET.get("shift") else None
     except ValueError:
@@ -266,7 +135,7 @@ def board(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def assign(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
-    roster = _roster(pk)
+    roster = _roster(request, pk)
     week = _week_of(request, roster)
     shift = get_object_or_404(Shift, roster=roster, pk=request.POST.get("shift") or 0)
     volunteer = get_object_or_404(Volunteer, pk=request.POST.get("volunteer") or 0)
@@ -294,7 +163,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def unassign(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
     _coordinator_only(request)
-    roster = _roster(pk)
+    roster = _roster(request, pk)
     assignment = get_object_or_404(
         Assignment.objects.select_related("volunteer"), pk=assignment_id, shift__roster=roster
     )
@@ -309,7 +178,7 @@ def unassign(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
 @require_POST
 def lock(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
     _coordinator_only(request)
-    roster = _roster(pk)
+    roster = _roster(request, pk)
     assignment = get_object_or_404(Assignment, pk=assignment_id, shift__roster=roster)
     try:
         services.assignment_update(
@@ -324,7 +193,7 @@ def lock(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
 @require_POST
 def autofill(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
-    roster = _roster(pk)
+    roster = _roster(request, pk)
     week = _week_of(request, roster)
     mode = request.POST.get("mode", AutofillRun.Mode.FILL)
     if mode not in AutofillRun.Mode.values:
@@ -362,7 +231,7 @@ def autofill_status(request: HttpRequest, pk: int, run_id: int) -> JsonResponse:
 @require_POST
 def publish(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
-    roster = _roster(pk)
+    roster = _roster(request, pk)
     services.roster_publish(roster=roster, by=request.user)
     messages.success(
         request, _("The roster is published; volunteers whose shifts changed are told.")

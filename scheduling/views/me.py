@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from hotline.access import is_coordinator, volunteer_of
+from hotline.access import can_see_open_slots, is_coordinator, volunteer_of
 from scheduling import reminders, services, swaps
 from scheduling.availability import ics_import
 from scheduling.availability import services as availability_services
@@ -104,7 +104,7 @@ def my_shifts(request):
             "past": past[:30],
             "feed": urls,
             "qr": qr_svg(urls["webcal_url"]),
-            "contact": getattr(settings, "COORDINATOR_CONTACT", ""),
+            "contact": settings.COORDINATOR_CONTACT,
             "reminders_enabled": reminders.reminders_enabled(volunteer),
             "reminder_hours": reminders.reminder_hours(),
         },
@@ -150,7 +150,7 @@ def my_shift_offer(request, pk: int):
 @require_POST
 def my_calendar_rotate(request):
     kind = request.POST.get("kind", CalendarToken.Kind.SHIFTS)
-    if kind == CalendarToken.Kind.OPEN and not is_coordinator(request.user):
+    if kind == CalendarToken.Kind.OPEN and not can_see_open_slots(request.user):
         raise PermissionDenied
     if kind not in CalendarToken.Kind.values:
         raise Http404

@@ -4,7 +4,12 @@ from django.utils import timezone
 
 from hotline.access import is_coordinator, volunteer_of
 from scheduling.models import Assignment, Roster
-from scheduling.selectors import coverage_summary, roster_coverage
+from scheduling.selectors import (
+    coverage_summary,
+    roster_coverage,
+    rosters_managed_by,
+    rosters_visible_to,
+)
 
 
 @login_required
@@ -25,7 +30,9 @@ def home(request):
         )
     rosters = []
     if coordinator:
-        rosters = Roster.objects.select_related("hotline").order_by("-first_day")[:12]
+        rosters = (
+            rosters_managed_by(request.user).select_related("hotline").order_by("-first_day")[:12]
+        )
     return render(
         request,
         "scheduling/pages/home.html",
@@ -41,10 +48,7 @@ def home(request):
 @login_required
 def roster_detail(request, pk: int):
     coordinator = is_coordinator(request.user)
-    qs = Roster.objects.select_related("hotline")
-    if not coordinator:
-        qs = qs.filter(status=Roster.Status.PUBLISHED)
-    roster = get_object_or_404(qs, pk=pk)
+    roster = get_object_or_404(rosters_visible_to(request.user).select_related("hotline"), pk=pk)
     coverage = roster_coverage(roster)
     return render(
         request,

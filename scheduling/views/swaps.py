@@ -12,7 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from hotline.access import is_coordinator, volunteer_of
+from hotline.access import (
+    can_decide_swaps,
+    can_see_open_slots,
+    is_coordinator,
+    managed_hotlines_q,
+    volunteer_of,
+)
 from scheduling import swaps
 from scheduling.feeds import tokens
 from scheduling.forms import (
@@ -38,13 +44,15 @@ def swap_list(request):
             .select_related("assignment__shift__roster__hotline", "claimant")
             .order_by("-created_at")[:20]
         )
-    if coordinator:
+    if can_decide_swaps(request.user):
         context["pending"] = (
             SwapRequest.objects.filter(status=SwapRequest.Status.CLAIMED)
+            .filter(managed_hotlines_q(request.user, "assignment__shift__roster__hotline__"))
             .select_related("assignment__shift__roster__hotline", "offered_by", "claimant")
             .order_by("assignment__shift__starts_at")
         )
         context["uncovered"] = swaps.drops_uncovered(now=now)
+    if can_see_open_slots(request.user):
         token = tokens.calendar_token_get(user=request.user, kind=CalendarToken.Kind.OPEN)
         context["open_feed"] = tokens.feed_urls(request, token)
     context["reject_form"] = RejectForm()
@@ -89,7 +97,7 @@ def swap_withdraw(request, pk: int):
 @login_required
 @require_POST
 def swap_approve(request, pk: int):
-    if not is_coordinator(request.user):
+    if not can_decide_swaps(request.user):
         raise PermissionDenied
     return _swap_action(
         request, pk, lambda s: swaps.swap_approve(swap=s, by=request.user), _("Swap approved.")
@@ -99,7 +107,7 @@ def swap_approve(request, pk: int):
 @login_required
 @require_POST
 def swap_reject(request, pk: int):
-    if not is_coordinator(request.user):
+    if not can_decide_swaps(request.user):
         raise PermissionDenied
     reason = request.POST.get("reason", "")
     return _swap_action(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from api.serializers.volunteer import VolunteerSerializer
 from hotline.models import Volunteer
 from tests.support import factories as f
 
@@ -79,16 +78,12 @@ def test_changing_to_a_taken_number_or_reactivating_is_400(coordinator_api):
 
 def test_a_number_taken_concurrently_is_still_a_400(coordinator_api, monkeypatch):
     f.volunteer(phone_number=NUMBER)
-    real = VolunteerSerializer._phone_taken
     seen = []
 
-    def racing(self, phone, *, active):
-        seen.append(phone)
-        if len(seen) == 1:
-            return False  # validate(): the other request had not saved yet
-        return real(self, phone, active=active)
+    def racing(self, exclude=None):
+        seen.append(self.phone_number)  # the check ran before the other request saved
 
-    monkeypatch.setattr(VolunteerSerializer, "_phone_taken", racing)
+    monkeypatch.setattr(Volunteer, "validate_constraints", racing)
     response = _create(coordinator_api, NUMBER)
     assert response.status_code == 400 and response.json()["errors"] == {"phone_number": [MESSAGE]}
-    assert len(seen) == 2  # refused by the database, then explained
+    assert seen == [NUMBER]  # refused by the database, then explained on the field

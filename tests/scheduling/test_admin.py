@@ -6,8 +6,10 @@ import pytest
 from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
+from rest_framework.test import APIClient
 
-from scheduling.models import Assignment, Roster, ShiftPattern
+from scheduling import services
+from scheduling.models import Assignment, Roster, Shift, ShiftPattern
 from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -206,3 +208,107 @@ def test_admin_assignment_add_lost_race_says_why_and_saves_nothing(
     assert "no free counsellor seat" in response.content.decode()
     assert "successfully" not in response.content.decode()
     assert not Assignment.objects.filter(shift=shift, volunteer=volunteer).exists()
+
+
+# --- deletes: the admin refuses what the API refuses, with the same message ---------------------
+
+PUBLISHED_ROSTER = "A published roster cannot be deleted."
+VOLUNTEERS_ON = "Volunteers are on this shift; cancel their assignments first."
+
+
+def _api_refusal(path: str) -> str:
+    api = APIClient()
+    api.force_authenticate(f.coordinator_user())
+    response = api.delete(path)
+    assert response.status_code == 400
+    (message,) = response.json()["errors"]["non_field_errors"]
+    return message
+
+
+def _delete_page(client, obj, *, confirm: bool):
+    url = reverse(f"admin:scheduling_{obj._meta.model_name}_delete", args=[obj.pk])
+    if confirm:
+        return client.post(url, {"post": "yes"}, follow=True)
+    return client.get(url, follow=True)
+
+
+def test_admin_delete_of_a_published_roster_refused_like_the_api(superuser_client, scene):
+    roster = scene["roster"]
+    Roster.objects.filter(pk=roster.pk).update(status="published")
+    assert _api_refusal(f"/api/v1/rosters/{roster.pk}/") == PUBLISHED_ROSTER
+    for confirm in (False, True):
+        response = _delete_page(superuser_client, roster, confirm=confirm)
+        assert response.redirect_chain[-1][0] == reverse(
+            "admin:scheduling_roster_change", args=[roster.pk]
+        )
+        assert PUBLISHED_ROSTER in response.content.decode()
+    assert Roster.objects.filter(pk=roster.pk).exists()
+
+
+def test_admin_delete_of_a_shift_with_volunteers_refused_like_the_api(superuser_client, scene):
+    shift = scene["shift"]  # a volunteer is on it
+    assert _api_refusal(f"/api/v1/shifts/{shift.pk}/") == VOLUNTEERS_ON
+    response = _delete_page(superuser_client, shift, confirm=True)
+    assert VOLUNTEERS_ON in response.content.decode()
+    assert Shift.objects.filter(pk=shift.pk).exists()
+
+
+def test_admin_delete_of_a_draft_roster_still_works(superuser_client, scene):
+    draft = f.roster(hotline_=scene["roster"].hotline, first_day=dt.date(2026, 4, 6))
+    f.shift(roster_=draft, starts_at=f.at(2026, 4, 6, 8))
+    assert _delete_page(superuser_client, draft, confirm=False).status_code == 200  # confirm?
+    response = _delete_page(superuser_client, draft, confirm=True)
+    assert response.status_code == 200
+    assert not Roster.objects.filter(pk=draft.pk).exists()
+
+
+def _bulk_delete(client, model: str, pks: list[int], *, confirm: bool):
+    data = {"action": "delete_selected", "_selected_action": pks}
+    if confirm:
+        data["post"] = "yes"
+    return client.post(reverse(f"admin:scheduling_{model}_changelist"), data, follow=True)
+
+
+def test_admin_bulk_delete_refuses_all_when_one_may_not_go(superuser_client, scene):
+    published = scene["roster"]
+    Roster.objects.filter(pk=published.pk).update(status="published")
+    draft = f.roster(hotline_=published.hotline, first_day=dt.date(2026, 4, 6))
+    for confirm in (False, True):
+        response = _bulk_delete(
+            superuser_client, "roster", [published.pk, draft.pk], confirm=confirm
+        )
+        html = response.content.decode()
+        assert f"{published}: {PUBLISHED_ROSTER}" in html
+        assert Roster.objects.filter(pk__in=[published.pk, draft.pk]).count() == 2
+
+
+def test_admin_bulk_delete_of_shifts(superuser_client, scene):
+    empty = f.shift(roster_=scene["roster"], starts_at=f.at(2026, 3, 5, 8))
+    refused = _bulk_delete(superuser_client, "shift", [scene["shift"].pk, empty.pk], confirm=True)
+    assert VOLUNTEERS_ON in refused.content.decode()
+    assert Shift.objects.filter(pk=empty.pk).exists()
+    confirm_page = _bulk_delete(superuser_client, "shift", [empty.pk], confirm=False)
+    assert "Are you sure" in confirm_page.content.decode()
+    _bulk_delete(superuser_client, "shift", [empty.pk], confirm=True)
+    assert not Shift.objects.filter(pk=empty.pk).exists()
+    assert Shift.objects.filter(pk=scene["shift"].pk).exists()
+
+
+def test_admin_delete_refused_by_the_service_after_the_check_saves_nothing(
+    superuser_client, scene, monkeypatch
+):
+    """A volunteer put on the shift between the confirmation page and the delete: the
+    service refuses, the page says why, nothing is deleted."""
+    empty = f.shift(roster_=scene["roster"], starts_at=f.at(2026, 3, 5, 8))
+    monkeypatch.setattr(services, "shift_delete_check", lambda shift: None)
+    real_delete = services.shift_delete
+
+    def someone_joined(*, shift, by=None):
+        f.assignment(shift_=shift)
+        monkeypatch.undo()
+        return real_delete(shift=shift, by=by)
+
+    monkeypatch.setattr(services, "shift_delete", someone_joined)
+    response = _delete_page(superuser_client, empty, confirm=True)
+    assert VOLUNTEERS_ON in response.content.decode()
+    assert Shift.objects.filter(pk=empty.pk).exists()

@@ -10,7 +10,7 @@ from django.test import RequestFactory
 
 from hotline.models import Hotline, Volunteer
 from scheduling import rules
-from scheduling.models import Assignment, Roster
+from scheduling.models import Assignment, Availability, Roster, Shift, TimeOff
 from scheduling.selectors import roster_coverage
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +50,18 @@ def test_second_run_adds_nothing():
     before = (Volunteer.objects.count(), Assignment.objects.count(), Roster.objects.count())
     _seed()
     assert (Volunteer.objects.count(), Assignment.objects.count(), Roster.objects.count()) == before
+
+
+def test_demo_data_passes_the_checks_every_edit_path_applies():
+    """Windows, time off, rosters and shifts as seed_demo writes them would all be accepted
+    by the admin, the pages and the API (no window that ends when it starts)."""
+    _seed()
+    records = [
+        *Availability.objects.all(),
+        *TimeOff.objects.all(),
+        *Roster.objects.all(),
+        *Shift.objects.all(),
+    ]
+    assert Availability.objects.exists() and TimeOff.objects.exists()
+    for record in records:
+        record.full_clean()

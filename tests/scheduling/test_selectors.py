@@ -1,13 +1,26 @@
-"""Reads: who is on shift now (one query, any roster size) and roster coverage."""
+"""Reads: who sees which rosters, who is on shift now (one query, any roster size) and roster
+coverage."""
 
 import datetime as dt
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from scheduling.models import Assignment, Roster, Shift
-from scheduling.selectors import coverage_summary, roster_coverage, volunteers_on_shift
+from scheduling.selectors import (
+    board_week,
+    coverage_summary,
+    roster_coverage,
+    roster_visibility_q,
+    rosters_managed_by,
+    rosters_visible_to,
+    shift_candidates,
+    shift_people,
+    volunteers_on_shift,
+)
 from tests.support import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +154,174 @@ def test_roster_coverage_query_count_fixed():
 
 def test_coverage_summary_empty_is_full():
     assert coverage_summary([])["percent"] == 100.0
+
+
+# --- who sees which rosters ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_rosters(published):
+    draft = f.roster(hotline_=published.hotline, first_day=dt.date(2026, 3, 9))
+    return published, draft
+
+
+def test_rosters_visible_to_volunteers_published_only_coordinators_all(
+    two_rosters, coordinator, volunteer, outsider
+):
+    published, draft = two_rosters
+    assert set(rosters_visible_to(coordinator)) == {published, draft}
+    for user in (volunteer.user, outsider, AnonymousUser()):
+        assert list(rosters_visible_to(user)) == [published]
+
+
+def test_roster_visibility_through_a_path(two_rosters, coordinator, volunteer):
+    published, draft = two_rosters
+    on_published = f.shift(roster_=published)
+    on_draft = f.shift(roster_=draft, starts_at=f.at(2026, 3, 9, 8))
+    a = f.assignment(shift_=on_published, volunteer_=volunteer)
+    b = f.assignment(shift_=on_draft, volunteer_=volunteer)
+    shifts = Shift.objects.filter(roster_visibility_q(volunteer.user, "roster__"))
+    assert list(shifts) == [on_published]
+    assert set(Shift.objects.filter(roster_visibility_q(coordinator, "roster__"))) == {
+        on_published,
+        on_draft,
+    }
+    mine = Assignment.objects.filter(roster_visibility_q(volunteer.user, "shift__roster__"))
+    assert list(mine) == [a]
+    assert set(Assignment.objects.filter(roster_visibility_q(coordinator, "shift__roster__"))) == {
+        a,
+        b,
+    }
+
+
+def test_rosters_managed_by_coordinators_only(two_rosters, coordinator, volunteer):
+    assert set(rosters_managed_by(coordinator)) == set(two_rosters)
+    assert list(rosters_managed_by(volunteer.user)) == []
+
+
+def test_every_roster_read_agrees_with_rosters_visible_to(
+    two_rosters, coordinator, volunteer, client
+):
+    """The roster page, and the API's rosters, shifts, assignments and me/assignments, all
+    hide a draft from a volunteer on it and show it to a coordinator (five copies of the
+    published-only filter before rosters_visible_to)."""
+    published, draft = two_rosters
+    on_draft = f.shift(roster_=draft, starts_at=f.at(2026, 3, 9, 8))
+    on_published = f.shift(roster_=published)
+    f.assignment(shift_=on_draft, volunteer_=volunteer)
+    f.assignment(shift_=on_published, volunteer_=volunteer)
+    coordinator_record = f.volunteer(user=coordinator)
+    f.assignment(shift_=on_draft, volunteer_=coordinator_record)
+
+    def seen(user):
+        api = APIClient()
+        api.force_authenticate(user)
+        client.force_login(user)
+        rosters = {r["id"] for r in api.get("/api/v1/rosters/").json()["results"]}
+        shifts = {s["roster"] for s in api.get("/api/v1/shifts/").json()["results"]}
+        assignments = {
+            Shift.objects.get(pk=a["shift"]).roster_id
+            for a in api.get("/api/v1/assignments/").json()["results"]
+        }
+        mine = {
+            Shift.objects.get(pk=a["shift"]).roster_id
+            for a in api.get("/api/v1/me/assignments/").json()["results"]
+        }
+        page = client.get(f"/rosters/{draft.pk}/").status_code
+        return rosters, shifts, assignments, mine, page
+
+    assert seen(volunteer.user) == (
+        {published.pk},
+        {published.pk},
+        {published.pk},
+        {published.pk},
+        404,
+    )
+    all_ = {published.pk, draft.pk}
+    assert seen(coordinator) == (all_, all_, all_, {draft.pk}, 200)
+
+
+# --- the coverage board ---------------------------------------------------------------------
+
+
+def _board_roster():
+    """Mon 2 – Wed 4 March 2026 (Shanghai): a day shift each day, a night shift on Monday."""
+    roster = f.roster(first_day=dt.date(2026, 3, 2), last_day=dt.date(2026, 3, 4))
+    days = [
+        f.shift(
+            roster_=roster,
+            starts_at=f.at(2026, 3, 2 + d, 8),
+            required_counsellors=2,
+            crisis_trained_required=1,
+            required_family_educators=0,
+        )
+        for d in range(3)
+    ]
+    night = f.shift(
+        roster_=roster,
+        starts_at=f.at(2026, 3, 2, 20),
+        hours=12,
+        required_counsellors=1,
+        required_family_educators=0,
+    )
+    return roster, days, night
+
+
+def test_board_week_grid(db):
+    roster, days, night = _board_roster()
+    trained = f.volunteer(crisis_trained=True, display_name="Trained")
+    f.assignment(shift_=days[0], volunteer_=trained)
+    f.assignment(shift_=night, volunteer_=f.volunteer(display_name="Night owl"))
+    roster = Roster.objects.select_related("hotline").get(pk=roster.pk)
+
+    with CaptureQueriesContext(connection) as queries:
+        grid = board_week(roster, dt.date(2026, 3, 2))
+
+    assert len(queries) == 2
+    assert grid["columns"] == [(dt.time(8), dt.time(14)), (dt.time(20), dt.time(8))]
+    assert [row["day"] for row in grid["rows"]] == [dt.date(2026, 3, 2 + d) for d in range(7)]
+    assert [row["in_roster"] for row in grid["rows"]] == [True] * 3 + [False] * 4
+    monday_day, monday_night = grid["rows"][0]["cells"]
+    assert [c.state for c in monday_day] == ["warn"]  # one of two counsellors, trained
+    assert [c.state for c in monday_night] == ["ok"]
+    assert [a.volunteer.display_name for a in monday_night[0].people] == ["Night owl"]
+    assert grid["rows"][1]["cells"][1] == []  # no night shift on Tuesday
+    assert [c.state for c in grid["rows"][1]["cells"][0]] == ["gap"]
+    assert grid["seats_required"] == 3 * 2 + 1
+    assert grid["seats_missing"] == 1 + 2 + 2
+    assert grid["crisis_trained_missing"] == 2
+    assert set(grid["shifts"]) == {s.pk for s in [*days, night]}
+
+
+def test_shift_candidates_sorts_volunteers_by_what_the_rules_say(db):
+    roster, days, _night = _board_roster()
+    shift = Shift.objects.select_related("roster__hotline").get(pk=days[0].pk)
+    free = f.volunteer(crisis_trained=True, display_name="A free")
+    off = f.volunteer(crisis_trained=True, display_name="B off")
+    f.time_off(volunteer_=off, starts_at=shift.starts_at, ends_at=shift.ends_at)
+    busy = f.volunteer(crisis_trained=True, display_name="C busy")
+    f.assignment(shift_=f.shift(starts_at=shift.starts_at), volunteer_=busy)
+    on = f.volunteer(display_name="D on")
+    on_shift = [f.assignment(shift_=shift, volunteer_=on)]
+    f.volunteer(roles=("family_educator",), display_name="E other role")
+    f.volunteer(is_active=False, display_name="F inactive")
+
+    assert shift_people(shift) == on_shift
+    (group,) = shift_candidates(shift, on_shift)
+
+    assert group["role"] == "counsellor" and group["open"] == 1
+    assert [c["volunteer"] for c in group["eligible"]] == [free]
+    assert [c["volunteer"] for c in group["overridable"]] == [off]
+    assert [c["volunteer"] for c in group["refused"]] == [busy]
+    assert "declared time off" in group["overridable"][0]["reason"]
+    assert group["not_eligible"] == 2
+
+
+def test_shift_candidates_skips_full_roles(db):
+    roster, days, _night = _board_roster()
+    shift = Shift.objects.select_related("roster__hotline").get(pk=days[0].pk)
+    on_shift = [
+        f.assignment(shift_=shift, volunteer_=f.volunteer(crisis_trained=True)),
+        f.assignment(shift_=shift, volunteer_=f.volunteer()),
+    ]
+    assert shift_candidates(shift, on_shift) == []

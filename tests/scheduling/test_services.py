@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from scheduling import rules, services
-from scheduling.models import Assignment
+from scheduling.models import Assignment, Roster, Shift
 from scheduling.rules import RuleViolation
 from tests.support import factories as f
 
@@ -281,3 +281,59 @@ def test_shift_update_refuses_end_before_start(roster):
 def test_roster_publish(roster, coordinator):
     published = services.roster_publish(roster=roster, by=coordinator)
     assert published.status == "published" and published.published_at is not None
+
+
+# --- deletes ------------------------------------------------------------------------------------
+
+PUBLISHED_ROSTER = "A published roster cannot be deleted."
+VOLUNTEERS_ON = "Volunteers are on this shift; cancel their assignments first."
+SHIFT_PUBLISHED = "This shift has been published to volunteers; it cannot be deleted."
+
+
+def _refusal(delete, **kw) -> list[str]:
+    with pytest.raises(ValidationError) as info:
+        delete(**kw)
+    return info.value.messages
+
+
+def test_roster_delete_draft_takes_its_shifts_and_assignments(roster):
+    f.assignment(shift_=f.shift(roster_=roster))
+    services.roster_delete(roster=roster)
+    assert not Roster.objects.exists() and not Shift.objects.exists()
+    assert not Assignment.objects.exists()
+
+
+def test_roster_delete_refuses_a_published_roster(roster):
+    Roster.objects.filter(pk=roster.pk).update(status="published")
+    # Even through a copy that still says "draft": the service reads the row it locks.
+    assert _refusal(services.roster_delete, roster=roster) == [PUBLISHED_ROSTER]
+    assert Roster.objects.filter(pk=roster.pk).exists()
+
+
+def test_shift_delete(roster):
+    shift = f.shift(roster_=roster)
+    services.shift_delete(shift=shift)
+    assert not Shift.objects.exists()
+
+
+def test_shift_delete_refuses_a_shift_with_volunteers(roster):
+    shift = f.shift(roster_=roster)
+    f.assignment(shift_=shift)
+    assert _refusal(services.shift_delete, shift=shift) == [VOLUNTEERS_ON]
+
+
+def test_shift_delete_of_a_published_roster(roster):
+    Roster.objects.filter(pk=roster.pk).update(status="published")
+    empty, cancelled_only = f.shift(roster_=roster), f.shift(roster_=roster)
+    f.assignment(shift_=cancelled_only, status="cancelled")
+    # Its cancelled assignments are what volunteers' calendars show as cancelled.
+    assert _refusal(services.shift_delete, shift=cancelled_only) == [SHIFT_PUBLISHED]
+    services.shift_delete(shift=empty)  # nobody was ever on it
+    assert list(Shift.objects.all()) == [cancelled_only]
+
+
+def test_shift_delete_in_a_draft_roster_takes_cancelled_assignments(roster):
+    shift = f.shift(roster_=roster)
+    f.assignment(shift_=shift, status="cancelled")
+    services.shift_delete(shift=shift)
+    assert not Assignment.objects.exists()

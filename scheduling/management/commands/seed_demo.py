@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from hotline.access import COORDINATORS_GROUP
 from hotline.models import Hotline, Organisation, Role, Volunteer
+from hotline.people import services as people
 from scheduling import services
-from scheduling.models import Assignment, Availability, Roster, ShiftPattern, TimeOff
+from scheduling.availability import services as availability
+from scheduling.models import Assignment, Availability, Roster, ShiftPattern
 from scheduling.rules import RuleViolation
 
 User = get_user_model()
@@ -58,6 +60,7 @@ PATTERNS = [
     ("午班 Afternoon", dt.time(14), dt.time(20), 2, 1, 1, 0),
     ("夜班 Night", dt.time(20), dt.time(8), 2, 1, 0, 1),
 ]
+AVAILABLE, PREFERRED = Availability.Kind.AVAILABLE, Availability.Kind.PREFERRED
 DEMO_PASSWORDS = {
     "coordinator": "coordinator-demo",
     "supervisor": "supervisor-demo",
@@ -117,32 +120,34 @@ class Command(BaseCommand):
             f"  volunteer01 … volunteer{len(volunteers) - 1:02d} / {DEMO_PASSWORDS['volunteer']}"
         )
 
-    def _coordinator(self, branch):
-        user, created = User.objects.get_or_create(
-            username="coordinator", defaults={"is_staff": True, "is_superuser": True}
-        )
+    def _login(self, username: str, password: str, **flags):
+        """A demo login. Its password is set here, outside the password rules: demo
+        passwords are meant to be guessed (never load the demo on a real site)."""
+        user, created = User.objects.get_or_create(username=username, defaults=flags)
         if created:
-            user.set_password(DEMO_PASSWORDS["coordinator"])
+            user.set_password(password)
             user.save()
+        return user
+
+    def _coordinator(self, branch):
+        user = self._login(
+            "coordinator", DEMO_PASSWORDS["coordinator"], is_staff=True, is_superuser=True
+        )
         group, _ = Group.objects.get_or_create(name=COORDINATORS_GROUP)
         user.groups.add(group)
         # A staff record with a phone, so coordinators can get SMS (no roles: never rostered).
-        Volunteer.objects.get_or_create(
-            user=user,
-            defaults={
-                "display_name": "陈协调 Coordinator Chen",
-                "phone_number": "+8613600136000",
-                "organisation": branch,
-            },
-        )
+        if not Volunteer.objects.filter(user=user).exists():
+            people.volunteer_create(
+                user=user,
+                display_name="陈协调 Coordinator Chen",
+                phone_number="+8613600136000",
+                organisation=branch,
+            )
         return user
 
     def _volunteers(self, branches) -> list[Volunteer]:
         volunteers = []
-        supervisor_user, created = User.objects.get_or_create(username="supervisor")
-        if created:
-            supervisor_user.set_password(DEMO_PASSWORDS["supervisor"])
-            supervisor_user.save()
+        supervisor_user = self._login("supervisor", DEMO_PASSWORDS["supervisor"])
         n = 0
         for count, roles, trained, max_week in COHORTS:
             for i in range(count):
@@ -151,59 +156,47 @@ class Command(BaseCommand):
                     phone = "+8613700137000"
                 else:
                     n += 1
-                    user, created = User.objects.get_or_create(username=f"volunteer{n:02d}")
-                    if created:
-                        user.set_password(DEMO_PASSWORDS["volunteer"])
-                        user.save()
+                    user = self._login(f"volunteer{n:02d}", DEMO_PASSWORDS["volunteer"])
                     phone = "+8613900139000" if n == 1 else f"+86139{n:08d}"
-                name = (
-                    SURNAMES[len(volunteers) % len(SURNAMES)] + GIVEN[len(volunteers) % len(GIVEN)]
-                )
-                volunteer, created = Volunteer.objects.get_or_create(
-                    user=user,
-                    defaults={
-                        "display_name": name,
-                        "phone_number": phone,
-                        "crisis_trained": i < trained,
-                        "organisation": branches[len(volunteers) % len(branches)],
-                        "max_shifts_per_week": max_week,
-                        "languages": ["zh"] + (["en"] if len(volunteers) % 5 == 0 else []),
-                    },
-                )
-                if created:
-                    volunteer.set_roles(roles)
-                    volunteer.save()
-                    self._availability(volunteer, len(volunteers))
+                volunteer = Volunteer.objects.filter(user=user).first()
+                if volunteer is None:
+                    k = len(volunteers)
+                    volunteer = people.volunteer_create(
+                        user=user,
+                        display_name=SURNAMES[k % len(SURNAMES)] + GIVEN[k % len(GIVEN)],
+                        phone_number=phone,
+                        roles=roles,
+                        crisis_trained=i < trained,
+                        organisation=branches[k % len(branches)],
+                        max_shifts_per_week=max_week,
+                        languages=["zh"] + (["en"] if k % 5 == 0 else []),
+                    )
+                    self._availability(volunteer, k)
                 volunteers.append(volunteer)
         return volunteers
 
     def _availability(self, volunteer, index: int) -> None:
-        # A third keep set windows (evenings, or weekdays by day); the rest are available
-        # any time, some preferring nights. One has a week of time off in the future.
+        # A third keep set windows (evenings, or weekdays by day and weekends all day); the
+        # rest are available any time. One has a week of time off in the future. Written
+        # through the same service as the volunteer's own page, so the same checks apply.
+        windows = []
         if index % 3 == 1:
-            for weekday in range(7):
-                Availability.objects.create(
-                    volunteer=volunteer,
-                    weekday=weekday,
-                    start_time=dt.time(14),
-                    end_time=dt.time(8),
-                )
+            windows = [(weekday, dt.time(14), dt.time(8), AVAILABLE) for weekday in range(7)]
         elif index % 3 == 2 and index % 2 == 0:
-            for weekday in range(5):
-                Availability.objects.create(
-                    volunteer=volunteer,
-                    weekday=weekday,
-                    start_time=dt.time(8),
-                    end_time=dt.time(20),
-                    kind=Availability.Kind.PREFERRED,
-                )
+            windows = [(weekday, dt.time(8), dt.time(20), PREFERRED) for weekday in range(5)]
+            # A whole day is two windows: one ending where it starts would be empty.
             for weekday in (5, 6):
-                Availability.objects.create(
-                    volunteer=volunteer, weekday=weekday, start_time=dt.time(0), end_time=dt.time(0)
-                )
+                windows += [
+                    (weekday, dt.time(0), dt.time(12), AVAILABLE),
+                    (weekday, dt.time(12), dt.time(0), AVAILABLE),
+                ]
+        for weekday, start, end, kind in windows:
+            availability.availability_add(
+                volunteer=volunteer, weekday=weekday, start_time=start, end_time=end, kind=kind
+            )
         if index == 7:
             start = timezone.now() + dt.timedelta(days=30)
-            TimeOff.objects.create(
+            availability.time_off_add(
                 volunteer=volunteer,
                 starts_at=start,
                 ends_at=start + dt.timedelta(days=7),

@@ -1,0 +1,1 @@
+"""Volunteers and their logins, kept in step (services.py)."""

@@ -1,0 +1,211 @@
+"""Writes to volunteers and their logins.
+
+A Volunteer and its User are created and changed together, and stay in step: a volunteer
+is active exactly when their login is, so deactivating either one stops both the roster
+and the sign-in, and reactivating either one restores both. The API, the admin (volunteer
+and user pages) and `seed_demo` all write through here, and the checks live here (or in
+the validators called from here), not in a serializer or a form only: usernames (Django's
+characters, unique whatever the case), the password rules of AUTH_PASSWORD_VALIDATORS
+(judged against the login they protect), roles, phone numbers in E.164 (hotline/phone.py)
+and the model's own field checks.
+
+Errors are ValidationErrors keyed by the Volunteer's field names, plus `username`,
+`password` and `roles`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from hotline.models import Organisation, Role, Volunteer
+from hotline.phone import normalize_phone
+
+User = get_user_model()
+
+# The Volunteer fields a write may set, besides its login and roles.
+VOLUNTEER_FIELDS = (
+    "display_name",
+    "phone_number",
+    "crisis_trained",
+    "languages",
+    "language",
+    "organisation",
+    "max_shifts_per_week",
+    "is_active",
+)
+_username_characters = UnicodeUsernameValidator()
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+
+def username_validate(username: str, *, user=None) -> str:
+    """A username Django accepts and no other login has in any case (`user`: the login
+    being renamed, which may keep its own)."""
+    try:
+        _username_characters(username)
+    except ValidationError as exc:
+        raise ValidationError({"username": exc.messages}) from exc
+    taken = User.objects.filter(username__iexact=username)
+    if user is not None and user.pk is not None:
+        taken = taken.exclude(pk=user.pk)
+    if taken.exists():
+        raise ValidationError({"username": [_("This username is taken.")]})
+    return username
+
+
+def password_validate(password: str, *, user) -> None:
+    """The password rules (AUTH_PASSWORD_VALIDATORS), judged against the login they protect,
+    so a password like its own username is refused here as on Django's own forms."""
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+
+
+def roles_validate(roles: Iterable[str]) -> list[str]:
+    roles = list(roles)
+    unknown = [r for r in roles if r not in Role.values]
+    if unknown:
+        raise ValidationError(
+            {"roles": [_("“%(role)s” is not a role.") % {"role": r} for r in unknown]}
+        )
+    if len(set(roles)) != len(roles):
+        raise ValidationError({"roles": [_("List each role once.")]})
+    return roles
+
+
+def phone_validate(phone_number: str) -> str:
+    """The number in E.164, however it was typed."""
+    try:
+        return normalize_phone(phone_number)
+    except ValidationError as exc:
+        raise ValidationError({"phone_number": exc.messages}) from exc
+
+
+def _apply(volunteer: Volunteer, fields: dict) -> None:
+    unknown = set(fields) - set(VOLUNTEER_FIELDS)
+    if unknown:
+        raise TypeError(f"not a volunteer field: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        if name == "phone_number":
+            value = phone_validate(value)
+        setattr(volunteer, name, value)
+
+
+def _save(volunteer: Volunteer) -> None:
+    """Save; a concurrent request that took the phone number between `full_clean` and now
+    (the partial unique constraint) is refused on the field like the check itself."""
+    try:
+        with transaction.atomic():
+            volunteer.save()
+    except IntegrityError:
+        taken = Volunteer.objects.filter(
+            phone_number=volunteer.phone_number, is_active=True
+        ).exclude(pk=volunteer.pk)
+        if volunteer.is_active and volunteer.phone_number and taken.exists():
+            raise ValidationError(
+                {"phone_number": [_("Another active volunteer has this phone number.")]},
+                code="unique",
+            ) from None
+        raise
+
+
+# --- writes ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def volunteer_create(
+    *,
+    display_name: str,
+    phone_number: str,
+    roles: Iterable[str] = (),
+    user=None,
+    username: str | None = None,
+    password: str | None = None,
+    crisis_trained: bool = False,
+    languages: list[str] | None = None,
+    language: str = "zh-hans",
+    organisation: Organisation | None = None,
+    max_shifts_per_week: int = 3,
+    is_active: bool = True,
+) -> Volunteer:
+    """A volunteer with a new login (`username` and `password`) or for an existing `user`
+    (the admin, seed_demo); the login is active exactly when the volunteer is."""
+    if (user is None) == (username is None):
+        raise TypeError("give either user or username")
+    if user is None:
+        username = username_validate(username)
+        if not password:
+            raise ValidationError({"password": [_("Set a password for the new login.")]})
+        user = User(username=username)
+        password_validate(password, user=user)
+        user.set_password(password)
+    elif password is not None:
+        raise TypeError("an existing login keeps its password")
+    volunteer = Volunteer(user=user if user.pk else None, languages=languages or [])
+    volunteer.set_roles(roles_validate(roles))
+    _apply(
+        volunteer,
+        {
+            "display_name": display_name,
+            "phone_number": phone_number,
+            "crisis_trained": crisis_trained,
+            "language": language,
+            "organisation": organisation,
+            "max_shifts_per_week": max_shifts_per_week,
+            "is_active": is_active,
+        },
+    )
+    volunteer.full_clean(exclude=[] if user.pk else ["user"])
+    user.is_active = is_active
+    user.save()
+    volunteer.user = user
+    _save(volunteer)
+    return volunteer
+
+
+@transaction.atomic
+def volunteer_update(
+    *,
+    volunteer: Volunteer,
+    username: str | None = None,
+    password: str | None = None,
+    roles: Iterable[str] | None = None,
+    **fields,
+) -> Volunteer:
+    """Change a volunteer and their login: any of VOLUNTEER_FIELDS, `roles`, `username`,
+    `password` (None: unchanged). `is_active` changes the login's too."""
+    volunteer = Volunteer.objects.select_for_update().select_related("user").get(pk=volunteer.pk)
+    user = volunteer.user
+    if username is not None and username != user.username:
+        user.username = username_validate(username, user=user)
+    if password is not None:
+        password_validate(password, user=user)
+        user.set_password(password)
+    if roles is not None:
+        volunteer.set_roles(roles_validate(roles))
+    _apply(volunteer, fields)
+    volunteer.full_clean()
+    user.is_active = volunteer.is_active
+    user.save()
+    _save(volunteer)
+    return volunteer
+
+
+@transaction.atomic
+def user_active_set(*, user, is_active: bool) -> None:
+    """Activate or deactivate a login (the admin's user page); its volunteer follows."""
+    User.objects.filter(pk=user.pk).update(is_active=is_active)
+    user.is_active = is_active
+    Volunteer.objects.filter(user=user).exclude(is_active=is_active).update(
+        is_active=is_active, updated_at=timezone.now()
+    )
