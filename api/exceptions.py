@@ -1,12 +1,19 @@
-"""Errors as `{"code": ..., "detail": ...}`; rule refusals become 409 with the rule's code."""
+"""Errors as `{"code": ..., "detail": ...}`; rule refusals become 409 with the rule's code, and
+a database that stayed busy past DB_LOCK_WAIT_MS 503 `busy` with Retry-After (never a 500)."""
 
+import logging
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from hotline.busy import busy_message, is_busy
 from scheduling.rules import RuleViolation
+
+log = logging.getLogger(__name__)
 
 
 class Conflict(exceptions.APIException):
@@ -15,6 +22,14 @@ class Conflict(exceptions.APIException):
 
 
 def exception_handler(exc, context):
+    if is_busy(exc):
+        request = context.get("request")
+        log.warning("database busy: %s answered 503", getattr(request, "path", "?"))
+        return Response(
+            {"code": "busy", "detail": busy_message()},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(settings.BUSY_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, RuleViolation):
         return Response(
             {

@@ -17,6 +17,7 @@ SCHEDULES: list[tuple[str, str, int]] = [
     ("escalations-advance", "hotline.tasks.escalations_advance", 1),
     ("retention-purge", "hotline.tasks.retention_purge", 24 * 60),
     ("sqlite-checkpoint", "config.sqlite.wal_checkpoint_task", 1),
+    ("webhook-inbox", "hotline.tasks.webhook_inbox_replay", 1),
 ]
 
 

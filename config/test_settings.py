@@ -1,6 +1,7 @@
 """Test settings: fast hasher, in-memory cache, django-q2 runs tasks inline."""
 
 import os
+import tempfile
 
 os.environ.setdefault("DEBUG", "1")
 
@@ -22,3 +23,5 @@ TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
 TWILIO_AUTH_TOKEN = "test-auth-token"  # noqa: S105
 TWILIO_SMS_FROM = "+8637520000000"
 TWILIO_VOICE_BACKEND = "console"  # tests swap in a fake http_client where they dial
+# Tests that look at the webhook inbox point this at their own tmp_path.
+WEBHOOK_INBOX_DIR = tempfile.mkdtemp(prefix="hotline-test-inbox-")

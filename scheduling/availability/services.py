@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -52,7 +53,40 @@ def time_off_delete(*, volunteer: Volunteer, time_off_id: int) -> None:
     TimeOff.objects.filter(volunteer=volunteer, pk=time_off_id).delete()
 
 
-@transaction.atomic
+class CalendarImportThrottled(Exception):
+    """Too many imports by one volunteer this hour; `retry_after` is in seconds."""
+
+    def __init__(self, *, limit: int, retry_after: int):
+        super().__init__(
+            _(
+                "You have imported %(count)d calendar files in the last hour, the most allowed. "
+                "Please try again in %(minutes)d minutes."
+            )
+            % {"count": limit, "minutes": max(1, (retry_after + 59) // 60)}
+        )
+        self.limit = limit
+        self.retry_after = retry_after
+
+
+def calendar_import_allow(*, volunteer: Volunteer, now: dt.datetime) -> None:
+    """Count one import by `volunteer` in this clock hour; raise CalendarImportThrottled past
+    CALENDAR_IMPORTS_PER_HOUR. Counted in the cache, where `incr` is atomic: with Redis
+    (REDIS_URL) every web process and host shares the count."""
+    limit = settings.CALENDAR_IMPORTS_PER_HOUR
+    hour = int(now.timestamp()) // 3600
+    key = f"calendar-import:{volunteer.pk}:{hour}"
+    cache.add(key, 0, timeout=3600 + 60)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr: count this one afresh
+        cache.set(key, 1, timeout=3600 + 60)
+        count = 1
+    if count > limit:
+        raise CalendarImportThrottled(
+            limit=limit, retry_after=(hour + 1) * 3600 - int(now.timestamp())
+        )
+
+
 def time_off_import(
     *, volunteer: Volunteer, data: bytes, now: dt.datetime | None = None, tz: str | None = None
 ) -> list[TimeOff]:
@@ -60,16 +94,24 @@ def time_off_import(
 
     All or nothing: a file that cannot be read raises `ics_import.CalendarImportError` and the
     previous import stays. Event titles are not kept (they are the volunteer's private
-    calendar); each span is recorded as "busy (imported)".
+    calendar); each span is recorded as "busy (imported)". At most CALENDAR_IMPORTS_PER_HOUR
+    imports a volunteer an hour (`CalendarImportThrottled`).
+
+    Not one transaction around everything, on purpose: the file is read first, outside any
+    transaction (reading is bounded, but it is CPU work, and the database's write lock —
+    SQLite has one for the whole file — must never wait on it), then one short transaction
+    swaps the old import for the new.
     """
     now = now or timezone.now()
+    calendar_import_allow(volunteer=volunteer, now=now)
     zone = zoneinfo.ZoneInfo(tz or settings.TIME_ZONE)
     spans = ics_import.busy_times(data, now=now, tz=zone)
-    TimeOff.objects.filter(volunteer=volunteer, imported=True).delete()
     reason = _("busy (imported calendar)")
-    return TimeOff.objects.bulk_create(
-        [
-            TimeOff(volunteer=volunteer, starts_at=s, ends_at=e, reason=reason, imported=True)
-            for s, e in spans
-        ]
-    )
+    with transaction.atomic():
+        TimeOff.objects.filter(volunteer=volunteer, imported=True).delete()
+        return TimeOff.objects.bulk_create(
+            [
+                TimeOff(volunteer=volunteer, starts_at=s, ends_at=e, reason=reason, imported=True)
+                for s, e in spans
+            ]
+        )
