@@ -3,6 +3,7 @@ scheduling.services, so the admin keeps the same rules as every other path."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
@@ -223,5 +224,10 @@ class RosterAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Create shifts from the hotline's shift patterns"))
     def generate_shifts(self, request, queryset):
-        count = sum(len(services.roster_generate_shifts(roster=r)) for r in queryset)
+        count = 0
+        for roster in queryset:
+            try:
+                count += len(services.roster_generate_shifts(roster=roster))
+            except ValidationError as exc:
+                messages.error(request, f"{roster}: {' '.join(exc.messages)}")
         messages.success(request, _("%(count)d shifts created.") % {"count": count})

@@ -41,7 +41,7 @@ MAX_DEPTH = 4  # VCALENDAR > VEVENT > VALARM is 3
 MAX_RULES_PER_EVENT = 3
 MAX_LISTED_DATES = 5000  # EXDATE and RDATE values in the whole file
 MAX_ZONES = 50  # distinct TZIDs
-MAX_STEPS = 300_000  # days looked at while expanding every rule of the file, plus occurrences
+MAX_STEPS = 50_000  # days looked at while expanding every rule of the file, plus occurrences
 MAX_SECONDS = 2.0  # CPU time reading and expanding (a backstop: the other limits come first)
 IMPORT_DAYS_AHEAD = 366
 
@@ -500,7 +500,8 @@ def busy_times(
     zones = _Zones(tz, declared)
     collector = _Collector(window, limits)
     try:
-        budget.spend(len(events))  # reading counts against the deadline too
+        budget.spend(len(events))
+        budget.check_time()  # reading counts against the deadline too
         # Exceptions to a series (RECURRENCE-ID) replace the occurrence they name.
         overridden: dict[str, set] = {}
         for event in events:

@@ -68,11 +68,17 @@ class Budget:
         self.left = steps
         self.clock = clock
         self.deadline = clock() + seconds
+        self.calls = 0
 
     def spend(self, steps: int = 1) -> None:
         self.left -= steps
         if self.left < 0:
             raise BudgetExceeded("work")
+        self.calls += 1
+        if self.calls % 32 == 0 and self.clock() > self.deadline:  # a clock read costs
+            raise BudgetExceeded("time")
+
+    def check_time(self) -> None:
         if self.clock() > self.deadline:
             raise BudgetExceeded("time")
 
@@ -144,9 +150,9 @@ def parse_rule(text: str) -> Rule:
         if key == "INTERVAL":
             fields["interval"] = _ints(key, values[:1], 1, MAX_INTERVAL)[0]
         elif key == "COUNT":
-            fields["count"] = _ints(key, values[:1], 1, 10**9)[0] if values[0].isdigit() else None
-            if fields["count"] is None:
+            if not (values[0].isdigit() and len(values[0]) <= 9 and int(values[0]) > 0):
                 raise RecurrenceError("invalid", f"COUNT={values[0]}")
+            fields["count"] = int(values[0])
         elif key == "UNTIL":
             fields["until"], fields["until_utc"] = _until(values[0])
         elif key == "BYMONTH":
