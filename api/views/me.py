@@ -97,7 +97,7 @@ class MyCalendarImportView(APIView):
             raise exceptions.Throttled(wait=exc.retry_after, detail=str(exc)) from exc
         except ics_import.CalendarImportError as exc:
             raise exceptions.ValidationError({"file": [str(exc)]}) from exc
-        return Response({"imported": len(created)}, status=status.HTTP_201_CREATED)
+        return Response({"imported": created.count()}, status=status.HTTP_201_CREATED)
 
 
 class SwapViewSet(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
@@ -84,10 +84,17 @@ WANTED = {
     "TRANSP",
 }
 NAME = re.compile(r"^[A-Za-z0-9-]+")
-NAME_BYTES = re.compile(rb"^[A-Za-z0-9-]+")
+FOLD = re.compile(rb"\r?\n[ \t]")
+FIRST_LINE = re.compile(rb"\s*([^\n]*)")
 # Lines decoded at all: the wanted VEVENT properties, the component bounds, and the two a
-# VTIMEZONE is read for.
-READ = {name.encode() for name in WANTED} | {b"BEGIN", b"END", b"TZID", b"TZOFFSETTO"}
+# VTIMEZONE is read for. Each alternative ends at a `;` or `:`, so no name is a prefix match.
+KEPT_LINE = re.compile(
+    rb"(?im)^("
+    + b"|".join(
+        re.escape(n.encode()) for n in sorted({*WANTED, "BEGIN", "END", "TZID", "TZOFFSETTO"})
+    )
+    + rb")([;:][^\n]*)"
+)
 PARAM = re.compile(r";([A-Za-z0-9-]+)=(\"[^\"]*\"|[^;]*)")
 DATE = re.compile(r"^(\d{4})(\d\d)(\d\d)$")
 DATE_TIME = re.compile(r"^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)(Z?)$")
@@ -132,18 +139,22 @@ def _rule_refused(exc: recurrence.RecurrenceError) -> CalendarImportError:
 # --- reading ----------------------------------------------------------------------------
 
 
-@dataclass
 class _Prop:
-    value: str
-    params: dict[str, str]
+    __slots__ = ("params", "value")
+
+    def __init__(self, value: str, params: dict[str, str]):
+        self.value = value
+        self.params = params
 
 
-@dataclass
 class _Event:
-    props: dict[str, _Prop] = field(default_factory=dict)
-    rules: list[str] = field(default_factory=list)
-    exdates: list[_Prop] = field(default_factory=list)
-    rdates: list[_Prop] = field(default_factory=list)
+    __slots__ = ("exdates", "props", "rdates", "rules")
+
+    def __init__(self):
+        self.props: dict[str, _Prop] = {}
+        self.rules: list[str] = []
+        self.exdates: list[_Prop] = []
+        self.rdates: list[_Prop] = []
 
 
 def _content_line(line: str) -> tuple[str, dict[str, str], str] | None:
@@ -170,44 +181,39 @@ def _content_line(line: str) -> tuple[str, dict[str, str], str] | None:
 
 def _read(data: bytes, limits: Limits) -> tuple[list[_Event], dict[str, set[dt.timedelta]]]:
     """The events of the file (only what busy times need), and the offsets each VTIMEZONE
-    declares, in one pass over the lines that checks the file's shape as it goes."""
-    lines = data.split(b"\n")
-    if len(lines) > limits.max_lines:
+    declares, checking the file's shape as it goes.
+
+    The scanning is done by the regular-expression engine and bytes methods (C): Python
+    only looks at the lines it keeps (BEGIN/END and a dozen properties), so the cost of a
+    file is what a busy time needs from it, not its size."""
+    if data.count(b"\n") + 1 > limits.max_lines:
         raise CalendarImportError(
             _("The file has more than %(count)d lines.") % {"count": limits.max_lines}
         )
-    too_long = CalendarImportError(
-        _("A line of the file is longer than %(count)d characters.")
-        % {"count": limits.max_line_bytes}
-    )
-    # Unfold (a line starting with a space or tab continues the one before), bounded.
-    logical: list[bytes] = []
-    for raw in lines:
-        line = raw[:-1] if raw.endswith(b"\r") else raw
-        if line[:1] in (b" ", b"\t") and logical:
-            if len(logical[-1]) + len(line) > limits.max_line_bytes:
-                raise too_long
-            logical[-1] += line[1:]
-        elif len(line) > limits.max_line_bytes:
-            raise too_long
-        elif line.strip():
-            logical.append(line)
+    if max(map(len, data.split(b"\n")), default=0) > limits.max_line_bytes + 1:
+        raise _too_long(limits)
+    unfolded = FOLD.sub(b"", data)  # a line starting with a space or tab continues the last
+    if max(map(len, unfolded.split(b"\n")), default=0) > limits.max_line_bytes + 1:
+        raise _too_long(limits)
+    first = FIRST_LINE.match(unfolded)
+    if first is None or first.group(1).strip().upper() != b"BEGIN:VCALENDAR":
+        raise _not_a_calendar()
     events: list[_Event] = []
     zones: dict[str, set[dt.timedelta]] = {}
     stack: list[str] = []
     components = listed = 0
     event: _Event | None = None
     zone_id = None
-    for raw in logical:
-        head = NAME_BYTES.match(raw)
-        if stack and (head is None or head.group(0).upper() not in READ):
-            continue  # a property no busy time needs (or a malformed line): never decoded
-        parsed = _content_line(raw.decode("utf-8", "replace"))
-        if parsed is None:
-            if not stack:
-                raise _not_a_calendar()
-            continue
-        name, params, value = parsed
+    for match in KEPT_LINE.finditer(unfolded):
+        name = match.group(1).decode().upper()
+        rest = match.group(2).rstrip(b"\r").decode("utf-8", "replace")
+        if rest[0] == ":":
+            params, value = {}, rest[1:]
+        else:
+            parsed = _content_line(name + rest)
+            if parsed is None:
+                continue  # a malformed line inside a calendar: skipped, as clients do
+            _name, params, value = parsed
         if name == "BEGIN":
             kind = value.strip().upper()
             if not stack and kind != "VCALENDAR":
@@ -238,7 +244,7 @@ def _read(data: bytes, limits: Limits) -> tuple[list[_Event], dict[str, set[dt.t
                 event = None
             continue
         if not stack:
-            raise _not_a_calendar()
+            continue  # outside every calendar: ignored
         if len(stack) == 2 and stack[-1] == "VEVENT" and event is not None:
             if name not in WANTED:
                 continue
@@ -274,6 +280,13 @@ def _read(data: bytes, limits: Limits) -> tuple[list[_Event], dict[str, set[dt.t
     if stack or not components:
         raise _not_a_calendar()
     return events, zones
+
+
+def _too_long(limits: Limits) -> CalendarImportError:
+    return CalendarImportError(
+        _("A line of the file is longer than %(count)d characters.")
+        % {"count": limits.max_line_bytes}
+    )
 
 
 def _offset(value: str) -> dt.timedelta | None:

@@ -357,3 +357,35 @@ def test_request_larger_than_the_limit_is_refused_before_it_is_read(amy_api, set
     response = amy_api.post(IMPORT, {"file": upload(big)}, format="multipart")
     assert response.status_code == 413
     assert response.json()["code"] == "too_large"
+
+
+def test_the_write_is_one_short_transaction_touching_only_what_changed(amy):
+    from django.test.utils import CaptureQueriesContext
+
+    data, expected = ordinary_file()
+    availability.time_off_import(volunteer=amy, data=data, now=NOW)
+    manual = f.time_off(volunteer_=amy, starts_at=f.at(2027, 8, 1, 0), ends_at=f.at(2027, 8, 2, 0))
+    with CaptureQueriesContext(connection) as same:
+        availability.time_off_import(volunteer=amy, data=data, now=NOW)
+    writes = [
+        q["sql"] for q in same.captured_queries if "INSERT" in q["sql"] or "DELETE" in q["sql"]
+    ]
+    assert writes == []  # the same calendar again: nothing to write
+    # One class moved two months on: one DELETE of its 7 old rows, one INSERT of 7 new.
+    changed = (
+        data.replace(b"class-0@", b"gone@")
+        .replace(
+            b"DTSTART;TZID=Asia/Shanghai:20270322T070000",
+            b"DTSTART;TZID=Asia/Shanghai:20270522T065000",
+        )
+        .replace(
+            b"DTEND;TZID=Asia/Shanghai:20270322T074500", b"DTEND;TZID=Asia/Shanghai:20270522T073500"
+        )
+    )
+    with CaptureQueriesContext(connection) as diff:
+        created = availability.time_off_import(volunteer=amy, data=changed, now=NOW)
+    sql = [q["sql"] for q in diff.captured_queries]
+    assert sum(s.startswith("DELETE") for s in sql) == 1
+    assert sum("INSERT INTO" in s for s in sql) == 1  # one executemany
+    assert created.count() == 1400
+    assert TimeOff.objects.filter(pk=manual.pk).exists()  # time off entered by hand stays
