@@ -208,7 +208,8 @@ def my_availability(request):
                     )
                     messages.success(
                         request,
-                        _("Imported %(count)d busy times as time off.") % {"count": created.count()},
+                        _("Imported %(count)d busy times as time off.")
+                        % {"count": created.count()},
                     )
                     return redirect("scheduling:my-availability")
             elif action == "delete_window":
