@@ -235,6 +235,8 @@ def main() -> int:
             )
     idle_all = summarise([x for r in rounds for x in r[0][0]], sum(r[0][1] for r in rounds))
     loaded_all = summarise([x for r in rounds for x in r[1][0]], sum(r[1][1] for r in rounds))
+    for label, r in [("all rounds idle", idle_all), ("all rounds importing", loaded_all)]:
+        print(f"{label:26}{r['requests']:>10}{r['rps']:>10.1f}{r['p50']:>10.1f}{r['p99']:>10.1f}")
     ok = sorted(t for status, t in imports if status == 201)
     statuses = sorted({status for status, _t in imports})
     print(

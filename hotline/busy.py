@@ -49,6 +49,15 @@ def busy_message() -> str:
     return _("The system is busy. Please try again in a few seconds.")
 
 
+class _Committed:
+    """An on-commit callback that only remembers the commit happened."""
+
+    committed = False
+
+    def __call__(self) -> None:
+        self.committed = True
+
+
 class LockWaits:
     """A deadline for the lock waits of one connection, applied to each statement as it
     runs (installed with `connection.execute_wrapper`).
@@ -57,8 +66,8 @@ class LockWaits:
     trip). PostgreSQL: `lock_timeout` (the wait left, at least 1 ms: 0 would mean "forever")
     and a `statement_timeout` for the request, set only before a statement that can take a
     lock — plain SELECTs never wait on row locks, so a read-only request costs nothing —
-    and set again when the value in force is no longer known (a rolled-back transaction
-    undoes a SET made inside it).
+    and set again when the value in force is no longer known (a rolled-back transaction or
+    savepoint undoes a SET made inside it).
     """
 
     STEP = 0.25  # seconds: the wait in force is lowered when it overshoots the deadline by more
@@ -68,7 +77,7 @@ class LockWaits:
         self.deadline = time.monotonic() + seconds
         self.statement_ms = int(seconds * 1000) + 2000
         self.applied: float | None = None  # seconds of lock wait in force, when known
-        self.applied_in = None  # the outermost atomic block it was set in (None: autocommit)
+        self.applied_in: _Committed | None = None  # set inside a transaction: its commit
 
     def tighten(self, seconds: float) -> None:
         self.deadline = min(self.deadline, time.monotonic() + seconds)
@@ -84,16 +93,18 @@ class LockWaits:
     def _known(self) -> bool:
         if self.applied is None:
             return False
-        if self.applied_in is None:
+        marker = self.applied_in
+        if marker is None or marker.committed:
             return True
-        blocks = self.connection.atomic_blocks
-        return bool(blocks) and blocks[0] is self.applied_in
+        # Set inside a transaction: still in force while that transaction (or savepoint)
+        # is, which is exactly while Django keeps its on-commit callback.
+        return any(entry[1] is marker for entry in self.connection.run_on_commit)
 
     def _apply(self, sql: str) -> None:
         vendor = self.connection.vendor
         if vendor == "postgresql":
             head = sql.lstrip()[:6].upper()
-            if head == "SELECT" and " FOR " not in sql[-40:].upper():
+            if head == "SELECT" and " FOR " not in sql.upper():  # FOR UPDATE / SHARE locks
                 return
         elif vendor != "sqlite":
             return
@@ -112,8 +123,11 @@ class LockWaits:
                 [f"{max(int(left * 1000), 1)}ms", f"{self.statement_ms}ms"],
             )
         self.applied = left
-        blocks = self.connection.atomic_blocks
-        self.applied_in = blocks[0] if self.connection.in_atomic_block and blocks else None
+        self.applied_in = None
+        if vendor == "postgresql" and self.connection.in_atomic_block:
+            # A SET inside a transaction is undone by its rollback: know when it commits.
+            self.applied_in = _Committed()
+            self.connection.on_commit(self.applied_in)
 
     def restore(self) -> None:
         """Put the connection's own defaults back (it outlives the request)."""

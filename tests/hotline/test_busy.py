@@ -39,13 +39,13 @@ def test_is_busy(exc, busy):
 
 
 def current_wait_ms() -> int:
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA busy_timeout")
-            return int(cursor.fetchone()[0])
-        cursor.execute("SHOW lock_timeout")
-        value = cursor.fetchone()[0]
-        return 0 if value == "0" else int(value.removesuffix("ms"))
+    """The wait in force, read past Django's cursor (whose wrapper would set it first)."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if connection.vendor == "sqlite":
+        return int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+    value = raw.execute("SHOW lock_timeout").fetchone()[0]
+    return 0 if value == "0" else int(value.removesuffix("ms"))
 
 
 @pytest.mark.django_db
@@ -73,3 +73,20 @@ def test_oversized_request_refused_before_it_is_read(client, settings):
         "/api/v1/auth/token/", data="{" + '"a": 1,' * 500 + "}", content_type="application/json"
     )
     assert response.status_code == 413 and response.json()["code"] == "too_large"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgres_lock_wait_set_again_after_a_rolled_back_transaction():
+    """A SET inside a transaction that rolls back is undone: the next write sets it again."""
+    from django.contrib.auth.models import Group
+    from django.db import transaction
+
+    with lock_waits(3):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Group.objects.create(name="a")  # sets lock_timeout inside the transaction
+            assert 2000 < current_wait_ms() <= 3000
+            raise RuntimeError
+        assert current_wait_ms() == 0  # PostgreSQL undid it with the rollback
+        Group.objects.create(name="b")
+        assert 2000 < current_wait_ms() <= 3000
