@@ -13,7 +13,9 @@ done rather than after it:
    else as the fixed offset its definition gives, else in the volunteer's zone;
 3. recurrences are expanded by `recurrence.occurrences` under one `Budget` (work steps and a
    deadline shared by the whole file), and busy times are counted as they come: the first
-   limit reached stops everything with a readable reason.
+   limit reached stops everything with a readable reason. Reading and expanding use at most
+   CPU_SHARE of a core (the budget sleeps between slices), so calls answered meanwhile by
+   the server's other processes keep their share of a small machine.
 
 The limits are constants here (docs/security-imports-webhooks.md lists them); the largest file
 they allow is read and expanded in a fraction of a second.
@@ -43,6 +45,7 @@ MAX_LISTED_DATES = 5000  # EXDATE and RDATE values in the whole file
 MAX_ZONES = 50  # distinct TZIDs
 MAX_STEPS = 50_000  # days looked at while expanding every rule of the file, plus occurrences
 MAX_SECONDS = 2.0  # CPU time reading and expanding (a backstop: the other limits come first)
+CPU_SHARE = 0.5  # of one core, at most, while reading and expanding (the rest for calls)
 IMPORT_DAYS_AHEAD = 366
 
 
@@ -65,6 +68,7 @@ class Limits:
     max_zones: int = MAX_ZONES
     max_steps: int = MAX_STEPS
     max_seconds: float = MAX_SECONDS
+    cpu_share: float = CPU_SHARE
 
 
 LIMITS = Limits()
@@ -179,7 +183,9 @@ def _content_line(line: str) -> tuple[str, dict[str, str], str] | None:
     return None
 
 
-def _read(data: bytes, limits: Limits) -> tuple[list[_Event], dict[str, set[dt.timedelta]]]:
+def _read(
+    data: bytes, limits: Limits, budget: recurrence.Budget
+) -> tuple[list[_Event], dict[str, set[dt.timedelta]]]:
     """The events of the file (only what busy times need), and the offsets each VTIMEZONE
     declares, checking the file's shape as it goes.
 
@@ -205,6 +211,7 @@ def _read(data: bytes, limits: Limits) -> tuple[list[_Event], dict[str, set[dt.t
     event: _Event | None = None
     zone_id = None
     for match in KEPT_LINE.finditer(unfolded):
+        budget.tick()
         name = match.group(1).decode().upper()
         rest = match.group(2).rstrip(b"\r").decode("utf-8", "replace")
         if rest[0] == ":":
@@ -506,8 +513,13 @@ def busy_times(
     the first limit reached (see the module's docstring)."""
     if len(data) > limits.max_bytes:
         raise CalendarImportError(_("The file is larger than 1 MB."))
-    budget = recurrence.Budget(steps=limits.max_steps, seconds=limits.max_seconds)
-    events, declared = _read(data, limits)
+    budget = recurrence.Budget(
+        steps=limits.max_steps, seconds=limits.max_seconds, share=limits.cpu_share
+    )
+    try:
+        events, declared = _read(data, limits, budget)
+    except recurrence.BudgetExceeded:
+        raise _too_much_work() from None
     start = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(0), tzinfo=dt.UTC)
     window = (start, start + dt.timedelta(days=IMPORT_DAYS_AHEAD))
     zones = _Zones(tz, declared)

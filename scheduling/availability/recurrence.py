@@ -60,27 +60,53 @@ class BudgetExceeded(Exception):
 class Budget:
     """Steps of work and a deadline, shared by everything one import expands. The deadline
     is in this thread's CPU time: it bounds what an upload costs the server, and a busy
-    machine does not turn an ordinary file into a refused one."""
+    machine does not turn an ordinary file into a refused one.
+
+    With `share` < 1 the work is also paced: after each `slice` of CPU it sleeps long
+    enough that it uses at most that share of a core, leaving the rest to the calls the
+    server is answering meanwhile (an import is one person waiting for a page; a call may
+    be someone in crisis)."""
 
     def __init__(
-        self, *, steps: int, seconds: float, clock: Callable[[], float] = time.thread_time
+        self,
+        *,
+        steps: int,
+        seconds: float,
+        share: float = 1.0,
+        slice_seconds: float = 0.005,
+        clock: Callable[[], float] = time.thread_time,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         self.left = steps
         self.clock = clock
+        self.sleep = sleep
         self.deadline = clock() + seconds
+        self.share = share
+        self.slice = slice_seconds
+        self.slice_start = clock()
         self.calls = 0
 
     def spend(self, steps: int = 1) -> None:
         self.left -= steps
         if self.left < 0:
             raise BudgetExceeded("work")
+        self.tick()
+
+    def tick(self) -> None:
+        """A unit of work that spends no step: the deadline and the pace, every 32 calls
+        (a clock read costs)."""
         self.calls += 1
-        if self.calls % 32 == 0 and self.clock() > self.deadline:  # a clock read costs
-            raise BudgetExceeded("time")
+        if self.calls % 32 == 0:
+            self.check_time()
 
     def check_time(self) -> None:
-        if self.clock() > self.deadline:
+        now = self.clock()
+        if now > self.deadline:
             raise BudgetExceeded("time")
+        used = now - self.slice_start
+        if self.share < 1 and used >= self.slice:
+            self.sleep(used * (1 - self.share) / self.share)
+            self.slice_start = self.clock()
 
 
 @dataclass(frozen=True)

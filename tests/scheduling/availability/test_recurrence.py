@@ -173,3 +173,21 @@ def test_rules_refused_with_a_reason(text, code):
     with pytest.raises(RecurrenceError) as exc:
         parse_rule(text)
     assert exc.value.code == code
+
+
+def test_budget_paces_the_work_to_its_share_of_a_core():
+    cpu = [0.0]
+    slept = []
+
+    def clock():
+        cpu[0] += 0.001  # every clock read: 1 ms of CPU went by
+        return cpu[0]
+
+    budget = Budget(
+        steps=10**9, seconds=60, share=0.5, slice_seconds=0.005, clock=clock, sleep=slept.append
+    )
+    for _ in range(32 * 100):
+        budget.tick()
+    # Half a core: as long asleep as working, in slices of about 5 ms.
+    assert sum(slept) == pytest.approx(cpu[0], rel=0.35)
+    assert all(0.004 <= s <= 0.01 for s in slept)
