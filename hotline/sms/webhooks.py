@@ -24,7 +24,10 @@ def sms_incoming(request):
     if not from_number:
         raise Malformed("From missing")
     reply = inbound.sms_dispatch(
-        from_number=from_number, body=request.POST.get("Body", ""), message_sid=message_sid
+        from_number=from_number,
+        body=request.POST.get("Body", ""),
+        message_sid=message_sid,
+        now=received_at(request),
     )
     if reply and is_replay(request):
         outbox.sms_send(

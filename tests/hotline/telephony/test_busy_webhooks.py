@@ -77,7 +77,7 @@ def pending() -> list[dict]:
     return [json.loads(p.read_bytes()) for p in inbox.inbox_pending()]
 
 
-def test_caller_ack_and_status_under_a_held_lock_are_answered_and_none_is_lost(line, client):
+def test_caller_ack_and_status_under_a_held_lock_are_answered_and_none_is_lost(line, client, clock):
     caller_sid = "CA" + "7" * 32
     status = {**fixture("voice-status-completed"), "CallSid": caller_sid, "CallDuration": "30"}
 
@@ -114,7 +114,9 @@ def test_caller_ack_and_status_under_a_held_lock_are_answered_and_none_is_lost(l
     call = Call.objects.get(call_sid=caller_sid)
     assert call.arrived_at == NOW
 
-    # The inbox schedule runs: the ACK and the status are written, as Twilio sent them.
+    # A minute later the inbox schedule runs: the ACK and the status are written, as
+    # Twilio sent them and when.
+    clock.advance(minutes=1)
     assert tasks.webhook_inbox_replay() == {"replayed": 2, "waiting": 0, "failed": 0}
     line.escalation.refresh_from_db()
     assert line.escalation.status == Escalation.Status.ACKNOWLEDGED
@@ -125,6 +127,7 @@ def test_caller_ack_and_status_under_a_held_lock_are_answered_and_none_is_lost(l
     assert reply.to == line.supervisor.phone_number and "Acknowledged" in reply.body
     call.refresh_from_db()
     assert (call.state, call.twilio_status, call.duration) == ("ended", "completed", 30)
+    assert call.ended_at == NOW
     assert pending() == []
     # Replaying again changes nothing (Twilio may also have retried by itself).
     assert tasks.webhook_inbox_replay() == {"replayed": 0, "waiting": 0, "failed": 0}
