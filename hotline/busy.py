@@ -63,8 +63,8 @@ class LockWaits:
     runs (installed with `connection.execute_wrapper`).
 
     SQLite: `PRAGMA busy_timeout` on the DB-API connection (a few microseconds, no round
-    trip). PostgreSQL: `lock_timeout` (the wait left, at least 1 ms: 0 would mean "forever")
-    and a `statement_timeout` for the request, set only before a statement that can take a
+    trip). PostgreSQL: `lock_timeout` (the wait left, at least 1 ms: 0 would mean "forever"),
+    and for a webhook a `statement_timeout` too, set only before a statement that can take a
     lock — plain SELECTs never wait on row locks, so a read-only request costs nothing —
     and set again when the value in force is no longer known (a rolled-back transaction or
     savepoint undoes a SET made inside it).
@@ -75,13 +75,16 @@ class LockWaits:
     def __init__(self, connection, seconds: float):
         self.connection = connection
         self.deadline = time.monotonic() + seconds
-        self.statement_ms = int(seconds * 1000) + 2000
+        # A webhook also bounds each statement (PostgreSQL): Twilio will not wait for it.
+        self.statement_ms: int | None = None
         self.applied: float | None = None  # seconds of lock wait in force, when known
+        self.changed = False  # whether the connection's own values need putting back
         self.applied_in: _Committed | None = None  # set inside a transaction: its commit
 
     def tighten(self, seconds: float) -> None:
         self.deadline = min(self.deadline, time.monotonic() + seconds)
-        self.statement_ms = min(self.statement_ms, int(seconds * 1000) + 2000)
+        self.statement_ms = int(seconds * 1000) + 2000
+        self.applied = None  # set again before the next statement that can wait
 
     def __call__(self, execute, sql, params, many, context):
         try:
@@ -117,12 +120,17 @@ class LockWaits:
         else:
             if self.connection.needs_rollback:
                 return
-            raw.execute(
-                "SELECT set_config('lock_timeout', %s, false),"
-                " set_config('statement_timeout', %s, false)",
-                [f"{max(int(left * 1000), 1)}ms", f"{self.statement_ms}ms"],
-            )
+            wait = f"{max(int(left * 1000), 1)}ms"
+            if self.statement_ms:
+                raw.execute(
+                    "SELECT set_config('lock_timeout', %s, false),"
+                    " set_config('statement_timeout', %s, false)",
+                    [wait, f"{self.statement_ms}ms"],
+                )
+            else:
+                raw.execute("SELECT set_config('lock_timeout', %s, false)", [wait])
         self.applied = left
+        self.changed = True
         self.applied_in = None
         if vendor == "postgresql" and self.connection.in_atomic_block:
             # A SET inside a transaction is undone by its rollback: know when it commits.
@@ -131,7 +139,7 @@ class LockWaits:
 
     def restore(self) -> None:
         """Put the connection's own defaults back (it outlives the request)."""
-        if self.applied is None or self.connection.connection is None:
+        if not self.changed or self.connection.connection is None:
             return
         raw = self.connection.connection
         try:
@@ -142,7 +150,7 @@ class LockWaits:
                 raw.execute("RESET lock_timeout; RESET statement_timeout")
         except Exception:  # noqa: BLE001 - a broken connection is closed at the request's end
             log.debug("could not restore the lock wait", exc_info=True)
-        self.applied = None
+        self.applied, self.changed = None, False
 
 
 @contextlib.contextmanager
