@@ -18,6 +18,7 @@ SCHEDULES: list[tuple[str, str, int]] = [
     ("retention-purge", "hotline.tasks.retention_purge", 24 * 60),
     ("login-records-purge", "hotline.tasks.login_records_purge", 24 * 60),
     ("sqlite-checkpoint", "config.sqlite.wal_checkpoint_task", 1),
+    ("webhook-inbox", "hotline.tasks.webhook_inbox_replay", 1),
 ]
 
 

@@ -139,6 +139,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Bodies larger than REQUEST_MAX_BYTES refused (413) before anything reads them; lock
+    # waits bounded and a busy database answered 503 (docs/security-imports-webhooks.md).
+    "hotline.middleware.RequestSizeMiddleware",
+    "hotline.busy.DatabaseBusyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -430,3 +434,25 @@ DROP_WAVE_SIZE = env_int("DROP_WAVE_SIZE", 3)
 DROP_WAVE_MINUTES = env_int("DROP_WAVE_MINUTES", 30)
 # A message left in `sending` this long had its worker die; the outbox asks the provider.
 SMS_SENDING_STALE_SECONDS = env_int("SMS_SENDING_STALE_SECONDS", 300)
+
+# Imports and webhooks under load (docs/security-imports-webhooks.md).
+# Calendar (.ics) imports a volunteer may make per hour. Counted in the cache: with REDIS_URL
+# every web process and host shares the count (the embedded default has one web process).
+CALENDAR_IMPORTS_PER_HOUR = env_int("CALENDAR_IMPORTS_PER_HOUR", 10)
+# Request bodies larger than this are refused with 413 before they are read (uploads too;
+# the calendar import itself takes at most 1 MB).
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 2 * 1024 * 1024)
+# The longest a request waits, in all, for database locks (SQLite's busy timeout,
+# PostgreSQL's lock_timeout) before pages and the API answer 503 with Retry-After.
+DB_LOCK_WAIT_MS = env_int("DB_LOCK_WAIT_MS", 5000)
+# The same for Twilio webhooks: well inside Twilio's 15 s, so the answer is always ours.
+WEBHOOK_DB_LOCK_WAIT_MS = env_int("WEBHOOK_DB_LOCK_WAIT_MS", 4000)
+# How long a caller (or a volunteer pressing 1) is kept on hold, asked again every few
+# seconds, while the database stays busy; then the hotline's apology and emergency numbers.
+WEBHOOK_BUSY_HOLD_SECONDS = env_int("WEBHOOK_BUSY_HOLD_SECONDS", 30)
+# Retry-After (seconds) of a 503 for a busy database.
+BUSY_RETRY_AFTER_SECONDS = env_int("BUSY_RETRY_AFTER_SECONDS", 5)
+# Where webhooks that met a busy database are kept until the `webhook-inbox` schedule
+# replays them. On several web hosts: a directory the worker reads too (shared volume), or
+# run `manage.py webhook_inbox_replay` from cron on each host.
+WEBHOOK_INBOX_DIR = env_str("WEBHOOK_INBOX_DIR", str(BASE_DIR / "var" / "inbox"))

@@ -1,6 +1,7 @@
 """Test settings: fast hasher, in-memory cache, django-q2 runs tasks inline."""
 
 import os
+import tempfile
 
 os.environ.setdefault("DEBUG", "1")
 
@@ -26,3 +27,5 @@ TWILIO_VOICE_BACKEND = "console"  # tests swap in a fake http_client where they 
 FIELD_ENCRYPTION_KEYS = ["oXyOumjcwQ3oKV00h7TJ8n39xeVZrlPmHqs2SwZqEvY="]
 # Two-factor sign-in is off unless a test turns it on (tests/hotline/accounts/).
 OTP_REQUIRED = False
+# Tests that look at the webhook inbox point this at their own tmp_path.
+WEBHOOK_INBOX_DIR = tempfile.mkdtemp(prefix="hotline-test-inbox-")

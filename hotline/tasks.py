@@ -35,6 +35,18 @@ def escalations_advance() -> int:
     return escalations.escalations_advance_due()
 
 
+def webhook_inbox_replay() -> dict[str, int]:
+    """Every minute: replay webhooks kept while the database was busy (hotline/telephony/
+    inbox.py). Waits for locks as briefly as a webhook does, and stops while still busy."""
+    from django.conf import settings
+
+    from hotline.busy import is_busy, lock_waits
+    from hotline.telephony import inbox
+
+    with lock_waits(settings.WEBHOOK_DB_LOCK_WAIT_MS / 1000):
+        return inbox.inbox_replay(is_busy=is_busy)
+
+
 def retention_purge() -> dict[str, int]:
     """Daily: erase what has passed its retention period."""
     return retention.purge_expired().counts

@@ -215,13 +215,28 @@ def shift_update(*, shift: Shift, by=None, **changes) -> Shift:
     return shift
 
 
+MAX_PATTERN_DAYS = 400
+
+
 def pattern_spans(
     patterns: Iterable[ShiftPattern], first_day: dt.date, last_day: dt.date, tz
 ) -> list[tuple[ShiftPattern, dt.datetime, dt.datetime]]:
     """UTC spans of the patterns for each local day first_day..last_day.
 
     Local wall times are kept across DST changes: a daily 08:00 shift stays 08:00 local.
+    At most MAX_PATTERN_DAYS days (a roster is a period, not an era): the expansion, and
+    the one transaction that writes its shifts, stay bounded whatever dates were entered.
     """
+    if (last_day - first_day).days + 1 > MAX_PATTERN_DAYS:
+        raise ValidationError(
+            {
+                "last_day": _(
+                    "Shifts are made from patterns for at most %(days)d days at a time: "
+                    "split the period into shorter rosters."
+                )
+                % {"days": MAX_PATTERN_DAYS}
+            }
+        )
     spans = []
     day = first_day
     while day <= last_day:

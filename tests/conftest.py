@@ -17,6 +17,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Counters kept in the cache (import limits) must not carry over from another test.
+    cache.clear()
+
+
 @pytest.fixture
 def coordinator(db):
     return f.coordinator_user(username="coord")

@@ -76,7 +76,9 @@ class MyRemindersView(APIView):
 
 
 class MyCalendarImportView(APIView):
-    """`POST` multipart `file`: replace imported time off with the busy times of an .ics."""
+    """`POST` multipart `file`: replace imported time off with the busy times of an .ics.
+    A file past the import's limits answers 400 naming `file`; more than
+    CALENDAR_IMPORTS_PER_HOUR imports an hour 429 with Retry-After."""
 
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [MultiPartParser]
@@ -92,9 +94,11 @@ class MyCalendarImportView(APIView):
             # Read one byte past the limit at most: the import refuses larger files itself.
             data = upload.read(ics_import.MAX_IMPORT_BYTES + 1)
             created = availability.time_off_import(volunteer=volunteer, data=data)
+        except availability.CalendarImportThrottled as exc:
+            raise exceptions.Throttled(wait=exc.retry_after, detail=str(exc)) from exc
         except ics_import.CalendarImportError as exc:
             raise exceptions.ValidationError({"file": [str(exc)]}) from exc
-        return Response({"imported": len(created)}, status=status.HTTP_201_CREATED)
+        return Response({"imported": created.count()}, status=status.HTTP_201_CREATED)
 
 
 class SwapViewSet(

@@ -47,6 +47,11 @@ def hotline_open(hotline: Hotline, at: dt.datetime) -> bool:
     ).exists()
 
 
+def hotline_for_number(number: str) -> Hotline | None:
+    """The active hotline on `number` (a read: works while another connection writes)."""
+    return Hotline.objects.filter(phone_number=number, is_active=True).first()
+
+
 def hotline_with_open_flag(number: str, at: dt.datetime) -> Hotline | None:
     """The active hotline on `number`, with `.is_open` (see hotline_open).
 

@@ -32,6 +32,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from hotline.calls.selectors import (
+    hotline_for_number,
     hotline_with_open_flag,
     ring_candidates,
     shift_of,
@@ -532,15 +533,34 @@ def leg_status_update(*, attempt_id: int, status: str, now: dt.datetime) -> None
 
 
 def call_status_update(
-    *, call_sid: str, status: str, duration: int | None, now: dt.datetime
+    *,
+    call_sid: str,
+    status: str,
+    duration: int | None,
+    now: dt.datetime,
+    to_number: str = "",
+    from_number: str = "",
+    inbound: bool = True,
 ) -> Call | None:
     """The caller's call status callback. Only moves forward; the first terminal status
-    settles the outcome, and any replay or late status afterwards changes nothing."""
+    settles the outcome, and any replay or late status afterwards changes nothing.
+
+    The final status of an inbound call we never recorded (the caller hung up while the
+    database was too busy to take the arrival) records it after all, as missed."""
     if status not in STATUS_RANK:
         return None
     with transaction.atomic():
         call = Call.objects.select_for_update().filter(call_sid=call_sid).first()
         if call is None:
+            if status in TERMINAL and inbound and to_number:
+                return _call_never_recorded(
+                    call_sid=call_sid,
+                    to_number=to_number,
+                    from_number=from_number,
+                    status=status,
+                    duration=duration,
+                    now=now,
+                )
             return None
         if call.state == Call.State.ENDED or STATUS_RANK[status] <= STATUS_RANK.get(
             call.twilio_status, -1
@@ -582,6 +602,30 @@ def call_status_update(
     return call
 
 
+def _call_never_recorded(
+    *, call_sid: str, to_number: str, from_number: str, status: str, duration, now: dt.datetime
+) -> Call | None:
+    hotline = hotline_for_number(to_number)
+    if hotline is None:
+        return None
+    arrived = now - dt.timedelta(seconds=duration or 0)
+    log.warning("call %s ended before it could be recorded: recorded as missed", call_sid)
+    _insert_unless_known(
+        hotline,
+        call_sid=call_sid,
+        caller_hash=caller_hash(from_number) if from_number else "",
+        caller_last4=_last4(from_number),
+        arrived_at=arrived,
+        ended_at=now,
+        duration=duration,
+        state=Call.State.ENDED,
+        outcome=Call.Outcome.MISSED,
+        voicemail_reason="not_recorded",
+        twilio_status=status,
+    )
+    return Call.objects.filter(call_sid=call_sid).first()
+
+
 # --- voicemail and callbacks -------------------------------------------------------------------
 
 
@@ -600,8 +644,19 @@ def callback_request_create(*, call: Call, number: str, now: dt.datetime) -> Cal
         call=call, defaults={"hotline": call.hotline, "number": number, "requested_at": now}
     )
     if created:
+        _late_voicemail(call)
         voicemail_notify(call_id=call.pk, now=now)
     return request
+
+
+def _late_voicemail(call: Call) -> None:
+    """A message or callback request recorded after the call had ended (kept in the webhook
+    inbox while the database was busy): the outcome is voicemail after all."""
+    Call.objects.filter(
+        pk=call.pk,
+        state=Call.State.ENDED,
+        outcome__in=[Call.Outcome.MISSED, Call.Outcome.ABANDONED],
+    ).update(outcome=Call.Outcome.VOICEMAIL)
 
 
 def voicemail_record(
@@ -616,6 +671,7 @@ def voicemail_record(
         updated_at=now,
     )
     if updated:
+        _late_voicemail(call)
         voicemail_notify(call_id=call.pk, now=now)
     # Reloaded with its hotline: a plain refresh would drop it, and the webhook answers with it.
     call.refresh_from_db(from_queryset=Call.objects.select_related("hotline"))

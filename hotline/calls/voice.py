@@ -21,6 +21,8 @@ HOLD_PAUSE_SECONDS = 6
 MENU_TIMEOUT_SECONDS = 6
 ACCEPT_TIMEOUT_SECONDS = 10
 VOICEMAIL_MAX_SECONDS = 180
+BUSY_PAUSE_SECONDS = 2
+HOLD_ON = gettext_lazy("Please stay on the line, a volunteer will be with you shortly.")
 
 
 def _u(name: str, **query) -> str:
@@ -69,11 +71,50 @@ def not_in_service() -> VoiceResponse:
     return _in_every_language(gettext_lazy("The number you have dialled is not in service."))
 
 
-def sorry() -> VoiceResponse:
-    """What a caller hears when something broke on our side: never silence."""
-    return _in_every_language(
-        gettext_lazy("Sorry, we have a technical problem. Please call again in a few minutes.")
-    )
+SORRY = gettext_lazy("Sorry, we have a technical problem. Please call again in a few minutes.")
+
+
+def sorry(hotline: Hotline | None = None) -> VoiceResponse:
+    """What a caller hears when something broke on our side: never silence, never Twilio's
+    error. In the hotline's language with its emergency numbers when we know the hotline
+    (every language, without numbers, when even that is unknown)."""
+    if hotline is None:
+        return _in_every_language(SORRY)
+    response = VoiceResponse()
+    with _Speaker(hotline) as s:
+        s.say(response, str(SORRY))
+        emergency = _emergency(hotline)
+        if emergency:
+            s.say(response, emergency)
+    response.hangup()
+    return response
+
+
+def busy_hold(hotline: Hotline | None, *, retry_url: str, speak: bool) -> VoiceResponse:
+    """The database is busy for a moment: the caller hears the hold words (every few
+    loops), a short pause, and Twilio asks for the same step again at `retry_url`."""
+    response = VoiceResponse()
+    if speak:
+        if hotline is None:
+            for hotline_language, ui_language in UI_LANGUAGE.items():
+                with translation.override(ui_language):
+                    say(response, str(HOLD_ON), hotline_language)
+        else:
+            with _Speaker(hotline) as s:
+                s.say(response, str(HOLD_ON))
+    response.pause(length=BUSY_PAUSE_SECONDS)
+    response.redirect(retry_url, method="POST")
+    return response
+
+
+def busy_volunteer(hotline: Hotline | None, *, retry_url: str) -> VoiceResponse:
+    """A volunteer pressed a key while the database was busy: a moment, then again."""
+    response = VoiceResponse()
+    with _Speaker(hotline or Hotline()) as s:
+        s.say(response, _("One moment, please."))
+    response.pause(length=BUSY_PAUSE_SECONDS)
+    response.redirect(retry_url, method="POST")
+    return response
 
 
 def menu(call: Call) -> str:

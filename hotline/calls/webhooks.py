@@ -3,16 +3,27 @@
 Each view parses the request, calls one service in hotline/calls/services.py and answers
 with the TwiML of hotline/calls/voice.py. See hotline/telephony/webhooks.py for what
 every webhook guarantees.
+
+When the database stays busy past the webhook's budget (docs/security-imports-webhooks.md):
+the caller's steps (arrival, menu) and the volunteer's key press keep the person on the line
+— the hotline's hold words, a pause, and Twilio asks for the same step again, the key
+pressed carried in the URL — for up to WEBHOOK_BUSY_HOLD_SECONDS, then the caller hears the
+hotline's apology with its emergency numbers. Records (status callbacks, a recording, a
+callback request) go to the durable inbox and are written when the database is free. Every
+answer needs only reads, which a held write lock does not block.
 """
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
-from django.utils import timezone
+from django.conf import settings
+from django.urls import reverse
 
+from hotline.calls import selectors, voice
 from hotline.calls import services as calls
-from hotline.calls import voice
+from hotline.models import Hotline
 from hotline.telephony.twiml import twiml
 from hotline.telephony.webhooks import (
     E164,
@@ -21,6 +32,7 @@ from hotline.telephony.webhooks import (
     caller_number,
     int_field,
     int_query,
+    received_at,
     sid,
     twilio_webhook,
 )
@@ -28,10 +40,94 @@ from hotline.telephony.webhooks import (
 log = logging.getLogger(__name__)
 
 
+# --- answers that need no database write ------------------------------------------------------
+
+# The words of each hotline a caller may need when the database cannot help (language and
+# emergency numbers), by number: kept from each call that arrived, and from each read.
+_WORDS: dict[str, tuple[str, str]] = {}
+
+
+def _remember(hotline: Hotline) -> None:
+    if len(_WORDS) < 1000:
+        _WORDS[hotline.phone_number] = (hotline.language, hotline.emergency_numbers)
+
+
+def _hotline_of(request) -> Hotline | None:
+    """The hotline the caller dialled (`To`), for its words: a read, else what we remember."""
+    number = request.POST.get("To", "") if request is not None else ""
+    if not E164.match(number):
+        return None
+    try:
+        hotline = selectors.hotline_for_number(number)
+    except Exception:
+        log.warning("could not read the hotline for its words", exc_info=True)
+        hotline = None
+    if hotline is not None:
+        _remember(hotline)
+        return hotline
+    remembered = _WORDS.get(number)
+    if remembered is None:
+        return None
+    return Hotline(phone_number=number, language=remembered[0], emergency_numbers=remembered[1])
+
+
+def _sorry(request):
+    """The caller's fallback: the hotline's apology and emergency numbers."""
+    return voice.sorry(_hotline_of(request))
+
+
+def _hangup(request):
+    return voice.hangup()
+
+
+def _retry(request, name: str, **carry) -> tuple[str, bool, bool]:
+    """(URL asking Twilio for the same step again, whether to say the hold words, whether
+    the caller has waited WEBHOOK_BUSY_HOLD_SECONDS already)."""
+    busy = request.GET.get("busy", "")
+    tries = int(busy) if busy.isdigit() and len(busy) < 5 else 0
+    now = int(received_at(request).timestamp())
+    since = request.GET.get("since", "")
+    since = int(since) if since.isdigit() and len(since) < 12 else now
+    query = {k: v for k, v in request.GET.items() if k not in ("busy", "since")}
+    query.update(carry)
+    query.update({"busy": tries + 1, "since": since})
+    url = reverse(name) + "?" + urlencode(query)
+    return url, tries % 3 == 0, now - since >= settings.WEBHOOK_BUSY_HOLD_SECONDS
+
+
+def _digits(request) -> str:
+    """The key pressed: from Twilio's <Gather>, or carried in the URL of a busy retry."""
+    return request.POST.get("Digits") or request.GET.get("digits", "")
+
+
+def _caller_busy(name: str):
+    def answer(request):
+        url, speak, waited = _retry(request, name, digits=_digits(request))
+        hotline = _hotline_of(request)
+        if waited:
+            log.error(
+                "database busy for %ss: caller given the apology",
+                settings.WEBHOOK_BUSY_HOLD_SECONDS,
+            )
+            return voice.sorry(hotline)
+        return voice.busy_hold(hotline, retry_url=url, speak=speak)
+
+    return answer
+
+
+def _volunteer_busy(request):
+    url, _speak, waited = _retry(request, "twilio:voice-accept", digits=_digits(request))
+    attempt = calls.attempt_for_offer(attempt_id=int_query(request, "attempt"))
+    hotline = attempt.call.hotline if attempt else None
+    if waited:
+        return voice.not_accepted(attempt.call if attempt else None, "unknown")
+    return voice.busy_volunteer(hotline, retry_url=url)
+
+
 # --- the caller's call --------------------------------------------------------------------------
 
 
-@twilio_webhook(fallback=voice.sorry)
+@twilio_webhook(fallback=_sorry, on_busy=_caller_busy("twilio:voice-incoming"))
 def voice_incoming(request):
     call_sid = sid(request)
     to_number = request.POST.get("To", "")
@@ -42,11 +138,12 @@ def voice_incoming(request):
         call_sid=call_sid,
         from_number=caller_number(request),
         base_url=request.build_absolute_uri("/"),
-        now=timezone.now(),
+        now=received_at(request),
     )
     if call is None:
         log.warning("incoming call %s to %s: no such hotline", call_sid, to_number)
         return twiml(voice.not_in_service())
+    _remember(call.hotline)
     return twiml(_caller_step(call))
 
 
@@ -60,27 +157,33 @@ def _caller_step(call):
     return voice.hangup()
 
 
-@twilio_webhook(fallback=voice.sorry)
+@twilio_webhook(fallback=_sorry, on_busy=_caller_busy("twilio:voice-menu"))
 def voice_menu(request):
     call = calls.call_choose(
-        call_sid=sid(request), digits=request.POST.get("Digits", ""), now=timezone.now()
+        call_sid=sid(request), digits=_digits(request), now=received_at(request)
     )
     if call is None:
         return twiml(voice.hangup())
     return twiml(_caller_step(call))
 
 
-@twilio_webhook(fallback=voice.sorry)
+def _hold_busy(request):
+    # The hold loop comes back by itself within seconds: this round only skips the tick.
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    return voice.hold(call) if call is not None else voice.hangup()
+
+
+@twilio_webhook(fallback=_sorry, on_busy=_hold_busy)
 def voice_hold(request):
     call = calls.call_for_voicemail(call_id=int_query(request, "call"))
     if call is None:
         return twiml(voice.hangup())
-    if calls.call_tick(call=call, now=timezone.now()):
+    if calls.call_tick(call=call, now=received_at(request)):
         call = calls.call_for_voicemail(call_id=call.pk)  # with its hotline, unlike a refresh
     return twiml(voice.hold(call))
 
 
-@twilio_webhook(fallback=voice.sorry)
+@twilio_webhook(fallback=_sorry)
 def voice_queue_done(request):
     call = calls.call_for_voicemail(call_id=int_query(request, "call"))
     if call is None or request.POST.get("QueueResult") in ("bridged", "hangup"):
@@ -90,7 +193,7 @@ def voice_queue_done(request):
     return twiml(voice.goodbye(call.hotline))
 
 
-@twilio_webhook(fallback=voice.sorry)
+@twilio_webhook(fallback=_sorry)
 def voice_voicemail(request):
     call = calls.call_for_voicemail(call_id=int_query(request, "call"))
     if call is None:
@@ -98,7 +201,16 @@ def voice_voicemail(request):
     return twiml(voice.voicemail(call))
 
 
-@twilio_webhook(fallback=voice.sorry)
+def _callback_busy(request):
+    # Kept in the inbox: the request is made when the database is free.
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    if call is None:
+        return voice.hangup()
+    wanted = request.POST.get("Digits", "").strip()[:1] == "1"
+    return voice.record(call, callback_requested=wanted and bool(caller_number(request)))
+
+
+@twilio_webhook(fallback=_sorry, inbox_keeps=("Digits", "From"), on_busy=_callback_busy)
 def voice_callback(request):
     call = calls.call_for_voicemail(call_id=int_query(request, "call"))
     if call is None:
@@ -108,12 +220,13 @@ def voice_callback(request):
     if wanted:
         number = caller_number(request)
         requested = bool(
-            number and calls.callback_request_create(call=call, number=number, now=timezone.now())
+            number
+            and calls.callback_request_create(call=call, number=number, now=received_at(request))
         )
     return twiml(voice.record(call, callback_requested=requested))
 
 
-@twilio_webhook(fallback=voice.sorry)
+@twilio_webhook(fallback=_sorry)
 def voice_record(request):
     call = calls.call_for_voicemail(call_id=int_query(request, "call"))
     if call is None:
@@ -121,7 +234,16 @@ def voice_record(request):
     return twiml(voice.record(call))
 
 
-@twilio_webhook(fallback=voice.sorry)
+def _recorded_busy(request):
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    return voice.goodbye(call.hotline) if call is not None else voice.hangup()
+
+
+@twilio_webhook(
+    fallback=_sorry,
+    inbox_keeps=("RecordingSid", "RecordingUrl", "RecordingDuration"),
+    on_busy=_recorded_busy,
+)
 def voice_recorded(request):
     call = calls.call_for_voicemail(call_id=int_query(request, "call"))
     if call is None:
@@ -134,21 +256,27 @@ def voice_recorded(request):
             call=call,
             recording_sid=recording_sid,
             duration=int_field(request, "RecordingDuration"),
-            now=timezone.now(),
+            now=received_at(request),
         )
     return twiml(voice.goodbye(call.hotline))
 
 
-@twilio_webhook(fallback=None)
+@twilio_webhook(
+    fallback=None, inbox_keeps=("CallSid", "CallStatus", "CallDuration", "To", "Direction")
+)
 def voice_status(request):
     status = request.POST.get("CallStatus", "")
     if status not in calls.STATUS_RANK:
         raise Malformed("CallStatus missing or unknown")
+    to_number = request.POST.get("To", "")
     calls.call_status_update(
         call_sid=sid(request),
         status=status,
         duration=int_field(request, "CallDuration"),
-        now=timezone.now(),
+        now=received_at(request),
+        to_number=to_number if E164.match(to_number) else "",
+        from_number=caller_number(request),
+        inbound=request.POST.get("Direction", "inbound") == "inbound",
     )
     return twiml()
 
@@ -156,7 +284,7 @@ def voice_status(request):
 # --- the volunteer's leg ----------------------------------------------------------------------
 
 
-@twilio_webhook(fallback=voice.hangup)
+@twilio_webhook(fallback=_hangup)
 def voice_offer(request):
     attempt_id = int_query(request, "attempt")
     sid(request)
@@ -166,12 +294,12 @@ def voice_offer(request):
     return twiml(voice.offer(attempt.call, attempt.pk))
 
 
-@twilio_webhook(fallback=voice.hangup)
+@twilio_webhook(fallback=_hangup, on_busy=_volunteer_busy)
 def voice_accept(request):
     attempt_id = int_query(request, "attempt")
     sid(request)
     result = calls.call_accept(
-        attempt_id=attempt_id, digits=request.POST.get("Digits", ""), now=timezone.now()
+        attempt_id=attempt_id, digits=_digits(request), now=received_at(request)
     )
     if result.won:
         return twiml(voice.accepted(result.attempt.call, result.attempt.pk))
@@ -179,7 +307,7 @@ def voice_accept(request):
     return twiml(voice.not_accepted(call, result.reason))
 
 
-@twilio_webhook(fallback=voice.hangup)
+@twilio_webhook(fallback=_hangup)
 def voice_dial_done(request):
     attempt_id = int_query(request, "attempt")
     sid(request)
@@ -189,12 +317,12 @@ def voice_dial_done(request):
     )
 
 
-@twilio_webhook(fallback=None)
+@twilio_webhook(fallback=None, inbox_keeps=("CallSid", "CallStatus"))
 def voice_leg_status(request):
     attempt_id = int_query(request, "attempt")
     status = request.POST.get("CallStatus", "")
     if status not in calls.STATUS_RANK:
         raise Malformed("CallStatus missing or unknown")
     sid(request)
-    calls.leg_status_update(attempt_id=attempt_id, status=status, now=timezone.now())
+    calls.leg_status_update(attempt_id=attempt_id, status=status, now=received_at(request))
     return twiml()

@@ -1,33 +1,47 @@
-"""Incoming SMS and SMS delivery reports: Twilio messaging webhooks."""
+"""Incoming SMS and SMS delivery reports: Twilio messaging webhooks.
+
+With the database busy past the webhook's budget, both go to the durable inbox
+(hotline/telephony/inbox.py) and Twilio gets an empty answer at once; a replayed `ACK` or
+`TAKE` is handled then, and its reply is sent through the outbox instead of the webhook's
+answer (nobody is waiting for that any more).
+"""
 
 from __future__ import annotations
 
 import logging
 
-from django.utils import timezone
-
 from hotline.sms import inbound, outbox
 from hotline.telephony.twiml import empty_messaging_response, messaging_response
-from hotline.telephony.webhooks import Malformed, sid, twilio_webhook
+from hotline.telephony.webhooks import Malformed, is_replay, received_at, sid, twilio_webhook
 
 log = logging.getLogger(__name__)
 
 
-@twilio_webhook(fallback=None)
+@twilio_webhook(fallback=None, inbox_keeps=("MessageSid", "From", "Body"))
 def sms_incoming(request):
     message_sid = sid(request, "MessageSid")
     from_number = request.POST.get("From", "")
     if not from_number:
         raise Malformed("From missing")
     reply = inbound.sms_dispatch(
-        from_number=from_number, body=request.POST.get("Body", ""), message_sid=message_sid
+        from_number=from_number,
+        body=request.POST.get("Body", ""),
+        message_sid=message_sid,
+        now=received_at(request),
     )
+    if reply and is_replay(request):
+        outbox.sms_send(
+            to=from_number, body=reply, dedupe_key=f"sms-reply:{message_sid}", purpose="sms-reply"
+        )
+        return empty_messaging_response()
     if reply:
         return messaging_response(reply)
     return empty_messaging_response()
 
 
-@twilio_webhook(fallback=None)
+@twilio_webhook(
+    fallback=None, inbox_keeps=("MessageSid", "MessageStatus", "SmsStatus", "ErrorCode")
+)
 def sms_status(request):
     message_sid = sid(request, "MessageSid")
     status = request.POST.get("MessageStatus") or request.POST.get("SmsStatus", "")
@@ -37,6 +51,6 @@ def sms_status(request):
         twilio_sid=message_sid,
         status=status,
         error_code=request.POST.get("ErrorCode", "")[:10],
-        now=timezone.now(),
+        now=received_at(request),
     )
     return empty_messaging_response()

@@ -309,5 +309,10 @@ class RosterAdmin(ServiceDeleteAdmin):
 
     @admin.action(description=_("Create shifts from the hotline's shift patterns"))
     def generate_shifts(self, request, queryset):
-        count = sum(len(services.roster_generate_shifts(roster=r)) for r in queryset)
+        count = 0
+        for roster in queryset:
+            try:
+                count += len(services.roster_generate_shifts(roster=roster))
+            except ValidationError as exc:
+                messages.error(request, f"{roster}: {' '.join(exc.messages)}")
         messages.success(request, _("%(count)d shifts created.") % {"count": count})

@@ -180,6 +180,7 @@ def my_reminders(request):
 def my_availability(request):
     volunteer = volunteer_or_404(request)
     window_form, off_form, import_form = AvailabilityForm(), TimeOffForm(), CalendarImportForm()
+    throttled = None
     if request.method == "POST":
         action = request.POST.get("action")
         try:
@@ -207,7 +208,8 @@ def my_availability(request):
                     )
                     messages.success(
                         request,
-                        _("Imported %(count)d busy times as time off.") % {"count": len(created)},
+                        _("Imported %(count)d busy times as time off.")
+                        % {"count": created.count()},
                     )
                     return redirect("scheduling:my-availability")
             elif action == "delete_window":
@@ -220,8 +222,13 @@ def my_availability(request):
                     volunteer=volunteer, time_off_id=int(request.POST["id"])
                 )
                 return redirect("scheduling:my-availability")
-        except ics_import.CalendarImportError as exc:
+        except (
+            ics_import.CalendarImportError,
+            availability_services.CalendarImportThrottled,
+        ) as exc:
             import_form.add_error("file", str(exc))
+            if isinstance(exc, availability_services.CalendarImportThrottled):
+                throttled = exc
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         except (KeyError, ValueError):
@@ -233,7 +240,13 @@ def my_availability(request):
     day_names = dict(WEEKDAYS)
     for window in windows:
         window.day_name = day_names[window.weekday]
-    return render(
+    if throttled:
+        status = 429
+    elif window_form.errors or off_form.errors or import_form.errors:
+        status = 400
+    else:
+        status = 200
+    response = render(
         request,
         "scheduling/me/my_availability.html",
         {
@@ -246,5 +259,8 @@ def my_availability(request):
             "off_form": off_form,
             "import_form": import_form,
         },
-        status=400 if (window_form.errors or off_form.errors or import_form.errors) else 200,
+        status=status,
     )
+    if throttled:
+        response["Retry-After"] = str(throttled.retry_after)
+    return response

@@ -131,3 +131,35 @@ def test_pattern_spans_pure():
     assert spans == [
         (p, dt.datetime(2026, 3, 29, 19, tzinfo=UTC), dt.datetime(2026, 3, 30, 7, tzinfo=UTC))
     ]
+
+
+def test_patterns_expand_at_most_400_days_in_one_go(london, admin_client):
+    """A roster's dates bound the expansion (and the one transaction writing its shifts)."""
+    from django.core.exceptions import ValidationError
+
+    from scheduling.models import Roster
+
+    pattern(london, 8, 14)
+    with pytest.raises(ValidationError) as exc:
+        services.roster_create(
+            hotline=london, first_day=dt.date(2026, 1, 1), last_day=dt.date(2036, 1, 1)
+        )
+    # The roster itself is refused first (scheduling/validators.py: at most a year).
+    assert "at most a year" in str(exc.value.message_dict["last_day"])
+    assert not Shift.objects.exists() and not Roster.objects.exists()
+    # A year is fine.
+    roster = services.roster_create(
+        hotline=london, first_day=dt.date(2026, 1, 1), last_day=dt.date(2026, 12, 31)
+    )
+    assert roster.shifts.count() == 365
+    # The admin action says why instead of failing.
+    long = Roster.objects.create(
+        hotline=london, first_day=dt.date(2030, 1, 1), last_day=dt.date(2040, 1, 1)
+    )
+    response = admin_client.post(
+        "/admin/scheduling/roster/",
+        {"action": "generate_shifts", "_selected_action": [long.pk]},
+        follow=True,
+    )
+    assert "at most 400 days" in response.content.decode()
+    assert not long.shifts.exists()

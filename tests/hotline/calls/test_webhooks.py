@@ -217,8 +217,13 @@ def test_sms_status_for_unknown_message_is_ignored(db, tw):
 def test_incoming_sms_dispatched_once_and_stores_nothing_sensitive(db, tw, monkeypatch):
     from hotline.sms import inbound
 
-    seen = []
-    monkeypatch.setattr(inbound, "sms_received", lambda **kw: seen.append(kw))
+    seen, received = [], []
+
+    def handler(now, **kw):  # `now`: when Twilio sent it (later, for an inbox replay)
+        received.append(now)
+        seen.append(kw)
+
+    monkeypatch.setattr(inbound, "sms_received", handler)
     r = tw("/twilio/sms/incoming", fixture("sms-incoming-ack"))
     assert r.status_code == 200 and "<Response" in r.content.decode()
     tw("/twilio/sms/incoming", fixture("sms-incoming-ack"))
@@ -229,6 +234,7 @@ def test_incoming_sms_dispatched_once_and_stores_nothing_sensitive(db, tw, monke
             "message_sid": "SM44444444444444444444444444444444",
         }
     ]
+    assert len(received) == 1 and received[0].tzinfo is not None
     assert list(InboundSms.objects.values_list("message_sid", flat=True)) == [
         "SM44444444444444444444444444444444"
     ]
