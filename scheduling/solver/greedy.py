@@ -132,3 +132,26 @@ def _fill_seats(state: RosterState, pool: list[int], limit: int | None) -> None:
             return
         state.add(best)
         added += 1
+
+
+def repaired(facts: Facts) -> RosterState:
+    """The previous version, repaired: every previous assignment that still fits (in time
+    order, crisis-trained counsellors first on each shift), then greedy on what is empty.
+
+    The warm start of repair mode: when little changed it is already the roster with the
+    fewest changes, or close to it.
+    """
+    state = RosterState(facts)
+    previous = facts.previous_candidates
+    if previous:
+        position = {s: i for i, s in enumerate(facts.order)}
+        role_order = {r: i for i, r in enumerate(ROLES)}
+
+        def key(c: int) -> tuple:
+            v, s, r = facts.candidates[c]
+            return (position[s], role_order[r], not facts.volunteers[v].crisis_trained, v)
+
+        for c in sorted(previous, key=key):
+            if state.can_add(c):
+                state.add(c)
+    return fill(state)
