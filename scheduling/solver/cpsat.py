@@ -47,7 +47,7 @@ from ortools.sat.python import cp_model
 
 from scheduling.solver import fairness, lns, result
 from scheduling.solver.facts import Facts, clique_cover, prepare
-from scheduling.solver.greedy import RosterState, fill, repaired
+from scheduling.solver.greedy import RosterState, fill, rebalance, repaired
 from scheduling.solver.instance import COUNSELLOR, Instance, as_instance
 
 FAIREST = "fairest"
@@ -148,6 +148,7 @@ class RosterModel:
         self.x = [self.model.new_bool_var(f"x{i}") for i in range(len(f.candidates))]
         self.spreads: dict[str, list[_Spread]] = {}
         self._spread_sums: dict[tuple[str, ...], tuple[Any, int]] = {}
+
         self._hard_rules()
 
     def _sum(self, indices, coefficients=None):
@@ -340,27 +341,16 @@ def _global_stage(
     callback: _Callback,
     solver: cp_model.CpSolver,
     tiebreak: Any = 0,
-    secondary: tuple[Any, int] | None = None,
 ) -> tuple[int, list[int]]:
     """One stage on the whole model, warm-started from `chosen`: (value, roster).
 
     A minimising stage may carry a `tiebreak` to maximise among its optima (the
     preferences): the stage's own value stays first, but whenever the search stops at
     the counting floor or the time limit, the roster in hand is not arbitrary in what
-    the later stages care about. `secondary` is (expression, its largest value), a
-    non-negative second objective to minimise instead (the changes, for `spread_bound`).
+    the later stages care about.
     """
     decode: Callable[[int], int] = int
-    if minimise and secondary is not None:
-        expr, most = secondary
-        weight = most + 1
-        rm.model.minimize(weight * objective + expr)
-
-        def decode(raw: int) -> int:
-            return raw // weight
-
-        callback.decode = decode
-    elif minimise and not isinstance(tiebreak, int):
+    if minimise and not isinstance(tiebreak, int):
         most = sum(abs(c) for c in tiebreak_coefficients(rm))
         weight = 2 * most + 1
         rm.model.minimize(weight * objective - tiebreak)
@@ -452,7 +442,6 @@ class _Build:
         # counting floor (known once coverage is) plus `spread_tolerance`.
         self.spread_tolerance = 0
         self.spread_bound: int | None = None
-        self._excess: Any = None
 
     def elapsed(self) -> float:
         return round(time.perf_counter() - self.started, 3)
@@ -494,7 +483,10 @@ class _Build:
             measures = lns.FAIRNESS_STAGES.get(name)
             if name == "spread_bound":
                 measures = ("hours",)
-            global_model = not self.large or name == "coverage"
+            # The spread bound by hand-overs and sub-models whatever the size: each step
+            # re-solves a few dozen volunteers, preferring the previous version, so getting
+            # into the bound moves few people (on the whole model CP-SAT is slow at it).
+            global_model = (not self.large or name == "coverage") and name != "spread_bound"
 
             if name == "coverage":
                 target = self.free_seats
@@ -523,6 +515,21 @@ class _Build:
                         [round(seconds, 3), round(value * unit_hours, 2)]
                     )
 
+            # Hand-overs and swaps of single seats first (quick, few changes each), then
+            # sub-models: into repair mode's bound, and on large rosters into the fairness
+            # floor when no change count is held (the whole model does this itself).
+            hand_overs = name == "spread_bound" or (
+                name == "fairness_hours" and not global_model and self.fixed.changes is None
+            )
+            if hand_overs and stage_value(f, name, self.chosen) > target:
+                self.chosen = rebalance(
+                    f,
+                    self.chosen,
+                    bound=target,
+                    budget=limit / 3,
+                    on_value=lambda value, report=on_value: report(self.elapsed(), value),
+                )
+                record["hand_overs_seconds"] = round(time.perf_counter() - stage_started, 3)
             at_target = (self.shortcut or name == "coverage") and _reached(
                 stage_value(f, name, self.chosen), target, minimise
             )
@@ -537,13 +544,6 @@ class _Build:
             elif global_model:
                 rm = self.model()
                 objective = self._objective(name, measures)
-                secondary = None
-                if name == "spread_bound":
-                    # Into the bound with as few changes as may be; the changes stage
-                    # then looks for fewer.
-                    objective, target = self._excess, 0
-                    most = f.changes_base + len(rm.x)
-                    secondary = (rm.changes(), most)
                 if isinstance(objective, int):  # nothing to optimise in this stage
                     record["status"] = "trivial"
                     best = objective
@@ -564,7 +564,6 @@ class _Build:
                         ),
                         solver=_solver(limit, seed=self.seed, num_workers=self.num_workers),
                         tiebreak=rm.preferences() if measures or name == "changes" else 0,
-                        secondary=secondary,
                     )
                     # Coverage stops at its first full roster; when greedy's is full it
                     # spreads load better than whichever CP-SAT came upon first, so keep it.
@@ -575,6 +574,8 @@ class _Build:
                     self.search = lns.Search(
                         f, self.chosen, seed=self.seed, num_workers=self.num_workers
                     )
+                self.search.chosen = set(self.chosen)
+                self.search.keep_previous = name == "spread_bound"
                 best = lns.improve(
                     self.search,
                     "fairness_hours" if name == "spread_bound" else name,
@@ -601,15 +602,6 @@ class _Build:
         rm = self.model()
         if name == "coverage":
             return rm.coverage()
-        if name == "spread_bound" and self.rm is not None and self._excess is None:
-            # How far the hours spread is above the bound: 0 is the target.
-            spread = rm.add_spreads(("hours",), unfilled=self.unfilled)[0]
-            if isinstance(spread, int):
-                self._excess = max(0, spread - self.spread_bound)
-            else:
-                excess = rm.model.new_int_var(0, 10**6, "spread_excess")
-                rm.model.add(excess >= spread - self.spread_bound)
-                self._excess = excess
         if measures:
             return rm.add_spreads(measures, unfilled=self.unfilled)[0]
         if name == "preferences":

@@ -58,6 +58,9 @@ class Search:
         self.rng = random.Random(seed)  # noqa: S311 (search diversity, not secrets)
         self.seed = seed
         self.num_workers = num_workers
+        # Repair mode: fairness steps prefer, among equally fair sub-rosters, the one
+        # closest to the previous version (so balancing moves as few people as it can).
+        self.keep_previous = False
         self.pools = fairness.pools(f)
         self.weights = {m: fairness.weight_of(f, m) for m in fairness.MEASURES}
         self.roles = {m: fairness.measured_roles(f, m) for m in fairness.MEASURES}
@@ -294,8 +297,14 @@ class Search:
         # The objective, and its value on the current roster: the one to beat.
         if now:
             scale = 1 + excess_bound
-            model.minimize(scale * sum(spread_terms[now]) + sum(excess_terms))
+            fair = scale * sum(spread_terms[now]) + sum(excess_terms)
             current = scale * self.spread_sum(now) + self._excess(now, picked, windows)
+            if self.keep_previous:
+                weight = 2 * len(x) + 1
+                model.minimize(weight * fair - stay)
+                current = weight * current - stay_now
+            else:
+                model.minimize(fair)
             sign = -1
         elif stage == "preferences":
             model.maximize(preference)
