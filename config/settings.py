@@ -303,3 +303,9 @@ DROP_WAVE_SIZE = env_int("DROP_WAVE_SIZE", 3)
 DROP_WAVE_MINUTES = env_int("DROP_WAVE_MINUTES", 30)
 # A message left in `sending` this long had its worker die; the outbox asks the provider.
 SMS_SENDING_STALE_SECONDS = env_int("SMS_SENDING_STALE_SECONDS", 300)
+
+# The automatic builder's repair mode: hours the load spread may stay above its floor so
+# that a rebuild moves few people (0: as fair as possible, whatever it moves).
+ROSTER_SPREAD_TOLERANCE_HOURS = env_int("ROSTER_SPREAD_TOLERANCE_HOURS", 12)
+if ROSTER_SPREAD_TOLERANCE_HOURS < 0:
+    raise ImproperlyConfigured("ROSTER_SPREAD_TOLERANCE_HOURS must be 0 or more")
