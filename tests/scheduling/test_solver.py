@@ -568,7 +568,9 @@ def test_random_instances_have_no_violations(seed):
         assert all(e["reason"] for e in result["unfilled"])
 
 
-@pytest.mark.parametrize(("seed", "mode"), [(s, m) for s in range(4) for m in ("fairest", "repair")])
+@pytest.mark.parametrize(
+    ("seed", "mode"), [(s, m) for s in range(4) for m in ("fairest", "repair")]
+)
 def test_neighbourhood_search_keeps_every_rule(seed, mode, monkeypatch):
     # Big rosters go through CP-SAT on sub-models after coverage; force that path here.
     monkeypatch.setattr(cpsat, "LARGE_MODEL", 0)
