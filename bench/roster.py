@@ -50,7 +50,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scheduling.solver import check_solution, solve, solve_greedy  # noqa: E402
+from scheduling.solver import check_solution, solve, solve_greedy, solve_options  # noqa: E402
 
 TZ = "Asia/Shanghai"
 FIRST_DAY = dt.date(2025, 3, 3)  # a Monday
@@ -458,6 +458,22 @@ def run_repair(
     instance = make_instance(tier, seed)
     taken = perturb(instance, base, k, seed)
     started = time.perf_counter()
+    if mode == "options":
+        out = solve_options(instance, spread_tolerance=tolerance, time_limit=time_limit)
+        wall = time.perf_counter() - started
+        return {
+            "tier": tier,
+            "seed": seed,
+            "k": k,
+            "mode": mode,
+            "wall_seconds": wall,
+            "options": [(o["key"], o["summary"]) for o in out["options"]],
+            "notes": [n["code"] + ":" + n.get("option", "") for n in out["notes"]],
+            "violations": sum(
+                len(check_solution(instance, o["assignments"])) for o in out["options"]
+            ),
+            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
     outcome = solve(instance, mode=mode, spread_tolerance=tolerance, time_limit=time_limit)
     wall = time.perf_counter() - started
     m = outcome["metrics"]
@@ -513,7 +529,8 @@ def repair_main(plan, ks: list[int], tolerance: float, save: Path | None) -> int
         "become time off; rebuilt in repair and in fairest mode with the same budget. "
         "changes: symmetric difference with previous; within tol: spread ≤ floor + "
         "tolerance; reasons: every change's reason names the volunteer whose time off "
-        "caused it (or says it balances the load)."
+        "caused it (or says it balances the load). options: solve_options with the same "
+        "budget, each option as changes/people moved/spread/nights-weekends spread."
     )
     print()
     print(REPAIR_HEADER)
@@ -533,12 +550,26 @@ def repair_main(plan, ks: list[int], tolerance: float, save: Path | None) -> int
                 flush=True,
             )
             for k in ks:
-                for mode in ("repair", "fairest"):
+                for mode in ("repair", "fairest", "options"):
                     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
                         r = pool.submit(
                             run_repair, tier, seed, k, mode, limit, tolerance, base["assignments"]
                         ).result()
                     results.append(r)
+                    if mode == "options":
+                        lines = "; ".join(
+                            f"{key} {o['changes']} changes/{o['moved_volunteers']} moved/"
+                            f"{o['spread_hours']:.0f} h/{o['night_spread']}-{o['weekend_spread']}"
+                            for key, o in r["options"]
+                        )
+                        left = f" (left out: {', '.join(r['notes'])})" if r["notes"] else ""
+                        print(
+                            f"| {tier} | {seed} | {k} | options | {lines}{left} | | | | | | | "
+                            f"| {r['wall_seconds']:.2f} | {r['max_rss_mb']:.0f} "
+                            f"| {r['violations']} |",
+                            flush=True,
+                        )
+                        continue
                     m = r["metrics"]
                     within = m["spread_hours"] <= m["spread_floor_hours"] + tolerance + 1e-9
                     small = m["changes"] <= 2 * k + 2

@@ -354,17 +354,21 @@ def test_several_hotlines_share_one_pool_under_every_rule():
 def test_rest_between_hotlines_is_the_longer_one():
     inst = province()
     # b2 (B) ends 20:00 and a2 (A) starts then: back-to-back is allowed on A, never across.
-    assert [
-        (v.code, v.shift)
-        for v in check_solution(inst, [("b2", "c1", "counsellor"), ("a2", "c1", "counsellor")])
-    ] == [("rest", "a2")]
-    # b1 (B) ends 15:00, a2 (A) starts 5 h later: A's 4 h rest would allow it, B's 8 h not.
-    assert [
-        (v.code, v.shift)
-        for v in check_solution(inst, [("b1", "c2", "counsellor"), ("a2", "c2", "counsellor")])
-    ] == [("rest", "a2")]
+    pairs = [("b2", "c1", "counsellor"), ("a2", "c1", "counsellor")]
+    assert [(v.code, v.shift) for v in check_solution(inst, pairs)] == [("rest", "a2")]
     # Within A alone 4 h is enough (a1 ends 14:00, a2 starts 20:00).
     assert check_solution(inst, [("a1", "c1", "counsellor"), ("a2", "c1", "counsellor")]) == []
+    # a1 (A, 4 h rest) ends 14:00, b3 (B, 8 h rest) starts 19:00: whichever is filled
+    # first, the rule layer checks the longer rest once both are there.
+    inst["shifts"].append({**shift("b3", at(3, 19), at(3, 23)), "hotline": "B"})
+    pairs = [("a1", "c1", "counsellor"), ("b3", "c1", "counsellor")]
+    assert [(v.code, v.shift) for v in check_solution(inst, pairs)] == [("rest", "b3")]
+    alone = instance(
+        [inst["shifts"][0], inst["shifts"][-1]], [vol("c1")], hotlines=inst["hotlines"]
+    )
+    result = solve(alone, time_limit=1)
+    assert len(result["assignments"]) == 1
+    assert result["unfilled"][0]["reason_code"] == "rest"
 
 
 def test_weekly_limit_counts_every_hotline():
