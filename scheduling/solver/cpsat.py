@@ -85,7 +85,7 @@ LARGE_MODEL = 15_000
 FEWEST_CHANGES = "fewest_changes"
 BALANCED = "balanced"
 NO_CHANGE = "no_change"
-OPTION_SHARES = {FEWEST_CHANGES: 0.3, BALANCED: 0.3, FAIREST: 0.4}
+OPTION_SHARES = {FEWEST_CHANGES: 0.4, BALANCED: 0.25, FAIREST: 0.35}
 
 
 def resolve_mode(mode: str | None, instance: Instance) -> str:
@@ -526,7 +526,7 @@ class _Build:
                     f,
                     self.chosen,
                     bound=target,
-                    budget=limit / 3,
+                    budget=limit,
                     on_value=lambda value, report=on_value: report(self.elapsed(), value),
                 )
                 record["hand_overs_seconds"] = round(time.perf_counter() - stage_started, 3)
