@@ -830,9 +830,10 @@ def solve_options(
     Coverage is solved once and shared; each option then gets a share of the time left,
     and what one does not use passes to the next (the fairest, whose search is the
     slowest, comes last). Returns ``{"options": [{"key", "assignments", "unfilled",
-    "changes", "metrics", "summary"}], "notes": [{"code", "text"}], "seconds"}``. An option
-    that would be the same roster as an earlier one is left out and a note says so; when
-    the fewest-changes roster changes nothing, the only option is ``no_change``.
+    "changes", "metrics", "summary"}], "notes": [{"code", "option", "by", "text"}],
+    "seconds"}``. An option that is the same roster as another, or beaten by one (as fair
+    or fairer with no more changes), is left out and a note says so; when the
+    fewest-changes roster changes nothing, the only option is ``no_change``.
     """
     started = time.perf_counter()
     inst = as_instance(instance)
@@ -869,7 +870,15 @@ def solve_options(
     notes: list[dict[str, Any]] = [] if facts.previous else [{"code": "no_previous"}]
     built: dict[str, dict[str, Any]] = {}
 
-    def option(key: str, start: list[int], stages: tuple[str, ...], mode: str, **settings):
+    def option(
+        key: str,
+        start: list[int],
+        stages: tuple[str, ...],
+        mode: str,
+        *,
+        tolerance: int = 0,
+        tolerance_hours: float | None = None,
+    ) -> _Build:
         left = keys[keys.index(key) :]
         now = time.perf_counter()
         share = OPTION_SHARES[key] / sum(OPTION_SHARES[k] for k in left)
@@ -891,20 +900,23 @@ def solve_options(
         b.coverage, b.unfilled = cover.coverage, cover.unfilled
         if cover.coverage is not None:
             b.held.append(("coverage", None, cover.coverage))
-        for name, value in settings.items():
-            setattr(b, name, value)
+        b.spread_tolerance = tolerance
         if facts.candidates:
             b.run(stages, REPAIR_SHARES | STAGE_SHARES)
-        built[key] = b.finish(extra={"mode": mode, "option": key})
+        extra = {"mode": mode, "option": key}
         if mode == REPAIR:
-            built[key]["metrics"]["spread_tolerance_hours"] = settings.get(
-                "spread_tolerance_hours", spread_tolerance
-            )
+            extra["spread_tolerance_hours"] = tolerance_hours
+        built[key] = b.finish(extra=extra)
         return b
 
     if facts.previous:
         few = option(
-            FEWEST_CHANGES, cover.chosen, REPAIR_STAGES[1:], REPAIR, spread_tolerance=tolerance
+            FEWEST_CHANGES,
+            cover.chosen,
+            REPAIR_STAGES[1:],
+            REPAIR,
+            tolerance=tolerance,
+            tolerance_hours=spread_tolerance,
         )
         if built[FEWEST_CHANGES]["metrics"]["changes"] == 0:
             built[FEWEST_CHANGES]["metrics"]["option"] = NO_CHANGE
@@ -924,8 +936,8 @@ def solve_options(
                 few.chosen,
                 REPAIR_STAGES[1:],
                 REPAIR,
-                spread_tolerance=half,
-                spread_tolerance_hours=spread_tolerance / 2,
+                tolerance=half,
+                tolerance_hours=spread_tolerance / 2,
             )
             fairest_start = balanced.chosen
     else:

@@ -149,12 +149,9 @@ class _Differ:
         """Fill holes with additions on their seat; the one who covers may open new holes."""
         while holes:
             s, r, cause = holes.popleft()
-            waiting = [v for v in self.added_at[(s, r)] if self._open(ADDED, (v, s, r))]
-            if not waiting:
+            v = self._taker(s, r)
+            if v is None:
                 continue  # the seat stays empty (the unfilled list says why)
-            # Someone free to take it outright first: the shortest chain.
-            waiting.sort(key=lambda v: bool(self._still_removed(v)))
-            v = waiting[0]
             root = cause.get("root", cause)
             code = FILL_EMPTY if cause["code"] == EMPTY else COVER
             if cause["code"] == BALANCE:
@@ -170,6 +167,13 @@ class _Differ:
                     self._explain(REMOVED, gone, MOVED, to=to, cause=_public(cause))
                     next_cause = self._cause(MOVED, v, s, root=_public(root))
                 holes.append((gone[1], gone[2], next_cause))
+
+    def _taker(self, s: int, r: str) -> int | None:
+        """Who of those added to this seat takes a hole there: someone free to take it
+        outright first (the shortest chain), then instance order."""
+        waiting = [v for v in self.added_at[(s, r)] if self._open(ADDED, (v, s, r))]
+        waiting.sort(key=lambda v: bool(self._still_removed(v)))
+        return waiting[0] if waiting else None
 
     def _still_removed(self, v: int) -> list[Triple]:
         return [t for t in self.removed_of.get(v, ()) if self._open(REMOVED, t)]
@@ -222,9 +226,9 @@ class _Differ:
         for t in self.removed:
             if self._open(REMOVED, t):
                 v, s, r = t
-                waiting = [w for w in self.added_at[(s, r)] if self._open(ADDED, (w, s, r))]
-                if waiting:
-                    self._explain(REMOVED, t, BALANCE, partner=self._who(waiting[0]))
+                taker = self._taker(s, r)
+                if taker is not None:
+                    self._explain(REMOVED, t, BALANCE, partner=self._who(taker))
                 else:
                     self._explain(REMOVED, t, BALANCE)
                 cause = {"code": BALANCE, "partner": v}
