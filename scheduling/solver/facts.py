@@ -124,6 +124,9 @@ class Facts:
     candidates: list[tuple[int, int, str]] = field(default_factory=list)
     by_seat: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     by_volunteer: list[list[int]] = field(default_factory=list)
+    # Derived values that take a pass over every candidate (fairness floors, pools), kept
+    # once computed: on a province's million candidates each pass takes seconds.
+    cache: dict = field(default_factory=dict)
 
     @property
     def shifts(self):

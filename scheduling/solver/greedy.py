@@ -215,9 +215,18 @@ class _Balancer:
             self.held[(v, r)].add(c)
         self.previous = f.previous_candidates
 
-    def delta(self, given: int, taker: int) -> int:
-        """Changes against the previous version this hand-over adds (−2 to 2)."""
-        return (1 if given in self.previous else -1) + (-1 if taker in self.previous else 1)
+    def delta(self, given: int, taker: int) -> tuple[int, int]:
+        """What a hand-over costs: changes against the previous version it adds (−2 to 2),
+        then preferred slots it loses (a wish granted or an unwanted slot taken away
+        counts as a gain)."""
+        changes = (1 if given in self.previous else -1) + (-1 if taker in self.previous else 1)
+        return changes, self.wish(given) - self.wish(taker)
+
+    def wish(self, c: int) -> int:
+        f = self.facts
+        v, s, _r = f.candidates[c]
+        vol, shift_id = f.volunteers[v], f.shifts[s].id
+        return (shift_id in vol.preferred) - (shift_id in vol.undesired)
 
     def hand(self, given: int, taker: int) -> bool:
         state = self.state
@@ -334,8 +343,8 @@ class _Balancer:
                     if (heavy and d > 0 and load[q] + d < load[p]) or (
                         not heavy and d < 0 and load[p] - d < load[q]
                     ):
-                        cost = self.delta(g, t) + self.delta(g2, t2)
-                        moves.append((cost, g, g2, t, t2))
+                        (c1, w1), (c2, w2) = self.delta(g, t), self.delta(g2, t2)
+                        moves.append(((c1 + c2, w1 + w2), g, g2, t, t2))
         for _cost, g, g2, t, t2 in sorted(moves):
             state.remove(g)
             state.remove(g2)
