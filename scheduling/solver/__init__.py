@@ -45,10 +45,8 @@ from scheduling.solver.cpsat import (
     FAIREST,
     MODES,
     REPAIR,
-    render_note,
     solve,
     solve_greedy,
-    solve_options,
 )
 from scheduling.solver.diff import by_volunteer, render_change
 from scheduling.solver.explain import render_reason
@@ -63,6 +61,7 @@ from scheduling.solver.instance import (
     load_instance,
     parse_instance,
 )
+from scheduling.solver.options import render_note, solve_options
 
 __all__ = [
     "DEFAULT_SPREAD_TOLERANCE",

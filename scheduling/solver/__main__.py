@@ -14,14 +14,9 @@ import math
 import os
 import sys
 
-from scheduling.solver.cpsat import (
-    DEFAULT_SPREAD_TOLERANCE,
-    MODES,
-    solve,
-    solve_greedy,
-    solve_options,
-)
+from scheduling.solver.cpsat import DEFAULT_SPREAD_TOLERANCE, MODES, solve, solve_greedy
 from scheduling.solver.instance import InstanceError, load_instance
+from scheduling.solver.options import solve_options
 
 
 def main(argv: list[str] | None = None) -> int:

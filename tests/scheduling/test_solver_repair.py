@@ -10,6 +10,7 @@ from scheduling.solver import (
     InstanceError,
     check_solution,
     cpsat,
+    options,
     parse_instance,
     render_change,
     solve,
@@ -262,7 +263,7 @@ def test_options_are_distinct_or_say_why_not():
     # None of those offered is beaten by another (as fair or fairer, no more changes).
     for i, me in enumerate(out["options"]):
         for j, other in enumerate(out["options"]):
-            assert i == j or not cpsat._beats(other, me, earlier=j < i)
+            assert i == j or not options._beats(other, me, earlier=j < i)
 
 
 def test_options_when_nothing_needs_to_change():
@@ -298,10 +299,10 @@ def test_dominated_options_are_left_out_with_a_note():
         "balanced": option(8, 36),  # no fairer than fewest, and more changes
         "fairest": option(10, 24),
     }
-    kept, notes = cpsat._undominated(["fewest_changes", "balanced", "fairest"], built)
+    kept, notes = options._undominated(["fewest_changes", "balanced", "fairest"], built)
     assert kept == ["fewest_changes", "fairest"]
     assert notes == [{"code": "dominated", "option": "balanced", "by": "fewest_changes"}]
-    assert cpsat.render_note(notes[0]) == (
+    assert options.render_note(notes[0]) == (
         "The “balanced” roster is left out: the “fewest changes” one is at least as fair "
         "with no more changes."
     )
