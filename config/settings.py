@@ -456,3 +456,8 @@ BUSY_RETRY_AFTER_SECONDS = env_int("BUSY_RETRY_AFTER_SECONDS", 5)
 # replays them. On several web hosts: a directory the worker reads too (shared volume), or
 # run `manage.py webhook_inbox_replay` from cron on each host.
 WEBHOOK_INBOX_DIR = env_str("WEBHOOK_INBOX_DIR", str(BASE_DIR / "var" / "inbox"))
+# The automatic builder's repair mode: hours the load spread may stay above its floor so
+# that a rebuild moves few people (0: as fair as possible, whatever it moves).
+ROSTER_SPREAD_TOLERANCE_HOURS = env_int("ROSTER_SPREAD_TOLERANCE_HOURS", 12)
+if ROSTER_SPREAD_TOLERANCE_HOURS < 0:
+    raise ImproperlyConfigured("ROSTER_SPREAD_TOLERANCE_HOURS must be 0 or more")

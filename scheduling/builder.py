@@ -8,10 +8,23 @@ refusal, never forced.
 
 Entry points (the web board, the API, the django-q2 task and `build_roster` all use these):
 
-    autofill_start(roster=, mode=, time_limit=, greedy=, seed=, by=, enqueue=True) -> AutofillRun
+    autofill_start(roster=, mode=, time_limit=, greedy=, seed=, strategy=, spread_tolerance=,
+                   options=, by=, enqueue=True) -> AutofillRun
+    autofill_start_group(rosters=, …) -> list[AutofillRun]     (several hotlines, one period)
     autofill_execute(run_id=, progress=None) -> AutofillRun
-    roster_build(roster=, rebuild=, time_limit=, greedy=, seed=, by=, progress=) -> dict
+    roster_build(roster=, rebuild=, time_limit=, greedy=, seed=, strategy=, …) -> dict
+    rosters_build(rosters=, …) -> {roster id: dict}              (one solve for all of them)
+    roster_options(roster=, time_limit=, seed=, spread_tolerance=, …) -> dict
+    option_apply(run=, key=, by=) -> dict                         (a chosen option, saved)
     unfilled_reasons(entries) -> list[str]        (in the active language)
+    change_reason(entry) -> str                   (in the active language)
+
+`strategy` is the solver's order: ``repair`` (the default for a rebuild: the fewest changes
+with the load spread within `spread_tolerance` hours of its floor, setting
+ROSTER_SPREAD_TOLERANCE_HOURS) or ``fairest`` (fairness first). With ``options=True`` a
+rebuild saves nothing: the run's result holds up to three alternatives (fewest changes,
+balanced, fairest), each with its metrics and its changes per volunteer with reasons, for
+the coordinator to choose one (`option_apply`).
 
 One roster has at most one live (queued or running) `AutofillRun`, enforced by a partial
 unique constraint; a second start raises `AutofillBusy`.
@@ -20,10 +33,12 @@ unique constraint; a second start raises `AutofillBusy`.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -37,7 +52,16 @@ from scheduling import services
 from scheduling.models import Assignment, AutofillRun, Availability, Roster, Shift, TimeOff
 from scheduling.rules import FACTS_MARGIN, RuleViolation, Violation, availability_of
 from scheduling.selectors import coverage_summary, roster_coverage
-from scheduling.solver import render_reason, solve, solve_greedy
+from scheduling.solver import (
+    MODES,
+    by_volunteer,
+    render_change,
+    render_note,
+    render_reason,
+    solve,
+    solve_greedy,
+    solve_options,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +79,21 @@ TASK_MARGIN_SECONDS = 60
 # failed when the next run is asked for, so a dead run never blocks the roster for good.
 QUEUED_STALE_AFTER = dt.timedelta(minutes=15)
 RUNNING_STALE_MARGIN = dt.timedelta(minutes=5)
+STRATEGIES = MODES  # repair, fairest
 
 STAGE_LABELS = {
     "queued": _("Waiting for a task worker"),
     "instance": _("Reading the roster"),
     "coverage": _("Filling seats"),
+    "spread_bound": _("Bringing the load within the tolerance"),
+    "changes": _("Keeping changes few"),
     "fairness_hours": _("Balancing hours"),
     "fairness_nights_weekends": _("Balancing nights and weekends"),
     "preferences": _("Honouring preferences"),
     "stability": _("Keeping earlier assignments"),
+    "options_fewest_changes": _("Option with the fewest changes"),
+    "options_balanced": _("Balanced option"),
+    "options_fairest": _("Fairest option"),
     "saving": _("Saving assignments"),
     "done": _("Done"),
 }
@@ -89,60 +119,109 @@ class AutofillAbandoned(Exception):
     """The run was marked failed (stale) while it worked; it must not write."""
 
 
+class BuildRefused(ValueError):
+    """A build that cannot be started as asked (the message says why, translated)."""
+
+
+class OptionStale(BuildRefused):
+    """The roster changed since its options were computed."""
+
+
 def stage_label(stage: str) -> str:
     label = STAGE_LABELS.get(stage)
     return str(label) if label is not None else stage
+
+
+def default_spread_tolerance() -> float:
+    return float(settings.ROSTER_SPREAD_TOLERANCE_HOURS)
 
 
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat()
 
 
-# --- roster → instance ------------------------------------------------------------------
+# --- rosters → instance -----------------------------------------------------------------
+
+
+def check_group(rosters: Sequence[Roster]) -> None:
+    """Several rosters are built together only for one period, one hotline each, in one
+    time zone (weeks, nights and weekends are counted in it). Raises BuildRefused."""
+    if len({r.pk for r in rosters}) != len(rosters):
+        raise BuildRefused(gettext("A roster is named twice."))
+    if len({r.hotline_id for r in rosters}) != len(rosters):
+        raise BuildRefused(gettext("Rosters built together must be of different hotlines."))
+    if len({(r.first_day, r.last_day) for r in rosters}) > 1:
+        raise BuildRefused(gettext("Rosters built together must cover the same period."))
+    if len({r.hotline.time_zone for r in rosters}) > 1:
+        raise BuildRefused(gettext("Rosters built together must be in one time zone."))
 
 
 def roster_instance(
     roster: Roster, *, rebuild: bool = False, now: dt.datetime | None = None
 ) -> dict:
-    """The solver instance for a roster.
+    """The solver instance for a roster (see `rosters_instance`)."""
+    return rosters_instance([roster], rebuild=rebuild, now=now)
+
+
+def rosters_instance(
+    rosters: Sequence[Roster], *, rebuild: bool = False, now: dt.datetime | None = None
+) -> dict:
+    """The solver instance for one roster, or for several of one period (a hotline each)
+    sharing one pool of volunteers.
 
     Fill-gaps mode keeps every active assignment (`fixed`). Rebuild mode keeps locked ones
-    and those on shifts that have already started; the rest may change, with the current
-    assignments given as `previous` so the solver changes as few as it can.
+    and those on shifts that have already started; the rest may change. A rebuild gives
+    the whole current roster as `previous`, so the solver knows what a change is, and
+    lists everyone on it (also someone no longer active, whose seats must move).
 
     Six queries whatever the roster size.
     """
     now = now or timezone.now()
-    hotline = roster.hotline
-    tz = hotline.tz
-    shifts = list(Shift.objects.filter(roster=roster).order_by("starts_at", "id"))
+    hotlines = {r.hotline_id: r.hotline for r in rosters}
+    first = rosters[0].hotline
+    roster_ids = [r.pk for r in rosters]
+    shifts = list(
+        Shift.objects.filter(roster__in=roster_ids)
+        .select_related("roster")
+        .order_by("starts_at", "id")
+    )
     base = {
-        "time_zone": hotline.time_zone,
-        "min_rest_hours": hotline.min_rest_hours,
-        "allow_back_to_back": hotline.allow_back_to_back,
+        "time_zone": first.time_zone,
+        "min_rest_hours": first.min_rest_hours,
+        "allow_back_to_back": first.allow_back_to_back,
+        "hotlines": [
+            {
+                "id": h.pk,
+                "min_rest_hours": h.min_rest_hours,
+                "allow_back_to_back": h.allow_back_to_back,
+            }
+            for h in hotlines.values()
+        ],
     }
     if not shifts:
         return {**base, "shifts": [], "volunteers": []}
+    tz = first.tz
     # Wide enough for the rule layer's look-around: the local week of the first and last
     # shift, and the rest time either side.
-    margin = FACTS_MARGIN + dt.timedelta(hours=hotline.min_rest_hours)
+    longest_rest = max(h.min_rest_hours for h in hotlines.values())
+    margin = FACTS_MARGIN + dt.timedelta(hours=longest_rest)
     lo = min(s.starts_at for s in shifts) - margin
     hi = max(s.ends_at for s in shifts) + margin
 
     current = list(
-        Assignment.objects.filter(shift__roster=roster, status=Assignment.Status.ACTIVE)
+        Assignment.objects.filter(shift__roster__in=roster_ids, status=Assignment.Status.ACTIVE)
         .select_related("shift")
         .order_by("shift__starts_at", "id")
     )
     kept = [a for a in current if not rebuild or a.locked or a.shift.starts_at <= now]
-    kept_ids = {a.volunteer_id for a in kept}
+    on_roster = {a.volunteer_id for a in (current if rebuild else kept)}
     volunteers = list(
-        Volunteer.objects.filter(pk__in=kept_ids) | Volunteer.objects.filter(is_active=True)
+        Volunteer.objects.filter(pk__in=on_roster) | Volunteer.objects.filter(is_active=True)
     )
     volunteers.sort(key=lambda v: v.pk)
     # Who the solver may put on new seats: active and holding a role.
     eligible = {v.pk for v in volunteers if v.is_active and v.roles}
-    listed = [v for v in volunteers if v.pk in eligible or v.pk in kept_ids]
+    listed = [v for v in volunteers if v.pk in eligible or v.pk in on_roster]
     listed_ids = {v.pk for v in listed}
 
     windows = defaultdict(list)
@@ -156,16 +235,16 @@ def roster_instance(
         return {"shift": a.shift_id, "volunteer": a.volunteer_id, "role": a.role}
 
     fixed = [entry(a) for a in kept]
-    # An unlocked assignment of someone no longer active is simply not kept.
-    kept_pks = {a.pk for a in kept}
-    previous = [entry(a) for a in current if a.pk not in kept_pks and a.volunteer_id in eligible]
+    # The whole current roster is the version a rebuild changes.
+    previous = [entry(a) for a in current] if rebuild else []
     busy = [
         {
             "volunteer": volunteer_id,
             "starts_at": _iso(start),
             "ends_at": _iso(end),
             # The back-to-back exception holds only between shifts of one hotline.
-            "same_hotline": hotline_id == hotline.pk,
+            "hotline": hotline_id,
+            "same_hotline": hotline_id == first.pk and len(hotlines) == 1,
         }
         for volunteer_id, start, end, hotline_id in Assignment.objects.filter(
             volunteer__in=listed_ids,
@@ -173,7 +252,7 @@ def roster_instance(
             shift__ends_at__gt=lo,
             shift__starts_at__lt=hi,
         )
-        .exclude(shift__roster=roster)
+        .exclude(shift__roster__in=roster_ids)
         .values_list(
             "volunteer_id", "shift__starts_at", "shift__ends_at", "shift__roster__hotline_id"
         )
@@ -182,7 +261,7 @@ def roster_instance(
     fixed_pairs = {(e["shift"], e["volunteer"]) for e in fixed}
     volunteer_rows = []
     for v in listed:
-        available, preferred = [], []
+        available, preferred, off = [], [], []
         for s in shifts:
             if (s.pk, v.pk) in fixed_pairs:
                 # A kept assignment stays possible even if availability changed since (it
@@ -191,30 +270,36 @@ def roster_instance(
                 continue
             if v.pk not in eligible:
                 continue
-            blocked = any(start < s.ends_at and end > s.starts_at for start, end in time_off[v.pk])
-            kind = None if blocked else availability_of(windows[v.pk], s.starts_at, s.ends_at, tz)
+            if any(start < s.ends_at and end > s.starts_at for start, end in time_off[v.pk]):
+                off.append(s.pk)
+                continue
+            kind = availability_of(windows[v.pk], s.starts_at, s.ends_at, tz)
             if kind is None:
                 continue
             available.append(s.pk)
             if kind == Availability.Kind.PREFERRED:
                 preferred.append(s.pk)
-        volunteer_rows.append(
-            {
-                "id": v.pk,
-                "name": v.display_name,
-                "roles": [str(r) for r in v.roles if r in ROLE_FLAG],
-                "crisis_trained": v.crisis_trained,
-                "max_shifts_per_week": v.max_shifts_per_week,
-                "available": available,
-                "preferred": preferred,
-                "undesired": [],
-            }
-        )
+        row = {
+            "id": v.pk,
+            "name": v.display_name,
+            "roles": [str(r) for r in v.roles if r in ROLE_FLAG],
+            "crisis_trained": v.crisis_trained,
+            "max_shifts_per_week": v.max_shifts_per_week,
+            "available": available,
+            "preferred": preferred,
+            "undesired": [],
+        }
+        if off:
+            row["time_off"] = off
+        if not v.is_active:
+            row["active"] = False
+        volunteer_rows.append(row)
     return {
         **base,
         "shifts": [
             {
                 "id": s.pk,
+                "hotline": s.roster.hotline_id,
                 "starts_at": _iso(s.starts_at),
                 "ends_at": _iso(s.ends_at),
                 "requirements": s.requirements,
@@ -229,7 +314,33 @@ def roster_instance(
     }
 
 
+def roster_fingerprint(rosters: Iterable[Roster]) -> str:
+    """A digest of the rosters' active assignments and shifts: options computed for one
+    fingerprint are applied only while it still holds."""
+    ids = sorted(r.pk for r in rosters)
+    assignments = Assignment.objects.filter(
+        shift__roster__in=ids, status=Assignment.Status.ACTIVE
+    ).values_list("pk", "shift_id", "volunteer_id", "role", "sequence")
+    shifts = Shift.objects.filter(roster__in=ids).values_list(
+        "pk", "starts_at", "ends_at", "updated_at"
+    )
+    text = repr((ids, sorted(assignments), sorted(shifts)))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 # --- solution → database ----------------------------------------------------------------
+
+
+def _reason_index(result: dict) -> dict[tuple, dict]:
+    """The solver's change entries by (kind, shift, volunteer, role)."""
+    return {
+        (e["kind"], e["shift"], e["volunteer"], e["role"]): {
+            k: e[k]
+            for k in ("kind", "reason_code", "cause", "to", "partner", "name", "reason")
+            if k in e
+        }
+        for e in result.get("changes", [])
+    }
 
 
 def roster_apply(
@@ -246,36 +357,69 @@ def roster_apply(
     In rebuild mode unlocked assignments the solution drops are cancelled first. Returns
     counts and the proposals the rule layer refused (with its code and message). With
     `run_id`, the run must still be running once the roster is locked (a run marked stale
-    meanwhile writes nothing).
+    meanwhile writes nothing). Each change carries the solver's reason for it
+    (`Assignment.change_reason`), which the change notice tells the volunteer.
     """
+    return rosters_apply(
+        rosters=[roster],
+        result=result,
+        rebuild=rebuild,
+        by=by,
+        progress=progress,
+        run_ids=[run_id] if run_id is not None else [],
+    )[roster.pk]
+
+
+def rosters_apply(
+    *,
+    rosters: Sequence[Roster],
+    result: dict,
+    rebuild: bool,
+    by=None,
+    progress: Progress | None = None,
+    run_ids: Sequence[int] = (),
+) -> dict[int, dict]:
+    """`roster_apply` for several rosters in one transaction: every cancellation first,
+    then every new assignment, so a volunteer moving from one hotline to another's
+    overlapping shift is not refused by their own old assignment."""
     wanted = {(a["shift"], a["volunteer"], a["role"]) for a in result["assignments"]}
-    created = cancelled = 0
-    refused = []
+    reasons = _reason_index(result)
+    out = {r.pk: {"created": 0, "cancelled": 0, "refused": []} for r in rosters}
     with transaction.atomic():
-        # Serialises builders of one roster, even a run that was given up on as stale.
-        Roster.objects.select_for_update().get(pk=roster.pk)
-        if (
-            run_id is not None
-            and not AutofillRun.objects.filter(
-                pk=run_id, status=AutofillRun.Status.RUNNING
-            ).exists()
-        ):
-            raise AutofillAbandoned(run_id)
+        # Serialises builders of these rosters (in id order: no deadlock between two
+        # groups), even a run that was given up on as stale.
+        list(
+            Roster.objects.select_for_update().filter(pk__in=[r.pk for r in rosters]).order_by("pk")
+        )
+        live = AutofillRun.objects.filter(pk__in=run_ids, status=AutofillRun.Status.RUNNING)
+        if run_ids and live.count() != len(set(run_ids)):
+            raise AutofillAbandoned(run_ids)
         current = list(
-            Assignment.objects.filter(shift__roster=roster, status=Assignment.Status.ACTIVE)
+            Assignment.objects.filter(
+                shift__roster__in=[r.pk for r in rosters], status=Assignment.Status.ACTIVE
+            ).select_related("shift")
         )
         have = {(a.shift_id, a.volunteer_id, a.role) for a in current}
+        roster_of_shift = dict(
+            Shift.objects.filter(roster__in=[r.pk for r in rosters]).values_list("pk", "roster_id")
+        )
         if rebuild:
             for a in current:
-                if (a.shift_id, a.volunteer_id, a.role) not in wanted and not a.locked:
-                    services.assignment_cancel(assignment=a, by=by)
-                    have.discard((a.shift_id, a.volunteer_id, a.role))
-                    cancelled += 1
+                key = (a.shift_id, a.volunteer_id, a.role)
+                if key not in wanted and not a.locked:
+                    services.assignment_cancel(
+                        assignment=a,
+                        by=by,
+                        change_reason=reasons.get(("removed", *key)),
+                    )
+                    have.discard(key)
+                    out[a.shift.roster_id]["cancelled"] += 1
         todo = sorted(wanted - have)
         shifts = Shift.objects.select_related("roster__hotline").in_bulk({s for s, _v, _r in todo})
         people = Volunteer.objects.in_bulk({v for _s, v, _r in todo})
         for i, (shift_id, volunteer_id, role) in enumerate(todo, start=1):
             shift = shifts.get(shift_id)
+            counts = out.get(roster_of_shift.get(shift_id), out[rosters[0].pk])
             try:
                 if shift is None or volunteer_id not in people:
                     raise RuleViolation(
@@ -288,10 +432,11 @@ def roster_apply(
                         role=role,
                         by=by,
                         source=Assignment.Source.AUTO,
+                        change_reason=reasons.get(("added", shift_id, volunteer_id, role)),
                     )
-                created += 1
+                counts["created"] += 1
             except RuleViolation as exc:
-                refused.append(
+                counts["refused"].append(
                     {
                         "shift": shift_id,
                         "volunteer": volunteer_id,
@@ -304,10 +449,80 @@ def roster_apply(
                 )
             if progress and (i % 25 == 0 or i == len(todo)):
                 progress(90 + int(9 * i / max(len(todo), 1)), "saving")
-    return {"created": created, "cancelled": cancelled, "refused": refused}
+    return out
 
 
 # --- the whole build --------------------------------------------------------------------
+
+METRIC_KEYS = (
+    "mode",
+    "unfilled_seats",
+    "spread_hours",
+    "spread_floor_hours",
+    "spread_hours_by_role",
+    "spread_tolerance_hours",
+    "night_spread",
+    "weekend_spread",
+    "preferred",
+    "undesired",
+    "changes",
+    "moved_volunteers",
+    "coverage_proven_optimal",
+    "by_hotline",
+    "seconds",
+)
+
+
+def _metrics(metrics: dict) -> dict:
+    return {key: metrics.get(key) for key in METRIC_KEYS if key in metrics}
+
+
+def _reporter(progress: Progress | None) -> Progress:
+    def report(percent: int, stage: str) -> None:
+        if progress is not None:
+            progress(max(0, min(100, percent)), stage)
+
+    return report
+
+
+def _solve(
+    instance: dict,
+    *,
+    greedy: bool,
+    strategy: str | None,
+    spread_tolerance: float | None,
+    time_limit: float,
+    seed: int,
+    report: Progress,
+) -> dict:
+    if greedy:
+        return solve_greedy(instance)
+    return solve(
+        instance,
+        mode=strategy,
+        spread_tolerance=default_spread_tolerance()
+        if spread_tolerance is None
+        else spread_tolerance,
+        time_limit=time_limit,
+        seed=seed,
+        # The solver's own "done" is not ours: saving comes next.
+        progress=lambda stage, fraction: (
+            report(5 + int(85 * fraction), stage) if stage != "done" else None
+        ),
+    )
+
+
+def _check_strategy(strategy: str | None) -> None:
+    if strategy is not None and strategy not in STRATEGIES:
+        raise BuildRefused(
+            gettext("Unknown strategy “%(strategy)s”: use repair or fairest.")
+            % {"strategy": strategy}
+        )
+
+
+def _check_tolerance(spread_tolerance: float | None) -> None:
+    if spread_tolerance is not None and not spread_tolerance >= 0:
+        raise BuildRefused(gettext("The spread tolerance must be a number of hours, 0 or more."))
 
 
 def roster_build(
@@ -317,6 +532,8 @@ def roster_build(
     time_limit: float = DEFAULT_TIME_LIMIT,
     greedy: bool = False,
     seed: int = 0,
+    strategy: str | None = None,
+    spread_tolerance: float | None = None,
     by=None,
     progress: Progress | None = None,
     run_id: int | None = None,
@@ -325,66 +542,208 @@ def roster_build(
     """Read the roster, solve, save through the rule layer; returns a JSON-able summary.
 
     `progress(percent, stage)` is called along the way; `stage` is a key of STAGE_LABELS.
+    `strategy` (repair or fairest) and `spread_tolerance` (hours) go to the solver; a
+    rebuild defaults to repair, fill-gaps to fairest (it has nothing to keep).
     """
+    return rosters_build(
+        rosters=[roster],
+        rebuild=rebuild,
+        time_limit=time_limit,
+        greedy=greedy,
+        seed=seed,
+        strategy=strategy,
+        spread_tolerance=spread_tolerance,
+        by=by,
+        progress=progress,
+        run_ids=[run_id] if run_id is not None else [],
+        now=now,
+    )[roster.pk]
 
-    def report(percent: int, stage: str) -> None:
-        if progress is not None:
-            progress(max(0, min(100, percent)), stage)
 
+def rosters_build(
+    *,
+    rosters: Sequence[Roster],
+    rebuild: bool = False,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    greedy: bool = False,
+    seed: int = 0,
+    strategy: str | None = None,
+    spread_tolerance: float | None = None,
+    by=None,
+    progress: Progress | None = None,
+    run_ids: Sequence[int] = (),
+    now: dt.datetime | None = None,
+) -> dict[int, dict]:
+    """Build several rosters of one period (a hotline each) in one solve, with one pool of
+    volunteers: weekly limits, rest and overlap count across all of them, fairness is over
+    the whole pool, each hotline keeps its own shifts, crisis minimum and rest. Returns
+    each roster's summary, by roster id (as `roster_build` returns for one)."""
+    check_group(rosters)
+    _check_strategy(strategy)
+    _check_tolerance(spread_tolerance)
+    report = _reporter(progress)
     report(1, "instance")
-    instance = roster_instance(roster, rebuild=rebuild, now=now)
+    instance = rosters_instance(rosters, rebuild=rebuild, now=now)
     report(5, "coverage")
-    if greedy:
-        result = solve_greedy(instance)
-    else:
-        result = solve(
-            instance,
-            time_limit=time_limit,
-            seed=seed,
-            # The solver's own "done" is not ours: saving comes next.
-            progress=lambda stage, fraction: (
-                report(5 + int(85 * fraction), stage) if stage != "done" else None
-            ),
-        )
-    report(90, "saving")
-    applied = roster_apply(
-        roster=roster, result=result, rebuild=rebuild, by=by, progress=report, run_id=run_id
+    result = _solve(
+        instance,
+        greedy=greedy,
+        strategy=strategy,
+        spread_tolerance=spread_tolerance,
+        time_limit=time_limit,
+        seed=seed,
+        report=report,
     )
-    summary = coverage_summary(roster_coverage(roster))
+    report(90, "saving")
+    applied = rosters_apply(
+        rosters=rosters, result=result, rebuild=rebuild, by=by, progress=report, run_ids=run_ids
+    )
     report(100, "done")
-    metrics = result.get("metrics", {})
+    metrics = _metrics(result.get("metrics", {}))
+    shift_roster = dict(
+        Shift.objects.filter(roster__in=[r.pk for r in rosters]).values_list("pk", "roster_id")
+    )
+    summaries = {}
+    for roster in rosters:
+
+        def mine(entries: Iterable[dict], roster_id: int = roster.pk) -> list[dict]:
+            return [e for e in entries if shift_roster.get(e["shift"]) == roster_id]
+
+        changes = mine(result.get("changes", []))
+        summaries[roster.pk] = {
+            "mode": AutofillRun.Mode.REBUILD if rebuild else AutofillRun.Mode.FILL,
+            "strategy": result.get("metrics", {}).get("mode"),
+            "solver": result.get("metrics", {}).get("solver", "greedy" if greedy else "cp-sat"),
+            "proposed": sum(1 for a in mine(result["assignments"]) if not a.get("fixed")),
+            "created": applied[roster.pk]["created"],
+            "cancelled": applied[roster.pk]["cancelled"],
+            "refused": applied[roster.pk]["refused"],
+            "unfilled": mine(result.get("unfilled", [])),
+            "coverage": coverage_summary(roster_coverage(roster)),
+            "metrics": metrics,
+            "changes": changes,
+            "diff": by_volunteer(changes),
+            "group": [r.pk for r in rosters] if len(rosters) > 1 else [],
+        }
+    return summaries
+
+
+def roster_options(
+    *,
+    roster: Roster,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    seed: int = 0,
+    spread_tolerance: float | None = None,
+    progress: Progress | None = None,
+    now: dt.datetime | None = None,
+) -> dict:
+    """Up to three rebuilds of the roster to choose from, none of them saved.
+
+    Each option (``fewest_changes``, ``balanced``, ``fairest``; or the single
+    ``no_change``) has its `summary` (seats filled, changes, people moved, spreads), its
+    `diff` (per volunteer, the shifts added and removed, each with its reason), its
+    `assignments` (what `option_apply` saves) and its `unfilled` seats with reasons.
+    `notes` say why an option is missing. The `fingerprint` of the roster they were
+    computed for guards `option_apply`.
+    """
+    _check_tolerance(spread_tolerance)
+    report = _reporter(progress)
+    report(1, "instance")
+    fingerprint = roster_fingerprint([roster])
+    instance = rosters_instance([roster], rebuild=True, now=now)
+    report(5, "coverage")
+    out = solve_options(
+        instance,
+        spread_tolerance=default_spread_tolerance()
+        if spread_tolerance is None
+        else spread_tolerance,
+        time_limit=time_limit,
+        seed=seed,
+        progress=lambda stage, fraction: (
+            report(5 + int(90 * fraction), stage) if stage != "done" else None
+        ),
+    )
+    report(100, "done")
+    options = []
+    for option in out["options"]:
+        options.append(
+            {
+                "key": option["key"],
+                "summary": option["summary"],
+                "metrics": _metrics(option["metrics"]),
+                "diff": by_volunteer(option["changes"]),
+                "changes": option["changes"],
+                "unfilled": option["unfilled"],
+                "assignments": [
+                    [a["shift"], a["volunteer"], a["role"]] for a in option["assignments"]
+                ],
+            }
+        )
+    first = options[0]
     return {
-        "mode": AutofillRun.Mode.REBUILD if rebuild else AutofillRun.Mode.FILL,
-        "solver": metrics.get("solver", "greedy" if greedy else "cp-sat"),
-        "proposed": sum(1 for a in result["assignments"] if not a.get("fixed")),
-        "created": applied["created"],
-        "cancelled": applied["cancelled"],
-        "refused": applied["refused"],
-        "unfilled": result.get("unfilled", []),
-        "coverage": summary,
-        "metrics": {
-            key: metrics.get(key)
-            for key in (
-                "unfilled_seats",
-                "spread_hours",
-                "spread_floor_hours",
-                "spread_hours_by_role",
-                "night_spread",
-                "weekend_spread",
-                "preferred",
-                "undesired",
-                "changes",
-                "coverage_proven_optimal",
-                "seconds",
-            )
-            if key in metrics
-        },
+        "mode": AutofillRun.Mode.REBUILD,
+        "strategy": "options",
+        "solver": "cp-sat",
+        "options": options,
+        "notes": out["notes"],
+        "fingerprint": fingerprint,
+        # As a build's summary, for the board's line about the last run: nothing is
+        # saved until an option is chosen.
+        "proposed": 0,
+        "created": 0,
+        "cancelled": 0,
+        "refused": [],
+        "unfilled": first["unfilled"],
+        "coverage": coverage_summary(roster_coverage(roster)),
+        "metrics": first["metrics"],
     }
+
+
+def option_apply(*, run: AutofillRun, key: str, by=None) -> dict:
+    """Save the option `key` of an options run through the rule layer (a rebuild).
+
+    Refused with OptionStale when the roster changed since the options were computed (its
+    fingerprint), and with BuildRefused for an unknown key or a run without options.
+    The seam for the board's choice (staged as pending changes once those exist).
+    """
+    result = run.result or {}
+    options = {o["key"]: o for o in result.get("options", [])}
+    if run.status != AutofillRun.Status.DONE or not options:
+        raise BuildRefused(gettext("This auto-fill run has no options to choose from."))
+    if key not in options:
+        raise BuildRefused(gettext("No option “%(key)s” in this run.") % {"key": key})
+    roster = run.roster
+    if roster_fingerprint([roster]) != result.get("fingerprint"):
+        raise OptionStale(
+            gettext("The roster changed since these options were computed; compute them again.")
+        )
+    option = options[key]
+    solved = {
+        "assignments": [
+            {"shift": s, "volunteer": v, "role": r} for s, v, r in option["assignments"]
+        ],
+        "changes": option["changes"],
+    }
+    applied = roster_apply(roster=roster, result=solved, rebuild=True, by=by)
+    return {**applied, "option": key, "coverage": coverage_summary(roster_coverage(roster))}
 
 
 def unfilled_reasons(entries: Iterable[dict]) -> list[str]:
     """The solver's unfilled-seat entries as sentences in the active language."""
     return [render_reason(e, gettext=gettext, ngettext=ngettext) for e in entries]
+
+
+def change_reason(entry: dict) -> str:
+    """A change's reason (a solver change entry, or `Assignment.change_reason`) in the
+    active language; empty when there is none."""
+    if not entry or "reason_code" not in entry:
+        return ""
+    return render_change(entry, gettext=gettext, ngettext=ngettext)
+
+
+def option_notes(notes: Iterable[dict]) -> list[str]:
+    """Why options are missing, as sentences in the active language."""
+    return [render_note(n, gettext=gettext) for n in notes]
 
 
 # --- auto-fill runs ---------------------------------------------------------------------
@@ -406,6 +765,12 @@ def _expire_stale(roster: Roster, now: dt.datetime) -> None:
             )
 
 
+def run_request(run: AutofillRun) -> dict:
+    """What was asked of a run beyond its fields: strategy, spread tolerance, options,
+    and the other runs of a group build. Kept in its result until the result replaces it."""
+    return (run.result or {}).get("request", {})
+
+
 def autofill_start(
     *,
     roster: Roster,
@@ -413,37 +778,96 @@ def autofill_start(
     time_limit: float = DEFAULT_TIME_LIMIT,
     greedy: bool = False,
     seed: int = 0,
+    strategy: str | None = None,
+    spread_tolerance: float | None = None,
+    options: bool = False,
     by=None,
     enqueue: bool = True,
 ) -> AutofillRun:
     """Record a queued auto-fill of `roster` and hand it to a task worker after commit.
 
-    Raises `AutofillBusy` when the roster already has a queued or running one. With
-    `enqueue=False` the caller runs it itself with `autofill_execute` (the command does).
+    Raises `AutofillBusy` when the roster already has a queued or running one, and
+    `BuildRefused` for options on anything but a rebuild. With `enqueue=False` the caller
+    runs it itself with `autofill_execute` (the command does).
     """
+    return autofill_start_group(
+        rosters=[roster],
+        mode=mode,
+        time_limit=time_limit,
+        greedy=greedy,
+        seed=seed,
+        strategy=strategy,
+        spread_tolerance=spread_tolerance,
+        options=options,
+        by=by,
+        enqueue=enqueue,
+    )[0]
+
+
+def autofill_start_group(
+    *,
+    rosters: Sequence[Roster],
+    mode: str = AutofillRun.Mode.FILL,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    greedy: bool = False,
+    seed: int = 0,
+    strategy: str | None = None,
+    spread_tolerance: float | None = None,
+    options: bool = False,
+    by=None,
+    enqueue: bool = True,
+) -> list[AutofillRun]:
+    """`autofill_start` for several rosters of one period built together: one run per
+    roster, all queued or none (AutofillBusy names the first busy roster's run). The first
+    run leads: its task builds them all and records each roster's result on its run."""
     if mode not in AutofillRun.Mode.values:
         raise ValueError(f"unknown auto-fill mode {mode!r}")
+    check_group(rosters)
+    _check_strategy(strategy)
+    _check_tolerance(spread_tolerance)
+    if options and (mode != AutofillRun.Mode.REBUILD or greedy or len(rosters) > 1):
+        raise BuildRefused(
+            gettext("Options compare rebuilds of one roster: use the rebuild mode, not greedy.")
+        )
     time_limit = min(max(float(time_limit), MIN_TIME_LIMIT), MAX_TIME_LIMIT)
     now = timezone.now()
-    _expire_stale(roster, now)
+    for roster in rosters:
+        _expire_stale(roster, now)
+    request = {
+        "strategy": strategy,
+        "spread_tolerance": spread_tolerance,
+        "options": bool(options),
+    }
+    runs = []
     try:
         with transaction.atomic():
-            run = AutofillRun.objects.create(
-                roster=roster,
-                mode=mode,
-                time_limit=time_limit,
-                greedy=greedy,
-                seed=seed,
-                message="queued",
-                requested_by=by if getattr(by, "is_authenticated", False) else None,
-            )
+            for roster in rosters:
+                runs.append(
+                    AutofillRun.objects.create(
+                        roster=roster,
+                        mode=mode,
+                        time_limit=time_limit,
+                        greedy=greedy,
+                        seed=seed,
+                        message="queued",
+                        requested_by=by if getattr(by, "is_authenticated", False) else None,
+                        result={"request": request},
+                    )
+                )
+            if len(runs) > 1:
+                group = [run.pk for run in runs]
+                for run in runs:
+                    run.result = {"request": {**request, "group": group}}
+                    run.save(update_fields=["result"])
     except IntegrityError:
-        raise AutofillBusy(
-            AutofillRun.objects.filter(roster=roster, status__in=AutofillRun.LIVE).first()
-        ) from None
+        busy = AutofillRun.objects.filter(
+            roster__in=[r.pk for r in rosters], status__in=AutofillRun.LIVE
+        ).first()
+        raise AutofillBusy(busy) from None
     if enqueue:
-        transaction.on_commit(lambda: _enqueue(run.pk, time_limit))
-    return run
+        leader = runs[0]
+        transaction.on_commit(lambda: _enqueue(leader.pk, time_limit))
+    return runs
 
 
 def _enqueue(run_id: int, time_limit: float) -> None:
@@ -458,7 +882,9 @@ def _enqueue(run_id: int, time_limit: float) -> None:
         )
     except Exception as exc:
         log.exception("could not enqueue auto-fill run %s", run_id)
-        AutofillRun.objects.filter(pk=run_id, status=AutofillRun.Status.QUEUED).update(
+        run = AutofillRun.objects.filter(pk=run_id).first()
+        group = (run_request(run).get("group") or [run_id]) if run else [run_id]
+        AutofillRun.objects.filter(pk__in=group, status=AutofillRun.Status.QUEUED).update(
             status=AutofillRun.Status.FAILED,
             finished_at=timezone.now(),
             message=f"could not enqueue: {exc}"[:300],
@@ -471,51 +897,78 @@ def autofill_execute(*, run_id: int, progress: Progress | None = None) -> Autofi
     """Run a queued auto-fill to the end; its state, progress and result go to the database.
 
     Claims the run first (queued → running), so a task delivered twice, or a run already
-    given up on, does nothing. Never raises for a failed build: the run says `failed`.
+    given up on, does nothing. A group's leader claims every run of the group (all or
+    none). Never raises for a failed build: the run says `failed`.
     """
     now = timezone.now()
-    claimed = AutofillRun.objects.filter(pk=run_id, status=AutofillRun.Status.QUEUED).update(
-        status=AutofillRun.Status.RUNNING, started_at=now, progress=0, message="instance"
-    )
     run = AutofillRun.objects.select_related("roster__hotline", "requested_by").get(pk=run_id)
+    request = run_request(run)
+    group = request.get("group") or [run_id]
+    with transaction.atomic():
+        claimed = AutofillRun.objects.filter(pk__in=group, status=AutofillRun.Status.QUEUED).update(
+            status=AutofillRun.Status.RUNNING, started_at=now, progress=0, message="instance"
+        )
+        if claimed != len(group):
+            # Another delivery got there first, or part of the group was given up on.
+            transaction.set_rollback(True)
+            claimed = 0
     if not claimed:
+        run.refresh_from_db()
         return run
+    runs = list(
+        AutofillRun.objects.select_related("roster__hotline").filter(pk__in=group).order_by("pk")
+    )
 
     def report(percent: int, stage: str) -> None:
-        AutofillRun.objects.filter(pk=run_id, status=AutofillRun.Status.RUNNING).update(
+        AutofillRun.objects.filter(pk__in=group, status=AutofillRun.Status.RUNNING).update(
             progress=percent, message=stage
         )
         if progress is not None:
             progress(percent, stage)
 
     try:
-        summary = roster_build(
-            roster=run.roster,
-            rebuild=run.mode == AutofillRun.Mode.REBUILD,
-            time_limit=run.time_limit,
-            greedy=run.greedy,
-            seed=run.seed,
-            by=run.requested_by,
-            progress=report,
-            run_id=run_id,
-        )
+        if request.get("options"):
+            summaries = {
+                run.roster_id: roster_options(
+                    roster=run.roster,
+                    time_limit=run.time_limit,
+                    seed=run.seed,
+                    spread_tolerance=request.get("spread_tolerance"),
+                    progress=report,
+                )
+            }
+        else:
+            summaries = rosters_build(
+                rosters=[r.roster for r in runs],
+                rebuild=run.mode == AutofillRun.Mode.REBUILD,
+                time_limit=run.time_limit,
+                greedy=run.greedy,
+                seed=run.seed,
+                strategy=request.get("strategy"),
+                spread_tolerance=request.get("spread_tolerance"),
+                by=run.requested_by,
+                progress=report,
+                run_ids=group,
+            )
     except AutofillAbandoned:
         log.warning("auto-fill run %s was given up on while it ran; nothing saved", run_id)
     except Exception as exc:
         log.exception("auto-fill run %s failed", run_id)
-        AutofillRun.objects.filter(pk=run_id).update(
+        AutofillRun.objects.filter(pk__in=group).update(
             status=AutofillRun.Status.FAILED,
             finished_at=timezone.now(),
             message=f"{type(exc).__name__}: {exc}"[:300],
         )
     else:
-        AutofillRun.objects.filter(pk=run_id).update(
-            status=AutofillRun.Status.DONE,
-            finished_at=timezone.now(),
-            progress=100,
-            message="done",
-            result=summary,
-        )
+        finished = timezone.now()
+        for member in runs:
+            AutofillRun.objects.filter(pk=member.pk).update(
+                status=AutofillRun.Status.DONE,
+                finished_at=finished,
+                progress=100,
+                message="done",
+                result={**summaries[member.roster_id], "request": request},
+            )
     run.refresh_from_db()
     return run
 

@@ -1,7 +1,9 @@
 """Telling volunteers about changes to published rosters, by SMS.
 
 `AssignmentNotice` holds what each volunteer was last told about an assignment (its sequence
-and a fingerprint of time, hotline, role and status). `roster_changes_notify` compares it
+and a fingerprint of time, hotline, role and status). A change the automatic builder made
+carries its reason (`Assignment.change_reason`), told with it: "Cancelled: Thu … — moved
+to cover Thu 03-06 20:00 after Wang Fang's time off". `roster_changes_notify` compares it
 with the assignments: only volunteers whose assignments differ get a message (one per
 volunteer per run), so the first publish tells everyone on the roster and a republish, or a
 change to a published roster, tells only those affected. It runs inside `roster_publish` and
@@ -25,6 +27,7 @@ from hotline.models import Role
 from hotline.sms.outbox import sms_send
 from scheduling.models import Assignment, AssignmentNotice, Roster
 from scheduling.rules import shift_when
+from scheduling.solver import render_change
 
 MAX_LINES = 3
 
@@ -48,6 +51,18 @@ def shift_words(assignment: Assignment) -> str:
     hotline = shift.roster.hotline
     when = shift_when(shift.starts_at, shift.ends_at, hotline.tz)
     return f"{when} {hotline.name} ({Role(assignment.role).label})"
+
+
+def reason_words(assignment: Assignment) -> str:
+    """The builder's reason for this change, in the active language ('' if none)."""
+    entry = assignment.change_reason or {}
+    if "reason_code" not in entry:
+        return ""
+    # The entry is the reason for the change that left the assignment as it is now: an
+    # addition's for an active one, a removal's for a cancelled one.
+    if entry.get("kind") != ("added" if assignment.is_active else "removed"):
+        return ""
+    return render_change(entry, gettext=_)
 
 
 def notices_record(assignments, *, now: dt.datetime) -> None:
@@ -114,9 +129,13 @@ def roster_changes_notify(*, roster: Roster | None = None, now: dt.datetime | No
             lines = []
             for a in items[:MAX_LINES]:
                 if a.is_active:
-                    lines.append(_("New or changed: %(shift)s") % {"shift": shift_words(a)})
+                    line = _("New or changed: %(shift)s") % {"shift": shift_words(a)}
                 else:
-                    lines.append(_("Cancelled: %(shift)s") % {"shift": shift_words(a)})
+                    line = _("Cancelled: %(shift)s") % {"shift": shift_words(a)}
+                reason = reason_words(a)
+                if reason:
+                    line = _("%(change)s — %(reason)s") % {"change": line, "reason": reason}
+                lines.append(line)
             if len(items) > MAX_LINES:
                 lines.append(_("…and %(count)d more.") % {"count": len(items) - MAX_LINES})
             body = "\n".join(

@@ -85,10 +85,13 @@ def assignment_create(
     source: str = Assignment.Source.MANUAL,
     locked: bool = False,
     override_reason: str = "",
+    change_reason: dict | None = None,
 ) -> Assignment:
     """Put a volunteer on a shift, or raise RuleViolation with the rule that refused it.
 
     A coordinator (`by`) may set aside `unavailable` and `time_off` with an override reason.
+    `change_reason` is the automatic builder's reason for the change (see
+    `scheduling.solver.diff`), told to the volunteer with the change.
     """
     shift = _lock_shift(shift.pk)
     volunteer = _lock_volunteer(volunteer.pk)
@@ -106,6 +109,7 @@ def assignment_create(
                 created_by=by if getattr(by, "is_authenticated", False) else None,
                 override_reason=override_reason.strip() if overridden else "",
                 overridden_rules=overridden,
+                change_reason=change_reason or {},
             )
     except IntegrityError as exc:
         # The partial unique index backs the overlap rule if a writer slipped past the lock.
@@ -152,19 +156,25 @@ def assignment_update(
         changed = True
     if changed:
         assignment.sequence = F("sequence") + 1
+        assignment.change_reason = {}  # a builder's reason no longer explains it
         assignment.save()
         assignment.refresh_from_db()
     return assignment
 
 
 @transaction.atomic
-def assignment_cancel(*, assignment: Assignment, by=None) -> Assignment:
-    """Cancel an assignment; it stays as a record (calendar feeds show it as cancelled)."""
+def assignment_cancel(
+    *, assignment: Assignment, by=None, change_reason: dict | None = None
+) -> Assignment:
+    """Cancel an assignment; it stays as a record (calendar feeds show it as cancelled).
+
+    `change_reason`: the automatic builder's reason, told to the volunteer."""
     assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
     if assignment.is_active:
         assignment.status = Assignment.Status.CANCELLED
         assignment.sequence = F("sequence") + 1
-        assignment.save(update_fields=["status", "sequence", "updated_at"])
+        assignment.change_reason = change_reason or {}
+        assignment.save(update_fields=["status", "sequence", "change_reason", "updated_at"])
         assignment.refresh_from_db()
     return assignment
 

@@ -11,7 +11,11 @@ from scheduling.models import AutofillRun
 
 
 class AutofillRequestSerializer(serializers.Serializer):
-    mode = serializers.ChoiceField(choices=AutofillRun.Mode.choices, default=AutofillRun.Mode.FILL)
+    mode = serializers.ChoiceField(
+        choices=AutofillRun.Mode.choices,
+        required=False,
+        help_text=_("fill (the default) or rebuild (the default with options)."),
+    )
     time_limit = serializers.FloatField(
         min_value=builder.MIN_TIME_LIMIT,
         max_value=builder.MAX_TIME_LIMIT,
@@ -20,6 +24,80 @@ class AutofillRequestSerializer(serializers.Serializer):
     )
     greedy = serializers.BooleanField(default=False, help_text=_("Greedy fill only, no CP-SAT."))
     seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
+    strategy = serializers.ChoiceField(
+        choices=[(s, s) for s in builder.STRATEGIES],
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "repair: the fewest changes with the load spread within the tolerance (the "
+            "default for a rebuild); fairest: fairness first."
+        ),
+    )
+    spread_tolerance = serializers.FloatField(
+        min_value=0,
+        max_value=24 * 7 * 13,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("Repair mode: hours the load spread may stay above its floor."),
+    )
+    options = serializers.BooleanField(
+        default=False,
+        help_text=_(
+            "Compute up to three rebuilds to choose from (fewest changes, balanced, "
+            "fairest) and save none; they come in the run's result."
+        ),
+    )
+
+    def validate(self, attrs):
+        if attrs.get("options"):
+            if attrs.get("mode", AutofillRun.Mode.REBUILD) != AutofillRun.Mode.REBUILD:
+                raise serializers.ValidationError(
+                    {"mode": _("Options compare rebuilds: leave out mode or use rebuild.")}
+                )
+            if attrs.get("greedy"):
+                raise serializers.ValidationError(
+                    {"greedy": _("Options are computed with CP-SAT, not greedy.")}
+                )
+            attrs["mode"] = AutofillRun.Mode.REBUILD
+        attrs.setdefault("mode", AutofillRun.Mode.FILL)
+        return attrs
+
+
+class OptionChangeSerializer(serializers.Serializer):
+    shift = serializers.IntegerField()
+    role = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    reason_code = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class OptionVolunteerSerializer(serializers.Serializer):
+    volunteer = serializers.IntegerField()
+    name = serializers.CharField()
+    added = OptionChangeSerializer(many=True)
+    removed = OptionChangeSerializer(many=True)
+
+
+class OptionSummarySerializer(serializers.Serializer):
+    seats_filled = serializers.IntegerField()
+    seats_total = serializers.IntegerField()
+    unfilled_seats = serializers.IntegerField()
+    changes = serializers.IntegerField()
+    moved_volunteers = serializers.IntegerField()
+    spread_hours = serializers.FloatField()
+    spread_floor_hours = serializers.FloatField()
+    night_spread = serializers.IntegerField()
+    weekend_spread = serializers.IntegerField()
+    preference_score = serializers.IntegerField()
+
+
+class AutofillOptionSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    summary = OptionSummarySerializer()
+    diff = OptionVolunteerSerializer(many=True)
 
 
 class AutofillStartedSerializer(serializers.Serializer):
@@ -35,6 +113,11 @@ class AutofillRunSerializer(serializers.ModelSerializer):
     stage = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()
     unfilled_reasons = serializers.SerializerMethodField()
+    change_reasons = serializers.SerializerMethodField()
+    strategy = serializers.SerializerMethodField()
+    spread_tolerance = serializers.SerializerMethodField()
+    options = serializers.SerializerMethodField()
+    option_notes = serializers.SerializerMethodField()
 
     class Meta:
         model = AutofillRun
@@ -56,8 +139,13 @@ class AutofillRunSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "status_url",
+            "strategy",
+            "spread_tolerance",
             "result",
             "unfilled_reasons",
+            "change_reasons",
+            "options",
+            "option_notes",
         ]
         read_only_fields = fields
 
@@ -78,6 +166,59 @@ class AutofillRunSerializer(serializers.ModelSerializer):
     def get_unfilled_reasons(self, run) -> list[str]:
         """The unfilled seats of the result as sentences in the request's language."""
         return builder.unfilled_reasons((run.result or {}).get("unfilled", []))
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_change_reasons(self, run) -> list[str]:
+        """The reason of each of the result's `changes`, in the request's language."""
+        return [builder.change_reason(e) for e in (run.result or {}).get("changes", [])]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_strategy(self, run) -> str | None:
+        """repair or fairest as asked (null: the default), or "options"."""
+        request = builder.run_request(run)
+        return "options" if request.get("options") else request.get("strategy")
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_spread_tolerance(self, run) -> float | None:
+        return builder.run_request(run).get("spread_tolerance")
+
+    @extend_schema_field(AutofillOptionSerializer(many=True))
+    def get_options(self, run) -> list[dict]:
+        """An options run's choices: each with its summary and its changes per volunteer,
+        every reason in the request's language (empty for other runs)."""
+        return [
+            {
+                "key": o["key"],
+                "summary": o["summary"],
+                "diff": [
+                    {
+                        "volunteer": row["volunteer"],
+                        "name": row["name"],
+                        **{
+                            kind: [
+                                {
+                                    "shift": e["shift"],
+                                    "role": e["role"],
+                                    "starts_at": e["starts_at"],
+                                    "ends_at": e["ends_at"],
+                                    "reason_code": e["reason_code"],
+                                    "reason": builder.change_reason(e),
+                                }
+                                for e in row[kind]
+                            ]
+                            for kind in ("added", "removed")
+                        },
+                    }
+                    for row in o["diff"]
+                ],
+            }
+            for o in (run.result or {}).get("options", [])
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_option_notes(self, run) -> list[str]:
+        """Why an option is missing (the same as another, or beaten by one)."""
+        return builder.option_notes((run.result or {}).get("notes", []))
 
 
 def autofill_status_url(request, run) -> str:

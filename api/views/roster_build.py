@@ -51,10 +51,15 @@ class RosterBuildActions:
         summary="Start an auto-fill of the roster (runs as a background task)",
         description=(
             "Coordinators only. `fill` keeps every assignment and fills empty seats; `rebuild` "
-            "keeps locked assignments and shifts already started and may change the rest. "
+            "keeps locked assignments and shifts already started and may change the rest: by "
+            "default (`strategy` repair) with as few changes as keep the load spread within "
+            "`spread_tolerance` hours of its floor, or fairness first (`strategy` fairest). "
             "Every proposed assignment is saved through the rule layer; refusals are listed "
-            "in the run's result. Poll `status_url` for progress. One run per roster at a "
-            "time: a second start answers 409 `autofill_running`."
+            "in the run's result, and each change with its reason (`change_reasons`). With "
+            '`"options": true` nothing is saved: the run\'s `options` are up to three '
+            "rebuilds (fewest changes, balanced, fairest), each with its summary and changes "
+            "per volunteer, for the coordinator to choose one. Poll `status_url` for progress. "
+            "One run per roster at a time: a second start answers 409 `autofill_running`."
         ),
     )
     @action(detail=True, methods=["post"], permission_classes=[IsCoordinator])
@@ -64,7 +69,12 @@ class RosterBuildActions:
         params.is_valid(raise_exception=True)
         # A second start raises AutofillBusy: 409 with `run` and `status_url`
         # (AutofillBusy.details, mapped by api/exceptions.py).
-        run = builder.autofill_start(roster=roster, by=request.user, **params.validated_data)
+        try:
+            run = builder.autofill_start(roster=roster, by=request.user, **params.validated_data)
+        except builder.BuildRefused as exc:
+            return Response(
+                {"code": "invalid", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST
+            )
         return Response(
             {
                 "id": run.pk,

@@ -235,6 +235,9 @@ class Assignment(models.Model):
     )
     override_reason = models.TextField(_("override reason"), blank=True)
     overridden_rules = models.JSONField(_("overridden rules"), default=list, blank=True)
+    # Why the automatic builder made this change (added, or cancelled it): the solver's
+    # change entry (scheduling.solver.diff), rendered in each reader's language.
+    change_reason = models.JSONField(_("reason for the change"), default=dict, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -5,10 +5,15 @@ instance (see `scheduling.solver.instance` for the format), calls `solve`, and s
 proposed assignments through the rule layer; `check_solution` holds any result to the same
 hard rules independently of the CP-SAT model.
 
-    solve(instance, *, time_limit=10.0, seed=0, num_workers=2, progress=None) -> dict
+    solve(instance, *, mode=None, spread_tolerance=12.0, time_limit=10.0, seed=0,
+          num_workers=2, progress=None) -> dict
+    solve_options(instance, *, spread_tolerance=12.0, time_limit=10.0, seed=0,
+                  num_workers=2, progress=None) -> dict
     solve_greedy(instance) -> dict
     check_solution(instance, assignments, *, ignore_fixed=False) -> list[Violation]
     render_reason(unfilled_entry, *, gettext=None, ngettext=None) -> str
+    render_change(change_entry, *, gettext=None) -> str
+    render_note(options_note, *, gettext=None) -> str
     parse_instance(data) -> Instance          (raises InstanceError naming the field)
     load_instance(json_text) -> Instance
 
@@ -17,8 +22,15 @@ hard rules independently of the CP-SAT model.
     {"assignments": [{"shift", "volunteer", "role", "fixed"}],   # fixed ones included
      "unfilled": [{"shift", "role", "count", "crisis_trained", "reason_code", "counts",
                    "candidates", "starts_at", "ends_at", "reason"}],
-     "metrics": {"unfilled_seats", "spread_hours", "spread_floor_hours", "preferred",
-                 "undesired", "seconds", ...}}
+     "changes": [{"kind": "added"|"removed", "shift", "volunteer", "name", "role",
+                  "starts_at", "ends_at", "reason_code", "cause", "reason", ...}],
+                                                   # only with `previous`; see diff.py
+     "metrics": {"mode", "unfilled_seats", "spread_hours", "spread_floor_hours",
+                 "preferred", "undesired", "changes", "moved_volunteers", "seconds", ...}}
+
+`mode` is ``repair`` (default with `previous`: coverage, then the fewest changes with the
+hours spread within `spread_tolerance` hours of its floor, then fairness and preferences)
+or ``fairest`` (coverage, fairness, preferences, then the fewest changes).
 
 `unfilled` has one entry per shift and role with empty seats, and a second one for a
 counsellor seat that stays empty because it needs crisis training (``crisis_trained:
@@ -28,7 +40,15 @@ the shift's local times (ISO 8601 with offset).
 """
 
 from scheduling.solver.check import Violation, check_solution
-from scheduling.solver.cpsat import solve, solve_greedy
+from scheduling.solver.cpsat import (
+    DEFAULT_SPREAD_TOLERANCE,
+    FAIREST,
+    MODES,
+    REPAIR,
+    solve,
+    solve_greedy,
+)
+from scheduling.solver.diff import by_volunteer, render_change
 from scheduling.solver.explain import render_reason
 from scheduling.solver.instance import (
     ROLES,
@@ -41,8 +61,13 @@ from scheduling.solver.instance import (
     load_instance,
     parse_instance,
 )
+from scheduling.solver.options import render_note, solve_options
 
 __all__ = [
+    "DEFAULT_SPREAD_TOLERANCE",
+    "FAIREST",
+    "MODES",
+    "REPAIR",
     "ROLES",
     "AssignmentRef",
     "Busy",
@@ -51,10 +76,14 @@ __all__ = [
     "Shift",
     "Violation",
     "Volunteer",
+    "by_volunteer",
     "check_solution",
     "load_instance",
     "parse_instance",
+    "render_change",
+    "render_note",
     "render_reason",
     "solve",
     "solve_greedy",
+    "solve_options",
 ]

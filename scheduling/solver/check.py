@@ -116,7 +116,7 @@ def check_solution(
                     blamed = b if is_fixed(a) and not is_fixed(b) else a
                     found.append((code, blamed))
             for busy in busy_by_volunteer.get(volunteer_id, ()):
-                code = clash_code(inst, sa, busy, same_hotline=busy.same_hotline)
+                code = clash_code(inst, sa, busy)
                 if code:
                     found.append((code, a))
         per_week: dict = defaultdict(list)

@@ -20,9 +20,9 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import reduce
+from functools import cached_property, reduce
 
-from scheduling.solver.instance import COUNSELLOR, ROLES, Instance
+from scheduling.solver.instance import COUNSELLOR, ROLES, Busy, Instance, Shift
 
 # Rule codes shared by the checker and the explanations (the rule layer's codes).
 OVERLAP = "overlap"
@@ -51,17 +51,28 @@ def gap_code(
     return None
 
 
-def clash_code(instance: Instance, a, b, *, same_hotline: bool = True) -> str | None:
-    """`gap_code` for two spans of one volunteer (shifts or busy time, anything with
-    `starts_at`/`ends_at`) under the instance's rest rule; back-to-back is allowed only
-    between shifts of one hotline."""
+def clash_code(instance: Instance, a: Shift, b: Shift | Busy) -> str | None:
+    """`gap_code` for two spans of one volunteer: shift `a` and another shift or busy time.
+
+    As the rule layer does when it fills `a`: the rest is `a`'s hotline's, and back-to-back
+    is allowed only within one hotline that allows it. Between two shifts of different
+    hotlines the longer rest applies, so the pair is accepted whichever is saved first.
+    """
+    if isinstance(b, Busy):
+        same = b.same_hotline if b.hotline is None else b.hotline == a.hotline
+        rest = instance.rest_of(a.hotline)
+    else:
+        same = a.hotline == b.hotline
+        rest = instance.rest_of(a.hotline)
+        if not same:
+            rest = max(rest, instance.rest_of(b.hotline))
     return gap_code(
         a.starts_at,
         a.ends_at,
         b.starts_at,
         b.ends_at,
-        rest=instance.min_rest,
-        back_to_back_ok=instance.allow_back_to_back and same_hotline,
+        rest=rest,
+        back_to_back_ok=same and instance.back_to_back_of(a.hotline),
     )
 
 
@@ -113,6 +124,9 @@ class Facts:
     candidates: list[tuple[int, int, str]] = field(default_factory=list)
     by_seat: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     by_volunteer: list[list[int]] = field(default_factory=list)
+    # Derived values that take a pass over every candidate (fairness floors, pools), kept
+    # once computed: on a province's million candidates each pass takes seconds.
+    cache: dict = field(default_factory=dict)
 
     @property
     def shifts(self):
@@ -147,6 +161,32 @@ class Facts:
     def total_seats(self) -> int:
         return sum(sum(shift.requirements.values()) for shift in self.shifts)
 
+    @cached_property
+    def previous_candidates(self) -> frozenset[int]:
+        """Candidates that are assignments of the previous version."""
+        previous = self.previous
+        if not previous:
+            return frozenset()
+        return frozenset(c for c, triple in enumerate(self.candidates) if triple in previous)
+
+    @cached_property
+    def changes_base(self) -> int:
+        """Changes before any candidate is chosen: previous assignments that are not fixed
+        (each one a change unless chosen again) and fixed ones that were not previous."""
+        fixed = {(v, s, r) for s, v, r in self.fixed}
+        return len(self.previous - fixed) + len(fixed - self.previous)
+
+    def changes(self, chosen: Iterable[int]) -> int:
+        """Size of the symmetric difference between the roster and the previous version."""
+        kept = added = 0
+        previous = self.previous_candidates
+        for c in chosen:
+            if c in previous:
+                kept += 1
+            else:
+                added += 1
+        return self.changes_base - kept + added
+
     def assigned(self, chosen: Iterable[int]) -> list[tuple[int, int, str]]:
         """(volunteer, shift, role) of the whole roster: the fixed assignments, then the
         `chosen` candidates."""
@@ -155,10 +195,10 @@ class Facts:
 
 def _conflicts(instance: Instance, order: list[int]) -> list[dict[int, str]]:
     shifts = instance.shifts
-    rest = instance.min_rest
+    rest = instance.longest_rest
     neighbours: list[dict[int, str]] = [{} for _ in shifts]
-    # Sweep in start order: once a later shift starts `rest` after this one ends, every
-    # shift after it does too.
+    # Sweep in start order: once a later shift starts the longest rest after this one
+    # ends, every shift after it does too.
     for i, a in enumerate(order):
         sa = shifts[a]
         for b in order[i + 1 :]:
@@ -214,7 +254,7 @@ def prepare(instance: Instance) -> Facts:
     for v, entries in busy_by_volunteer.items():
         for s, shift in enumerate(shifts):
             for b in entries:
-                code = clash_code(instance, shift, b, same_hotline=b.same_hotline)
+                code = clash_code(instance, shift, b)
                 if code and clash.get((v, s)) != OVERLAP:
                     clash[(v, s)] = code
 
@@ -242,6 +282,8 @@ def prepare(instance: Instance) -> Facts:
     by_seat: dict[tuple[int, str], list[int]] = defaultdict(list)
     by_volunteer: list[list[int]] = [[] for _ in volunteers]
     for v, vol in enumerate(volunteers):
+        if not vol.active:
+            continue  # gone: keeps fixed assignments only
         for s in order:
             if (v, s) in fixed_on or (v, s) in clash or not facts.is_available(v, s):
                 continue

@@ -38,6 +38,12 @@ def weight_of(facts: Facts, measure: str) -> Callable[[int], int]:
 
 
 def pools(facts: Facts) -> dict[str, list[int]]:
+    if "pools" not in facts.cache:
+        facts.cache["pools"] = _pools(facts)
+    return facts.cache["pools"]
+
+
+def _pools(facts: Facts) -> dict[str, list[int]]:
     members: dict[str, set[int]] = defaultdict(set)
     for v, _s, r in facts.candidates:
         members[r].add(v)
@@ -120,6 +126,13 @@ def floors(facts: Facts, *, unfilled: int) -> dict[str, dict[str, tuple[int, int
     With unfilled seats the totals are not known exactly; each empty seat can take away
     at most the heaviest seat's weight, which keeps the floor valid (if looser).
     """
+    key = ("floors", unfilled)
+    if key not in facts.cache:
+        facts.cache[key] = _floors(facts, unfilled=unfilled)
+    return facts.cache[key]
+
+
+def _floors(facts: Facts, *, unfilled: int) -> dict[str, dict[str, tuple[int, int, int]]]:
     pool_of = pools(facts)
     fixed = facts.assigned(())
     result: dict[str, dict[str, tuple[int, int, int]]] = {}

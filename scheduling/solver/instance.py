@@ -17,6 +17,24 @@ availability and time off into it) and the solver, and the input of the CLI::
      "previous": [{"shift", "volunteer", "role"}],  # optional: last published version
      "busy": [{"volunteer", "starts_at", "ends_at", "same_hotline": false}]}  # optional
 
+Optional additions (all backwards compatible):
+
+- ``hotlines: [{"id", "min_rest_hours", "allow_back_to_back"}]`` and ``shifts[i].hotline``:
+  several hotlines in one instance sharing one pool of volunteers (a province's city lines).
+  A shift names its hotline; a hotline's rest and back-to-back settings default to the
+  instance's. Overlap, rest and the weekly limit count across every hotline; rest between
+  shifts of two hotlines is the longer of their two rests (so the rule layer accepts the
+  pair whichever is saved first) and back-to-back is only ever allowed within one hotline.
+  Weeks, nights and weekends follow the instance's `time_zone` for every hotline.
+- ``volunteers[i].name``: how reasons for changes name the volunteer (default: the id).
+- ``volunteers[i].time_off``: shift ids the volunteer has declared time off for; they are
+  unavailable for them whatever `available` says, and a change they cause is explained as
+  time off rather than as changed availability.
+- ``volunteers[i].active``: false for someone who left; they keep `fixed` assignments but
+  take no new seat, and their `previous` ones are moved ("left the hotline").
+- ``busy[i].hotline``: the hotline of that outside time; back-to-back with it is then
+  allowed only for shifts of the same hotline (instead of `same_hotline`).
+
 `available` is the caller's job: weekly windows and declared time off already applied.
 `fixed` are locked or published assignments the solver must keep; they are taken as they
 are (a coordinator may have overridden availability) and count toward capacity, the
@@ -58,12 +76,20 @@ class InstanceError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class HotlineRules:
+    id: Id
+    min_rest_hours: float
+    allow_back_to_back: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Shift:
     id: Id
     starts_at: dt.datetime  # aware, UTC
     ends_at: dt.datetime
     requirements: Mapping[str, int]
     crisis_trained_required: int = 0
+    hotline: Id | None = None  # None: the instance's only hotline
 
     def required(self, role: str) -> int:
         return self.requirements.get(role, 0)
@@ -79,6 +105,13 @@ class Volunteer:
     available: frozenset[Id] | None = None
     preferred: frozenset[Id] = frozenset()
     undesired: frozenset[Id] = frozenset()
+    name: str | None = None
+    time_off: frozenset[Id] = frozenset()
+    active: bool = True
+
+    @property
+    def label(self) -> str:
+        return self.name or str(self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +134,7 @@ class Busy:
     starts_at: dt.datetime
     ends_at: dt.datetime
     same_hotline: bool = False
+    hotline: Id | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +147,7 @@ class Instance:
     fixed: tuple[AssignmentRef, ...] = ()
     previous: tuple[AssignmentRef, ...] = ()
     busy: tuple[Busy, ...] = field(default=())
+    hotlines: tuple[HotlineRules, ...] = ()
 
     @cached_property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -121,6 +156,27 @@ class Instance:
     @cached_property
     def min_rest(self) -> dt.timedelta:
         return dt.timedelta(hours=self.min_rest_hours)
+
+    @cached_property
+    def _hotline_rules(self) -> dict[Id | None, tuple[dt.timedelta, bool]]:
+        rules = {None: (self.min_rest, self.allow_back_to_back)}
+        for h in self.hotlines:
+            rules[h.id] = (dt.timedelta(hours=h.min_rest_hours), h.allow_back_to_back)
+        return rules
+
+    def rest_of(self, hotline: Id | None) -> dt.timedelta:
+        return self._hotline_rules.get(hotline, self._hotline_rules[None])[0]
+
+    def back_to_back_of(self, hotline: Id | None) -> bool:
+        return self._hotline_rules.get(hotline, self._hotline_rules[None])[1]
+
+    @cached_property
+    def longest_rest(self) -> dt.timedelta:
+        return max(rest for rest, _b in self._hotline_rules.values())
+
+    @cached_property
+    def multi_hotline(self) -> bool:
+        return len({s.hotline for s in self.shifts}) > 1
 
 
 # --- parsing ----------------------------------------------------------------------------
@@ -213,7 +269,7 @@ def _time_zone(value: Any, path: str) -> str:
     return value
 
 
-def _shift(raw: Any, path: str) -> Shift:
+def _shift(raw: Any, path: str, hotline_ids: Mapping[Id, int] | None = None) -> Shift:
     obj = _object(raw, path)
     starts_at = _moment(_require(obj, "starts_at", path), _join(path, "starts_at"))
     ends_at = _moment(_require(obj, "ends_at", path), _join(path, "ends_at"))
@@ -228,12 +284,39 @@ def _shift(raw: Any, path: str) -> Shift:
     crisis = _count(obj.get("crisis_trained_required", 0), crisis_path)
     if crisis > requirements.get(COUNSELLOR, 0):
         raise InstanceError(crisis_path, "cannot exceed requirements.counsellor")
+    hotline = None
+    if obj.get("hotline") is not None:
+        hotline = _hotline_ref(obj["hotline"], _join(path, "hotline"), hotline_ids)
     return Shift(
         id=_id(_require(obj, "id", path), _join(path, "id")),
         starts_at=starts_at,
         ends_at=ends_at,
         requirements=requirements,
         crisis_trained_required=crisis,
+        hotline=hotline,
+    )
+
+
+def _hotline_ref(value: Any, path: str, hotline_ids: Mapping[Id, int] | None) -> Id:
+    hotline = _id(value, path)
+    if hotline_ids and hotline not in hotline_ids:
+        raise InstanceError(path, f"unknown hotline id {hotline!r}")
+    return hotline
+
+
+def _hotline(raw: Any, path: str, *, rest: float, back_to_back: bool) -> HotlineRules:
+    obj = _object(raw, path)
+    rest = obj.get("min_rest_hours", rest)
+    if isinstance(rest, bool) or not isinstance(rest, int | float) or not 0 <= rest <= 24 * 14:
+        raise InstanceError(
+            _join(path, "min_rest_hours"), "must be a number of hours from 0 to 336"
+        )
+    return HotlineRules(
+        id=_id(_require(obj, "id", path), _join(path, "id")),
+        min_rest_hours=float(rest),
+        allow_back_to_back=_bool(
+            obj.get("allow_back_to_back", back_to_back), _join(path, "allow_back_to_back")
+        ),
     )
 
 
@@ -253,6 +336,14 @@ def _volunteer(raw: Any, path: str, shift_ids: Mapping[Id, int]) -> Volunteer:
         raise InstanceError(
             _join(path, "undesired"), f"shift {sorted(both, key=str)[0]!r} is also preferred"
         )
+    name = obj.get("name")
+    if name is not None and not isinstance(name, str):
+        raise InstanceError(_join(path, "name"), "must be a string")
+    time_off = _ids(obj.get("time_off", []), _join(path, "time_off"), shift_ids)
+    if time_off:
+        # Time off wins over availability, as in the rule layer.
+        everything = frozenset(shift_ids) if available is None else available
+        available = everything - time_off
     return Volunteer(
         id=_id(_require(obj, "id", path), _join(path, "id")),
         roles=frozenset(roles),
@@ -263,6 +354,9 @@ def _volunteer(raw: Any, path: str, shift_ids: Mapping[Id, int]) -> Volunteer:
         available=available,
         preferred=preferred,
         undesired=undesired,
+        name=name or None,
+        time_off=time_off,
+        active=_bool(obj.get("active", True), _join(path, "active")),
     )
 
 
@@ -307,7 +401,11 @@ def _busy(raw: Any, path: str, volunteer_ids: Mapping[Id, int]) -> tuple[Busy, .
         if ends_at <= starts_at:
             raise InstanceError(_join(item_path, "ends_at"), "must be after starts_at")
         same = _bool(obj.get("same_hotline", False), _join(item_path, "same_hotline"))
-        entries.append(Busy(volunteer, starts_at, ends_at, same))
+        # Any hotline, also one outside this instance: only equality with a shift's matters.
+        hotline = None
+        if obj.get("hotline") is not None:
+            hotline = _id(obj["hotline"], _join(item_path, "hotline"))
+        entries.append(Busy(volunteer, starts_at, ends_at, same, hotline))
     return tuple(entries)
 
 
@@ -328,9 +426,14 @@ def parse_instance(data: Any) -> Instance:
     if isinstance(rest, bool) or not isinstance(rest, int | float) or not 0 <= rest <= 24 * 14:
         raise InstanceError("min_rest_hours", "must be a number of hours from 0 to 336")
     back_to_back = _bool(obj.get("allow_back_to_back", False), "allow_back_to_back")
+    hotlines = tuple(
+        _hotline(raw, f"hotlines[{i}]", rest=rest, back_to_back=back_to_back)
+        for i, raw in enumerate(_list(obj.get("hotlines", []), "hotlines"))
+    )
+    hotline_ids = _unique(hotlines, "hotlines")
 
     raw_shifts = _list(_require(obj, "shifts", ""), "shifts")
-    shifts = tuple(_shift(raw, f"shifts[{i}]") for i, raw in enumerate(raw_shifts))
+    shifts = tuple(_shift(raw, f"shifts[{i}]", hotline_ids) for i, raw in enumerate(raw_shifts))
     shift_ids = _unique(shifts, "shifts")
     raw_volunteers = _list(_require(obj, "volunteers", ""), "volunteers")
     volunteers = tuple(
@@ -346,6 +449,7 @@ def parse_instance(data: Any) -> Instance:
         fixed=_assignment_refs(obj.get("fixed", []), "fixed", shift_ids, volunteer_ids),
         previous=_assignment_refs(obj.get("previous", []), "previous", shift_ids, volunteer_ids),
         busy=_busy(obj.get("busy", []), "busy", volunteer_ids),
+        hotlines=hotlines,
     )
 
 

@@ -39,6 +39,7 @@ class Fixed:
 
     spreads: dict[tuple[str, ...], int] = field(default_factory=dict)  # measures -> sum ≤
     preferences: int | None = None  # preferred − undesired ≥
+    changes: int | None = None  # changes against the previous version ≤
 
 
 def preference_weight(facts: Facts, c: int) -> int:
@@ -57,6 +58,9 @@ class Search:
         self.rng = random.Random(seed)  # noqa: S311 (search diversity, not secrets)
         self.seed = seed
         self.num_workers = num_workers
+        # Repair mode: fairness steps prefer, among equally fair sub-rosters, the one
+        # closest to the previous version (so balancing moves as few people as it can).
+        self.keep_previous = False
         self.pools = fairness.pools(f)
         self.weights = {m: fairness.weight_of(f, m) for m in fairness.MEASURES}
         self.roles = {m: fairness.measured_roles(f, m) for m in fairness.MEASURES}
@@ -98,7 +102,9 @@ class Search:
             return self.spread_sum(FAIRNESS_STAGES[stage])
         if stage == "preferences":
             return sum(preference_weight(f, c) for c in self.chosen)
-        return sum(1 for c in self.chosen if f.candidates[c] in f.previous)
+        if stage == "changes":
+            return f.changes(self.chosen)
+        return sum(1 for c in self.chosen if c in f.previous_candidates)
 
     # --- neighbourhoods ---------------------------------------------------------------------
 
@@ -238,7 +244,7 @@ class Search:
         model.add(sum(x.values()) >= len(held))
 
         now = FAIRNESS_STAGES.get(stage)
-        groups = list(fixed.spreads) + ([now] if now else [])
+        groups = list(fixed.spreads) + ([now] if now and now not in fixed.spreads else [])
         spread_terms: dict[tuple[str, ...], list] = {}
         excess_terms, excess_bound = [], 0
         for measures in groups:
@@ -280,20 +286,37 @@ class Search:
         preference = sum(preference_weight(f, c) * x[c] for c in x)
         if fixed.preferences is not None:
             model.add(preference >= sum(preference_weight(f, c) for c in held))
+        # Previous assignments kept minus new ones: the more, the fewer changes (the rest of
+        # the roster is unchanged by this step).
+        previous = f.previous_candidates
+        stay = sum((1 if c in previous else -1) * x[c] for c in x)
+        stay_now = sum(1 if c in previous else -1 for c in held)
+        if fixed.changes is not None and stage != "changes":
+            model.add(stay >= stay_now)
 
         # The objective, and its value on the current roster: the one to beat.
         if now:
             scale = 1 + excess_bound
-            model.minimize(scale * sum(spread_terms[now]) + sum(excess_terms))
+            fair = scale * sum(spread_terms[now]) + sum(excess_terms)
             current = scale * self.spread_sum(now) + self._excess(now, picked, windows)
+            if self.keep_previous:
+                weight = 2 * len(x) + 1
+                model.minimize(weight * fair - stay)
+                current = weight * current - stay_now
+            else:
+                model.minimize(fair)
             sign = -1
         elif stage == "preferences":
             model.maximize(preference)
             current = sum(preference_weight(f, c) for c in held)
             sign = 1
+        elif stage == "changes":
+            model.maximize(stay)
+            current = stay_now
+            sign = 1
         else:
-            model.maximize(sum(x[c] for c in x if f.candidates[c] in f.previous))
-            current = sum(1 for c in held if f.candidates[c] in f.previous)
+            model.maximize(sum(x[c] for c in x if c in previous))
+            current = sum(1 for c in held if c in previous)
             sign = 1
 
         for c, var in x.items():
@@ -334,12 +357,13 @@ def improve(
     """Take steps of `stage` until `deadline` or `target`; returns the stage's value."""
     f = search.facts
     measures = FAIRNESS_STAGES.get(stage)
+    minimise = measures is not None or stage == "changes"
     windows = windows or {}
     size = min(30, len(f.volunteers))
     stale = 0
     current = search.value(stage)
     while True:
-        if target is not None and (current <= target if measures else current >= target):
+        if target is not None and (current <= target if minimise else current >= target):
             break
         limit = min(STEP_SECONDS, deadline - time.perf_counter())
         if limit <= 0.02:
@@ -348,8 +372,12 @@ def improve(
             picked = search.fairness_neighbourhood(measures, windows, size)
         elif stage == "preferences":
             picked = search.wish_neighbourhood(size, lambda c: preference_weight(f, c))
+        elif stage == "changes":
+            picked = search.wish_neighbourhood(
+                size, lambda c: 1 if c in f.previous_candidates else -1
+            )
         else:
-            picked = search.wish_neighbourhood(size, lambda c: int(f.candidates[c] in f.previous))
+            picked = search.wish_neighbourhood(size, lambda c: int(c in f.previous_candidates))
         if search.step(stage, fixed, picked, windows=windows, time_limit=limit):
             new = search.value(stage)
             if new != current and on_value is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scheduling.solver import explain, fairness
+from scheduling.solver import diff, explain, fairness
 from scheduling.solver.facts import Facts
 from scheduling.solver.greedy import RosterState
 from scheduling.solver.instance import ROLES
@@ -54,9 +54,38 @@ def build(
         "undesired": undesired,
         "preference_score": preferred - undesired,
     }
+    changes: list[dict[str, Any]] = []
     if f.previous:
         current = {(v, s, r) for v, s, r in triples}
-        metrics["changes"] = len(current ^ f.previous)
+        changed = current ^ f.previous
+        metrics["changes"] = len(changed)
+        metrics["moved_volunteers"] = len({v for v, _s, _r in changed})
+        changes = diff.changes(state)
+    if f.instance.multi_hotline:
+        metrics["by_hotline"] = _by_hotline(f, triples, unfilled)
+        for entry in unfilled:
+            entry["hotline"] = f.shifts[position_of_id(f)[entry["shift"]]].hotline
     metrics.update(extra or {})
     metrics["seconds"] = round(seconds, 3)
-    return {"assignments": assignments, "unfilled": unfilled, "metrics": metrics}
+    built = {"assignments": assignments, "unfilled": unfilled, "metrics": metrics}
+    if f.previous:
+        built["changes"] = changes
+    return built
+
+
+def position_of_id(f: Facts) -> dict:
+    return {shift.id: s for s, shift in enumerate(f.shifts)}
+
+
+def _by_hotline(f: Facts, triples, unfilled) -> dict[str, dict[str, int]]:
+    """Seats, filled and unfilled per hotline (keys as strings: JSON object keys)."""
+    rows: dict[str, dict[str, int]] = {}
+    for shift in f.shifts:
+        row = rows.setdefault(str(shift.hotline), {"seats": 0, "assigned": 0, "unfilled": 0})
+        row["seats"] += sum(shift.requirements.values())
+    for _v, s, _r in triples:
+        rows[str(f.shifts[s].hotline)]["assigned"] += 1
+    position = position_of_id(f)
+    for entry in unfilled:
+        rows[str(f.shifts[position[entry["shift"]]].hotline)]["unfilled"] += entry["count"]
+    return rows

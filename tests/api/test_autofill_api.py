@@ -181,3 +181,122 @@ def test_coverage_query_count_does_not_grow(coordinator_api):
         coordinator_api.get(f"/api/v1/rosters/{big.pk}/coverage/")
 
     assert len(many) == len(few)
+
+
+def _nights_with_time_off(first_day=None):
+    """A week of nights, one counsellor each: Wang Fang on Mon, Thu, Sun, Li Lei on Tue
+    and Fri, Zhao Min on Wed and Sat; then Wang Fang takes Thursday off."""
+    import datetime as dt
+
+    roster = f.roster(first_day=first_day or dt.date(2030, 3, 4))
+    nights = f.daily_shifts(
+        roster_=roster,
+        days=7,
+        hour=20,
+        hours=12,
+        required_counsellors=1,
+        crisis_trained_required=0,
+        required_family_educators=0,
+    )
+    people = [f.volunteer(display_name=n) for n in ("Wang Fang", "Li Lei", "Zhao Min")]
+    for night, i in zip(nights, [0, 1, 2, 0, 1, 2, 0], strict=True):
+        f.assignment(shift_=night, volunteer_=people[i])
+    f.time_off(volunteer_=people[0], starts_at=nights[3].starts_at, ends_at=nights[3].ends_at)
+    return roster, nights, people
+
+
+def _active(roster):
+    return set(
+        Assignment.objects.filter(shift__roster=roster, status="active").values_list(
+            "shift", "volunteer", "role"
+        )
+    )
+
+
+def test_autofill_options_computes_choices_and_saves_nothing(
+    coordinator_api, django_capture_on_commit_callbacks
+):
+    roster, _nights, people = _nights_with_time_off()
+    before = _active(roster)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        body = coordinator_api.post(
+            f"/api/v1/rosters/{roster.pk}/autofill/",
+            {"options": True, "time_limit": 2},
+            format="json",
+        ).json()
+
+    status = coordinator_api.get(body["status_url"], HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert status["status"] == "done"
+    assert status["mode"] == "rebuild" and status["strategy"] == "options"
+    assert _active(roster) == before
+    keys = [o["key"] for o in status["options"]]
+    assert keys[0] == "fewest_changes" and len(set(keys)) == len(keys)
+    fewest = status["options"][0]
+    assert fewest["summary"]["changes"] == 2
+    assert fewest["summary"]["moved_volunteers"] == 2
+    assert {"spread_hours", "night_spread", "weekend_spread", "seats_filled"} <= set(
+        fewest["summary"]
+    )
+    wang = next(row for row in fewest["diff"] if row["volunteer"] == people[0].pk)
+    assert wang["removed"][0]["reason_code"] == "time_off"
+    assert wang["removed"][0]["reason"] == "Wang Fang在周四 03-07 20:00请假"
+    assert len(status["options"]) + len(status["option_notes"]) >= 1
+    raw = status["result"]["options"][0]
+    assert raw["assignments"] and raw["changes"]
+
+
+def test_autofill_rebuild_reports_changes_with_reasons(
+    coordinator_api, django_capture_on_commit_callbacks
+):
+    roster, _nights, _people = _nights_with_time_off()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        body = coordinator_api.post(
+            f"/api/v1/rosters/{roster.pk}/autofill/",
+            {"mode": "rebuild", "strategy": "repair", "spread_tolerance": 6, "time_limit": 2},
+            format="json",
+        ).json()
+
+    status = coordinator_api.get(body["status_url"]).json()
+    assert (status["strategy"], status["spread_tolerance"]) == ("repair", 6)
+    metrics = status["result"]["metrics"]
+    assert (metrics["mode"], metrics["changes"], metrics["moved_volunteers"]) == ("repair", 2, 2)
+    assert metrics["spread_tolerance_hours"] == 6
+    assert status["change_reasons"][0] == "Wang Fang has time off at Thu 03-07 20:00"
+    assert status["change_reasons"][1] == "to cover after Wang Fang's time off"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"mode": "rebuild", "spread_tolerance": -1}, "spread_tolerance"),
+        ({"mode": "rebuild", "spread_tolerance": "lots"}, "spread_tolerance"),
+        ({"mode": "rebuild", "strategy": "kindest"}, "strategy"),
+        ({"options": True, "mode": "fill"}, "mode"),
+        ({"options": True, "greedy": True}, "greedy"),
+    ],
+)
+def test_autofill_bad_repair_input_names_the_field(coordinator_api, body, field):
+    roster, _shifts = _roster()
+    response = coordinator_api.post(f"/api/v1/rosters/{roster.pk}/autofill/", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {field}
+    assert not AutofillRun.objects.exists()
+
+
+def test_autofill_options_on_a_roster_with_nothing_to_change(
+    coordinator_api, django_capture_on_commit_callbacks
+):
+    roster, _nights, _people = _nights_with_time_off()
+    from scheduling.models import TimeOff
+
+    TimeOff.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        body = coordinator_api.post(
+            f"/api/v1/rosters/{roster.pk}/autofill/", {"options": True}, format="json"
+        ).json()
+    status = coordinator_api.get(body["status_url"]).json()
+    assert [o["key"] for o in status["options"]] == ["no_change"]
+    assert status["options"][0]["diff"] == []
+    assert status["option_notes"][0].startswith("Nothing needs to change")

@@ -1,5 +1,9 @@
 import datetime as dt
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -106,3 +110,119 @@ def test_build_roster_bad_arguments():
     roster = _roster()
     with pytest.raises(CommandError, match="between"):
         _run("--roster", str(roster.pk), "--time-limit", "0")
+
+
+def _week_of_nights(first_day=dt.date(2030, 3, 4)):
+    """Ahead of the real clock (the command has no --now): a week of nights, Wang Fang on
+    Mon, Thu and Sun, Li Lei on Tue and Fri, Zhao Min on Wed and Sat; Wang Fang then takes
+    Thursday off."""
+    roster = f.roster(first_day=first_day)
+    nights = f.daily_shifts(
+        roster_=roster,
+        days=7,
+        hour=20,
+        hours=12,
+        required_counsellors=1,
+        crisis_trained_required=0,
+        required_family_educators=0,
+    )
+    names = ("Wang Fang", "Li Lei", "Zhao Min")
+    people = [f.volunteer(display_name=name) for name in names]
+    for night, i in zip(nights, [0, 1, 2, 0, 1, 2, 0], strict=True):
+        f.assignment(shift_=night, volunteer_=people[i])
+    f.time_off(volunteer_=people[0], starts_at=nights[3].starts_at, ends_at=nights[3].ends_at)
+    return roster, nights, people
+
+
+def test_build_roster_rebuild_repairs_and_prints_each_change_with_its_reason():
+    roster, nights, people = _week_of_nights()
+
+    out, _err = _run("--roster", str(roster.pk), "--rebuild", "--time-limit", "2")
+
+    assert "Saved: 1 added, 1 removed, 0 refused by the rules." in out
+    assert "Changes: 2 (2 people moved, repair mode)" in out
+    assert "− Wang Fang 2030-03-07 20:00: Wang Fang has time off at Thu 03-07 20:00" in out
+    assert "to cover after Wang Fang's time off" in out
+
+
+def test_build_roster_fairest_mode_and_tolerance():
+    roster, _nights, _people = _week_of_nights()
+    out, _err = _run(
+        "--roster", str(roster.pk), "--rebuild", "--mode", "fairest", "--time-limit", "1"
+    )
+    assert "fairest mode" in out
+    run = AutofillRun.objects.filter(roster=roster).latest("id")
+    assert run.result["request"]["strategy"] == "fairest"
+    assert run.result["metrics"]["mode"] == "fairest"
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "inf"])
+def test_build_roster_bad_tolerance_is_refused(value):
+    roster, _nights, _people = _week_of_nights()
+    with pytest.raises(CommandError, match="spread-tolerance"):
+        _run("--roster", str(roster.pk), "--rebuild", "--spread-tolerance", value)
+    assert not AutofillRun.objects.filter(roster=roster).exists()
+
+
+def test_build_roster_bad_tolerance_exits_2_from_the_command_line():
+    done = subprocess.run(
+        [sys.executable, "manage.py", "build_roster", "--roster", "1", "--spread-tolerance", "-3"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"},
+    )
+    assert done.returncode == 2
+    assert "--spread-tolerance" in done.stderr
+
+
+def test_build_roster_options_then_apply_one():
+    roster, nights, people = _week_of_nights()
+    before = set(Assignment.objects.filter(shift__roster=roster, status="active"))
+
+    out, _err = _run("--roster", str(roster.pk), "--rebuild", "--options", "--time-limit", "2")
+
+    assert set(Assignment.objects.filter(shift__roster=roster, status="active")) == before
+    run = AutofillRun.objects.get(roster=roster)
+    assert f"Options (run {run.pk}), nothing saved yet:" in out
+    assert "* fewest_changes: 7 of 7 seats filled, 2 changes, 2 people moved" in out
+    assert f"--apply-option KEY --run {run.pk}" in out
+
+    out, _err = _run(
+        "--roster", str(roster.pk), "--apply-option", "fewest_changes", "--run", str(run.pk)
+    )
+    assert "Saved: 1 added, 1 removed, 0 refused by the rules." in out
+    assert not Assignment.objects.filter(shift=nights[3], volunteer=people[0], status="active")
+    with pytest.raises(CommandError, match="changed since"):
+        _run("--roster", str(roster.pk), "--apply-option", "fewest_changes", "--run", str(run.pk))
+
+
+def test_build_roster_several_hotlines_together():
+    first, second = f.roster(first_day=dt.date(2030, 3, 4)), f.roster(first_day=dt.date(2030, 3, 4))
+    for roster, hour in ((first, 8), (second, 9)):
+        f.daily_shifts(
+            roster_=roster,
+            days=2,
+            hour=hour,
+            required_counsellors=1,
+            crisis_trained_required=0,
+            required_family_educators=0,
+        )
+    for name in ("Ann", "Bo"):
+        f.volunteer(display_name=name)
+
+    out, _err = _run("--roster", str(first.pk), "--roster", str(second.pk), "--time-limit", "2")
+
+    assert out.count("Coverage: 100.0% (2 of 2 seats filled)") == 2
+    assert {r.status for r in AutofillRun.objects.filter(roster__in=[first, second])} == {"done"}
+    # The 08–14 and 09–15 shifts of a day overlap: never one volunteer on both.
+    for day in (4, 5):
+        on_day = Assignment.objects.filter(
+            shift__roster__in=[first, second], shift__starts_at__day=day
+        ).values_list("volunteer", flat=True)
+        assert len(set(on_day)) == 2
+    other = f.roster(first_day=dt.date(2030, 4, 1))
+    with pytest.raises(CommandError, match="same period"):
+        _run("--roster", str(first.pk), "--roster", str(other.pk))

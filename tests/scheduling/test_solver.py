@@ -568,8 +568,10 @@ def test_random_instances_have_no_violations(seed):
         assert all(e["reason"] for e in result["unfilled"])
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_neighbourhood_search_keeps_every_rule(seed, monkeypatch):
+@pytest.mark.parametrize(
+    ("seed", "mode"), [(s, m) for s in range(4) for m in ("fairest", "repair")]
+)
+def test_neighbourhood_search_keeps_every_rule(seed, mode, monkeypatch):
     # Big rosters go through CP-SAT on sub-models after coverage; force that path here.
     monkeypatch.setattr(cpsat, "LARGE_MODEL", 0)
     inst = small_roster(seed, weeks=2, counsellors=9, experts=3, fixed=seed % 2 == 0, busy=True)
@@ -577,10 +579,12 @@ def test_neighbourhood_search_keeps_every_rule(seed, monkeypatch):
     inst["previous"] = [
         {k: a[k] for k in ("shift", "volunteer", "role")} for a in greedy["assignments"][::3]
     ]
-    result = solve(inst, time_limit=1.0, seed=seed)
+    result = solve(inst, time_limit=1.0, seed=seed, mode=mode)
     m = result["metrics"]
     assert m["method"].startswith("cp-sat sub-models")
-    assert [s["stage"] for s in m["stages"]][-1] == "stability"
+    stages = [s["stage"] for s in m["stages"]]
+    assert stages[-1] == ("stability" if mode == "fairest" else "preferences")
+    assert ("changes" in stages) == (mode == "repair")
     assert check_solution(inst, result["assignments"]) == []
     assert m["unfilled_seats"] <= greedy["metrics"]["unfilled_seats"]
     if m["unfilled_seats"] == greedy["metrics"]["unfilled_seats"]:

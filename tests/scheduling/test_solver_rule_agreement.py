@@ -205,3 +205,60 @@ def test_rebuild_proposals_are_all_accepted_by_the_rule_layer(seed):
             "pk", flat=True
         )
     )
+
+
+def _active_triples(roster):
+    return set(
+        Assignment.objects.filter(
+            shift__roster=roster, status=Assignment.Status.ACTIVE
+        ).values_list("shift_id", "volunteer_id", "role")
+    )
+
+
+@pytest.mark.parametrize(
+    ("seed", "strategy"), [(s, "repair") for s in range(21, 25)] + [(25, "fairest")]
+)
+def test_repair_proposals_are_all_accepted_by_the_rule_layer(seed, strategy):
+    roster, rng = _random_roster(seed)
+    roster_build(roster=roster, time_limit=1, greedy=True, now=BEFORE_EVERYTHING)
+    # A few of the volunteers on it take time off over one of their unlocked shifts.
+    unlocked = list(
+        Assignment.objects.filter(
+            shift__roster=roster, status=Assignment.Status.ACTIVE, locked=False
+        ).select_related("shift", "volunteer")
+    )
+    off = rng.sample(unlocked, min(3, len(unlocked)))
+    assert off  # else nothing is repaired
+    for a in off:
+        f.time_off(volunteer_=a.volunteer, starts_at=a.shift.starts_at, ends_at=a.shift.ends_at)
+    before = _active_triples(roster)
+    instance = roster_instance(roster, rebuild=True, now=BEFORE_EVERYTHING)
+
+    summary = roster_build(
+        roster=roster,
+        rebuild=True,
+        time_limit=1.5,
+        seed=seed,
+        strategy=strategy,
+        now=BEFORE_EVERYTHING,
+    )
+
+    assert summary["refused"] == [], summary["refused"]
+    assert summary["metrics"]["mode"] == strategy
+    assert check_solution(instance, _saved(roster)) == []
+    after = _active_triples(roster)
+    # The solver's count of changes is what the database shows, and each one has a reason.
+    assert summary["metrics"]["changes"] == len(before ^ after)
+    assert len(summary["changes"]) == len(before ^ after)
+    for a in off:
+        assert (a.shift_id, a.volunteer_id, a.role) not in after
+        gone = Assignment.objects.filter(pk=a.pk).get()
+        assert gone.change_reason["reason_code"] == "time_off"
+    for shift_id, volunteer_id, role in after - before:
+        new = Assignment.objects.get(
+            shift_id=shift_id, volunteer_id=volunteer_id, role=role, status="active"
+        )
+        assert new.change_reason["kind"] == "added" and new.change_reason["reason"]
+        assert (
+            check_assignment(shift=new.shift, volunteer=new.volunteer, role=role, ignore=new) == []
+        )
