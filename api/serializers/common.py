@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from hotline import access
 from hotline.phone import normalize_phone
 
 MIN_DATETIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -43,3 +44,22 @@ class PhoneNumberField(serializers.CharField):
             return normalize_phone(value)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
+
+
+class ManagedChoicesMixin:
+    """For a coordinator, every writable related field (hotline, roster, shift, volunteer,
+    organisation) offers only the rows they manage (hotline/access.py `managed_q_for`): an id
+    outside it is refused as "does not exist", the same answer as an id that does not."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or not access.is_coordinator(user):
+            return fields
+        for field in fields.values():
+            if isinstance(field, serializers.PrimaryKeyRelatedField) and not field.read_only:
+                scope = access.managed_q_for(user, field.queryset.model)
+                if scope is not None:
+                    field.queryset = field.queryset.filter(scope)
+        return fields

@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.serializers.common import AwareDateTimeField
+from api.serializers.common import AwareDateTimeField, ManagedChoicesMixin
 from hotline.models import Role
 from scheduling import services
 from scheduling.models import REQUIREMENT_FIELDS, Shift
@@ -53,7 +53,7 @@ class RequirementsField(serializers.Field):
         return result
 
 
-class ShiftSerializer(serializers.ModelSerializer):
+class ShiftSerializer(ManagedChoicesMixin, serializers.ModelSerializer):
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
     requirements = RequirementsField()

@@ -23,7 +23,7 @@ from api.serializers.shift import ShiftSerializer
 from api.serializers.volunteer import VolunteerSerializer
 from api.views.common import CoordinatorWriteViewSet, OwnDataViewSet, own_volunteer
 from api.views.roster_build import RosterBuildActions
-from hotline.access import is_coordinator, managed_organisations_q
+from hotline.access import is_coordinator, managed_hotlines_q, managed_organisations_q
 from hotline.models import Hotline, Organisation, Volunteer
 from scheduling import services
 from scheduling.models import Assignment, Availability, Shift, TimeOff
@@ -31,8 +31,17 @@ from scheduling.selectors import roster_visibility_q, rosters_visible_to
 
 
 class OrganisationViewSet(CoordinatorWriteViewSet):
-    queryset = Organisation.objects.order_by("name", "id")
+    """Volunteers read every organisation (names only); a coordinator sees and changes those
+    they manage (hotline/access.py), and others answer 404 like ids that do not exist."""
+
+    queryset = Organisation.objects.none()  # for the schema; get_queryset decides
     serializer_class = OrganisationSerializer
+
+    def get_queryset(self):
+        qs = Organisation.objects.order_by("name", "id")
+        if is_coordinator(self.request.user):
+            return qs.filter(managed_organisations_q(self.request.user))
+        return qs
 
     def perform_destroy(self, instance):
         # Volunteers point at their organisation with PROTECT: say so instead of a 500.
@@ -40,12 +49,24 @@ class OrganisationViewSet(CoordinatorWriteViewSet):
             raise exceptions.ValidationError(
                 _("Volunteers belong to this organisation; move them first.")
             )
+        if instance.children.exists() or instance.hotlines.exists():
+            raise exceptions.ValidationError(
+                _("Branches or hotlines belong to this organisation; move them first.")
+            )
         instance.delete()
 
 
 class HotlineViewSet(CoordinatorWriteViewSet):
-    queryset = Hotline.objects.order_by("name", "id")
+    """Volunteers read every hotline; a coordinator sees and changes those they manage."""
+
+    queryset = Hotline.objects.none()  # for the schema; get_queryset decides
     serializer_class = HotlineSerializer
+
+    def get_queryset(self):
+        qs = Hotline.objects.order_by("name", "id")
+        if is_coordinator(self.request.user):
+            return qs.filter(managed_hotlines_q(self.request.user))
+        return qs
 
     def perform_destroy(self, instance):
         if instance.rosters.exists():

@@ -65,7 +65,8 @@ def tier_recipients(*, escalation: Escalation, tier: int, at: dt.datetime) -> li
     1: volunteers with the supervisor role on shift on the escalation's hotline now — those
        rostered as supervisor and supervisors rostered in another role alike;
     2: every active supervisor;
-    3: the coordinators (as `is_coordinator` decides) who have an active Volunteer
+    3: the coordinators who manage the escalation's hotline (`hotline_coordinators_q`:
+       superusers, coordinators of its organisation or one above) with an active Volunteer
        record — it carries their phone number.
     """
     if tier == TIER_ON_SHIFT:
@@ -73,7 +74,9 @@ def tier_recipients(*, escalation: Escalation, tier: int, at: dt.datetime) -> li
     elif tier == TIER_SUPERVISORS:
         qs = Volunteer.objects.filter(is_active=True, is_supervisor=True)
     elif tier == TIER_COORDINATORS:
-        qs = Volunteer.objects.filter(is_active=True).filter(access.coordinator_q())
+        qs = Volunteer.objects.filter(is_active=True).filter(
+            access.hotline_coordinators_q(escalation.hotline)
+        )
     else:
         raise ValueError(f"no tier {tier}")
     qs = qs.filter(user__is_active=True).exclude(phone_number="")

@@ -138,6 +138,7 @@ class Command(BaseCommand):
         # A staff record with a phone, so coordinators can get SMS (no roles: never rostered).
         if not Volunteer.objects.filter(user=user).exists():
             people.volunteer_create(
+                by=None,
                 user=user,
                 display_name="陈协调 Coordinator Chen",
                 phone_number="+8613600136000",
@@ -162,6 +163,7 @@ class Command(BaseCommand):
                 if volunteer is None:
                     k = len(volunteers)
                     volunteer = people.volunteer_create(
+                        by=None,
                         user=user,
                         display_name=SURNAMES[k % len(SURNAMES)] + GIVEN[k % len(GIVEN)],
                         phone_number=phone,
