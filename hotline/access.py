@@ -146,6 +146,11 @@ def can_decide_swaps(user) -> bool:
     return is_coordinator(user)
 
 
+def can_decide_swap(user, hotline: Hotline) -> bool:
+    """Approve or turn down a swap on `hotline`: coordinators who manage it."""
+    return can_decide_swaps(user) and manages_hotline(user, hotline)
+
+
 def can_see_open_slots(user) -> bool:
     """Hold the calendar feed of every unfilled slot (coordinators)."""
     return is_coordinator(user)
@@ -169,8 +174,12 @@ def can_report_on(user, call: Call) -> bool:
 
 def can_escalate(user, call: Call) -> bool:
     """Who may raise an escalation on `call` by hand (the web page and the API alike): the
-    volunteer who answered it, and crisis staff."""
-    return can_report_on(user, call) or is_crisis_staff(user)
+    volunteer who answered it, supervisors, and the coordinators who manage its hotline."""
+    if can_report_on(user, call):
+        return True
+    if is_coordinator(user):
+        return manages_hotline(user, call.hotline)
+    return is_crisis_staff(user)
 
 
 # --- where: the hotlines and organisations a user manages or works on --------------------------

@@ -224,15 +224,19 @@ def board_week(roster: Roster, monday: dt.date) -> dict:
     }
 
 
-def shift_candidates(shift: Shift, on_shift: list[Assignment]) -> list[dict]:
+def shift_candidates(
+    shift: Shift, on_shift: list[Assignment], *, among: QuerySet[Volunteer] | None = None
+) -> list[dict]:
     """For each role with an open seat: who could take it, and why not for the others.
 
-    `on_shift` is the shift's active assignments. Eligibility comes from the rule layer
+    `on_shift` is the shift's active assignments; `among` the volunteers to consider (the
+    board passes those the coordinator manages; default every one). Eligibility comes from the rule layer
     (`check_assignment`) one volunteer at a time, with every volunteer's facts loaded at once:
     three queries, then one per volunteer holding a role with an open seat.
     """
     volunteers = list(
-        Volunteer.objects.filter(is_active=True)
+        (among if among is not None else Volunteer.objects.all())
+        .filter(is_active=True)
         .exclude(pk__in={a.volunteer_id for a in on_shift})
         .order_by("display_name", "id")
     )

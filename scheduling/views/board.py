@@ -13,7 +13,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from hotline.access import can_manage_rosters
+from hotline.access import can_manage_rosters, managed_organisations_q
 from hotline.models import Volunteer
 from scheduling import builder, services
 from scheduling.models import Assignment, AutofillRun, Roster, Shift
@@ -38,6 +38,19 @@ def _coordinator_only(request: HttpRequest) -> None:
 
 def _roster(request: HttpRequest, pk: int) -> Roster:
     return get_object_or_404(rosters_managed_by(request.user).select_related("hotline"), pk=pk)
+
+
+def _managed_volunteers(request: HttpRequest):
+    """The volunteers this coordinator may put on shifts: those they manage."""
+    return Volunteer.objects.filter(managed_organisations_q(request.user, "organisation__"))
+
+
+def _posted_id(request: HttpRequest, name: str) -> int:
+    """An id from the form; anything but a whole number is "not found" (404), never a 500."""
+    raw = request.POST.get(name) or ""
+    if not raw.isdigit() or len(raw) > 18:
+        raise Http404
+    return int(raw)
 
 
 def _monday(day: dt.date) -> dt.date:
@@ -91,7 +104,7 @@ def _render_board(
                 open_shift.roster = roster
         if open_shift is not None:
             on_shift = shift_people(open_shift)
-            candidates = shift_candidates(open_shift, on_shift)
+            candidates = shift_candidates(open_shift, on_shift, among=_managed_volunteers(request))
     run = builder.autofill_latest(roster)
     return render(
         request,
@@ -124,10 +137,8 @@ def _render_board(
 def board(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
     roster = _roster(request, pk)
-    try:
-        open_shift_id = int(request.GET["shift"]) if request.GET.get("shift") else None
-    except ValueError:
-        open_shift_id = None
+    raw_shift = request.GET.get("shift") or ""
+    open_shift_id = int(raw_shift) if raw_shift.isdigit() and len(raw_shift) <= 18 else None
     return _render_board(request, roster, _week_of(request, roster), open_shift_id=open_shift_id)
 
 
@@ -137,8 +148,8 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
     roster = _roster(request, pk)
     week = _week_of(request, roster)
-    shift = get_object_or_404(Shift, roster=roster, pk=request.POST.get("shift") or 0)
-    volunteer = get_object_or_404(Volunteer, pk=request.POST.get("volunteer") or 0)
+    shift = get_object_or_404(Shift, roster=roster, pk=_posted_id(request, "shift"))
+    volunteer = get_object_or_404(_managed_volunteers(request), pk=_posted_id(request, "volunteer"))
     role = request.POST.get("role", "")
     try:
         services.assignment_create(
@@ -213,7 +224,8 @@ def autofill(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def autofill_status(request: HttpRequest, pk: int, run_id: int) -> JsonResponse:
     _coordinator_only(request)
-    run = get_object_or_404(AutofillRun, pk=run_id, roster_id=pk)
+    roster = _roster(request, pk)
+    run = get_object_or_404(AutofillRun, pk=run_id, roster=roster)
     return JsonResponse(
         {
             "id": run.pk,

@@ -51,7 +51,7 @@ def swap_list(request):
             .select_related("assignment__shift__roster__hotline", "offered_by", "claimant")
             .order_by("assignment__shift__starts_at")
         )
-        context["uncovered"] = swaps.drops_uncovered(now=now)
+        context["uncovered"] = swaps.drops_uncovered(now=now, by=request.user)
     if can_see_open_slots(request.user):
         token = tokens.calendar_token_get(user=request.user, kind=CalendarToken.Kind.OPEN)
         context["open_feed"] = tokens.feed_urls(request, token)
@@ -59,8 +59,15 @@ def swap_list(request):
     return render(request, "scheduling/swaps/swap_list.html", context)
 
 
-def _swap_action(request, pk: int, act, done: str):
-    swap = get_object_or_404(SwapRequest, pk=pk)
+def _swap_action(request, pk: int, act, done: str, *, managed: bool = False):
+    swaps_seen = SwapRequest.objects.all()
+    if managed:
+        # A coordinator decides on the swaps of the hotlines they manage; any other id is
+        # "not found", as for one that does not exist.
+        swaps_seen = swaps_seen.filter(
+            managed_hotlines_q(request.user, "assignment__shift__roster__hotline__")
+        )
+    swap = get_object_or_404(swaps_seen, pk=pk)
     try:
         act(swap)
     except RuleViolation as exc:
@@ -100,7 +107,11 @@ def swap_approve(request, pk: int):
     if not can_decide_swaps(request.user):
         raise PermissionDenied
     return _swap_action(
-        request, pk, lambda s: swaps.swap_approve(swap=s, by=request.user), _("Swap approved.")
+        request,
+        pk,
+        lambda s: swaps.swap_approve(swap=s, by=request.user),
+        _("Swap approved."),
+        managed=True,
     )
 
 
@@ -115,4 +126,5 @@ def swap_reject(request, pk: int):
         pk,
         lambda s: swaps.swap_reject(swap=s, by=request.user, reason=reason),
         _("Swap turned down."),
+        managed=True,
     )

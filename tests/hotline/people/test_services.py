@@ -71,12 +71,18 @@ def test_create_refusals_name_the_field_and_write_nothing(kw, field):
 
 def test_create_for_an_existing_login_puts_it_in_step():
     login = f.user(is_active=False)
-    v = people.volunteer_create(by=None, user=login, display_name="Li", phone_number="+8613800138001")
+    v = people.volunteer_create(
+        by=None, user=login, display_name="Li", phone_number="+8613800138001"
+    )
     login.refresh_from_db()
     assert v.user == login and login.is_active  # an active volunteer has an active login
     # A login has one volunteer record.
     assert "user" in _errors(
-        people.volunteer_create, by=None, user=login, display_name="Li 2", phone_number="+8613800138002"
+        people.volunteer_create,
+        by=None,
+        user=login,
+        display_name="Li 2",
+        phone_number="+8613800138002",
     )
 
 
