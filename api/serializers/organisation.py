@@ -27,6 +27,11 @@ class OrganisationSerializer(ManagedChoicesMixin, serializers.ModelSerializer):
                 raise serializers.ValidationError(exc.message_dict["parent"]) from exc
         return value
 
+    def validate(self, attrs):
+        if self.instance is None and "parent" not in attrs:
+            attrs["parent"] = self.validate_parent(None)  # a new top-level organisation
+        return attrs
+
     def validate_name(self, value):
         # The database refuses names differing only in case (organisation_name_unique_ci).
         others = Organisation.objects.filter(name__iexact=value)
