@@ -4,7 +4,6 @@ from django import forms
 from django.contrib import admin
 
 from hotline import access
-from hotline.models import Hotline, Organisation
 from hotline.phone import normalize_phone
 
 
@@ -51,11 +50,7 @@ class ManagedRowsAdmin(admin.ModelAdmin):
         return qs
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        related = db_field.related_model
-        if related is Hotline:
-            kwargs["queryset"] = Hotline.objects.filter(access.managed_hotlines_q(request.user))
-        elif related is Organisation:
-            kwargs["queryset"] = Organisation.objects.filter(
-                access.managed_organisations_q(request.user)
-            )
+        scope = access.managed_q_for(request.user, db_field.related_model)
+        if scope is not None and "queryset" not in kwargs:
+            kwargs["queryset"] = db_field.related_model._default_manager.filter(scope)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

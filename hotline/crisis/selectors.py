@@ -106,9 +106,11 @@ def crisis_staff_by_phone(number: str) -> Volunteer | None:
     )
 
 
-def escalations_for_dashboard(*, since: dt.datetime, limit: int = 100) -> list[Escalation]:
-    """Open first, then acknowledged, then those resolved since `since`; newest first in each.
-    Alerts (with recipient and SMS status) prefetched: three queries whatever the size."""
+def escalations_for_dashboard(*, user, since: dt.datetime, limit: int = 100) -> list[Escalation]:
+    """The escalations `user` sees (escalations_visible_to: a coordinator, those of the
+    hotlines they manage): open first, then acknowledged, then those resolved since `since`;
+    newest first in each. Alerts (with recipient and SMS status) prefetched: three queries
+    whatever the size."""
     status_rank = Case(
         When(status=Escalation.Status.OPEN, then=Value(0)),
         When(status=Escalation.Status.ACKNOWLEDGED, then=Value(1)),
@@ -119,7 +121,8 @@ def escalations_for_dashboard(*, since: dt.datetime, limit: int = 100) -> list[E
         "alerted_at", "id"
     )
     return list(
-        Escalation.objects.filter(
+        escalations_visible_to(user)
+        .filter(
             Q(status__in=[Escalation.Status.OPEN, Escalation.Status.ACKNOWLEDGED])
             | Q(resolved_at__gte=since)
         )

@@ -163,7 +163,9 @@ def crisis_home(request):
                 ),
             },
         )
-    rows = escalations_for_dashboard(since=now - dt.timedelta(days=DASHBOARD_RESOLVED_DAYS))
+    rows = escalations_for_dashboard(
+        user=request.user, since=now - dt.timedelta(days=DASHBOARD_RESOLVED_DAYS)
+    )
     return render(
         request,
         "crisis/dashboard.html",
