@@ -6,7 +6,11 @@ from api.serializers.common import AwareDateTimeField, ManagedChoicesMixin
 from hotline.models import Role
 from scheduling import services
 from scheduling.models import REQUIREMENT_FIELDS, Shift
-from scheduling.validators import validate_requirements, validate_shift_span
+from scheduling.validators import (
+    validate_requirements,
+    validate_shift_in_roster,
+    validate_shift_span,
+)
 
 MAX_SEATS = 50
 
@@ -81,6 +85,7 @@ class ShiftSerializer(ManagedChoicesMixin, serializers.ModelSerializer):
             attrs.get("starts_at", getattr(self.instance, "starts_at", None)),
             attrs.get("ends_at", getattr(self.instance, "ends_at", None)),
         )
+
         validate_requirements(
             attrs.get("required_counsellors", getattr(self.instance, "required_counsellors", 0)),
             attrs.get(
@@ -89,4 +94,8 @@ class ShiftSerializer(ManagedChoicesMixin, serializers.ModelSerializer):
         )
         if self.instance is not None:
             services.shift_move_check(shift=self.instance, roster=attrs.get("roster"))
+        validate_shift_in_roster(
+            attrs.get("starts_at", getattr(self.instance, "starts_at", None)),
+            attrs.get("roster", getattr(self.instance, "roster", None)),
+        )
         return attrs

@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from api.filters import BoundedIsoDateTimeFilter
 from api.permissions import IsCoordinator
 from api.serializers.assignment import AssignmentSerializer
 from api.serializers.availability import AvailabilitySerializer, TimeOffSerializer
@@ -105,8 +106,8 @@ class RosterViewSet(RosterBuildActions, CoordinatorWriteViewSet):
 
 
 class ShiftFilter(django_filters.FilterSet):
-    starts_after = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    starts_after = BoundedIsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = BoundedIsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
 
     class Meta:
         model = Shift

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from hotline.access import can_manage_rosters, managed_organisations_q
+from hotline.dates import date_in_range
 from hotline.models import Volunteer
 from scheduling import builder, services
 from scheduling.models import Assignment, AutofillRun, Roster, Shift
@@ -62,8 +63,10 @@ def _week_of(request: HttpRequest, roster: Roster) -> dt.date:
     first, last = _monday(roster.first_day), _monday(roster.last_day)
     raw = request.GET.get("week") or request.POST.get("week")
     try:
-        day = dt.date.fromisoformat(raw) if raw else None
+        day = dt.date.fromisoformat(raw[:10]) if raw else None
     except ValueError:
+        day = None
+    if not date_in_range(day):  # year 1 or 9999: as if no week were asked for
         day = None
     if day is None:
         today = timezone.now().astimezone(roster.hotline.tz).date()

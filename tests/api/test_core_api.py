@@ -97,8 +97,12 @@ def test_bad_token_is_401():
 # --- coordinator CRUD ---------------------------------------------------------------------
 
 
-def test_coordinator_creates_organisation_hotline_roster_shift(coord):
-    org = coord.post("/api/v1/organisations/", {"name": "Xinyang Branch"}, format="json")
+def test_coordinator_creates_organisation_hotline_roster_shift(coord, coordinator):
+    city = f.organisation(name="City federation")
+    f.volunteer(user=coordinator, organisation=city, roles=())
+    org = coord.post(
+        "/api/v1/organisations/", {"name": "Xinyang Branch", "parent": city.pk}, format="json"
+    )
     assert org.status_code == 201 and org.json()["name"] == "Xinyang Branch"
     hotline = coord.post(
         "/api/v1/hotlines/",
@@ -108,6 +112,7 @@ def test_coordinator_creates_organisation_hotline_roster_shift(coord):
     assert hotline.status_code == 201, hotline.json()
     assert hotline.json()["phone_number"] == "+8637165123456"
     assert hotline.json()["min_rest_hours"] == 11
+    assert hotline.json()["organisation"] == city.pk  # left out: the coordinator's own
     roster = coord.post(
         "/api/v1/rosters/",
         {"hotline": hotline.json()["id"], "first_day": "2026-03-02", "last_day": "2026-03-08"},
