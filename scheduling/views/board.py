@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from hotline.access import can_manage_rosters, managed_organisations_q
 from hotline.dates import date_in_range
+from hotline.ids import id_or_404
 from hotline.models import Volunteer
 from scheduling import builder, services
 from scheduling.models import Assignment, AutofillRun, Roster, Shift
@@ -44,14 +45,6 @@ def _roster(request: HttpRequest, pk: int) -> Roster:
 def _managed_volunteers(request: HttpRequest):
     """The volunteers this coordinator may put on shifts: those they manage."""
     return Volunteer.objects.filter(managed_organisations_q(request.user, "organisation__"))
-
-
-def _posted_id(request: HttpRequest, name: str) -> int:
-    """An id from the form; anything but a whole number is "not found" (404), never a 500."""
-    raw = request.POST.get(name) or ""
-    if not raw.isdigit() or len(raw) > 18:
-        raise Http404
-    return int(raw)
 
 
 def _monday(day: dt.date) -> dt.date:
@@ -140,8 +133,10 @@ def _render_board(
 def board(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
     roster = _roster(request, pk)
-    raw_shift = request.GET.get("shift") or ""
-    open_shift_id = int(raw_shift) if raw_shift.isdigit() and len(raw_shift) <= 18 else None
+    try:
+        open_shift_id = id_or_404(request.GET.get("shift"))
+    except Http404:
+        open_shift_id = None
     return _render_board(request, roster, _week_of(request, roster), open_shift_id=open_shift_id)
 
 
@@ -151,8 +146,10 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
     roster = _roster(request, pk)
     week = _week_of(request, roster)
-    shift = get_object_or_404(Shift, roster=roster, pk=_posted_id(request, "shift"))
-    volunteer = get_object_or_404(_managed_volunteers(request), pk=_posted_id(request, "volunteer"))
+    shift = get_object_or_404(Shift, roster=roster, pk=id_or_404(request.POST.get("shift")))
+    volunteer = get_object_or_404(
+        _managed_volunteers(request), pk=id_or_404(request.POST.get("volunteer"))
+    )
     role = request.POST.get("role", "")
     try:
         services.assignment_create(

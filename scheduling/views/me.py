@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from hotline.access import can_see_open_slots, is_coordinator, volunteer_of
+from hotline.ids import id_or_404
 from scheduling import reminders, services, swaps
 from scheduling.availability import ics_import
 from scheduling.availability import services as availability_services
@@ -214,12 +215,12 @@ def my_availability(request):
                     return redirect("scheduling:my-availability")
             elif action == "delete_window":
                 availability_services.availability_delete(
-                    volunteer=volunteer, window_id=int(request.POST["id"])
+                    volunteer=volunteer, window_id=id_or_404(request.POST.get("id"))
                 )
                 return redirect("scheduling:my-availability")
             elif action == "delete_time_off":
                 availability_services.time_off_delete(
-                    volunteer=volunteer, time_off_id=int(request.POST["id"])
+                    volunteer=volunteer, time_off_id=id_or_404(request.POST.get("id"))
                 )
                 return redirect("scheduling:my-availability")
         except (
