@@ -139,3 +139,28 @@ def test_deeply_nested_json_is_a_400(api, body, url):
 def test_ordinary_nesting_still_parses(api, roster):
     response = _shift(api, roster, "2026-03-02T08:00:00+08:00", "2026-03-02T12:00:00+08:00")
     assert response.status_code == 201
+
+
+def test_refusals_in_chinese(api, roster):
+    response = api.post(
+        "/api/v1/shifts/",
+        {
+            "roster": roster.pk,
+            "starts_at": "2026-03-02T08:00:00+08:00",
+            "ends_at": "2026-03-04T08:00:00+08:00",
+            "requirements": {"counsellor": 1},
+        },
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert "最长 24 小时" in str(response.json())
+    response = api.get("/api/v1/shifts/", {"starts_after": FAR[0]}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "2000 年" in str(response.json())
+    response = api.generic(
+        "POST",
+        "/api/v1/rosters/",
+        "[" * 5000 + "]" * 5000,
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert "嵌套" in response.json()["detail"]
