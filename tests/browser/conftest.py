@@ -175,6 +175,10 @@ class Page:
         with translation.override(self.language):
             return translation.gettext(message)
 
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        with translation.override(self.language):
+            return translation.ngettext(singular, plural, n)
+
     def text(self) -> str:
         return self.find("body").text
 
@@ -204,7 +208,12 @@ class Page:
         assert self.find("html").get_attribute("lang") == self.language
         if self.language != "zh-hans":
             return
-        body = self.text()
+        # Logins and other names are data, marked translate="no": left out of the check.
+        body = self.driver.execute_script(
+            "var b = document.body.cloneNode(true);"
+            "b.querySelectorAll('[translate=no]').forEach(function (e) { e.remove(); });"
+            "return b.innerText;"
+        )
         leaks = [
             s for s in ENGLISH_ONLY if re.search(rf"(?<![A-Za-z]){re.escape(s)}(?![A-Za-z])", body)
         ]
