@@ -173,6 +173,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "hotline.context_processors.site",
                 "hotline.crisis.context_processors.crisis_banner",
             ],
         },
