@@ -33,6 +33,8 @@ ACTION_WORDS = {
     "call.recording_play": _("played the voicemail"),
     "retention.purge": _("erased expired notes"),
     "encryption.rotate": _("re-encrypted with a new key"),
+    "password.reset_sent": _("sent a password reset code"),
+    "password.reset": _("set a new password with a reset code"),
 }
 ACTOR_WORDS = {SYSTEM: _("the system")}
 
