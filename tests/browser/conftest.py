@@ -152,7 +152,19 @@ class Page:
         old = self.find("html")
         self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
         element.click()
-        WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(old))
+
+        def left(driver) -> bool:
+            # Chromium may answer a question about the old page's node, asked while the next
+            # page replaces it, with "node does not belong to the document": it is gone.
+            try:
+                return expected_conditions.staleness_of(old)(driver)
+            except WebDriverException:
+                return True
+
+        WebDriverWait(self.driver, 15).until(left)
+        WebDriverWait(self.driver, 15).until(
+            lambda driver: driver.execute_script("return document.readyState") == "complete"
+        )
 
     def click_text(self, text: str, within: str = "body") -> None:
         for element in self.find_all(f"{within} button, {within} a"):
