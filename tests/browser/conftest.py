@@ -72,10 +72,11 @@ def clock_start():
 
 @pytest.fixture
 def demo(transactional_db, clock, settings, live_server):
-    """The demo world (`seed_demo`): a hotline, a published three-week roster from today,
+    """The demo world (`seed_demo`): a hotline, a published one-week roster from today,
     a coordinator, a supervisor and volunteers, all with the demo passwords."""
     settings.SITE_URL = live_server.url
-    call_command("seed_demo", stdout=io.StringIO())
+    # One week is all the journeys use, and seeding is most of their cost.
+    call_command("seed_demo", weeks=1, stdout=io.StringIO())
     return live_server
 
 
