@@ -182,6 +182,18 @@ def can_escalate(user, call: Call) -> bool:
     return is_crisis_staff(user)
 
 
+def can_send_password_reset(user, target: Volunteer) -> bool:
+    """Who may have a password reset code sent to a volunteer's phone: superusers for anyone
+    with a phone; coordinators for the accounts they may change (`can_change_account`:
+    volunteers of the organisations they manage, never staff, superuser or coordinator
+    accounts)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if not target.phone_number or not target.is_active:
+        return False
+    return can_change_account(user, target.user)
+
+
 # --- where: the hotlines and organisations a user manages or works on --------------------------
 
 

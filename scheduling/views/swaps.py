@@ -59,22 +59,30 @@ def swap_list(request):
     return render(request, "scheduling/swaps/swap_list.html", context)
 
 
-def _swap_action(request, pk: int, act, done: str, *, managed: bool = False):
+def _swap_action(request, pk: int, act, done, *, managed: bool = False):
+    """Run `act` on the swap; `done` is the success message, or a function of the swap as
+    the service left it (a claim waits for a coordinator unless the hotline auto-approves).
+    `managed`: a coordinator's decision, on the swaps of the hotlines they manage only; any
+    other id is "not found", as for one that does not exist."""
     swaps_seen = SwapRequest.objects.all()
     if managed:
-        # A coordinator decides on the swaps of the hotlines they manage; any other id is
-        # "not found", as for one that does not exist.
         swaps_seen = swaps_seen.filter(
             managed_hotlines_q(request.user, "assignment__shift__roster__hotline__")
         )
     swap = get_object_or_404(swaps_seen, pk=pk)
     try:
-        act(swap)
+        swap = act(swap)
     except RuleViolation as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, done)
+        messages.success(request, done(swap) if callable(done) else done)
     return redirect("scheduling:swap-list")
+
+
+def _claimed(swap: SwapRequest) -> str:
+    if swap.status == SwapRequest.Status.DONE:
+        return _("You took the shift. Thank you!")
+    return _("Thank you. A coordinator will confirm before the shift is yours.")
 
 
 @login_required
@@ -85,7 +93,7 @@ def swap_claim(request, pk: int):
         request,
         pk,
         lambda s: swaps.swap_claim(swap=s, volunteer=volunteer),
-        _("You took the shift. Thank you!"),
+        _claimed,
     )
 
 
