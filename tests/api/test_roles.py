@@ -98,3 +98,14 @@ def test_refusal_in_the_users_language(coordinator_member):
         HTTP_ACCEPT_LANGUAGE="zh-hans",
     )
     assert r.status_code == 403 and "超级用户" in r.json()["detail"]
+
+
+def test_coordinator_cannot_send_a_reset_code_to_another_coordinator(coordinator_member):
+    other = _privileged_targets()["coordinator"]
+    response = client_of(coordinator_member).post(f"/api/v1/volunteers/{other.pk}/password-reset/")
+    assert response.status_code == 403
+    ordinary = f.volunteer()
+    response = client_of(coordinator_member).post(
+        f"/api/v1/volunteers/{ordinary.pk}/password-reset/"
+    )
+    assert response.status_code in (200, 201, 202, 204)
