@@ -71,7 +71,13 @@ def _lock(swap: SwapRequest) -> SwapRequest:
 def _sms(volunteer: Volunteer, key: str, build) -> None:
     with translation.override(volunteer.language):
         body = build()
-    sms_send(to=volunteer.phone_number, body=body, dedupe_key=key, purpose="swap")
+    sms_send(
+        to=volunteer.phone_number,
+        body=body,
+        dedupe_key=key,
+        purpose="swap",
+        recipient=volunteer,
+    )
 
 
 # --- offering ------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ def test_a_repeated_round_arrives_another_way(
 def fake_wecom(settings, monkeypatch):
     settings.WECOM_CORP_ID = "ww0000"
     settings.WECOM_AGENT_ID = "1000002"
-    settings.WECOM_SECRET = "wecom-secret"  # noqa: S105
+    settings.WECOM_SECRET = "wecom-secret"
     fake = FakeWeCom(members={"zhao"})
     monkeypatch.setattr(wecom, "transport", fake)
     from django.core.cache import cache

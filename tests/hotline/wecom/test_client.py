@@ -11,7 +11,7 @@ from tests.support.wecom import FakeWeCom
 def fake(settings, monkeypatch):
     settings.WECOM_CORP_ID = "ww0000"
     settings.WECOM_AGENT_ID = "1000002"
-    settings.WECOM_SECRET = "wecom-secret"  # noqa: S105
+    settings.WECOM_SECRET = "wecom-secret"
     settings.WECOM_API_BASE = "http://127.0.0.1:18699"
     fake = FakeWeCom()
     monkeypatch.setattr(wecom, "transport", fake)
@@ -70,7 +70,7 @@ def test_unknown_member_is_a_permanent_invalid_user_error(fake):
 
 
 def test_wrong_secret_is_permanent(fake, settings):
-    settings.WECOM_SECRET = "wrong"  # noqa: S105
+    settings.WECOM_SECRET = "wrong"
     with pytest.raises(wecom.WeComError) as err:
         send()
     assert err.value.permanent and not err.value.invalid_user
