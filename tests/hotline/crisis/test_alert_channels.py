@@ -295,3 +295,32 @@ def test_wecom_down_falls_back_to_voice(
     e = raise_alert(scene, people, django_capture_on_commit_callbacks)
     assert alert_message(e).channel == "voice"
     assert [d["To"] for d in calls_placed(fake_twilio)] == [US]
+
+
+def test_alert_is_spoken_in_the_supervisors_language(
+    scene, people, tw, django_capture_on_commit_callbacks
+):
+    people.sup.language = "zh-hans"
+    people.sup.save()
+    e = raise_alert(scene, people, django_capture_on_commit_callbacks)
+    message = alert_message(e)
+    answer = {"CallSid": message.twilio_sid, "CallStatus": "in-progress", "AnsweredBy": "human"}
+    spoken = tw(f"/twilio/voice/alert?m={message.pk}", answer).content.decode()
+    assert 'voice="Polly.Zhiyu"' in spoken and 'language="cmn-CN"' in spoken
+    assert "接手请按 1" in spoken
+    r = tw(
+        f"/twilio/voice/alert-key?m={message.pk}", {"CallSid": message.twilio_sid, "Digits": "1"}
+    )
+    assert "由您接手" in r.content.decode()
+
+
+def test_alert_webhook_for_another_call_changes_nothing(
+    scene, people, tw, django_capture_on_commit_callbacks
+):
+    e = raise_alert(scene, people, django_capture_on_commit_callbacks)
+    message = alert_message(e)
+    other = {"CallSid": "CA" + "9" * 32, "Digits": "1"}
+    r = tw(f"/twilio/voice/alert-key?m={message.pk}", other)
+    assert r.status_code == 200 and "<Hangup" in r.content.decode()
+    e.refresh_from_db()
+    assert e.status == "open"

@@ -176,3 +176,28 @@ def test_coordinator_sees_and_sets_channels_on_the_volunteer(db, coordinator):
     assert r.json()["channels"] == ["voice", "sms"]
     v.refresh_from_db()
     assert v.channels == ["voice", "sms"]
+
+
+# --- preferences on the volunteer's own page -------------------------------------------------
+
+
+def test_volunteer_sets_channels_on_their_page(db, client):
+    v = f.volunteer()
+    client.force_login(v.user)
+    page = client.get("/me/shifts/").content.decode()
+    assert "How messages reach you" in page
+    r = client.post("/me/channels/", {"channel": ["voice", "sms", ""], "wecom_user_id": "LiNa"})
+    assert r.status_code == 302
+    v.refresh_from_db()
+    assert (v.channels, v.wecom_user_id) == (["voice", "sms"], "LiNa")
+    page = client.get("/me/shifts/").content.decode()
+    assert '<option value="voice" selected>' in page
+
+
+def test_same_channel_twice_on_the_page_is_refused(db, client):
+    v = f.volunteer(channels=["sms"])
+    client.force_login(v.user)
+    r = client.post("/me/channels/", {"channel": ["sms", "sms"]}, follow=True)
+    assert "Name each channel once." in r.content.decode()
+    v.refresh_from_db()
+    assert v.channels == ["sms"]
