@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hotline.models.people import MessageChannel
+
 
 class Message(models.Model):
     """One outbound message in the outbox. Sent by a background task; never twice for one
@@ -68,6 +70,13 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to} · {self.get_status_display()} · {self.dedupe_key}"
+
+    @property
+    def channel_label(self) -> str:
+        try:
+            return str(MessageChannel(self.channel).label)
+        except ValueError:
+            return self.channel
 
 
 class InboundSms(models.Model):

@@ -342,4 +342,9 @@ def message_status_update(
     if not updated and not Message.objects.filter(twilio_sid=twilio_sid).exists():
         log.info("status %s for unknown SMS %s ignored", status, twilio_sid)
         return None
-    return Message.objects.filter(twilio_sid=twilio_sid).first()
+    message = Message.objects.filter(twilio_sid=twilio_sid).first()
+    if updated and new in (Message.Status.UNDELIVERED, Message.Status.FAILED):
+        # The carrier dropped it (a link, a template, a repeat): the next channel, if any.
+        if _fall_back(message, now=now, outcome=fields["last_error"], from_status=new):
+            message.refresh_from_db()
+    return message

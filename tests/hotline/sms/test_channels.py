@@ -201,3 +201,24 @@ def test_same_channel_twice_on_the_page_is_refused(db, client):
     assert "Name each channel once." in r.content.decode()
     v.refresh_from_db()
     assert v.channels == ["sms"]
+
+
+def test_carrier_reporting_undelivered_moves_to_the_next_channel(
+    db, settings, fake_twilio, client, django_capture_on_commit_callbacks
+):
+    from tests.support.twilio import fixture, signed_post
+
+    settings.SMS_BACKEND = "twilio"
+    v = f.volunteer(phone_number=US, channels=["sms", "voice"])
+    with django_capture_on_commit_callbacks(execute=True):
+        m = send(v, "u1", kind="escalation")
+    m.refresh_from_db()
+    assert (m.channel, m.status) == ("sms", "sent")
+    report = {**fixture("sms-status-failed"), "MessageSid": m.twilio_sid, "SmsSid": m.twilio_sid}
+    report["MessageStatus"] = report["SmsStatus"] = "undelivered"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert signed_post(client, "/twilio/sms/status", report).status_code == 200
+    m.refresh_from_db()
+    assert (m.channel, m.status) == ("voice", "sent")
+    assert "Twilio reported undelivered" in m.channel_log[0]["outcome"]
+    assert fake_twilio.dialled() == [US]
