@@ -241,6 +241,7 @@ def alert_params(escalation: Escalation, volunteer) -> dict:
     return {
         "escalation": escalation.pk,
         "hotline": escalation.hotline.name,
+        "caller_id": escalation.hotline.phone_number,
         "code": escalation.code,
         "tier": escalation.tier,
         "round": escalation.round,

@@ -142,11 +142,16 @@ class VoiceChannel:
         to = message.recipient.phone_number if message.recipient else message.to
         if not voice_reachable(to):
             raise SendError("the voice provider cannot call this number", permanent=True)
+        # Caller ID: the hotline's own number for its alerts, else the SMS sender when it is
+        # a number (a Messaging Service SID cannot place calls).
+        caller_id = (message.params or {}).get("caller_id") or message.from_number
+        if not caller_id or caller_id.startswith("MG"):
+            raise SendError("no number to call from", permanent=True)
         url, status_callback = voice_urls(message)
         try:
             return telephony.alert_call_create(
                 to=to,
-                from_=message.from_number or settings.TWILIO_SMS_FROM,
+                from_=caller_id,
                 url=url,
                 status_callback=status_callback,
                 timeout=settings.VOICE_ALERT_RING_SECONDS,

@@ -54,6 +54,7 @@ def test_escalation_acknowledged_by_key_press_end_to_end(
     # the supervisor is called (voice before SMS for escalations), not texted
     (placed,) = calls_placed(fake_twilio)
     assert placed["To"] == US and placed["MachineDetection"] == "Enable"
+    assert placed["From"] == scene.hotline.phone_number  # the hotline's number as caller ID
     assert backends.outbox == []
     message = alert_message(e)
     assert (message.channel, message.status, message.channels) == (
