@@ -25,6 +25,8 @@ urlpatterns = [
     # Swaps and drops
     path("swaps/", swaps.swap_list, name="swap-list"),
     path("swaps/<int:pk>/claim/", swaps.swap_claim, name="swap-claim"),
+    # The button of a drop ask's WeCom card: a signed, short-lived link for one person.
+    path("swaps/take/<str:token>/", swaps.swap_take, name="swap-take"),
     path("swaps/<int:pk>/withdraw/", swaps.swap_withdraw, name="swap-withdraw"),
     path("swaps/<int:pk>/approve/", swaps.swap_approve, name="swap-approve"),
     path("swaps/<int:pk>/reject/", swaps.swap_reject, name="swap-reject"),

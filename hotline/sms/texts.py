@@ -74,6 +74,25 @@ def _escalation_card(params: dict) -> Card:
     )
 
 
+def _drop_plain(params: dict) -> str:
+    return _(
+        "Can you take a hotline shift? %(shift)s. Take it in WeCom or on the Hotline Roster site."
+    ) % {"shift": params.get("shift", "")}
+
+
+def _drop_card(params: dict) -> Card:
+    return Card(
+        title=_("Can you take a hotline shift?"),
+        description=params.get("shift", ""),
+        url=params.get("action_link") or params.get("link") or site_home(),
+        button=_("Take it"),
+    )
+
+
+def _is_drop_ask(message) -> bool:
+    return message.purpose == "swap" and bool((message.params or {}).get("drop"))
+
+
 def _generic_spoken(message) -> str:
     return strip_links(message.body) + " " + _("Press 1 to confirm you heard this message.")
 
@@ -104,6 +123,8 @@ def sms_text(message, *, plain: bool) -> str:
         return message.body
     if message.purpose == "escalation" and message.params:
         return _with_language(message, lambda: _escalation_plain(message.params))
+    if _is_drop_ask(message):
+        return _with_language(message, lambda: _drop_plain(message.params))
     return strip_links(message.body)
 
 
@@ -116,6 +137,8 @@ def spoken_text(message) -> str:
 def card(message) -> Card:
     if message.purpose == "escalation" and message.params:
         return _with_language(message, lambda: _escalation_card(message.params))
+    if _is_drop_ask(message):
+        return _with_language(message, lambda: _drop_card(message.params))
     return _with_language(message, lambda: _generic_card(message))
 
 
