@@ -159,6 +159,10 @@ def template_for(message) -> tuple[str, dict[str, str]]:
             "hotline": str(message.params.get("hotline", ""))[:TEMPLATE_VARIABLE_MAX],
             "code": str(message.params.get("code", "")),
         }
+    if _is_drop_ask(message) and templates.get("swap"):
+        return templates["swap"], {
+            "shift": str(message.params.get("shift", ""))[:TEMPLATE_VARIABLE_MAX]
+        }
     code = templates.get(kind) or templates.get("notice")
     if not code:
         raise KeyError(kind)

@@ -128,3 +128,22 @@ def test_kind_without_any_template_fails_with_a_clear_error(
     m.refresh_from_db()
     assert m.status == "failed" and "no Alibaba Cloud template" in m.last_error
     assert aliyun.requests == []
+
+
+def test_drop_ask_uses_the_swap_template_with_the_shift(
+    db, aliyun, settings, django_capture_on_commit_callbacks
+):
+    settings.ALIYUN_SMS_TEMPLATES = {**settings.ALIYUN_SMS_TEMPLATES, "swap": "SMS_100000003"}
+    v = f.volunteer(channels=["sms"])
+    with django_capture_on_commit_callbacks(execute=True):
+        sms.sms_send(
+            to=v.phone_number,
+            body="Can you take a hotline shift? Wed 20:00. Reply TAKE 7, or open http://x/swaps/",
+            dedupe_key="drop:7:ask:1",
+            purpose="swap",
+            recipient=v,
+            params={"drop": 7, "shift": "Wed 2027-03-24 20:00–08:00 Line A", "link": "http://x/"},
+        )
+    (sent,) = aliyun.requests
+    assert sent["TemplateCode"] == "SMS_100000003"
+    assert json.loads(sent["TemplateParam"]) == {"shift": "Wed 2027-03-24 20:00–08:00 Line A"}
