@@ -174,13 +174,17 @@ class Command(BaseCommand):
             if not queued and not ringing:
                 break
             for message in queued:
+                channel = message.channel
                 status = outbox.message_deliver(message.pk, now=now)
                 message.refresh_from_db()
-                self.stdout.write(
-                    f"  {message.recipient or message.to} — {message.channel}: {status}"
-                )
-                if message.channel_log and status != Message.Status.SENT:
-                    self.stdout.write(f"    ({message.channel_log[-1]['outcome']})")
+                who = message.recipient or message.to
+                if message.channel != channel:
+                    self.stdout.write(
+                        f"  {who} — {channel}: failed ({message.channel_log[-1]['outcome']}),"
+                        f" next: {message.channel}"
+                    )
+                else:
+                    self.stdout.write(f"  {who} — {channel}: {status}")
             for message in ringing:
                 self._ring(message, pressing, machine)
         for message in self._round_messages(escalation):
