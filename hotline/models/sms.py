@@ -5,6 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from hotline.models.people import MessageChannel
 
+EMPTY_LIST = models.Value([], output_field=models.JSONField())
+EMPTY_DICT = models.Value({}, output_field=models.JSONField())
+
 
 class Message(models.Model):
     """One outbound message in the outbox. Sent by a background task; never twice for one
@@ -43,13 +46,19 @@ class Message(models.Model):
         related_name="+",
         verbose_name=_("recipient"),
     )
-    channel = models.CharField(_("channel"), max_length=8, default="sms")
-    channels = models.JSONField(_("channels, in order"), default=list, blank=True)
-    channel_log = models.JSONField(_("what each channel did"), default=list, blank=True)
+    # db_default on every new column: messages queued by code older than them (a rolling
+    # upgrade) are plain SMS, as before.
+    channel = models.CharField(_("channel"), max_length=8, default="sms", db_default="sms")
+    channels = models.JSONField(
+        _("channels, in order"), default=list, db_default=EMPTY_LIST, blank=True
+    )
+    channel_log = models.JSONField(
+        _("what each channel did"), default=list, db_default=EMPTY_LIST, blank=True
+    )
     # What the texts of this kind (`purpose`) are made of, for channels that cannot carry
     # `body` as it is (templates, no links, spoken); no caller details ever.
-    params = models.JSONField(_("text parameters"), default=dict, blank=True)
-    language = models.CharField(_("language"), max_length=10, blank=True)
+    params = models.JSONField(_("text parameters"), default=dict, db_default=EMPTY_DICT, blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True, db_default="")
     # Set when the message is no longer wanted (an escalation taken): no further channel.
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True, db_index=True)

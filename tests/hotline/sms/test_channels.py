@@ -222,3 +222,22 @@ def test_carrier_reporting_undelivered_moves_to_the_next_channel(
     assert (m.channel, m.status) == ("voice", "sent")
     assert "Twilio reported undelivered" in m.channel_log[0]["outcome"]
     assert fake_twilio.dialled() == [US]
+
+
+def test_message_queued_by_older_code_is_a_plain_sms(db, django_capture_on_commit_callbacks):
+    """A rolling upgrade: a worker still on the old code inserts without the new columns."""
+    from django.db import connection
+    from django.utils import timezone
+
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'INSERT INTO hotline_message (dedupe_key, "to", from_number, body, purpose, status,'
+            " attempts, last_error, next_attempt_at, created_at, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, 0, '', %s, %s, %s)",
+            ["old:1", US, "+15550000000", "old text", "reminder", "queued", now, now, now],
+        )
+    m = Message.objects.get(dedupe_key="old:1")
+    assert (m.channel, m.channels, m.channel_log, m.params) == ("sms", [], [], {})
+    assert sms.message_deliver(m.pk) == "sent"
+    assert backends.outbox[-1]["body"] == "old text"
