@@ -43,8 +43,8 @@ def text(message: Message) -> str:
 
 
 def _send_console(message: Message) -> str:
+    # Logged once (the root logger's console handler shows it); never also printed.
     log.info("SMS to %s: %s", message.to, text(message))
-    print(f"[SMS to {message.to}] {text(message)}")  # noqa: T201 - the console backend
     return f"console-{message.pk}"
 
 
