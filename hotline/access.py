@@ -166,6 +166,35 @@ def can_escalate(user, call: Call) -> bool:
     return can_report_on(user, call) or is_crisis_staff(user)
 
 
+def is_active_supervisor(user) -> bool:
+    """An active volunteer record with the supervisor role (coordinators alone are not)."""
+    volunteer = active_volunteer_of(user)
+    return bool(volunteer and volunteer.is_supervisor)
+
+
+def can_manage_follow_ups(user) -> bool:
+    """The supervisors' follow-up queue: see every follow-up of the line (debriefs aside),
+    assign and reassign, create one from an escalation (crisis staff)."""
+    return is_crisis_staff(user)
+
+
+def can_see_debriefs(user) -> bool:
+    """Debriefs and their notes are for supervisors only: not coordinators (who read
+    statistics per person), not the volunteer debriefed."""
+    return is_active_supervisor(user)
+
+
+def can_work_follow_up(user, follow_up) -> bool:
+    """Change, complete or call back through one follow-up: its assignee, and whoever
+    manages follow-ups (supervisors only, for a debrief)."""
+    if follow_up.kind == "debrief":
+        return can_see_debriefs(user)
+    volunteer = active_volunteer_of(user)
+    if volunteer is not None and follow_up.assignee_id == volunteer.pk:
+        return True
+    return can_manage_follow_ups(user)
+
+
 # --- where: the hotlines and organisations a user manages or works on --------------------------
 
 

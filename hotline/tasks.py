@@ -12,6 +12,7 @@ import datetime as dt
 from hotline.accounts import housekeeping
 from hotline.calls import services as calls
 from hotline.crisis import escalations, retention
+from hotline.followups import services as followups
 from hotline.sms import outbox
 
 
@@ -60,3 +61,9 @@ def sms_reply_ack(*, from_number: str, body: str, now: dt.datetime) -> str | Non
 def login_records_purge() -> dict[str, int]:
     """Daily: expired API tokens, and sign-in records past LOGIN_LOG_RETENTION_DAYS."""
     return housekeeping.login_records_purge()
+
+
+def follow_ups_overdue() -> int:
+    """Every 5 minutes: tell the supervisors (up the chain) of each newly overdue follow-up,
+    once."""
+    return followups.follow_ups_alert_overdue()

@@ -38,6 +38,7 @@ from hotline.calls.selectors import (
     shift_of,
     voicemail_recipients,
 )
+from hotline.followups.services import follow_up_from_callback
 from hotline.models import (
     MENU_KEYS,
     Call,
@@ -633,6 +634,7 @@ def call_for_voicemail(*, call_id: int) -> Call | None:
     return Call.objects.select_related("hotline").filter(pk=call_id).first()
 
 
+@transaction.atomic
 def callback_request_create(*, call: Call, number: str, now: dt.datetime) -> CallbackRequest | None:
     """The caller pressed 1 to be called back on `number` (their caller ID). Idempotent."""
     try:
@@ -645,6 +647,7 @@ def callback_request_create(*, call: Call, number: str, now: dt.datetime) -> Cal
     )
     if created:
         _late_voicemail(call)
+        follow_up_from_callback(callback=request, now=now)
         voicemail_notify(call_id=call.pk, now=now)
     return request
 

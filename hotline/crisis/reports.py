@@ -19,6 +19,7 @@ from hotline import access
 from hotline.conflicts import DomainConflict
 from hotline.crisis.audit import audit_record
 from hotline.crisis.escalations import escalation_raise
+from hotline.followups.services import follow_up_from_report
 from hotline.models import (
     ESCALATION_RISK,
     CallerGroup,
@@ -85,9 +86,13 @@ def _escalate_if_high(report: CallReport, *, by, now: dt.datetime) -> Escalation
 
 
 @transaction.atomic
-def report_create(*, call, by, data: dict, now: dt.datetime) -> CallReport:
+def report_create(
+    *, call, by, data: dict, now: dt.datetime, safety: dict | None = None
+) -> CallReport:
     """File the report on `call` by user `by` (must have answered it: else PermissionDenied).
-    Raises ReportConflict if the call has a report already, ValidationError on bad data."""
+    Raises ReportConflict if the call has a report already, ValidationError on bad data.
+    With `follow_up_needed`, a follow-up is made with the caller's `safety` answers
+    (safe_to_call, safe_to_leave_message, best_time, number)."""
     if not access.can_report_on(by, call):
         raise PermissionDenied(_("Only the volunteer who answered this call can report on it."))
     fields = _clean({"summary": "", "follow_up_needed": False, "referral": "", **data})
@@ -107,12 +112,15 @@ def report_create(*, call, by, data: dict, now: dt.datetime) -> CallReport:
         at=now,
         detail={"call": call.pk, "risk_level": report.risk_level},
     )
+    report.follow_up = follow_up_from_report(report=report, by=by, now=now, safety=safety)
     report.escalation = _escalate_if_high(report, by=by, now=now)
     return report
 
 
 @transaction.atomic
-def report_update(*, report: CallReport, by, data: dict, now: dt.datetime) -> CallReport:
+def report_update(
+    *, report: CallReport, by, data: dict, now: dt.datetime, safety: dict | None = None
+) -> CallReport:
     """Change a report: its author only, within the edit window (else ReportConflict)."""
     report = (
         CallReport.objects.select_for_update(of=("self",)).select_related("call").get(pk=report.pk)
@@ -143,6 +151,7 @@ def report_update(*, report: CallReport, by, data: dict, now: dt.datetime) -> Ca
     # Only a rise into the high levels opens (or joins) a chain: editing the summary of a
     # report whose escalation was resolved must not start a new one.
     raised = report.risk_level > current["risk_level"]
+    report.follow_up = follow_up_from_report(report=report, by=by, now=now, safety=safety)
     report.escalation = _escalate_if_high(report, by=by, now=now) if raised else None
     return report
 

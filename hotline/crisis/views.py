@@ -24,6 +24,7 @@ from hotline.crisis.selectors import (
     escalations_visible_to,
     reports_visible_to,
 )
+from hotline.followups.forms import SafetyForm
 from hotline.models import RISK_DESCRIPTIONS, Call, CallReport, Escalation, RiskLevel
 
 DASHBOARD_RESOLVED_DAYS = 7
@@ -72,15 +73,17 @@ def call_report(request, call_id: int):
                 if not author:
                     raise PermissionDenied
                 form = ReportForm(request.POST, instance=report if editable else None)
-                if form.is_valid():
+                safety_form = SafetyForm(request.POST)
+                if form.is_valid() and safety_form.is_valid():
                     data = {k: form.cleaned_data[k] for k in reports.EDITABLE_FIELDS}
+                    safety = safety_form.answers()
                     if report is None:
                         saved = reports.report_create(
-                            call=call, by=request.user, data=data, now=now
+                            call=call, by=request.user, data=data, now=now, safety=safety
                         )
                     else:
                         saved = reports.report_update(
-                            report=report, by=request.user, data=data, now=now
+                            report=report, by=request.user, data=data, now=now, safety=safety
                         )
                     if getattr(saved, "escalation", None) is not None:
                         messages.warning(
@@ -111,6 +114,7 @@ def call_report(request, call_id: int):
             "call": call,
             "report": report,
             "form": form,
+            "safety_form": SafetyForm(),
             "addendum_form": addendum_form,
             "addenda": list(report.addenda.all()) if report else [],
             "risk_choices": _risk_choices(),

@@ -27,6 +27,7 @@ from hotline.models.crisis import (
     RiskLevel,
     alert_dedupe_key,
 )
+from hotline.models.followups import CallBackAttempt, FollowUp
 from hotline.models.hotlines import Hotline
 from hotline.models.people import ROLE_FLAG, Organisation, Role, Volunteer
 from hotline.models.sms import InboundSms, Message
@@ -42,12 +43,14 @@ __all__ = [
     "AuditLog",
     "Call",
     "CallAttempt",
+    "CallBackAttempt",
     "CallReport",
     "CallReportAddendum",
     "CallbackRequest",
     "CallerGroup",
     "Category",
     "Escalation",
+    "FollowUp",
     "EscalationAlert",
     "Hotline",
     "InboundSms",
