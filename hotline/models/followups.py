@@ -45,9 +45,12 @@ class FollowUp(models.Model):
 
     kind = models.CharField(_("kind"), max_length=14, choices=Kind.choices)
     source = models.CharField(_("created from"), max_length=12, choices=Source.choices)
+    # Empty only for a debrief a volunteer asked for from My shifts.
     hotline = models.ForeignKey(
         "hotline.Hotline",
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="follow_ups",
         verbose_name=_("hotline"),
     )
