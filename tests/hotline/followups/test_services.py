@@ -270,3 +270,12 @@ def test_closed_or_moved_follow_ups_are_not_reported_overdue(scene, volunteer, c
     )
     assert services.follow_ups_alert_overdue(now=NOW + dt.timedelta(hours=2)) == 0
     assert len(outbox) == 0
+
+
+def test_overdue_alert_is_in_each_supervisors_language(scene, volunteer, clock, outbox):
+    zh = f.volunteer(roles=("supervisor",), language="zh-hans")
+    fu = follow_up_for(scene.hotline, volunteer, now=NOW, due_at=NOW + dt.timedelta(hours=1))
+    services.follow_ups_alert_overdue(now=NOW + dt.timedelta(hours=2))
+    (message,) = list(outbox)
+    assert message["to"] == zh.phone_number
+    assert f"跟进 {fu.pk}" in message["body"] and "已逾期" in message["body"]
