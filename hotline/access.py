@@ -22,7 +22,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 
-from hotline.models import Call, Hotline, Volunteer
+from hotline.models import Call, FollowUp, Hotline, Volunteer
 from scheduling.models import Assignment, Roster
 
 COORDINATORS_GROUP = "coordinators"
@@ -155,9 +155,20 @@ def can_see_callbacks(user) -> bool:
 
 
 def can_report_on(user, call: Call) -> bool:
-    """Only the volunteer who answered the call files or edits its report."""
+    """The volunteer who answered the call files its report. A voicemail (or a callback
+    request) nobody answered is reported by whoever handles it: a supervisor, or the
+    volunteer a follow-up on it is assigned to. Coordinators without a volunteer record
+    cannot author reports."""
     volunteer = active_volunteer_of(user)
-    return bool(volunteer is not None and call.answered_by_id == volunteer.pk)
+    if volunteer is None:
+        return False
+    if call.answered_by_id is not None:
+        return call.answered_by_id == volunteer.pk
+    if call.outcome != Call.Outcome.VOICEMAIL and not call.recording_sid:
+        return False
+    return (
+        volunteer.is_supervisor or FollowUp.objects.filter(call=call, assignee=volunteer).exists()
+    )
 
 
 def can_escalate(user, call: Call) -> bool:

@@ -8,6 +8,7 @@ from hotline.sms import backends
 from tests.support import factories as f
 from tests.support.clock import Clock
 from tests.support.scenes import NOW
+from tests.support.taxonomy import _taxonomy_seeded  # noqa: F401 - autouse: seed rows
 
 
 def pytest_collection_modifyitems(config, items):

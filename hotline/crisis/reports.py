@@ -22,21 +22,26 @@ from hotline.crisis.escalations import escalation_raise
 from hotline.followups.services import follow_up_from_report
 from hotline.models import (
     ESCALATION_RISK,
-    CallerGroup,
     CallReport,
     CallReportAddendum,
     Escalation,
-    ReportCategory,
+    TaxonomyAction,
 )
+from hotline.taxonomy.selectors import check_report_codes
 
 EDITABLE_FIELDS = (
     "category",
+    "sub_category",
     "caller_group",
+    "caller_sex",
+    "caller_age_band",
     "summary",
     "risk_level",
     "follow_up_needed",
     "referral",
 )
+# Set through the many-to-many, after the row is saved: a list of action codes.
+ACTIONS = "actions"
 
 
 class ReportConflict(DomainConflict):
@@ -56,19 +61,27 @@ def _is_author(user, report: CallReport) -> bool:
     return volunteer is not None and volunteer.pk == report.author_id
 
 
-def _clean(data: dict) -> dict:
-    """The same checks as the model's field validators, for callers that skip a form."""
+def _clean(data: dict, *, current: dict | None = None) -> dict:
+    """The same checks as the model's field validators, for callers that skip a form, and
+    the taxonomy's (hotline.taxonomy.selectors.check_report_codes): an unknown code, or one
+    no longer offered that the report did not already carry, is refused."""
     errors = {}
     risk = data.get("risk_level")
     if not isinstance(risk, int) or isinstance(risk, bool) or not 0 <= risk <= 4:
         errors["risk_level"] = [_("Choose a risk level from 0 to 4.")]
-    if data.get("category") not in ReportCategory.values:
+    if not data.get("category"):
         errors["category"] = [_("Choose a category.")]
-    if data.get("caller_group") not in CallerGroup.values:
+    if not data.get("caller_group"):
         errors["caller_group"] = [_("Choose a caller group.")]
+    codes = {k: v for k, v in data.items() if k not in errors}
+    errors.update(check_report_codes(codes, current=current))
     if errors:
         raise ValidationError(errors)
-    return {k: data[k] for k in EDITABLE_FIELDS if k in data}
+    return {k: data[k] for k in (*EDITABLE_FIELDS, ACTIONS) if k in data}
+
+
+def _set_actions(report: CallReport, codes) -> None:
+    report.actions.set(TaxonomyAction.objects.filter(code__in=list(codes or [])))
 
 
 def _escalate_if_high(report: CallReport, *, by, now: dt.datetime) -> Escalation | None:
@@ -96,11 +109,13 @@ def report_create(
     if not access.can_report_on(by, call):
         raise PermissionDenied(_("Only the volunteer who answered this call can report on it."))
     fields = _clean({"summary": "", "follow_up_needed": False, "referral": "", **data})
+    actions = fields.pop(ACTIONS, [])
     try:
         with transaction.atomic():
             report = CallReport.objects.create(
                 call=call, author=access.volunteer_of(by), created_at=now, updated_at=now, **fields
             )
+            _set_actions(report, actions)
     except IntegrityError as exc:
         raise ReportConflict(
             "report_exists", _("This call already has a report: edit it instead.")
@@ -134,8 +149,13 @@ def report_update(
             % {"hours": int(edit_window().total_seconds() // 3600)},
         )
     current = {k: getattr(report, k) for k in EDITABLE_FIELDS}
-    fields = _clean({**current, **data})
+    current[ACTIONS] = sorted(report.actions.values_list("code", flat=True))
+    fields = _clean({**current, **data}, current=current)
+    actions = sorted(fields.pop(ACTIONS, current[ACTIONS]))
     changed = sorted(k for k, v in fields.items() if current[k] != v)
+    if actions != current[ACTIONS]:
+        changed = sorted([*changed, ACTIONS])
+        _set_actions(report, actions)
     for key, value in fields.items():
         setattr(report, key, value)
     report.updated_at = now

@@ -25,7 +25,15 @@ from hotline.crisis.selectors import (
     reports_visible_to,
 )
 from hotline.followups.forms import SafetyForm
-from hotline.models import RISK_DESCRIPTIONS, Call, CallReport, Escalation, RiskLevel
+from hotline.models import (
+    RISK_DESCRIPTIONS,
+    Call,
+    CallReport,
+    Escalation,
+    NonDataType,
+    RiskLevel,
+)
+from hotline.taxonomy import selectors as taxonomy
 
 DASHBOARD_RESOLVED_DAYS = 7
 REFRESH_SECONDS = 30
@@ -76,6 +84,7 @@ def call_report(request, call_id: int):
                 safety_form = SafetyForm(request.POST)
                 if form.is_valid() and safety_form.is_valid():
                     data = {k: form.cleaned_data[k] for k in reports.EDITABLE_FIELDS}
+                    data[reports.ACTIONS] = form.cleaned_data["actions"]
                     safety = safety_form.answers()
                     if report is None:
                         saved = reports.report_create(
@@ -115,6 +124,8 @@ def call_report(request, call_id: int):
             "report": report,
             "form": form,
             "safety_form": SafetyForm(),
+            "shown": _report_labels(report) if report is not None else None,
+            "non_data_types": NonDataType.choices,
             "addendum_form": addendum_form,
             "addenda": list(report.addenda.all()) if report else [],
             "risk_choices": _risk_choices(),
@@ -123,6 +134,20 @@ def call_report(request, call_id: int):
             "edit_until": report.created_at + reports.edit_window() if report else None,
         },
     )
+
+
+def _report_labels(report: CallReport) -> dict:
+    """The report's taxonomy codes as labels in the reader's language (a code since deleted
+    shows as itself)."""
+    names = taxonomy.labels()
+    return {
+        "category": names["category"].get(report.category, report.category),
+        "sub_category": names["category"].get(report.sub_category, report.sub_category),
+        "caller_group": names["caller_group"].get(report.caller_group, report.caller_group),
+        "actions": [
+            names["action"].get(c, c) for c in report.actions.values_list("code", flat=True)
+        ],
+    }
 
 
 @login_required

@@ -11,6 +11,7 @@ from hotline.models.calls import (
     CallAttempt,
     CallbackRequest,
     Category,
+    NonDataType,
     RingRotation,
 )
 from hotline.models.crisis import (
@@ -18,7 +19,9 @@ from hotline.models.crisis import (
     ESCALATION_RISK,
     RISK_DESCRIPTIONS,
     AuditLog,
+    CallerAgeBand,
     CallerGroup,
+    CallerSex,
     CallReport,
     CallReportAddendum,
     Escalation,
@@ -31,6 +34,7 @@ from hotline.models.followups import CallBackAttempt, FollowUp
 from hotline.models.hotlines import Hotline
 from hotline.models.people import ROLE_FLAG, Organisation, Role, Volunteer
 from hotline.models.sms import InboundSms, Message
+from hotline.models.taxonomy import TaxonomyAction, TaxonomyCallerGroup, TaxonomyCategory
 
 __all__ = [
     "CATEGORY_ROLE",
@@ -47,7 +51,9 @@ __all__ = [
     "CallReport",
     "CallReportAddendum",
     "CallbackRequest",
+    "CallerAgeBand",
     "CallerGroup",
+    "CallerSex",
     "Category",
     "Escalation",
     "FollowUp",
@@ -55,11 +61,15 @@ __all__ = [
     "Hotline",
     "InboundSms",
     "Message",
+    "NonDataType",
     "Organisation",
     "ReportCategory",
     "RingRotation",
     "RiskLevel",
     "Role",
+    "TaxonomyAction",
+    "TaxonomyCallerGroup",
+    "TaxonomyCategory",
     "Volunteer",
     "alert_dedupe_key",
 ]
