@@ -11,6 +11,11 @@ from api.views.auth import TokenRevokeView, TokenView
 from api.views.escalation import EscalationViewSet
 from api.views.follow_up import FollowUpViewSet
 from api.views.report import CallReportAddendumView, CallReportView
+from api.views.taxonomy import (
+    TaxonomyActionViewSet,
+    TaxonomyCallerGroupViewSet,
+    TaxonomyCategoryViewSet,
+)
 
 app_name = "api"
 
@@ -28,6 +33,11 @@ router.register("calls", call.CallViewSet, basename="call")
 router.register("callbacks", call.CallbackViewSet, basename="callback")
 router.register("escalations", EscalationViewSet, basename="escalation")
 router.register("follow-ups", FollowUpViewSet, basename="follow-up")
+router.register("taxonomy/categories", TaxonomyCategoryViewSet, basename="taxonomy-category")
+router.register("taxonomy/actions", TaxonomyActionViewSet, basename="taxonomy-action")
+router.register(
+    "taxonomy/caller-groups", TaxonomyCallerGroupViewSet, basename="taxonomy-caller-group"
+)
 router.register("swaps", me.SwapViewSet, basename="swap")
 router.register("autofill", roster_build.AutofillRunViewSet, basename="autofill")
 
