@@ -11,6 +11,7 @@ from api.views.auth import TokenRevokeView, TokenView
 from api.views.escalation import EscalationViewSet
 from api.views.follow_up import FollowUpViewSet
 from api.views.report import CallReportAddendumView, CallReportView
+from api.views.resource import ResourceViewSet
 from api.views.taxonomy import (
     TaxonomyActionViewSet,
     TaxonomyCallerGroupViewSet,
@@ -33,6 +34,7 @@ router.register("calls", call.CallViewSet, basename="call")
 router.register("callbacks", call.CallbackViewSet, basename="callback")
 router.register("escalations", EscalationViewSet, basename="escalation")
 router.register("follow-ups", FollowUpViewSet, basename="follow-up")
+router.register("resources", ResourceViewSet, basename="resource")
 router.register("taxonomy/categories", TaxonomyCategoryViewSet, basename="taxonomy-category")
 router.register("taxonomy/actions", TaxonomyActionViewSet, basename="taxonomy-action")
 router.register(

@@ -419,6 +419,9 @@ REPORT_EDIT_HOURS = env_int("REPORT_EDIT_HOURS", 24)
 # Follow-ups (docs/follow-ups.md): hours until a new follow-up is due, and until a debrief is.
 FOLLOW_UP_DUE_HOURS = env_int("FOLLOW_UP_DUE_HOURS", 24)
 DEBRIEF_DUE_HOURS = env_int("DEBRIEF_DUE_HOURS", 24)
+# The referral directory (docs/referrals.md): a resource not verified for this many days is
+# on the coordinators' monthly list.
+RESOURCE_VERIFY_DAYS = env_int("RESOURCE_VERIFY_DAYS", 180)
 
 # Volunteers on their own (calendar feeds, reminders, swaps; docs/volunteers.md).
 # Host part of calendar UIDs (assignment-<id>@<host>): set it once and never change it, or

@@ -13,6 +13,7 @@ from hotline.accounts import housekeeping
 from hotline.calls import services as calls
 from hotline.crisis import escalations, retention
 from hotline.followups import services as followups
+from hotline.referrals import services as referrals
 from hotline.sms import outbox
 
 
@@ -67,3 +68,8 @@ def follow_ups_overdue() -> int:
     """Every 5 minutes: tell the supervisors (up the chain) of each newly overdue follow-up,
     once."""
     return followups.follow_ups_alert_overdue()
+
+
+def resources_unverified() -> int:
+    """Monthly: tell the coordinators which referral resources nobody verified lately."""
+    return referrals.resources_unverified_notify()

@@ -7,6 +7,7 @@ from hotline.models import (
     CallerSex,
     CallReport,
     CallReportAddendum,
+    Resource,
     TaxonomyAction,
 )
 
@@ -42,6 +43,12 @@ class CallReportSerializer(serializers.ModelSerializer):
         queryset=TaxonomyAction.objects.all(),
         help_text="codes of actions taken",
     )
+    referred_resources = serializers.PrimaryKeyRelatedField(
+        many=True,
+        required=False,
+        queryset=Resource.objects.all(),
+        help_text="ids of directory resources (GET /api/v1/resources/) the caller was referred to",
+    )
     risk_level = serializers.IntegerField(
         min_value=0,
         max_value=4,
@@ -67,6 +74,7 @@ class CallReportSerializer(serializers.ModelSerializer):
             "author",
             *EDITABLE_FIELDS,
             "actions",
+            "referred_resources",
             "created_at",
             "updated_at",
             "escalation",

@@ -22,6 +22,8 @@ def _data(validated: dict) -> dict:
     data = dict(validated)
     if "actions" in data:
         data["actions"] = [action.code for action in data["actions"]]
+    if "referred_resources" in data:
+        data["referred_resources"] = [r.pk for r in data["referred_resources"]]
     return data
 
 

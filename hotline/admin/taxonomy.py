@@ -1,10 +1,10 @@
-"""Admin for the taxonomy tables: coordinators (staff) edit labels, order and the active flag.
-A code is read-only once saved (statistics count by it) and entries are never deleted:
+"""Admin for the taxonomy tables and the referral directory: coordinators (staff) edit labels,
+order and the active flag. A code is read-only once saved (statistics count by it) and entries are never deleted:
 deactivate them instead, so old reports keep their meaning."""
 
 from django.contrib import admin
 
-from hotline.models import TaxonomyAction, TaxonomyCallerGroup, TaxonomyCategory
+from hotline.models import Resource, TaxonomyAction, TaxonomyCallerGroup, TaxonomyCategory
 
 
 class TaxonomyAdmin(admin.ModelAdmin):
@@ -30,3 +30,17 @@ class TaxonomyCategoryAdmin(TaxonomyAdmin):
 
 admin.site.register(TaxonomyAction, TaxonomyAdmin)
 admin.site.register(TaxonomyCallerGroup, TaxonomyAdmin)
+
+
+@admin.register(Resource)
+class ResourceAdmin(admin.ModelAdmin):
+    """The referral directory (public information about organisations). No delete: untick
+    "listed" so the reports that referred to it keep it."""
+
+    list_display = ["name", "category", "area", "phone", "active", "verified_at"]
+    list_filter = ["category", "active", "area"]
+    search_fields = ["name", "area", "address"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False

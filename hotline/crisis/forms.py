@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
 from hotline.models import (
     CallReport,
     Escalation,
+    Resource,
     RiskLevel,
     TaxonomyAction,
     TaxonomyCallerGroup,
@@ -31,6 +33,13 @@ class ReportForm(forms.ModelForm):
     caller_group = forms.ChoiceField(label=gettext_lazy("Caller group"))
     actions = forms.MultipleChoiceField(
         label=gettext_lazy("Actions taken"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    referred_resources = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Referred to (directory)"),
+        required=False,
+        coerce=int,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text=gettext_lazy("Anything not in the directory: write it under Referral given."),
     )
 
     class Meta:
@@ -61,8 +70,16 @@ class ReportForm(forms.ModelForm):
         )
         self.fields["caller_group"].choices = [("", "—")] + choices(TaxonomyCallerGroup, keep=keep)
         self.fields["actions"].choices = choices(TaxonomyAction, keep=had_actions)
+        had_referrals = (
+            set(report.referred_resources.values_list("pk", flat=True)) if report else set()
+        )
+        self.fields["referred_resources"].choices = [
+            (r.pk, f"{r} · {r.get_category_display()}")
+            for r in Resource.objects.filter(Q(active=True) | Q(pk__in=had_referrals))
+        ]
         if report is not None:
             self.initial.setdefault("actions", sorted(had_actions))
+            self.initial.setdefault("referred_resources", sorted(had_referrals))
 
 
 class AddendumForm(forms.Form):

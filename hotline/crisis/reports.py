@@ -25,6 +25,7 @@ from hotline.models import (
     CallReport,
     CallReportAddendum,
     Escalation,
+    Resource,
     TaxonomyAction,
 )
 from hotline.taxonomy.selectors import check_report_codes
@@ -40,8 +41,10 @@ EDITABLE_FIELDS = (
     "follow_up_needed",
     "referral",
 )
-# Set through the many-to-many, after the row is saved: a list of action codes.
+# Set through the many-to-many, after the row is saved: a list of action codes, and a list
+# of directory resource ids (the free-text `referral` stays beside them).
 ACTIONS = "actions"
+REFERRALS = "referred_resources"
 
 
 class ReportConflict(DomainConflict):
@@ -75,13 +78,25 @@ def _clean(data: dict, *, current: dict | None = None) -> dict:
         errors["caller_group"] = [_("Choose a caller group.")]
     codes = {k: v for k, v in data.items() if k not in errors}
     errors.update(check_report_codes(codes, current=current))
+    if data.get(REFERRALS):
+        wanted = {int(i) for i in data[REFERRALS] if str(i).isdigit()}
+        had = set((current or {}).get(REFERRALS) or [])
+        listed = set(
+            Resource.objects.filter(pk__in=wanted, active=True).values_list("pk", flat=True)
+        )
+        if len(wanted) != len(data[REFERRALS]) or wanted - listed - had:
+            errors[REFERRALS] = [_("Choose resources from the directory.")]
     if errors:
         raise ValidationError(errors)
-    return {k: data[k] for k in (*EDITABLE_FIELDS, ACTIONS) if k in data}
+    return {k: data[k] for k in (*EDITABLE_FIELDS, ACTIONS, REFERRALS) if k in data}
 
 
 def _set_actions(report: CallReport, codes) -> None:
     report.actions.set(TaxonomyAction.objects.filter(code__in=list(codes or [])))
+
+
+def _set_referrals(report: CallReport, ids) -> None:
+    report.referred_resources.set(Resource.objects.filter(pk__in=[int(i) for i in ids or []]))
 
 
 def _escalate_if_high(report: CallReport, *, by, now: dt.datetime) -> Escalation | None:
@@ -110,12 +125,14 @@ def report_create(
         raise PermissionDenied(_("Only the volunteer who answered this call can report on it."))
     fields = _clean({"summary": "", "follow_up_needed": False, "referral": "", **data})
     actions = fields.pop(ACTIONS, [])
+    referrals = fields.pop(REFERRALS, [])
     try:
         with transaction.atomic():
             report = CallReport.objects.create(
                 call=call, author=access.volunteer_of(by), created_at=now, updated_at=now, **fields
             )
             _set_actions(report, actions)
+            _set_referrals(report, referrals)
     except IntegrityError as exc:
         raise ReportConflict(
             "report_exists", _("This call already has a report: edit it instead.")
@@ -150,12 +167,17 @@ def report_update(
         )
     current = {k: getattr(report, k) for k in EDITABLE_FIELDS}
     current[ACTIONS] = sorted(report.actions.values_list("code", flat=True))
+    current[REFERRALS] = sorted(report.referred_resources.values_list("pk", flat=True))
     fields = _clean({**current, **data}, current=current)
     actions = sorted(fields.pop(ACTIONS, current[ACTIONS]))
+    referrals = sorted(int(i) for i in fields.pop(REFERRALS, current[REFERRALS]))
     changed = sorted(k for k, v in fields.items() if current[k] != v)
     if actions != current[ACTIONS]:
         changed = sorted([*changed, ACTIONS])
         _set_actions(report, actions)
+    if referrals != current[REFERRALS]:
+        changed = sorted([*changed, REFERRALS])
+        _set_referrals(report, referrals)
     for key, value in fields.items():
         setattr(report, key, value)
     report.updated_at = now

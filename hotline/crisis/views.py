@@ -85,6 +85,7 @@ def call_report(request, call_id: int):
                 if form.is_valid() and safety_form.is_valid():
                     data = {k: form.cleaned_data[k] for k in reports.EDITABLE_FIELDS}
                     data[reports.ACTIONS] = form.cleaned_data["actions"]
+                    data[reports.REFERRALS] = form.cleaned_data["referred_resources"]
                     safety = safety_form.answers()
                     if report is None:
                         saved = reports.report_create(

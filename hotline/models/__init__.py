@@ -33,6 +33,7 @@ from hotline.models.crisis import (
 from hotline.models.followups import CallBackAttempt, FollowUp
 from hotline.models.hotlines import Hotline
 from hotline.models.people import ROLE_FLAG, Organisation, Role, Volunteer
+from hotline.models.referrals import Resource, ResourceCategory
 from hotline.models.sms import InboundSms, Message
 from hotline.models.taxonomy import TaxonomyAction, TaxonomyCallerGroup, TaxonomyCategory
 
@@ -66,6 +67,8 @@ __all__ = [
     "ReportCategory",
     "RingRotation",
     "RiskLevel",
+    "Resource",
+    "ResourceCategory",
     "Role",
     "TaxonomyAction",
     "TaxonomyCallerGroup",

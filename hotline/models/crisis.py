@@ -121,6 +121,14 @@ class CallReport(models.Model):
         blank=True,
         help_text=_("Where the caller was referred, if anywhere."),
     )
+    # The directory entries the caller was referred to (statistics count them by category);
+    # `referral` keeps free text for anything not in the directory.
+    referred_resources = models.ManyToManyField(
+        "hotline.Resource",
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("referred to (directory)"),
+    )
     created_at = models.DateTimeField(_("filed at"), db_index=True)
     updated_at = models.DateTimeField(_("last changed at"))
     notes_purged_at = models.DateTimeField(_("notes erased at"), null=True, blank=True)
