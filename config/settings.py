@@ -297,6 +297,10 @@ SPECTACULAR_SETTINGS = {
         # An availability window's kind and a swap request's kind.
         "AvailabilityKindEnum": "scheduling.models.AVAILABILITY_KINDS",
         "SwapKindEnum": "scheduling.models.SWAP_KINDS",
+        # A follow-up's kind, source and status (docs/follow-ups.md).
+        "FollowUpKindEnum": "hotline.models.followups.FOLLOW_UP_KINDS",
+        "FollowUpSourceEnum": "hotline.models.followups.FOLLOW_UP_SOURCES",
+        "FollowUpStatusEnum": "hotline.models.followups.FOLLOW_UP_STATUSES",
     },
 }
 

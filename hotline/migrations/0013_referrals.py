@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
                 ('hours', models.CharField(blank=True, max_length=200, verbose_name='opening hours')),
                 ('eligibility', models.TextField(blank=True, max_length=2000, verbose_name='eligibility notes')),
-                ('languages', models.CharField(blank=True, help_text='e.g. 普通话, English', max_length=100, verbose_name='languages')),
+                ('languages', models.CharField(blank=True, help_text='e.g. Mandarin, English', max_length=100, verbose_name='languages')),
                 ('active', models.BooleanField(default=True, verbose_name='listed')),
                 ('verified_at', models.DateTimeField(blank=True, null=True, verbose_name='last verified at')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),

@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='callreport',
             name='caller_age_band',
-            field=models.CharField(blank=True, choices=[('under_18', 'under 18'), ('18_29', '18–29'), ('30_44', '30–44'), ('45_59', '45–59'), ('60_plus', '60 and over')], max_length=8, verbose_name="caller's age band"),
+            field=models.CharField(blank=True, choices=[('under_18', 'under 18'), ('18_29', '18-29'), ('30_44', '30-44'), ('45_59', '45-59'), ('60_plus', '60 and over')], max_length=8, verbose_name="caller's age band"),
         ),
         migrations.AddField(
             model_name='callreport',

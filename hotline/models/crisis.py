@@ -62,9 +62,9 @@ class CallerSex(models.TextChoices):
 
 class CallerAgeBand(models.TextChoices):
     UNDER_18 = "under_18", _("under 18")
-    AGE_18_29 = "18_29", _("18–29")
-    AGE_30_44 = "30_44", _("30–44")
-    AGE_45_59 = "45_59", _("45–59")
+    AGE_18_29 = "18_29", _("18-29")
+    AGE_30_44 = "30_44", _("30-44")
+    AGE_45_59 = "45_59", _("45-59")
     AGE_60_PLUS = "60_plus", _("60 and over")
 
 

@@ -210,3 +210,9 @@ class CallBackAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"call-back {self.pk} on follow-up {self.follow_up_id}: {self.result or 'ringing'}"
+
+
+# For drf-spectacular's ENUM_NAME_OVERRIDES (it imports a module attribute by path).
+FOLLOW_UP_KINDS = FollowUp.Kind.choices
+FOLLOW_UP_SOURCES = FollowUp.Source.choices
+FOLLOW_UP_STATUSES = FollowUp.Status.choices

@@ -40,7 +40,7 @@ class Resource(models.Model):
     hours = models.CharField(_("opening hours"), max_length=200, blank=True)
     eligibility = models.TextField(_("eligibility notes"), max_length=2000, blank=True)
     languages = models.CharField(
-        _("languages"), max_length=100, blank=True, help_text=_("e.g. 普通话, English")
+        _("languages"), max_length=100, blank=True, help_text=_("e.g. Mandarin, English")
     )
     active = models.BooleanField(_("listed"), default=True)
     verified_at = models.DateTimeField(_("last verified at"), null=True, blank=True)
