@@ -71,5 +71,6 @@ def follow_ups_overdue() -> int:
 
 
 def resources_unverified() -> int:
-    """Monthly: tell the coordinators which referral resources nobody verified lately."""
+    """Daily: tell the coordinators, once a month each, which referral resources nobody
+    verified lately (the dedupe key carries the month)."""
     return referrals.resources_unverified_notify()
