@@ -1,32 +1,37 @@
-"""The taxonomy's seed rows (migration 0013_taxonomy_seed) in every test that uses the
-database: a transactional test flushes the tables after itself, seeds included, and a later
-test would then find no category to file a report under."""
+"""The seed rows (migrations 0013_taxonomy_seed and 0013_resources_seed) in every test: a
+transactional test flushes every table when it ends, seeds included, and a later test would
+then find no category to file a report under. So after each transactional test, once its
+flush is done, the seeds are written again (outside any test's transaction, so they stay).
+Ordinary tests never write them: they run inside a transaction that would hold SQLite's
+locks (the WAL-checkpoint test cannot checkpoint then)."""
 
 from __future__ import annotations
 
 from importlib import import_module
 
-import pytest
 from django.apps import apps
+from pytest_django.plugin import blocking_manager_key
+
+SEED_MIGRATIONS = ("0013_taxonomy_seed", "0013_resources_seed")
 
 
-def taxonomy_seed() -> None:
+def seed() -> None:
     """Add any missing seed entry (idempotent; edited labels are left alone)."""
-    import_module("hotline.migrations.0013_taxonomy_seed").seed(apps, None)
+    for name in SEED_MIGRATIONS:
+        import_module(f"hotline.migrations.{name}").seed(apps, None)
 
 
-def seed_if_db(request) -> None:
-    marker = request.node.get_closest_marker("django_db")
-    names = request.fixturenames
-    if "transactional_db" in names or (marker and marker.kwargs.get("transaction")):
-        request.getfixturevalue("transactional_db")
-    elif "db" in names or marker is not None:
-        request.getfixturevalue("db")
-    else:
-        return
-    taxonomy_seed()
+def flushed(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    names = getattr(item, "fixturenames", ())
+    return (
+        "transactional_db" in names
+        or "live_server" in names
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
 
 
-@pytest.fixture(autouse=True)
-def _taxonomy_seeded(request):
-    seed_if_db(request)
+def reseed_after_flush(item) -> None:
+    if flushed(item):
+        with item.config.stash[blocking_manager_key].unblock():
+            seed()
