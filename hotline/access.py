@@ -28,7 +28,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 
-from hotline.models import Call, Hotline, Organisation, Volunteer
+from hotline.models import Call, FollowUp, Hotline, Organisation, Volunteer
 from hotline.people.selectors import organisation_ancestor_ids, organisation_subtree_ids
 from scheduling.models import Assignment, Roster, Shift
 
@@ -167,9 +167,20 @@ def can_see_callbacks(user) -> bool:
 
 
 def can_report_on(user, call: Call) -> bool:
-    """Only the volunteer who answered the call files or edits its report."""
+    """The volunteer who answered the call files its report. A voicemail (or a callback
+    request) nobody answered is reported by whoever handles it: a supervisor, or the
+    volunteer a follow-up on it is assigned to. Coordinators without a volunteer record
+    cannot author reports."""
     volunteer = active_volunteer_of(user)
-    return bool(volunteer is not None and call.answered_by_id == volunteer.pk)
+    if volunteer is None:
+        return False
+    if call.answered_by_id is not None:
+        return call.answered_by_id == volunteer.pk
+    if call.outcome != Call.Outcome.VOICEMAIL and not call.recording_sid:
+        return False
+    return (
+        volunteer.is_supervisor or FollowUp.objects.filter(call=call, assignee=volunteer).exists()
+    )
 
 
 def can_escalate(user, call: Call) -> bool:
@@ -180,6 +191,35 @@ def can_escalate(user, call: Call) -> bool:
     if is_coordinator(user):
         return manages_hotline(user, call.hotline)
     return is_crisis_staff(user)
+
+
+def is_active_supervisor(user) -> bool:
+    """An active volunteer record with the supervisor role (coordinators alone are not)."""
+    volunteer = active_volunteer_of(user)
+    return bool(volunteer and volunteer.is_supervisor)
+
+
+def can_manage_follow_ups(user) -> bool:
+    """The supervisors' follow-up queue: see every follow-up of the line (debriefs aside),
+    assign and reassign, create one from an escalation (crisis staff)."""
+    return is_crisis_staff(user)
+
+
+def can_see_debriefs(user) -> bool:
+    """Debriefs and their notes are for supervisors only: not coordinators (who read
+    statistics per person), not the volunteer debriefed."""
+    return is_active_supervisor(user)
+
+
+def can_work_follow_up(user, follow_up) -> bool:
+    """Change, complete or call back through one follow-up: its assignee, and whoever
+    manages follow-ups (supervisors only, for a debrief)."""
+    if follow_up.kind == "debrief":
+        return can_see_debriefs(user)
+    volunteer = active_volunteer_of(user)
+    if volunteer is not None and follow_up.assignee_id == volunteer.pk:
+        return True
+    return can_manage_follow_ups(user)
 
 
 def can_send_password_reset(user, target: Volunteer) -> bool:
@@ -268,12 +308,13 @@ def manages_organisation(user, organisation: Organisation | int | None) -> bool:
     return pk in ids if ids else pk is None
 
 
-def hotline_coordinators_q(hotline: Hotline, user_path: str = "user__") -> Q:
+def hotline_coordinators_q(hotline: Hotline | None, user_path: str = "user__") -> Q:
     """The coordinators who manage `hotline`, as a filter on Volunteer rows (their record
     carries the organisation and the phone): superusers, and coordinators of the hotline's
-    organisation or of one above it (of no organisation, for a hotline of none). Alerts and
-    voicemail notices about a line go to these, not to every coordinator."""
-    ancestors = organisation_ancestor_ids(hotline.organisation_id)
+    organisation or of one above it (of no organisation, for a hotline of none, or for no
+    hotline at all). Alerts and voicemail notices about a line go to these, not to every
+    coordinator."""
+    ancestors = organisation_ancestor_ids(hotline.organisation_id if hotline else None)
     own = Q(organisation__in=sorted(ancestors)) if ancestors else Q(organisation__isnull=True)
     return coordinator_q(user_path) & (Q(**{f"{user_path}is_superuser": True}) | own)
 

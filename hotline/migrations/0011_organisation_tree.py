@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hotline', '0014_password_reset_codes'),
+        ('hotline', '0013_resources_seed'),
     ]
 
     operations = [
