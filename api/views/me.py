@@ -99,7 +99,10 @@ class MyChannelsView(APIView):
         serializer = ChannelPreferenceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            volunteer = people.volunteer_update(volunteer=volunteer, **serializer.validated_data)
+            # Their own channel order, not an account change: no one else's say (by=None).
+            volunteer = people.volunteer_update(
+                by=None, volunteer=volunteer, **serializer.validated_data
+            )
         except DjangoValidationError as exc:
             raise exceptions.ValidationError(exc.message_dict) from exc
         return Response(self._out(volunteer))

@@ -130,6 +130,8 @@ def my_channels(request):
     order = [c for c in request.POST.getlist("channel") if c]
     try:
         people.volunteer_update(
+            # Their own channel order, not an account change: no one else's say (by=None).
+            by=None,
             volunteer=volunteer,
             channels=order,
             wecom_user_id=request.POST.get("wecom_user_id", volunteer.wecom_user_id)[:64],
