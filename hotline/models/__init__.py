@@ -30,6 +30,7 @@ from hotline.models.crisis import (
 from hotline.models.hotlines import Hotline
 from hotline.models.people import ROLE_FLAG, Organisation, Role, Volunteer
 from hotline.models.sms import InboundSms, Message
+from hotline.models.stamps import ChangeStamp
 
 __all__ = [
     "CATEGORY_ROLE",
@@ -46,6 +47,7 @@ __all__ = [
     "CallReportAddendum",
     "CallbackRequest",
     "CallerGroup",
+    "ChangeStamp",
     "Category",
     "Escalation",
     "EscalationAlert",
