@@ -97,25 +97,21 @@ def _version_from_stamps(
 
 
 def volunteer_feed_version(
-    volunteer: Volunteer,
     *,
+    volunteer_id: int,
+    language: str,
+    display_name: str,
+    updated_at: dt.datetime,
     stamp_version: int | None,
     stamp_changed: dt.datetime | None,
     now: dt.datetime,
 ) -> FeedVersion:
     """The feed's version from its change stamps (read with the token, no query of its own)
     and the volunteer's own row (their name and language; `updated_at` follows any edit)."""
-    changed = max(filter(None, [stamp_changed, volunteer.updated_at]), default=None)
+    changed = max(filter(None, [stamp_changed, updated_at]), default=None)
     return _version_from_stamps(
         "shifts",
-        (
-            volunteer.pk,
-            stamp_version or 0,
-            stamp_changed,
-            volunteer.updated_at,
-            volunteer.language,
-            volunteer.display_name,
-        ),
+        (volunteer_id, stamp_version or 0, stamp_changed, updated_at, language, display_name),
         changed=changed,
         now=now,
     )

@@ -39,11 +39,11 @@ def _key_or_404(token: str, kind: str) -> FeedKey:
 
 
 def _not_modified(request, version: ical.FeedVersion) -> bool:
-    if_none_match = request.headers.get("If-None-Match")
+    if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
     if if_none_match is not None:
         tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
         return "*" in tags or version.etag in tags
-    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
     if since is not None and version.last_modified is not None:
         return int(version.last_modified.timestamp()) <= since
     return False
@@ -68,12 +68,15 @@ def _respond(request, version: ical.FeedVersion, build, filename: str) -> HttpRe
 @require_safe
 def volunteer_calendar(request, token: str):
     found = _key_or_404(token, CalendarToken.Kind.SHIFTS)
-    volunteer = found.volunteer
-    if volunteer is None:
+    shown = found.volunteer_values
+    if shown is None:
         raise Http404
     now = timezone.now()
     version = ical.volunteer_feed_version(
-        volunteer,
+        volunteer_id=shown["id"],
+        language=shown["language"],
+        display_name=shown["display_name"],
+        updated_at=shown["updated_at"],
         stamp_version=found.stamp_version,
         stamp_changed=found.stamp_changed,
         now=now,
@@ -81,7 +84,7 @@ def volunteer_calendar(request, token: str):
     return _respond(
         request,
         version,
-        lambda: ical.cached(version, lambda: ical.volunteer_feed(volunteer, now=now)),
+        lambda: ical.cached(version, lambda: ical.volunteer_feed(found.volunteer, now=now)),
         "shifts.ics",
     )
 
@@ -92,8 +95,8 @@ def open_slots_calendar(request, token: str):
     if not can_see_open_slots(found.user):
         raise Http404
     now = timezone.now()
-    volunteer = found.volunteer
-    language = volunteer.language if volunteer is not None else settings.LANGUAGE_CODE
+    shown = found.volunteer_values
+    language = shown["language"] if shown is not None else settings.LANGUAGE_CODE
     version = ical.open_slots_version(
         language=language,
         stamp_version=found.stamp_version,
