@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -35,6 +36,8 @@ from hotline.models import Role, Volunteer
 from scheduling.feeds.vtimezone import vtimezone
 from scheduling.models import Assignment, Roster, Shift
 from scheduling.selectors import shift_coverage, shifts_with_fill
+
+log = logging.getLogger(__name__)
 
 PRODID = "-//Hotline Roster//Calendar feed//EN"
 # Raise when the feed's layout changes, so every client fetches it again.
@@ -151,10 +154,17 @@ def cached(version: FeedVersion, build) -> bytes:
     """The feed for `version`, built once per version and kept an hour in the cache (the
     ETag covers everything the feed shows, so equal ETags mean equal bytes)."""
     key = f"ical-feed:{version.etag.strip(chr(34))}"
-    body = cache.get(key)
+    try:
+        body = cache.get(key)
+    except Exception:  # the cache (Redis) is down: the feed is built, as on a miss
+        log.warning("feed cache unavailable; building the feed", exc_info=True)
+        return build()
     if body is None:
         body = build()
-        cache.set(key, body, CACHE_SECONDS)
+        try:
+            cache.set(key, body, CACHE_SECONDS)
+        except Exception:
+            log.warning("feed cache unavailable; feed not kept", exc_info=True)
     return body
 
 

@@ -168,3 +168,15 @@ def test_open_slots_feed_follows_its_stamps(client, scene, coordinator, django_a
     second = client.get(url, headers={"if-none-match": first["ETag"]})
     assert second.status_code == 200 and second["ETag"] != first["ETag"]
     assert second.content != first.content
+
+
+def test_feed_is_built_when_the_cache_is_down(client, scene, monkeypatch):
+    from django.core.cache import cache
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "set", down)
+    response = feed(client)
+    assert response.status_code == 200 and b"BEGIN:VEVENT" in response.content
