@@ -8,8 +8,9 @@ cancelled), plus co-volunteers on every shift; starts gunicorn on loopback (kill
 time limit whatever happens) and fires concurrent GETs at, in the same run and server:
 a bare view returning a constant, the full feed, the feed revalidated with If-None-Match
 (304), and the same two for a coordinator's unfilled-slots feed (the same shifts, each still
-missing a seat). Prints requests/s, p50, p99 and the ratios to the bare view (targets: 304
->= 0.8, full feed >= 0.5).
+missing a seat), taking turns (`--rounds`). Prints requests/s, p50, p99, the server's CPU
+time per request, and both as ratios to the bare view (targets: 304 >= 0.8, full feed
+>= 0.5).
 """
 
 from __future__ import annotations
@@ -18,13 +19,22 @@ import argparse
 import http.client
 import multiprocessing
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _server import PY, ROOT, bench_env, free_port, gunicorn, summarise  # bench/ is on sys.path
+from _server import (
+    PY,
+    ROOT,
+    bench_env,
+    free_port,
+    gunicorn,
+    server_cpu,
+    summarise,
+)  # bench/ is on sys.path
 
 SEED = """
 import datetime as dt
@@ -65,25 +75,28 @@ print(calendar_token_get(user=me.user).token)
 
 
 def client_loop(args) -> tuple[list[float], int]:
+    """Plain sockets, one request per connection (gunicorn's sync workers close it anyway),
+    read to the end: http.client, on this machine, added stalls of ~20 ms to some small
+    answers (the bare view's, the 304s) that had nothing to do with the server."""
     port, path, deadline, etag, expect = args
     latencies, size = [], 0
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
+    if etag:
+        head += f"If-None-Match: {etag}\r\n"
+    request = (head + "\r\n").encode()
+    want = f"HTTP/1.1 {expect} ".encode()
     while time.monotonic() < deadline:
-        headers = {"Host": f"127.0.0.1:{port}"}
-        if etag:
-            headers["If-None-Match"] = etag
         start = time.monotonic()
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
-        body = response.read()
-        if response.status != expect:
-            raise SystemExit(f"{path} answered {response.status}, expected {expect}")
-        if response.getheader("Connection", "").lower() == "close":
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+            sock.sendall(request)
+            chunks = []
+            while chunk := sock.recv(262144):
+                chunks.append(chunk)
         latencies.append(time.monotonic() - start)
-        size = len(body)
-    conn.close()
+        answer = b"".join(chunks)
+        if not answer.startswith(want):
+            raise SystemExit(f"{path} answered {answer[:40]!r}, expected {expect}")
+        size = len(answer) - answer.find(b"\r\n\r\n") - 4
     return latencies, size
 
 
@@ -107,22 +120,26 @@ def run_load(port, path, seconds, clients, etag="", expect=200) -> dict:
     return {"latencies": latencies, "elapsed": time.monotonic() - started, "bytes": results[0][1]}
 
 
-def run_rounds(port, loads: dict, *, seconds: float, clients: int, rounds: int) -> dict:
+def run_rounds(server, port, loads: dict, *, seconds: float, clients: int, rounds: int) -> dict:
     """Each load for seconds/rounds at a time, in turn, `rounds` times: on a shared machine
-    the load from elsewhere drifts, and taking turns spreads the drift over every load."""
+    the load from elsewhere drifts, and taking turns spreads the drift over every load. The
+    server's CPU time per request (all gunicorn processes, from /proc) is summed per load:
+    it moves far less than requests/s when other work shares the cores."""
     runs = {name: [] for name in loads}
+    cpu = dict.fromkeys(loads, 0.0)
     for _ in range(rounds):
         for name, (path, etag, expect) in loads.items():
+            before = server_cpu(server)
             runs[name].append(run_load(port, path, seconds / rounds, clients, etag, expect))
-    return {
-        name: {
-            **summarise(
-                [x for r in results for x in r["latencies"]], sum(r["elapsed"] for r in results)
-            ),
-            "bytes": results[0]["bytes"],
-        }
-        for name, results in runs.items()
-    }
+            cpu[name] += server_cpu(server) - before
+    out = {}
+    for name, results in runs.items():
+        summary = summarise(
+            [x for r in results for x in r["latencies"]], sum(r["elapsed"] for r in results)
+        )
+        summary["cpu_ms"] = cpu[name] * 1000 / summary["requests"]
+        out[name] = {**summary, "bytes": results[0]["bytes"]}
+    return out
 
 
 def main() -> int:
@@ -152,7 +169,7 @@ def main() -> int:
             text=True,
         )
         open_token, token = seeded.stdout.strip().splitlines()[-2:]
-        with gunicorn(env=env, port=port, workers=args.workers):
+        with gunicorn(env=env, port=port, workers=args.workers) as server:
             feed = f"/calendar/{token}.ics"
             open_feed = f"/calendar/open/{open_token}.ics"
             etag, open_etag = first_etag(port, feed), first_etag(port, open_feed)
@@ -160,6 +177,7 @@ def main() -> int:
             for path in ("/twilio/bench/bare", feed, open_feed):
                 run_load(port, path, 2, args.clients)
             results = run_rounds(
+                server,
                 port,
                 {
                     "bare": ("/twilio/bench/bare", "", 200),
@@ -182,7 +200,10 @@ def main() -> int:
         f"{args.workers} gunicorn workers, {args.seconds:g} s each in {args.rounds} turns, "
         f"database {'DATABASE_URL' if args.database_url else 'SQLite (WAL)'}; feed {full['bytes']} bytes"
     )
-    print(f"{'':26}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs bare':>9}")
+    print(
+        f"{'':26}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs bare':>9}"
+        f"{'CPU ms/req':>12}{'CPU vs bare':>13}"
+    )
     for label, r in [
         ("bare Django view", bare),
         ("GET feed (200)", full),
@@ -192,8 +213,12 @@ def main() -> int:
     ]:
         print(
             f"{label:26}{r['requests']:>10}{r['rps']:>10.1f}{r['p50']:>10.1f}{r['p99']:>10.1f}"
-            f"{r['rps'] / bare['rps']:>9.2f}"
+            f"{r['rps'] / bare['rps']:>9.2f}{r['cpu_ms']:>12.2f}{bare['cpu_ms'] / r['cpu_ms']:>13.2f}"
         )
+    print(
+        "vs bare: requests/s over the bare view's; CPU vs bare: the bare view's server CPU per "
+        "request over this one's (targets: 304 >= 0.8, full feed >= 0.5)"
+    )
     return 0
 
 
