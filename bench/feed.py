@@ -61,7 +61,7 @@ step = dt.timedelta(days=425) / n  # from 60 days back across a year ahead
 start = now - dt.timedelta(days=59)
 shifts = Shift.objects.bulk_create([
     Shift(roster=roster, starts_at=start + i * step, ends_at=start + i * step + dt.timedelta(hours=6),
-          required_counsellors=3) for i in range(n)])
+          required_counsellors=4) for i in range(n)])
 rows = []
 for i, shift in enumerate(shifts):
     rows.append(Assignment(shift=shift, volunteer=me, role="counsellor",
