@@ -60,3 +60,8 @@ def sms_reply_ack(*, from_number: str, body: str, now: dt.datetime) -> str | Non
 def login_records_purge() -> dict[str, int]:
     """Daily: expired API tokens, and sign-in records past LOGIN_LOG_RETENTION_DAYS."""
     return housekeeping.login_records_purge()
+
+
+def voice_key_ack(*, message, digits: str, now: dt.datetime) -> str:
+    """A key pressed on an escalation's alert call (VOICE_KEY_HANDLERS)."""
+    return escalations.escalation_ack_voice(message=message, digits=digits, now=now)
