@@ -27,6 +27,7 @@ from api.views.roster_build import RosterBuildActions
 from hotline.access import is_coordinator, managed_hotlines_q, managed_organisations_q
 from hotline.accounts.reset import password_reset_send
 from hotline.models import Hotline, Organisation, Volunteer
+from hotline.people import services as people
 from scheduling import services
 from scheduling.models import Assignment, Availability, Shift, TimeOff
 from scheduling.selectors import roster_visibility_q, rosters_visible_to
@@ -70,6 +71,12 @@ class HotlineViewSet(CoordinatorWriteViewSet):
             return qs.filter(managed_hotlines_q(self.request.user))
         return qs
 
+    def perform_update(self, serializer):
+        hotline = serializer.instance
+        for field, value in serializer.validated_data.items():
+            setattr(hotline, field, value)
+        serializer.instance = people.hotline_save(hotline=hotline)
+
     def perform_destroy(self, instance):
         if instance.rosters.exists():
             raise exceptions.ValidationError(_("This hotline has rosters; deactivate it instead."))
@@ -108,6 +115,11 @@ class RosterViewSet(RosterBuildActions, CoordinatorWriteViewSet):
 
     def get_queryset(self):
         return rosters_visible_to(self.request.user).order_by("-first_day", "id")
+
+    def perform_update(self, serializer):
+        serializer.instance = services.roster_update(
+            roster=serializer.instance, **serializer.validated_data
+        )
 
     def perform_destroy(self, instance):
         services.roster_delete(roster=instance, by=self.request.user)

@@ -85,6 +85,9 @@ class HotlineAdmin(ManagedRowsAdmin):
         (_("Escalations"), {"fields": ["ack_window_minutes"]}),
     ]
 
+    def save_model(self, request, obj, form, change):
+        people.hotline_save(hotline=obj)
+
 
 @admin.register(Volunteer)
 class VolunteerAdmin(ManagedRowsAdmin):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hotline', '0013_resources_seed'),
+        ('hotline', '0017_change_stamps'),
     ]
 
     operations = [

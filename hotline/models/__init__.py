@@ -35,6 +35,7 @@ from hotline.models.hotlines import Hotline
 from hotline.models.people import ROLE_FLAG, MessageChannel, Organisation, Role, Volunteer
 from hotline.models.referrals import Resource, ResourceCategory
 from hotline.models.sms import InboundSms, Message
+from hotline.models.stamps import ChangeStamp
 from hotline.models.taxonomy import TaxonomyAction, TaxonomyCallerGroup, TaxonomyCategory
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "CallerAgeBand",
     "CallerGroup",
     "CallerSex",
+    "ChangeStamp",
     "Category",
     "Escalation",
     "FollowUp",
