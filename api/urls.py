@@ -1,3 +1,4 @@
+from csp.decorators import csp_update
 from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -43,6 +44,10 @@ router.register(
 router.register("swaps", me.SwapViewSet, basename="swap")
 router.register("autofill", roster_build.AutofillRunViewSet, basename="autofill")
 
+# The vendor bundles of the two docs pages add <style> elements as they run: those pages
+# alone may use inline styles (never inline scripts).
+DOCS_STYLES = csp_update({"style-src": ["'unsafe-inline'"]})
+
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="token"),
     path("v1/auth/token/revoke/", TokenRevokeView.as_view(), name="token-revoke"),
@@ -65,8 +70,10 @@ urlpatterns = [
         "docs/",
         # The split view serves the page's start-up script at ?script instead of inline, and
         # our template links its stylesheet: no inline code (docs/frontend.md).
-        SpectacularSwaggerSplitView.as_view(
-            url_name="api:schema", template_name="api/swagger_ui.html"
+        DOCS_STYLES(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api:schema", template_name="api/swagger_ui.html"
+            )
         ),
         name="docs",
     ),
@@ -74,7 +81,9 @@ urlpatterns = [
         "redoc/",
         # Our template: the stock one loads Google Fonts, which an offline install never
         # reaches, and styles the page inline.
-        SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
+        DOCS_STYLES(
+            SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")
+        ),
         name="redoc",
     ),
 ]

@@ -9,10 +9,16 @@ Three kinds of function live here, and nowhere else:
   (`managed_hotlines_q`, `managed_organisations_q`, `supervised_hotlines`) that the
   visibility selectors (`calls_visible_to`, `rosters_visible_to`, …) build on.
 
-Today a coordinator manages every hotline and every organisation. Scoping coordinators to
-their own organisation and its branches changes `managed_hotlines_q` and
-`managed_organisations_q`, and every list, page and API that shows a coordinator rows
-follows.
+Superusers manage everything. A coordinator manages their own organisation (their
+Volunteer record's) and every organisation under it — a city federation over its county
+branches — and the hotlines and volunteers of those organisations; a coordinator who belongs
+to no organisation manages only what belongs to none (a single-organisation deployment needs
+no organisations at all). `managed_hotlines_q` and `managed_organisations_q` say so as query
+filters, and every list, page and API that shows a coordinator rows builds on them.
+
+Accounts: only superusers change staff, superuser or coordinator accounts, or make someone
+staff or a coordinator (`can_change_account`, `can_grant_roles`); every path that writes a
+login (the API, the admin, hotline/people/services.py) asks these.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 
-from hotline.models import Call, FollowUp, Hotline, Volunteer
-from scheduling.models import Assignment, Roster
+from hotline.models import Call, FollowUp, Hotline, Organisation, Volunteer
+from hotline.people.selectors import organisation_ancestor_ids, organisation_subtree_ids
+from scheduling.models import Assignment, Roster, Shift
 
 COORDINATORS_GROUP = "coordinators"
 
@@ -93,16 +100,16 @@ def two_factor_required(user) -> bool:
 
 def can_unlock_login(user, *, username: str | None = None, ip_address: str | None = None) -> bool:
     """Who may lift a sign-in lockout. Superusers: any. Coordinators: accounts that are
-    not staff (only superusers change staff accounts), never a whole client address (that
-    would also reset the count of guesses against staff accounts from it)."""
+    not privileged and that they manage (`can_change_account`), never a whole client address
+    (that would also reset the count of guesses against staff accounts from it)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser:
         return True
     if ip_address or not username or not is_coordinator(user):
         return False
-    target = User.objects.filter(username=username).only("is_staff", "is_superuser").first()
-    return target is None or not (target.is_staff or target.is_superuser)
+    target = User.objects.filter(username=username).first()
+    return target is None or can_change_account(user, target)
 
 
 def active_volunteer_of(user) -> Volunteer | None:
@@ -139,6 +146,11 @@ def can_decide_swaps(user) -> bool:
     return is_coordinator(user)
 
 
+def can_decide_swap(user, hotline: Hotline) -> bool:
+    """Approve or turn down a swap on `hotline`: coordinators who manage it."""
+    return can_decide_swaps(user) and manages_hotline(user, hotline)
+
+
 def can_see_open_slots(user) -> bool:
     """Hold the calendar feed of every unfilled slot (coordinators)."""
     return is_coordinator(user)
@@ -173,8 +185,12 @@ def can_report_on(user, call: Call) -> bool:
 
 def can_escalate(user, call: Call) -> bool:
     """Who may raise an escalation on `call` by hand (the web page and the API alike): the
-    volunteer who answered it, and crisis staff."""
-    return can_report_on(user, call) or is_crisis_staff(user)
+    volunteer who answered it, supervisors, and the coordinators who manage its hotline."""
+    if can_report_on(user, call):
+        return True
+    if is_coordinator(user):
+        return manages_hotline(user, call.hotline)
+    return is_crisis_staff(user)
 
 
 def is_active_supervisor(user) -> bool:
@@ -208,40 +224,173 @@ def can_work_follow_up(user, follow_up) -> bool:
 
 def can_send_password_reset(user, target: Volunteer) -> bool:
     """Who may have a password reset code sent to a volunteer's phone: superusers for anyone
-    with a phone; coordinators for volunteers of the organisations they manage whose login
-    is not staff (only superusers change staff accounts)."""
+    with a phone; coordinators for the accounts they may change (`can_change_account`:
+    volunteers of the organisations they manage, never staff, superuser or coordinator
+    accounts)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     if not target.phone_number or not target.is_active:
         return False
-    if user.is_superuser:
-        return True
-    if not is_coordinator(user) or target.user.is_staff or target.user.is_superuser:
-        return False
-    return Volunteer.objects.filter(
-        managed_organisations_q(user, "organisation__"), pk=target.pk
-    ).exists()
+    return can_change_account(user, target.user)
 
 
 # --- where: the hotlines and organisations a user manages or works on --------------------------
+
+
+def coordinator_organisation(user) -> Organisation | None:
+    """The organisation a coordinator works for: their Volunteer record's (None without one)."""
+    volunteer = volunteer_of(user)
+    return volunteer.organisation if volunteer is not None else None
+
+
+def managed_organisation_ids(user) -> frozenset[int] | None:
+    """The organisations `user` manages, as ids: None for every one (superusers); for a
+    coordinator their own and every one under it (empty when they belong to none); empty
+    for anyone else. Cached on the user object for the request."""
+    if not is_coordinator(user):
+        return frozenset()
+    if user.is_superuser:
+        return None
+    cached = getattr(user, "_managed_organisation_ids", None)
+    if cached is None:
+        volunteer = volunteer_of(user)
+        root = volunteer.organisation_id if volunteer is not None else None
+        cached = organisation_subtree_ids([root]) if root is not None else frozenset()
+        user._managed_organisation_ids = cached
+    return cached
 
 
 def managed_hotlines_q(user, path: str = "") -> Q:
     """Rows on the hotlines `user` manages, for rows that reach their Hotline through `path`
     ("" for hotlines themselves, "hotline__" for calls, "roster__hotline__" for shifts).
 
-    Coordinators manage every hotline today (EVERY_ROW, so the filter costs nothing); anyone
-    else none. Scoping coordinators to their organisation and its branches returns a filter
-    on `f"{path}…"` here.
+    Every hotline for superusers (EVERY_ROW: the filter costs nothing); for a coordinator,
+    the hotlines of the organisations they manage (those of no organisation if they belong
+    to none); none for anyone else.
     """
-    return EVERY_ROW if is_coordinator(user) else NO_ROW
+    if not is_coordinator(user):
+        return NO_ROW
+    ids = managed_organisation_ids(user)
+    if ids is None:
+        return EVERY_ROW
+    if ids:
+        return Q(**{f"{path}organisation__in": sorted(ids)})
+    return Q(**{f"{path}organisation__isnull": True})
 
 
 def managed_organisations_q(user, path: str = "") -> Q:
     """Rows in the organisations `user` manages, for rows that reach their Organisation
-    through `path` ("organisation__" for volunteers). Every organisation for coordinators
-    today; none for anyone else (see managed_hotlines_q)."""
-    return EVERY_ROW if is_coordinator(user) else NO_ROW
+    through `path` ("" for organisations themselves, "organisation__" for volunteers,
+    "volunteer__organisation__" for availability). As managed_hotlines_q: every row for
+    superusers, a coordinator's organisation and those under it (rows of no organisation
+    for a coordinator who belongs to none), nothing for anyone else."""
+    if not is_coordinator(user):
+        return NO_ROW
+    ids = managed_organisation_ids(user)
+    if ids is None:
+        return EVERY_ROW
+    if ids:
+        return Q(**{f"{path}pk__in": sorted(ids)})
+    if not path:
+        return NO_ROW
+    return Q(**{f"{path.removesuffix('__')}__isnull": True})
+
+
+def manages_organisation(user, organisation: Organisation | int | None) -> bool:
+    """May `user` put rows in `organisation` (None: no organisation)? The same answer as
+    managed_organisations_q, for one organisation being written."""
+    if not is_coordinator(user):
+        return False
+    ids = managed_organisation_ids(user)
+    if ids is None:
+        return True
+    pk = getattr(organisation, "pk", organisation)
+    return pk in ids if ids else pk is None
+
+
+def hotline_coordinators_q(hotline: Hotline | None, user_path: str = "user__") -> Q:
+    """The coordinators who manage `hotline`, as a filter on Volunteer rows (their record
+    carries the organisation and the phone): superusers, and coordinators of the hotline's
+    organisation or of one above it (of no organisation, for a hotline of none, or for no
+    hotline at all). Alerts and voicemail notices about a line go to these, not to every
+    coordinator."""
+    ancestors = organisation_ancestor_ids(hotline.organisation_id if hotline else None)
+    own = Q(organisation__in=sorted(ancestors)) if ancestors else Q(organisation__isnull=True)
+    return coordinator_q(user_path) & (Q(**{f"{user_path}is_superuser": True}) | own)
+
+
+def managed_q_for(user, model) -> Q | None:
+    """The managed-rows filter for rows of `model` itself (Hotline, Organisation, Volunteer,
+    Roster, Shift, Assignment), or None for models this module does not scope. Forms and
+    serializers narrow their choices with it."""
+    if model is Hotline:
+        return managed_hotlines_q(user)
+    if model is Organisation:
+        return managed_organisations_q(user)
+    if model is Volunteer:
+        return managed_organisations_q(user, "organisation__")
+    if model is Roster:
+        return managed_hotlines_q(user, "hotline__")
+    if model is Shift:
+        return managed_hotlines_q(user, "roster__hotline__")
+    if model is Assignment:
+        return managed_hotlines_q(user, "shift__roster__hotline__")
+    return None
+
+
+def can_place_organisation(user, parent: Organisation | None) -> bool:
+    """May `user` create an organisation under `parent`, or move one there? Superusers:
+    anywhere, top level too. Coordinators: under an organisation they manage (so a new
+    branch stays theirs), never at the top level."""
+    if not is_coordinator(user):
+        return False
+    ids = managed_organisation_ids(user)
+    if ids is None:
+        return True
+    return parent is not None and parent.pk in ids
+
+
+def manages_hotline(user, hotline: Hotline) -> bool:
+    """Does `user` manage `hotline` (managed_hotlines_q for one hotline)?"""
+    return manages_organisation(user, hotline.organisation_id)
+
+
+def manages_volunteer(user, volunteer: Volunteer) -> bool:
+    """Is `volunteer` in an organisation `user` manages?"""
+    return manages_organisation(user, volunteer.organisation_id)
+
+
+# --- accounts: who may change a login, and who may hand out roles ------------------------------
+
+
+def is_privileged_account(user) -> bool:
+    """Staff, superusers and coordinators (whatever their login's active flag): accounts
+    only superusers change."""
+    if user is None or user.pk is None:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return user.groups.filter(name=COORDINATORS_GROUP).exists()
+
+
+def can_grant_roles(user) -> bool:
+    """Make someone staff, superuser or a coordinator, or take it away: superusers only."""
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def can_change_account(user, target) -> bool:
+    """May `user` change `target`'s login (password, username, active flag) or the volunteer
+    record on it? Superusers: any. Coordinators: accounts that are not privileged (staff,
+    superuser, coordinator), never their own through this path, and only volunteers of the
+    organisations they manage (a login without a volunteer record: superusers only)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if not is_coordinator(user) or is_privileged_account(target):
+        return False
+    volunteer = volunteer_of(target)
+    return volunteer is not None and manages_volunteer(user, volunteer)
 
 
 def supervised_hotlines(volunteer: Volunteer) -> QuerySet[Hotline]:

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from hotline.dates import BoundedDateTimeField
 from scheduling.models import Availability, SwapRequest
 from scheduling.validators import validate_time_off_span, validate_window
 
@@ -32,10 +33,10 @@ class AvailabilityForm(forms.Form):
 
 
 class TimeOffForm(forms.Form):
-    starts_at = forms.DateTimeField(
+    starts_at = BoundedDateTimeField(
         label=_("From"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
-    ends_at = forms.DateTimeField(
+    ends_at = BoundedDateTimeField(
         label=_("Until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 
-from hotline.access import managed_hotlines_q
+from hotline.access import is_coordinator, managed_hotlines_q
 from hotline.models import ROLE_FLAG, Hotline, Role, Volunteer
 from scheduling.models import Assignment, Roster, Shift
 from scheduling.rules import check_assignment, local_week_bounds, volunteers_facts
@@ -17,14 +17,14 @@ from scheduling.rules import check_assignment, local_week_bounds, volunteers_fac
 def roster_visibility_q(user, path: str = "") -> Q:
     """`rosters_visible_to` as a filter on rows that reach their Roster through `path`
     ("shift__roster__" for assignments, "roster__" for shifts)."""
-    return Q(**{f"{path}status": Roster.Status.PUBLISHED}) | managed_hotlines_q(
-        user, f"{path}hotline__"
-    )
+    if is_coordinator(user):
+        return managed_hotlines_q(user, f"{path}hotline__")
+    return Q(**{f"{path}status": Roster.Status.PUBLISHED})
 
 
 def rosters_visible_to(user) -> QuerySet[Roster]:
-    """Everyone signed in sees published rosters (volunteers see nothing else: no drafts);
-    coordinators also see the drafts of the hotlines they manage (hotline/access.py)."""
+    """Volunteers see published rosters (no drafts); a coordinator sees every roster of the
+    hotlines they manage, and no other (hotline/access.py; superusers: all)."""
     return Roster.objects.filter(roster_visibility_q(user))
 
 
@@ -224,15 +224,19 @@ def board_week(roster: Roster, monday: dt.date) -> dict:
     }
 
 
-def shift_candidates(shift: Shift, on_shift: list[Assignment]) -> list[dict]:
+def shift_candidates(
+    shift: Shift, on_shift: list[Assignment], *, among: QuerySet[Volunteer] | None = None
+) -> list[dict]:
     """For each role with an open seat: who could take it, and why not for the others.
 
-    `on_shift` is the shift's active assignments. Eligibility comes from the rule layer
+    `on_shift` is the shift's active assignments; `among` the volunteers to consider (the
+    board passes those the coordinator manages; default every one). Eligibility comes from the rule layer
     (`check_assignment`) one volunteer at a time, with every volunteer's facts loaded at once:
     three queries, then one per volunteer holding a role with an open seat.
     """
     volunteers = list(
-        Volunteer.objects.filter(is_active=True)
+        (among if among is not None else Volunteer.objects.all())
+        .filter(is_active=True)
         .exclude(pk__in={a.volunteer_id for a in on_shift})
         .order_by("display_name", "id")
     )

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from hotline.access import can_decide_swaps
+from hotline.access import can_decide_swap, can_decide_swaps, managed_hotlines_q
 from hotline.links import action_token, site_url
 from hotline.models import ROLE_FLAG, Volunteer
 from hotline.phone import normalize_phone
@@ -306,10 +306,14 @@ def drops_ask_due(*, now: dt.datetime | None = None) -> int:
     return asked
 
 
-def drops_uncovered(*, now: dt.datetime):
-    """Drops nobody has taken yet, for coordinators, soonest shift first."""
+def drops_uncovered(*, now: dt.datetime, by=None):
+    """Drops nobody has taken yet, for coordinators (`by`: those on the hotlines they
+    manage), soonest shift first."""
+    qs = SwapRequest.objects.all()
+    if by is not None:
+        qs = qs.filter(managed_hotlines_q(by, "assignment__shift__roster__hotline__"))
     return (
-        SwapRequest.objects.filter(
+        qs.filter(
             kind=SwapRequest.Kind.DROP,
             status=SwapRequest.Status.OPEN,
             assignment__shift__starts_at__gt=now,
@@ -408,6 +412,8 @@ def swap_approve(*, swap: SwapRequest, by, now: dt.datetime | None = None) -> Sw
     if not can_decide_swaps(by):
         raise SwapRefused(NOT_YOURS, _("Only coordinators approve swaps."))
     swap = _lock(swap)
+    if not can_decide_swap(by, swap.assignment.shift.roster.hotline):
+        raise SwapRefused(NOT_YOURS, _("This swap is on a hotline you do not manage."))
     if swap.status != SwapRequest.Status.CLAIMED:
         raise SwapRefused(NOT_OPEN, _("This swap is not waiting for approval."))
     return _execute(swap, by=by, now=now, auto=False)
@@ -422,6 +428,8 @@ def swap_reject(
     if not can_decide_swaps(by):
         raise SwapRefused(NOT_YOURS, _("Only coordinators decide on swaps."))
     swap = _lock(swap)
+    if not can_decide_swap(by, swap.assignment.shift.roster.hotline):
+        raise SwapRefused(NOT_YOURS, _("This swap is on a hotline you do not manage."))
     if not swap.is_live:
         raise SwapRefused(NOT_OPEN, _("This swap is no longer open."))
     swap.status = SwapRequest.Status.REJECTED

@@ -36,6 +36,7 @@ def production_env(**overrides):
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "SITE_URL": "https://hotline.example.org",
     }
     env.update(overrides)
     return env
@@ -47,6 +48,36 @@ def test_check_deploy_is_clean_with_production_values():
     assert result.returncode == 0, output
     assert "System check identified no issues" in output
     assert "WARNING" not in output
+
+
+@pytest.mark.parametrize(
+    ("site_url", "code"),
+    [(None, "hotline.E003"), ("http://127.0.0.1:8000", "hotline.E004"), ("", "hotline.E003")],
+)
+def test_check_deploy_fails_without_a_public_site_url(site_url, code):
+    env = production_env()
+    env["SITE_URL"] = site_url
+    result = run(["manage.py", "check", "--deploy"], **env)
+    assert result.returncode != 0
+    assert code in result.stdout + result.stderr
+
+
+def test_check_deploy_fails_without_a_content_security_policy(settings):
+    from hotline.checks import content_security_policy_check
+
+    assert content_security_policy_check(None) == []
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "csp" not in m]
+    assert [e.id for e in content_security_policy_check(None)] == ["hotline.E005"]
+    settings.MIDDLEWARE = ["csp.middleware.CSPMiddleware"]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"script-src": ["'self'", "'unsafe-inline'"]}}
+    assert [e.id for e in content_security_policy_check(None)] == ["hotline.E006"]
+
+
+def test_sessions_last_hours_not_weeks():
+    from django.conf import settings
+
+    assert settings.SESSION_COOKIE_AGE <= 24 * 60 * 60
+    assert settings.SESSION_IDLE_MINUTES_PRIVILEGED <= 30
 
 
 def test_check_deploy_flags_debug_in_production():

@@ -1,11 +1,12 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from api.serializers.common import ManagedChoicesMixin
 from hotline.models import Role
 from scheduling.models import Assignment
 
 
-class AssignmentSerializer(serializers.ModelSerializer):
+class AssignmentSerializer(ManagedChoicesMixin, serializers.ModelSerializer):
     role = serializers.ChoiceField(choices=Role.choices)
     override_reason = serializers.CharField(required=False, allow_blank=True, max_length=1000)
 

@@ -1,11 +1,11 @@
 from rest_framework import serializers
 
-from api.serializers.common import AwareDateTimeField
+from api.serializers.common import AwareDateTimeField, ManagedChoicesMixin
 from scheduling.models import Availability, TimeOff
 from scheduling.validators import validate_time_off_span, validate_window
 
 
-class AvailabilitySerializer(serializers.ModelSerializer):
+class AvailabilitySerializer(ManagedChoicesMixin, serializers.ModelSerializer):
     weekday = serializers.IntegerField(
         min_value=0, max_value=6, help_text="0 = Monday … 6 = Sunday"
     )
@@ -22,7 +22,7 @@ class AvailabilitySerializer(serializers.ModelSerializer):
         return attrs
 
 
-class TimeOffSerializer(serializers.ModelSerializer):
+class TimeOffSerializer(ManagedChoicesMixin, serializers.ModelSerializer):
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
 

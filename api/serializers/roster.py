@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
+from api.serializers.common import ManagedChoicesMixin
 from scheduling.models import Roster
 from scheduling.validators import validate_roster_days
 
 
-class RosterSerializer(serializers.ModelSerializer):
+class RosterSerializer(ManagedChoicesMixin, serializers.ModelSerializer):
     class Meta:
         model = Roster
         fields = ["id", "hotline", "first_day", "last_day", "status", "published_at"]

@@ -2,11 +2,15 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.serializers.common import AwareDateTimeField
+from api.serializers.common import AwareDateTimeField, ManagedChoicesMixin
 from hotline.models import Role
 from scheduling import services
 from scheduling.models import REQUIREMENT_FIELDS, Shift
-from scheduling.validators import validate_requirements, validate_shift_span
+from scheduling.validators import (
+    validate_requirements,
+    validate_shift_in_roster,
+    validate_shift_span,
+)
 
 MAX_SEATS = 50
 
@@ -53,7 +57,7 @@ class RequirementsField(serializers.Field):
         return result
 
 
-class ShiftSerializer(serializers.ModelSerializer):
+class ShiftSerializer(ManagedChoicesMixin, serializers.ModelSerializer):
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
     requirements = RequirementsField()
@@ -81,6 +85,7 @@ class ShiftSerializer(serializers.ModelSerializer):
             attrs.get("starts_at", getattr(self.instance, "starts_at", None)),
             attrs.get("ends_at", getattr(self.instance, "ends_at", None)),
         )
+
         validate_requirements(
             attrs.get("required_counsellors", getattr(self.instance, "required_counsellors", 0)),
             attrs.get(
@@ -89,4 +94,8 @@ class ShiftSerializer(serializers.ModelSerializer):
         )
         if self.instance is not None:
             services.shift_move_check(shift=self.instance, roster=attrs.get("roster"))
+        validate_shift_in_roster(
+            attrs.get("starts_at", getattr(self.instance, "starts_at", None)),
+            attrs.get("roster", getattr(self.instance, "roster", None)),
+        )
         return attrs

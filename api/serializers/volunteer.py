@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.fields import get_error_detail
 
-from api.serializers.common import PhoneNumberField
+from api.serializers.common import ManagedChoicesMixin, PhoneNumberField
 from hotline.models import MessageChannel, Role, Volunteer
 from hotline.people import services as people
 
@@ -21,7 +21,7 @@ def _api_errors(exc: DjangoValidationError) -> serializers.ValidationError:
 # Writes go through hotline.people.services, which checks everything (the password rules,
 # a password for a new login, the phone number…); its errors come back under the API's
 # field names. Username and roles are checked per field first, by the same checks.
-class VolunteerSerializer(serializers.ModelSerializer):
+class VolunteerSerializer(ManagedChoicesMixin, serializers.ModelSerializer):
     # The user model's own rule (letters, digits and @.+-_), which a plain CharField skips;
     # here too so the schema shows it.
     username = serializers.CharField(
@@ -78,7 +78,9 @@ class VolunteerSerializer(serializers.ModelSerializer):
     def create(self, validated_data):
         user_data = validated_data.pop("user")
         try:
-            return people.volunteer_create(username=user_data["username"], **validated_data)
+            return people.volunteer_create(
+                by=self.context["request"].user, username=user_data["username"], **validated_data
+            )
         except DjangoValidationError as exc:
             raise _api_errors(exc) from exc
 
@@ -89,6 +91,8 @@ class VolunteerSerializer(serializers.ModelSerializer):
         if not validated_data.get("password"):
             validated_data.pop("password", None)
         try:
-            return people.volunteer_update(volunteer=instance, **validated_data)
+            return people.volunteer_update(
+                by=self.context["request"].user, volunteer=instance, **validated_data
+            )
         except DjangoValidationError as exc:
             raise _api_errors(exc) from exc

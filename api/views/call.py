@@ -13,6 +13,7 @@ from rest_framework import exceptions, permissions, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from api.filters import BoundedIsoDateTimeFilter
 from api.permissions import CanSeeCallbacks
 from api.serializers.call import (
     CallbackDoneSerializer,
@@ -56,8 +57,8 @@ class AudioRenderer(renderers.BaseRenderer):
 
 
 class CallFilter(django_filters.FilterSet):
-    arrived_after = django_filters.IsoDateTimeFilter(field_name="arrived_at", lookup_expr="gte")
-    arrived_before = django_filters.IsoDateTimeFilter(field_name="arrived_at", lookup_expr="lt")
+    arrived_after = BoundedIsoDateTimeFilter(field_name="arrived_at", lookup_expr="gte")
+    arrived_before = BoundedIsoDateTimeFilter(field_name="arrived_at", lookup_expr="lt")
 
     class Meta:
         model = Call

@@ -1,7 +1,7 @@
 """Escalations: list and read (supervisors, coordinators; a raiser reads their own), raise
 by hand, acknowledge, resolve. Every read of one escalation is audited."""
 
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -14,6 +14,7 @@ from api.serializers.escalation import (
     EscalationResolveSerializer,
     EscalationSerializer,
 )
+from hotline import access
 from hotline.crisis import escalations
 from hotline.crisis.selectors import escalations_visible_to
 from hotline.models import Call, Escalation
@@ -47,8 +48,11 @@ class EscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def create(self, request, *args, **kwargs):
         payload = EscalationRaiseSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        call = get_object_or_404(Call, pk=payload.validated_data["call"])
-        # escalation_raise refuses (403) whoever may not escalate this call.
+        # A call the user may not escalate is "not found", like one that does not exist.
+        call = Call.objects.select_related("hotline").filter(pk=payload.validated_data["call"])
+        call = call.first()
+        if call is None or not access.can_escalate(request.user, call):
+            raise Http404
         escalation = escalations.escalation_raise(
             call=call, by=request.user, reason=payload.validated_data["reason"], now=timezone.now()
         )

@@ -99,7 +99,10 @@ class MyChannelsView(APIView):
         serializer = ChannelPreferenceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            volunteer = people.volunteer_update(volunteer=volunteer, **serializer.validated_data)
+            # Their own channel order, not an account change: no one else's say (by=None).
+            volunteer = people.volunteer_update(
+                by=None, volunteer=volunteer, **serializer.validated_data
+            )
         except DjangoValidationError as exc:
             raise exceptions.ValidationError(exc.message_dict) from exc
         return Response(self._out(volunteer))
@@ -176,9 +179,15 @@ class SwapViewSet(
         )
         return Response(SwapRequestSerializer(swap).data, status=status.HTTP_201_CREATED)
 
-    def _get(self, pk) -> SwapRequest:
-        # Any swap, not only the listed ones: claiming re-checks the rules itself.
-        swap = SwapRequest.objects.filter(pk=pk).first()
+    def _get(self, pk, *, managed: bool = False) -> SwapRequest:
+        # Any swap, not only the listed ones: claiming re-checks the rules itself. Deciding:
+        # only those of the hotlines the coordinator manages (others: 404, as if missing).
+        qs = SwapRequest.objects.filter(pk=pk)
+        if managed:
+            qs = qs.filter(
+                managed_hotlines_q(self.request.user, "assignment__shift__roster__hotline__")
+            )
+        swap = qs.first()
         if swap is None:
             raise exceptions.NotFound()
         return swap
@@ -198,7 +207,7 @@ class SwapViewSet(
     @extend_schema(request=None, responses=SwapRequestSerializer)
     @action(detail=True, methods=["post"], permission_classes=[CanDecideSwaps])
     def approve(self, request, pk=None):
-        swap = swaps.swap_approve(swap=self._get(pk), by=request.user)
+        swap = swaps.swap_approve(swap=self._get(pk, managed=True), by=request.user)
         return Response(SwapRequestSerializer(swap).data)
 
     @extend_schema(request=SwapRejectSerializer, responses=SwapRequestSerializer)
@@ -207,6 +216,8 @@ class SwapViewSet(
         data = SwapRejectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         swap = swaps.swap_reject(
-            swap=self._get(pk), by=request.user, reason=data.validated_data.get("reason", "")
+            swap=self._get(pk, managed=True),
+            by=request.user,
+            reason=data.validated_data.get("reason", ""),
         )
         return Response(SwapRequestSerializer(swap).data)

@@ -2,7 +2,6 @@
 `/api/v1/calls/{id}/report/addenda/` (POST). Writes go through hotline.crisis.reports,
 which refuses whoever hotline/access.py does not let write; reads are audited."""
 
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 
 from api.serializers.report import AddendumSerializer, CallReportSerializer
 from hotline.access import can_report_on
+from hotline.calls.selectors import calls_visible_to
 from hotline.crisis import reports
 from hotline.crisis.selectors import reports_visible_to
 from hotline.models import Call, CallReport
@@ -61,8 +61,13 @@ class CallReportView(APIView):
     def post(self, request, pk: int):
         if pk > MAX_ID:
             raise exceptions.NotFound()
-        call = get_object_or_404(Call, pk=pk)
+        call = Call.objects.filter(pk=pk).first()
+        if call is None:
+            raise exceptions.NotFound()
         if not can_report_on(request.user, call):
+            # A call the user cannot even see is "not found", as one that does not exist.
+            if not calls_visible_to(request.user).filter(pk=call.pk).exists():
+                raise exceptions.NotFound()
             raise exceptions.PermissionDenied(
                 _("Only the volunteer who answered this call can report on it.")
             )

@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from api.filters import BoundedIsoDateTimeFilter
 from api.permissions import IsCoordinator
 from api.serializers.assignment import AssignmentSerializer
 from api.serializers.availability import AvailabilitySerializer, TimeOffSerializer
@@ -23,7 +24,7 @@ from api.serializers.shift import ShiftSerializer
 from api.serializers.volunteer import VolunteerSerializer
 from api.views.common import CoordinatorWriteViewSet, OwnDataViewSet, own_volunteer
 from api.views.roster_build import RosterBuildActions
-from hotline.access import is_coordinator, managed_organisations_q
+from hotline.access import is_coordinator, managed_hotlines_q, managed_organisations_q
 from hotline.accounts.reset import password_reset_send
 from hotline.models import Hotline, Organisation, Volunteer
 from hotline.people import services as people
@@ -33,8 +34,17 @@ from scheduling.selectors import roster_visibility_q, rosters_visible_to
 
 
 class OrganisationViewSet(CoordinatorWriteViewSet):
-    queryset = Organisation.objects.order_by("name", "id")
+    """Volunteers read every organisation (names only); a coordinator sees and changes those
+    they manage (hotline/access.py), and others answer 404 like ids that do not exist."""
+
+    queryset = Organisation.objects.none()  # for the schema; get_queryset decides
     serializer_class = OrganisationSerializer
+
+    def get_queryset(self):
+        qs = Organisation.objects.order_by("name", "id")
+        if is_coordinator(self.request.user):
+            return qs.filter(managed_organisations_q(self.request.user))
+        return qs
 
     def perform_destroy(self, instance):
         # Volunteers point at their organisation with PROTECT: say so instead of a 500.
@@ -42,12 +52,24 @@ class OrganisationViewSet(CoordinatorWriteViewSet):
             raise exceptions.ValidationError(
                 _("Volunteers belong to this organisation; move them first.")
             )
+        if instance.children.exists() or instance.hotlines.exists():
+            raise exceptions.ValidationError(
+                _("Branches or hotlines belong to this organisation; move them first.")
+            )
         instance.delete()
 
 
 class HotlineViewSet(CoordinatorWriteViewSet):
-    queryset = Hotline.objects.order_by("name", "id")
+    """Volunteers read every hotline; a coordinator sees and changes those they manage."""
+
+    queryset = Hotline.objects.none()  # for the schema; get_queryset decides
     serializer_class = HotlineSerializer
+
+    def get_queryset(self):
+        qs = Hotline.objects.order_by("name", "id")
+        if is_coordinator(self.request.user):
+            return qs.filter(managed_hotlines_q(self.request.user))
+        return qs
 
     def perform_update(self, serializer):
         hotline = serializer.instance
@@ -110,8 +132,8 @@ class RosterViewSet(RosterBuildActions, CoordinatorWriteViewSet):
 
 
 class ShiftFilter(django_filters.FilterSet):
-    starts_after = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    starts_after = BoundedIsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = BoundedIsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
 
     class Meta:
         model = Shift

@@ -22,6 +22,7 @@ from api.serializers.roster_build import (
     RosterCoverageSerializer,
     autofill_status_url,
 )
+from hotline.access import managed_hotlines_q
 from scheduling import builder
 from scheduling.models import AutofillRun
 from scheduling.selectors import coverage_summary, roster_coverage
@@ -108,5 +109,11 @@ class AutofillRunViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, views
 
     permission_classes = [IsCoordinator]
     serializer_class = AutofillRunSerializer
-    queryset = AutofillRun.objects.order_by("-created_at", "-id")
+    queryset = AutofillRun.objects.none()  # for the schema; get_queryset decides
     filterset_fields = ["roster", "status"]
+
+    def get_queryset(self):
+        # The runs of the rosters of the hotlines the coordinator manages.
+        return AutofillRun.objects.filter(
+            managed_hotlines_q(self.request.user, "roster__hotline__")
+        ).order_by("-created_at", "-id")

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 
+from hotline import access
 from hotline.phone import normalize_phone
 
 
@@ -25,3 +26,31 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ManagedRowsAdmin(admin.ModelAdmin):
+    """An admin whose rows a coordinator (staff, not superuser) sees only for what they
+    manage (hotline/access.py): `managed_hotline_path` for rows on a hotline ("" for
+    hotlines, "hotline__", "roster__hotline__"…) or `managed_organisation_path` for rows in
+    an organisation ("" for organisations, "organisation__", "volunteer__organisation__").
+    Choices of hotline and organisation in its forms are scoped the same way. Rows out of
+    scope answer 404 like rows that do not exist."""
+
+    managed_hotline_path: str | None = None
+    managed_organisation_path: str | None = None
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if self.managed_hotline_path is not None:
+            qs = qs.filter(access.managed_hotlines_q(request.user, self.managed_hotline_path))
+        if self.managed_organisation_path is not None:
+            qs = qs.filter(
+                access.managed_organisations_q(request.user, self.managed_organisation_path)
+            )
+        return qs
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        scope = access.managed_q_for(request.user, db_field.related_model)
+        if scope is not None and "queryset" not in kwargs:
+            kwargs["queryset"] = db_field.related_model._default_manager.filter(scope)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from hotline.admin.base import ReadOnlyAdmin
+from hotline.admin.base import ManagedRowsAdmin, ReadOnlyAdmin
 from hotline.models import (
     Call,
     CallAttempt,
@@ -22,7 +22,8 @@ class CallAttemptInline(admin.TabularInline):
 
 
 @admin.register(Call)
-class CallAdmin(ReadOnlyAdmin):
+class CallAdmin(ManagedRowsAdmin, ReadOnlyAdmin):
+    managed_hotline_path = "hotline__"
     list_display = [
         "call_sid",
         "hotline",
@@ -41,7 +42,8 @@ class CallAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CallbackRequest)
-class CallbackRequestAdmin(ReadOnlyAdmin):
+class CallbackRequestAdmin(ManagedRowsAdmin, ReadOnlyAdmin):
+    managed_hotline_path = "hotline__"
     list_display = ["call", "hotline", "requested_at", "done_at", "done_by"]
     list_filter = ["hotline"]
     list_select_related = ["call", "hotline", "done_by"]

@@ -3,12 +3,13 @@ escalation goes through the audited pages (/calls/<id>/report/, /crisis/)."""
 
 from django.contrib import admin
 
-from hotline.admin.base import ReadOnlyAdmin
+from hotline.admin.base import ManagedRowsAdmin, ReadOnlyAdmin
 from hotline.models import AuditLog, CallReport, Escalation, EscalationAlert
 
 
 @admin.register(CallReport)
-class CallReportAdmin(ReadOnlyAdmin):
+class CallReportAdmin(ManagedRowsAdmin, ReadOnlyAdmin):
+    managed_hotline_path = "call__hotline__"
     list_display = ["id", "call", "author", "category", "caller_group", "risk_level", "created_at"]
     list_filter = ["risk_level", "category", "caller_group", "follow_up_needed"]
     fields = [
@@ -36,7 +37,8 @@ class AlertInline(admin.TabularInline):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(ReadOnlyAdmin):
+class EscalationAdmin(ManagedRowsAdmin, ReadOnlyAdmin):
+    managed_hotline_path = "hotline__"
     list_display = [
         "id",
         "hotline",

@@ -154,11 +154,13 @@ def shift_of(*, volunteer: Volunteer, hotline: Hotline, at: dt.datetime) -> Shif
 
 def voicemail_recipients(*, hotline: Hotline, at: dt.datetime) -> list[Volunteer]:
     """Who hears about a new voicemail: the volunteers of the current shift (every role,
-    supervisors included) and the coordinators on duty — coordinator users (as
-    `is_coordinator` decides) with an active Volunteer record, which carries their phone.
+    supervisors included) and the coordinators who manage the line
+    (`hotline_coordinators_q`) with an active Volunteer record, which carries their phone.
     One entry per phone number. Two queries."""
     on_shift = list(volunteers_on_shift(hotline, at))
-    coordinators = Volunteer.objects.filter(is_active=True).filter(access.coordinator_q())
+    coordinators = Volunteer.objects.filter(is_active=True).filter(
+        access.hotline_coordinators_q(hotline)
+    )
     seen: set[str] = set()
     result = []
     for volunteer in [*coordinators.distinct().order_by("id"), *on_shift]:

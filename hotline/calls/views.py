@@ -5,7 +5,7 @@ do what, selectors which rows they see (hotline/calls/selectors.py), services ch
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -67,7 +67,7 @@ def callback_list(request):
 @require_POST
 def callback_mark_done(request, pk: int):
     if not can_see_callbacks(request.user):
-        raise PermissionDenied
+        raise Http404
     callback = get_object_or_404(callbacks_visible_to(request.user), pk=pk)
     calls.callback_done(
         callback=callback, by=request.user, note=request.POST.get("note", ""), now=timezone.now()

@@ -67,7 +67,8 @@ def tier_recipients(*, escalation: Escalation, tier: int, at: dt.datetime) -> li
     1: volunteers with the supervisor role on shift on the escalation's hotline now — those
        rostered as supervisor and supervisors rostered in another role alike;
     2: every active supervisor;
-    3: the coordinators (as `is_coordinator` decides) who have an active Volunteer
+    3: the coordinators who manage the escalation's hotline (`hotline_coordinators_q`:
+       superusers, coordinators of its organisation or one above) with an active Volunteer
        record — it carries their phone number.
     """
     return chain_tier_people(
@@ -87,7 +88,7 @@ def chain_tier_people(
     elif tier == TIER_SUPERVISORS:
         qs = Volunteer.objects.filter(is_active=True, is_supervisor=True)
     elif tier == TIER_COORDINATORS:
-        qs = Volunteer.objects.filter(is_active=True).filter(access.coordinator_q())
+        qs = Volunteer.objects.filter(is_active=True).filter(access.hotline_coordinators_q(hotline))
     else:
         raise ValueError(f"no tier {tier}")
     qs = qs.filter(user__is_active=True).exclude(phone_number="")
@@ -131,9 +132,11 @@ def crisis_staff_by_phone(number: str) -> Volunteer | None:
     )
 
 
-def escalations_for_dashboard(*, since: dt.datetime, limit: int = 100) -> list[Escalation]:
-    """Open first, then acknowledged, then those resolved since `since`; newest first in each.
-    Alerts (with recipient and SMS status) prefetched: three queries whatever the size."""
+def escalations_for_dashboard(*, user, since: dt.datetime, limit: int = 100) -> list[Escalation]:
+    """The escalations `user` sees (escalations_visible_to: a coordinator, those of the
+    hotlines they manage): open first, then acknowledged, then those resolved since `since`;
+    newest first in each. Alerts (with recipient and SMS status) prefetched: three queries
+    whatever the size."""
     status_rank = Case(
         When(status=Escalation.Status.OPEN, then=Value(0)),
         When(status=Escalation.Status.ACKNOWLEDGED, then=Value(1)),
@@ -144,7 +147,8 @@ def escalations_for_dashboard(*, since: dt.datetime, limit: int = 100) -> list[E
         "alerted_at", "id"
     )
     return list(
-        Escalation.objects.filter(
+        escalations_visible_to(user)
+        .filter(
             Q(status__in=[Escalation.Status.OPEN, Escalation.Status.ACKNOWLEDGED])
             | Q(resolved_at__gte=since)
         )

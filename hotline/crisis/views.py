@@ -9,6 +9,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,10 +46,11 @@ def _risk_choices():
 
 
 def _visible_call(user, call_id: int) -> Call:
-    """A call's pages (report, escalate) are for the people who may escalate it."""
+    """A call's pages (report, escalate) are for the people who may escalate it; for anyone
+    else the call is "not found", as one that does not exist (ids are not revealed)."""
     call = get_object_or_404(Call.objects.select_related("hotline", "answered_by"), pk=call_id)
     if not can_escalate(user, call):
-        raise PermissionDenied
+        raise Http404
     return call
 
 
@@ -192,7 +194,9 @@ def crisis_home(request):
                 ),
             },
         )
-    rows = escalations_for_dashboard(since=now - dt.timedelta(days=DASHBOARD_RESOLVED_DAYS))
+    rows = escalations_for_dashboard(
+        user=request.user, since=now - dt.timedelta(days=DASHBOARD_RESOLVED_DAYS)
+    )
     return render(
         request,
         "crisis/dashboard.html",
@@ -232,9 +236,11 @@ def escalation_detail(request, pk: int):
 
 
 def _staff_escalation(request, pk: int) -> Escalation:
+    """An escalation crisis staff may handle: one they see (a coordinator: of the hotlines
+    they manage). Anyone else, and any other id: 404."""
     if not is_crisis_staff(request.user):
-        raise PermissionDenied
-    return get_object_or_404(Escalation, pk=pk)
+        raise Http404
+    return get_object_or_404(escalations_visible_to(request.user), pk=pk)
 
 
 def _back(request, escalation: Escalation):

@@ -56,6 +56,16 @@ class Hotline(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(60)],
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Who runs the line: its coordinators (and those of the organisations above) manage it.
+    # Blank: only superusers and coordinators who belong to no organisation manage it.
+    organisation = models.ForeignKey(
+        "hotline.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="hotlines",
+        verbose_name=_("organisation"),
+    )
 
     class Meta:
         ordering = ["name"]

@@ -1,6 +1,7 @@
 """Volunteers, their roles and organisations."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
@@ -33,9 +34,22 @@ class MessageChannel(models.TextChoices):
 
 
 class Organisation(models.Model):
-    """A county/district branch or a unit; volunteers belong to one, reports group by it."""
+    """A county/district branch or a unit; volunteers belong to one, reports group by it.
+
+    Organisations form a tree (a city federation over its county branches): a coordinator
+    manages their own organisation and every organisation under it
+    (`hotline.people.selectors.organisation_subtree_ids`)."""
 
     name = models.CharField(_("name"), max_length=200)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent organisation"),
+        help_text=_("The organisation this one is a branch of."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -47,6 +61,24 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        # A branch cannot sit under itself or under one of its own branches: walk up from
+        # the new parent (a handful of levels) looking for this organisation.
+        seen = set()
+        parent_id = self.parent_id
+        while parent_id is not None and parent_id not in seen:
+            if self.pk is not None and parent_id == self.pk:
+                raise ValidationError(
+                    {"parent": _("An organisation cannot be a branch of itself or its branches.")}
+                )
+            seen.add(parent_id)
+            parent_id = (
+                Organisation.objects.filter(pk=parent_id)
+                .values_list("parent_id", flat=True)
+                .first()
+            )
 
 
 class Volunteer(models.Model):

@@ -11,6 +11,11 @@ and the model's own field checks.
 
 Errors are ValidationErrors keyed by the Volunteer's field names, plus `username`,
 `password` and `roles`.
+
+Who may write (`by`, the signed-in user; None for the system itself: `seed_demo`, management
+commands): hotline/access.py decides. Only superusers change staff, superuser or coordinator
+accounts; a coordinator changes the volunteers of the organisations they manage and puts
+volunteers only into those. A refusal is a PermissionDenied, and nothing is written.
 """
 
 from __future__ import annotations
@@ -20,12 +25,12 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hotline import stamps
+from hotline import access, stamps
 from hotline.models import Hotline, MessageChannel, Organisation, Role, Volunteer
 from hotline.phone import normalize_phone
 
@@ -145,12 +150,33 @@ def _save(volunteer: Volunteer) -> None:
         raise
 
 
+def _may_place(by, organisation) -> None:
+    if by is not None and not access.manages_organisation(by, organisation):
+        raise PermissionDenied(
+            _("You manage only the volunteers of your own organisation and its branches.")
+        )
+
+
+def _may_change(by, user) -> None:
+    if by is None:
+        return
+    if access.is_privileged_account(user) and not by.is_superuser:
+        raise PermissionDenied(
+            _("Only a superuser may change a staff, superuser or coordinator account.")
+        )
+    if not access.can_change_account(by, user):
+        raise PermissionDenied(
+            _("You manage only the volunteers of your own organisation and its branches.")
+        )
+
+
 # --- writes ---------------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def volunteer_create(
     *,
+    by,
     display_name: str,
     phone_number: str,
     roles: Iterable[str] = (),
@@ -167,9 +193,16 @@ def volunteer_create(
     wecom_user_id: str = "",
 ) -> Volunteer:
     """A volunteer with a new login (`username` and `password`) or for an existing `user`
-    (the admin, seed_demo); the login is active exactly when the volunteer is."""
+    (the admin, seed_demo); the login is active exactly when the volunteer is. `by`: who
+    asks (None: the system)."""
     if (user is None) == (username is None):
         raise TypeError("give either user or username")
+    _may_place(by, organisation)
+    if user is not None and by is not None and not by.is_superuser:
+        if access.is_privileged_account(user):
+            raise PermissionDenied(
+                _("Only a superuser may change a staff, superuser or coordinator account.")
+            )
     if user is None:
         username = username_validate(username)
         if not password:
@@ -206,6 +239,7 @@ def volunteer_create(
 @transaction.atomic
 def volunteer_update(
     *,
+    by,
     volunteer: Volunteer,
     username: str | None = None,
     password: str | None = None,
@@ -213,9 +247,13 @@ def volunteer_update(
     **fields,
 ) -> Volunteer:
     """Change a volunteer and their login: any of VOLUNTEER_FIELDS, `roles`, `username`,
-    `password` (None: unchanged). `is_active` changes the login's too."""
+    `password` (None: unchanged). `is_active` changes the login's too. `by`: who asks
+    (None: the system)."""
     volunteer = Volunteer.objects.select_for_update().select_related("user").get(pk=volunteer.pk)
     user = volunteer.user
+    _may_change(by, user)
+    if "organisation" in fields:
+        _may_place(by, fields["organisation"])
     if username is not None and username != user.username:
         user.username = username_validate(username, user=user)
     if password is not None:
@@ -244,8 +282,9 @@ def hotline_save(*, hotline: Hotline) -> Hotline:
 
 
 @transaction.atomic
-def user_active_set(*, user, is_active: bool) -> None:
+def user_active_set(*, by, user, is_active: bool) -> None:
     """Activate or deactivate a login (the admin's user page); its volunteer follows."""
+    _may_change(by, user)
     User.objects.filter(pk=user.pk).update(is_active=is_active)
     user.is_active = is_active
     Volunteer.objects.filter(user=user).exclude(is_active=is_active).update(

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from hotline.admin.base import ManagedRowsAdmin
 from scheduling.models import (
     Availability,
     TimeOff,
@@ -9,7 +10,8 @@ from scheduling.models import (
 
 
 @admin.register(Availability)
-class AvailabilityAdmin(admin.ModelAdmin):
+class AvailabilityAdmin(ManagedRowsAdmin):
+    managed_organisation_path = "volunteer__organisation__"
     list_display = ["volunteer", "weekday", "start_time", "end_time", "kind"]
     list_select_related = ["volunteer"]
     list_filter = ["kind", "weekday"]
@@ -17,7 +19,8 @@ class AvailabilityAdmin(admin.ModelAdmin):
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(admin.ModelAdmin):
+class TimeOffAdmin(ManagedRowsAdmin):
+    managed_organisation_path = "volunteer__organisation__"
     list_display = ["volunteer", "starts_at", "ends_at", "reason", "imported"]
     list_select_related = ["volunteer"]
     list_filter = ["imported"]

@@ -2,11 +2,13 @@
 
 from django.contrib import admin
 
+from hotline.admin.base import ManagedRowsAdmin
 from scheduling.models import AutofillRun
 
 
 @admin.register(AutofillRun)
-class AutofillRunAdmin(admin.ModelAdmin):
+class AutofillRunAdmin(ManagedRowsAdmin):
+    managed_hotline_path = "roster__hotline__"
     list_display = [
         "id",
         "roster",

@@ -3,6 +3,7 @@ readable, and editable only where a coordinator has a reason to."""
 
 from django.contrib import admin
 
+from hotline.admin.base import ManagedRowsAdmin
 from scheduling.models import (
     AssignmentNotice,
     CalendarToken,
@@ -24,7 +25,8 @@ class _SystemRecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(SwapRequest)
-class SwapRequestAdmin(_SystemRecordAdmin):
+class SwapRequestAdmin(ManagedRowsAdmin, _SystemRecordAdmin):
+    managed_hotline_path = "assignment__shift__roster__hotline__"
     """Read-only here: approving or rejecting goes through the swap pages, which apply the rules."""
 
     list_display = ["assignment", "kind", "status", "claimant", "created_at"]
@@ -37,7 +39,8 @@ class SwapRequestAdmin(_SystemRecordAdmin):
 
 
 @admin.register(DropAsk)
-class DropAskAdmin(_SystemRecordAdmin):
+class DropAskAdmin(ManagedRowsAdmin, _SystemRecordAdmin):
+    managed_hotline_path = "swap__assignment__shift__roster__hotline__"
     list_display = ["swap", "volunteer", "asked_at"]
     list_select_related = ["volunteer"]
 

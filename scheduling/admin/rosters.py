@@ -12,6 +12,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from hotline.admin.base import ManagedRowsAdmin
 from scheduling import services
 from scheduling.models import (
     Assignment,
@@ -133,7 +134,8 @@ class _RefusedOnSave(Exception):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ManagedRowsAdmin):
+    managed_hotline_path = "shift__roster__hotline__"
     form = AssignmentAdminForm
     list_display = ["shift", "volunteer", "role", "status", "locked", "source", "sequence"]
     list_filter = ["status", "role", "locked", "source", "shift__roster__hotline"]
@@ -247,7 +249,8 @@ class AssignmentInline(admin.TabularInline):
 
 
 @admin.register(Shift)
-class ShiftAdmin(ServiceDeleteAdmin):
+class ShiftAdmin(ManagedRowsAdmin, ServiceDeleteAdmin):
+    managed_hotline_path = "roster__hotline__"
     form = ShiftAdminForm
     list_display = [
         "__str__",
@@ -281,14 +284,16 @@ class ShiftAdmin(ServiceDeleteAdmin):
 
 
 @admin.register(ShiftPattern)
-class ShiftPatternAdmin(admin.ModelAdmin):
+class ShiftPatternAdmin(ManagedRowsAdmin):
+    managed_hotline_path = "hotline__"
     list_display = ["name", "hotline", "start_time", "end_time", "weekdays", "is_active"]
     list_select_related = ["hotline"]
     list_filter = ["hotline", "is_active"]
 
 
 @admin.register(Roster)
-class RosterAdmin(ServiceDeleteAdmin):
+class RosterAdmin(ManagedRowsAdmin, ServiceDeleteAdmin):
+    managed_hotline_path = "hotline__"
     list_display = ["__str__", "hotline", "first_day", "last_day", "status", "published_at"]
     list_select_related = ["hotline"]
     list_filter = ["hotline", "status"]

@@ -13,6 +13,7 @@ from hotline.models import Hotline, Role, Volunteer
 from scheduling.validators import (
     validate_requirements,
     validate_roster_days,
+    validate_shift_in_roster,
     validate_shift_span,
 )
 
@@ -176,6 +177,8 @@ class Shift(Requirements):
     def clean(self) -> None:
         super().clean()
         validate_shift_span(self.starts_at, self.ends_at)
+        if self.roster_id is not None:
+            validate_shift_in_roster(self.starts_at, self.roster)
 
     @property
     def hotline(self) -> Hotline:

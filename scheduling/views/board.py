@@ -13,7 +13,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from hotline.access import can_manage_rosters
+from hotline.access import can_manage_rosters, managed_organisations_q
+from hotline.dates import date_in_range
+from hotline.ids import id_or_404
 from hotline.models import Volunteer
 from scheduling import builder, services
 from scheduling.models import Assignment, AutofillRun, Roster, Shift
@@ -40,6 +42,11 @@ def _roster(request: HttpRequest, pk: int) -> Roster:
     return get_object_or_404(rosters_managed_by(request.user).select_related("hotline"), pk=pk)
 
 
+def _managed_volunteers(request: HttpRequest):
+    """The volunteers this coordinator may put on shifts: those they manage."""
+    return Volunteer.objects.filter(managed_organisations_q(request.user, "organisation__"))
+
+
 def _monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
@@ -49,8 +56,10 @@ def _week_of(request: HttpRequest, roster: Roster) -> dt.date:
     first, last = _monday(roster.first_day), _monday(roster.last_day)
     raw = request.GET.get("week") or request.POST.get("week")
     try:
-        day = dt.date.fromisoformat(raw) if raw else None
+        day = dt.date.fromisoformat(raw[:10]) if raw else None
     except ValueError:
+        day = None
+    if not date_in_range(day):  # year 1 or 9999: as if no week were asked for
         day = None
     if day is None:
         today = timezone.now().astimezone(roster.hotline.tz).date()
@@ -91,7 +100,7 @@ def _render_board(
                 open_shift.roster = roster
         if open_shift is not None:
             on_shift = shift_people(open_shift)
-            candidates = shift_candidates(open_shift, on_shift)
+            candidates = shift_candidates(open_shift, on_shift, among=_managed_volunteers(request))
     run = builder.autofill_latest(roster)
     return render(
         request,
@@ -125,8 +134,8 @@ def board(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
     roster = _roster(request, pk)
     try:
-        open_shift_id = int(request.GET["shift"]) if request.GET.get("shift") else None
-    except ValueError:
+        open_shift_id = id_or_404(request.GET.get("shift"))
+    except Http404:
         open_shift_id = None
     return _render_board(request, roster, _week_of(request, roster), open_shift_id=open_shift_id)
 
@@ -137,8 +146,10 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
     roster = _roster(request, pk)
     week = _week_of(request, roster)
-    shift = get_object_or_404(Shift, roster=roster, pk=request.POST.get("shift") or 0)
-    volunteer = get_object_or_404(Volunteer, pk=request.POST.get("volunteer") or 0)
+    shift = get_object_or_404(Shift, roster=roster, pk=id_or_404(request.POST.get("shift")))
+    volunteer = get_object_or_404(
+        _managed_volunteers(request), pk=id_or_404(request.POST.get("volunteer"))
+    )
     role = request.POST.get("role", "")
     try:
         services.assignment_create(
@@ -213,7 +224,8 @@ def autofill(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def autofill_status(request: HttpRequest, pk: int, run_id: int) -> JsonResponse:
     _coordinator_only(request)
-    run = get_object_or_404(AutofillRun, pk=run_id, roster_id=pk)
+    roster = _roster(request, pk)
+    run = get_object_or_404(AutofillRun, pk=run_id, roster=roster)
     return JsonResponse(
         {
             "id": run.pk,

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from hotline.access import can_see_open_slots, is_coordinator, volunteer_of
+from hotline.ids import id_or_404
 from hotline.models import MessageChannel
 from hotline.people import services as people
 from scheduling import reminders, services, swaps
@@ -129,6 +130,8 @@ def my_channels(request):
     order = [c for c in request.POST.getlist("channel") if c]
     try:
         people.volunteer_update(
+            # Their own channel order, not an account change: no one else's say (by=None).
+            by=None,
             volunteer=volunteer,
             channels=order,
             wecom_user_id=request.POST.get("wecom_user_id", volunteer.wecom_user_id)[:64],
@@ -245,12 +248,12 @@ def my_availability(request):
                     return redirect("scheduling:my-availability")
             elif action == "delete_window":
                 availability_services.availability_delete(
-                    volunteer=volunteer, window_id=int(request.POST["id"])
+                    volunteer=volunteer, window_id=id_or_404(request.POST.get("id"))
                 )
                 return redirect("scheduling:my-availability")
             elif action == "delete_time_off":
                 availability_services.time_off_delete(
-                    volunteer=volunteer, time_off_id=int(request.POST["id"])
+                    volunteer=volunteer, time_off_id=id_or_404(request.POST.get("id"))
                 )
                 return redirect("scheduling:my-availability")
         except (

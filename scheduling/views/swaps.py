@@ -53,7 +53,7 @@ def swap_list(request):
             .select_related("assignment__shift__roster__hotline", "offered_by", "claimant")
             .order_by("assignment__shift__starts_at")
         )
-        context["uncovered"] = swaps.drops_uncovered(now=now)
+        context["uncovered"] = swaps.drops_uncovered(now=now, by=request.user)
     if can_see_open_slots(request.user):
         token = tokens.calendar_token_get(user=request.user, kind=CalendarToken.Kind.OPEN)
         context["open_feed"] = tokens.feed_urls(request, token)
@@ -61,10 +61,17 @@ def swap_list(request):
     return render(request, "scheduling/swaps/swap_list.html", context)
 
 
-def _swap_action(request, pk: int, act, done):
+def _swap_action(request, pk: int, act, done, *, managed: bool = False):
     """Run `act` on the swap; `done` is the success message, or a function of the swap as
-    the service left it (a claim waits for a coordinator unless the hotline auto-approves)."""
-    swap = get_object_or_404(SwapRequest, pk=pk)
+    the service left it (a claim waits for a coordinator unless the hotline auto-approves).
+    `managed`: a coordinator's decision, on the swaps of the hotlines they manage only; any
+    other id is "not found", as for one that does not exist."""
+    swaps_seen = SwapRequest.objects.all()
+    if managed:
+        swaps_seen = swaps_seen.filter(
+            managed_hotlines_q(request.user, "assignment__shift__roster__hotline__")
+        )
+    swap = get_object_or_404(swaps_seen, pk=pk)
     try:
         swap = act(swap)
     except RuleViolation as exc:
@@ -150,7 +157,11 @@ def swap_approve(request, pk: int):
     if not can_decide_swaps(request.user):
         raise PermissionDenied
     return _swap_action(
-        request, pk, lambda s: swaps.swap_approve(swap=s, by=request.user), _("Swap approved.")
+        request,
+        pk,
+        lambda s: swaps.swap_approve(swap=s, by=request.user),
+        _("Swap approved."),
+        managed=True,
     )
 
 
@@ -165,4 +176,5 @@ def swap_reject(request, pk: int):
         pk,
         lambda s: swaps.swap_reject(swap=s, by=request.user, reason=reason),
         _("Swap turned down."),
+        managed=True,
     )

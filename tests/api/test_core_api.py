@@ -97,8 +97,12 @@ def test_bad_token_is_401():
 # --- coordinator CRUD ---------------------------------------------------------------------
 
 
-def test_coordinator_creates_organisation_hotline_roster_shift(coord):
-    org = coord.post("/api/v1/organisations/", {"name": "Xinyang Branch"}, format="json")
+def test_coordinator_creates_organisation_hotline_roster_shift(coord, coordinator):
+    city = f.organisation(name="City federation")
+    f.volunteer(user=coordinator, organisation=city, roles=())
+    org = coord.post(
+        "/api/v1/organisations/", {"name": "Xinyang Branch", "parent": city.pk}, format="json"
+    )
     assert org.status_code == 201 and org.json()["name"] == "Xinyang Branch"
     hotline = coord.post(
         "/api/v1/hotlines/",
@@ -108,6 +112,7 @@ def test_coordinator_creates_organisation_hotline_roster_shift(coord):
     assert hotline.status_code == 201, hotline.json()
     assert hotline.json()["phone_number"] == "+8637165123456"
     assert hotline.json()["min_rest_hours"] == 11
+    assert hotline.json()["organisation"] == city.pk  # left out: the coordinator's own
     roster = coord.post(
         "/api/v1/rosters/",
         {"hotline": hotline.json()["id"], "first_day": "2026-03-02", "last_day": "2026-03-08"},
@@ -348,8 +353,10 @@ def test_duplicate_organisation_name_refused_case_insensitively(coord):
     assert Organisation.objects.count() == 1
 
 
-def test_organisation_with_volunteers_cannot_be_deleted(coord):
-    org = f.organisation()
+def test_organisation_with_volunteers_cannot_be_deleted(coord, coordinator):
+    top = f.organisation()
+    f.volunteer(user=coordinator, organisation=top, roles=())
+    org = f.organisation(parent=top)
     f.volunteer(organisation=org)
     response = coord.delete(f"/api/v1/organisations/{org.pk}/")
     assert response.status_code == 400
@@ -610,7 +617,9 @@ LIST_ENDPOINTS = [
 def test_list_query_count_same_for_1_and_3(resource, persona):
     counts = []
     for n in (1, 3):
-        volunteer = f.volunteer(user_kw={"is_staff": persona == "coordinator"})
+        # (A scoped coordinator's lists: tests/api/test_scoping.py.)
+        superuser = persona == "coordinator"
+        volunteer = f.volunteer(user_kw={"is_staff": superuser, "is_superuser": superuser})
         roster = f.roster(status="published")
         client = token_client(volunteer.user)
         # Separate scenes: fresh rows for each size.

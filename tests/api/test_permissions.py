@@ -359,7 +359,13 @@ def _patch_status(client, path, data) -> int:
     return client.patch(path, data, format="json").status_code
 
 
-def test_coordinator_writes_everything(coordinator_api, volunteer, world):
+def test_coordinator_writes_everything(coordinator, coordinator_api, volunteer, world):
+    # Everything here in the coordinator's organisation or its branch (hotline/access.py).
+    top = f.organisation(name="City federation")
+    f.volunteer(user=coordinator, organisation=top, roles=())
+    Organisation.objects.filter(pk=world["organisation"].pk).update(parent=top)
+    Hotline.objects.filter(pk=world["hotline"].pk).update(organisation=world["organisation"])
+    Volunteer.objects.filter(pk__in=[volunteer.pk, world["other"].pk]).update(organisation=top)
     c = coordinator_api
     assert (
         _patch_status(c, f"/api/v1/organisations/{world['organisation'].pk}/", {"name": "Renamed"})

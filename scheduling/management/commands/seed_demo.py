@@ -22,6 +22,9 @@ from scheduling.rules import RuleViolation
 User = get_user_model()
 
 HOTLINE_NUMBER = "+8637520000000"
+# The city federation runs the line; its county and district branches sit under it
+# (coordinators manage their organisation and its branches: docs/security.md).
+FEDERATION = "市妇联"
 BRANCHES = ["市直机关分会", "城东区妇联", "城西县妇联"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
 GIVEN = [
@@ -86,7 +89,13 @@ class Command(BaseCommand):
                 "emergency_numbers": "120, 110",
             },
         )
-        branches = [Organisation.objects.get_or_create(name=name)[0] for name in BRANCHES]
+        federation, _ = Organisation.objects.get_or_create(name=FEDERATION)
+        if hotline.organisation_id is None:
+            Hotline.objects.filter(pk=hotline.pk).update(organisation=federation)
+        branches = [
+            Organisation.objects.get_or_create(name=name, defaults={"parent": federation})[0]
+            for name in BRANCHES
+        ]
         coordinator = self._coordinator(branches[0])
         volunteers = self._volunteers(branches)
         self._patterns(hotline)
@@ -138,6 +147,7 @@ class Command(BaseCommand):
         # A staff record with a phone, so coordinators can get SMS (no roles: never rostered).
         if not Volunteer.objects.filter(user=user).exists():
             people.volunteer_create(
+                by=None,
                 user=user,
                 display_name="陈协调 Coordinator Chen",
                 phone_number="+8613600136000",
@@ -162,6 +172,7 @@ class Command(BaseCommand):
                 if volunteer is None:
                     k = len(volunteers)
                     volunteer = people.volunteer_create(
+                        by=None,
                         user=user,
                         display_name=SURNAMES[k % len(SURNAMES)] + GIVEN[k % len(GIVEN)],
                         phone_number=phone,

@@ -55,8 +55,19 @@ def test_someone_else_cannot_report(scene, call, supervisor):
     assert not CallReport.objects.exists()
 
 
-def test_api_report_on_a_call_you_did_not_answer_is_403(scene, call):
-    r = client_for(f.volunteer().user).post(f"/api/v1/calls/{call.pk}/report/", LOW, format="json")
+def test_api_report_on_a_call_you_did_not_answer_is_404_like_a_missing_one(scene, call):
+    # A call you cannot see answers as one that does not exist: ids are not revealed.
+    client = client_for(f.volunteer().user)
+    r = client.post(f"/api/v1/calls/{call.pk}/report/", LOW, format="json")
+    missing = client.post(f"/api/v1/calls/{call.pk + 1000}/report/", LOW, format="json")
+    assert r.status_code == missing.status_code == 404 and not CallReport.objects.exists()
+    assert r.json() == missing.json()
+
+
+def test_api_report_on_a_call_you_see_but_did_not_answer_is_403(scene, call):
+    r = client_for(f.user(is_superuser=True)).post(
+        f"/api/v1/calls/{call.pk}/report/", LOW, format="json"
+    )
     assert r.status_code == 403 and not CallReport.objects.exists()
 
 

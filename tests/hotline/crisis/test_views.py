@@ -59,15 +59,17 @@ def test_report_page_risk_out_of_range_is_refused(people, client, clock):
     assert r.status_code == 200 and not CallReport.objects.exists()
 
 
-def test_report_page_forbidden_to_other_volunteers(people, client, clock):
+def test_report_page_not_found_for_other_volunteers(people, client, clock):
     other = f.volunteer()
     login(client, other.user)
-    assert client.get(f"/calls/{people.call.pk}/report/").status_code == 403
+    assert client.get(f"/calls/{people.call.pk}/report/").status_code == 404
     assert (
         client.post(f"/calls/{people.call.pk}/report/", {**REPORT, "action": "save"}).status_code
-        == 403
+        == 404
     )
-    assert client.post(f"/calls/{people.call.pk}/escalate/", {"reason": "x"}).status_code == 403
+    assert client.post(f"/calls/{people.call.pk}/escalate/", {"reason": "x"}).status_code == 404
+    # The same answer as for a call that does not exist.
+    assert client.get(f"/calls/{people.call.pk + 1000}/report/").status_code == 404
     assert not CallReport.objects.exists() and not Escalation.objects.exists()
 
 
@@ -167,7 +169,7 @@ def test_acknowledge_and_resolve_buttons(people, client, clock):
         now=NOW,
     )
     login(client, people.counsellor.user)
-    assert client.post(f"/crisis/escalations/{other.pk}/acknowledge/").status_code == 403
+    assert client.post(f"/crisis/escalations/{other.pk}/acknowledge/").status_code == 404
     other.refresh_from_db()
     assert other.status == "open"
 

@@ -20,7 +20,7 @@ def _create(**kw) -> Volunteer:
     kw.setdefault("password", "a-strong-pass-42")
     kw.setdefault("display_name", "Wang Fang")
     kw.setdefault("phone_number", "+8613800138000")
-    return people.volunteer_create(**kw)
+    return people.volunteer_create(by=None, **kw)
 
 
 def _errors(call, **kw) -> dict[str, list[str]]:
@@ -71,38 +71,44 @@ def test_create_refusals_name_the_field_and_write_nothing(kw, field):
 
 def test_create_for_an_existing_login_puts_it_in_step():
     login = f.user(is_active=False)
-    v = people.volunteer_create(user=login, display_name="Li", phone_number="+8613800138001")
+    v = people.volunteer_create(
+        by=None, user=login, display_name="Li", phone_number="+8613800138001"
+    )
     login.refresh_from_db()
     assert v.user == login and login.is_active  # an active volunteer has an active login
     # A login has one volunteer record.
     assert "user" in _errors(
-        people.volunteer_create, user=login, display_name="Li 2", phone_number="+8613800138002"
+        people.volunteer_create,
+        by=None,
+        user=login,
+        display_name="Li 2",
+        phone_number="+8613800138002",
     )
 
 
 def test_create_needs_a_login_or_a_username():
     with pytest.raises(TypeError):
-        people.volunteer_create(display_name="x", phone_number="+8613800138000")
+        people.volunteer_create(by=None, display_name="x", phone_number="+8613800138000")
     with pytest.raises(TypeError):
         people.volunteer_create(
-            user=f.user(), username="y", display_name="x", phone_number="+8613800138000"
+            by=None, user=f.user(), username="y", display_name="x", phone_number="+8613800138000"
         )
 
 
 def test_deactivating_a_volunteer_deactivates_the_login_and_back():
     v = _create()
-    v = people.volunteer_update(volunteer=v, is_active=False)
+    v = people.volunteer_update(by=None, volunteer=v, is_active=False)
     assert not v.is_active and not User.objects.get(pk=v.user_id).is_active
-    v = people.volunteer_update(volunteer=v, is_active=True)
+    v = people.volunteer_update(by=None, volunteer=v, is_active=True)
     assert v.is_active and User.objects.get(pk=v.user_id).is_active
 
 
 def test_deactivating_a_login_deactivates_the_volunteer_and_back():
     v = _create()
-    people.user_active_set(user=v.user, is_active=False)
+    people.user_active_set(by=None, user=v.user, is_active=False)
     v.refresh_from_db()
     assert not v.is_active and not v.user.is_active
-    people.user_active_set(user=v.user, is_active=True)
+    people.user_active_set(by=None, user=v.user, is_active=True)
     v.refresh_from_db()
     assert v.is_active and v.user.is_active
 
@@ -110,6 +116,7 @@ def test_deactivating_a_login_deactivates_the_volunteer_and_back():
 def test_update_changes_login_and_record():
     v = _create()
     v = people.volunteer_update(
+        by=None,
         volunteer=v,
         username="wang.fang",
         password="another-good-pass-7",
@@ -125,23 +132,23 @@ def test_update_changes_login_and_record():
 
 def test_update_keeps_what_it_is_not_given():
     v = _create(roles=["counsellor"])
-    v = people.volunteer_update(volunteer=v, crisis_trained=True)
+    v = people.volunteer_update(by=None, volunteer=v, crisis_trained=True)
     assert v.roles == ["counsellor"] and v.user.check_password("a-strong-pass-42")
 
 
 def test_update_refusals_write_nothing():
     f.user(username="taken")
     v = _create()
-    assert "username" in _errors(people.volunteer_update, volunteer=v, username="TAKEN")
-    assert "password" in _errors(people.volunteer_update, volunteer=v, password="password")
-    assert "roles" in _errors(people.volunteer_update, volunteer=v, roles=["x"])
+    assert "username" in _errors(people.volunteer_update, by=None, volunteer=v, username="TAKEN")
+    assert "password" in _errors(people.volunteer_update, by=None, volunteer=v, password="password")
+    assert "roles" in _errors(people.volunteer_update, by=None, volunteer=v, roles=["x"])
     v.refresh_from_db()
     assert v.user.username == "wang" and v.user.check_password("a-strong-pass-42")
     with pytest.raises(TypeError):
-        people.volunteer_update(volunteer=v, user=f.user())
+        people.volunteer_update(by=None, volunteer=v, user=f.user())
 
 
 def test_a_login_may_keep_its_own_username_in_another_case():
     v = _create()
-    v = people.volunteer_update(volunteer=v, username="Wang")
+    v = people.volunteer_update(by=None, volunteer=v, username="Wang")
     assert v.user.username == "Wang"
