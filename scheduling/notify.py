@@ -83,17 +83,28 @@ def notices_record(assignments, *, now: dt.datetime) -> None:
 
 
 @transaction.atomic
-def roster_changes_notify(*, roster: Roster | None = None, now: dt.datetime | None = None) -> int:
+def roster_changes_notify(
+    *,
+    roster: Roster | None = None,
+    now: dt.datetime | None = None,
+    volunteers: list[int] | None = None,
+) -> int:
     """SMS each volunteer whose assignments in published rosters changed since they were last
-    told (one roster, or all). Returns the number of volunteers messaged.
+    told (one roster, or all; only `volunteers`, by id, when given: an urgent change).
+    Staged changes are not looked at: nobody hears of them before they are published.
+    Returns the number of volunteers messaged.
 
     Idempotent: the dedupe key is derived from the changes themselves, so a crash between
     sending and recording never sends the same news twice.
     """
     now = now or timezone.now()
-    qs = Assignment.objects.filter(shift__roster__status=Roster.Status.PUBLISHED).select_related(
-        "shift__roster__hotline", "volunteer", "notice"
+    qs = (
+        Assignment.objects.filter(shift__roster__status=Roster.Status.PUBLISHED)
+        .exclude(status=Assignment.Status.PENDING)
+        .select_related("shift__roster__hotline", "volunteer", "notice")
     )
+    if volunteers is not None:
+        qs = qs.filter(volunteer_id__in=volunteers)
     if roster is not None:
         qs = qs.filter(shift__roster=roster)
     else:

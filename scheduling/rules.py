@@ -35,6 +35,26 @@ TIME_OFF = "time_off"
 CAPACITY = "capacity"
 INACTIVE = "inactive"
 
+# Two views of a published roster with staged changes (docs/roster-changes.md): LIVE is what
+# volunteers, feeds, reminders and call routing see (active assignments, staged removals
+# still in); PLANNED is what the roster becomes when its changes are published (staged
+# additions in, staged removals out). Coordinators edit the planned roster; a change that
+# takes effect at once (urgent, or a volunteer's own swap) must hold in both.
+LIVE = "live"
+PLANNED = "planned"
+
+
+def occupying_q(view: str = PLANNED, prefix: str = "") -> Q:
+    """The assignments that hold a seat in `view`, as a filter on rows reaching Assignment
+    through `prefix` (e.g. "assignments__")."""
+    active = Q(**{f"{prefix}status": Assignment.Status.ACTIVE})
+    if view == LIVE:
+        return active
+    return (active & Q(**{f"{prefix}pending_cancel": False})) | Q(
+        **{f"{prefix}status": Assignment.Status.PENDING}
+    )
+
+
 ALL_CODES = (ROLE, CRISIS_TRAINING, OVERLAP, REST, WEEKLY_LIMIT, UNAVAILABLE, TIME_OFF, CAPACITY)
 # Only these may be set aside by a coordinator, with a recorded reason.
 OVERRIDABLE = frozenset({UNAVAILABLE, TIME_OFF})
@@ -174,17 +194,21 @@ FACTS_MARGIN = dt.timedelta(days=8)
 
 
 def volunteers_facts(
-    volunteers: Iterable[Volunteer], *, starts_at: dt.datetime, ends_at: dt.datetime
+    volunteers: Iterable[Volunteer],
+    *,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    view: str = PLANNED,
 ) -> dict[int, VolunteerFacts]:
-    """Facts for checking these volunteers against shifts between `starts_at` and `ends_at`.
-    Three queries however many volunteers."""
+    """Facts for checking these volunteers against shifts between `starts_at` and `ends_at`
+    (assignments as seen in `view`). Three queries however many volunteers."""
     ids = [v.pk for v in volunteers]
     facts = {pk: VolunteerFacts() for pk in ids}
     lo, hi = starts_at - FACTS_MARGIN, ends_at + FACTS_MARGIN
     for a in (
         Assignment.objects.filter(
+            occupying_q(view),
             volunteer_id__in=ids,
-            status=Assignment.Status.ACTIVE,
             shift__ends_at__gt=lo,
             shift__starts_at__lt=hi,
         )
@@ -201,6 +225,25 @@ def volunteers_facts(
     return facts
 
 
+def check_assignment_now(
+    *,
+    shift: Shift,
+    volunteer: Volunteer,
+    role: str,
+    ignore: Assignment | None = None,
+) -> list[Violation]:
+    """`check_assignment` for a change that takes effect at once on a roster that may have
+    staged changes: it must hold in the live roster and in the planned one (one violation
+    per code, the live one first)."""
+    found: dict[str, Violation] = {}
+    for view in (LIVE, PLANNED):
+        for v in check_assignment(
+            shift=shift, volunteer=volunteer, role=role, ignore=ignore, view=view
+        ):
+            found.setdefault(v.code, v)
+    return list(found.values())
+
+
 def check_assignment(
     *,
     shift: Shift,
@@ -208,11 +251,14 @@ def check_assignment(
     role: str,
     ignore: Assignment | None = None,
     facts: VolunteerFacts | None = None,
+    view: str = PLANNED,
 ) -> list[Violation]:
     """Every hard rule for putting `volunteer` on `shift` as `role`.
 
     `ignore` is an existing assignment left out of the counts (when changing it). `facts`
-    (from `volunteers_facts`, covering the shift) saves the volunteer's three queries.
+    (from `volunteers_facts`, covering the shift, in the same `view`) saves the volunteer's
+    three queries. `view`: the roster as published (LIVE) or as it will be once its staged
+    changes are published (PLANNED, the default; the same on a draft roster).
     Runs a fixed number of queries (four, with `shift.roster.hotline` loaded) whatever the
     roster size.
     """
@@ -240,7 +286,7 @@ def check_assignment(
         )
 
     # Capacity and crisis training: what the shift already has, in one query.
-    on_shift = Assignment.objects.filter(shift=shift, status=Assignment.Status.ACTIVE)
+    on_shift = Assignment.objects.filter(occupying_q(view), shift=shift)
     if ignore_id:
         on_shift = on_shift.exclude(pk=ignore_id)
     counts = on_shift.aggregate(
@@ -281,8 +327,8 @@ def check_assignment(
     if facts is None:
         others = (
             Assignment.objects.filter(
+                occupying_q(view),
                 volunteer=volunteer,
-                status=Assignment.Status.ACTIVE,
                 shift__ends_at__gt=lo,
                 shift__starts_at__lt=hi,
             )

@@ -198,6 +198,9 @@ class Assignment(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("active")
         CANCELLED = "cancelled", _("cancelled")
+        # A staged addition to a published roster: nobody but coordinators sees it until
+        # the roster's changes are published (scheduling.services.roster_publish).
+        PENDING = "pending", _("pending publication")
 
     class Source(models.TextChoices):
         MANUAL = "manual", _("by hand")
@@ -238,6 +241,11 @@ class Assignment(models.Model):
     # Why the automatic builder made this change (added, or cancelled it): the solver's
     # change entry (scheduling.solver.diff), rendered in each reader's language.
     change_reason = models.JSONField(_("reason for the change"), default=dict, blank=True)
+    # A staged removal: the assignment stays active (volunteers, feeds, reminders and call
+    # routing still see it) until the roster's changes are published, or is kept on discard.
+    pending_cancel = models.BooleanField(_("removal pending publication"), default=False)
+    # The builder's reason for a staged removal; becomes `change_reason` when published.
+    pending_reason = models.JSONField(_("reason for the pending removal"), default=dict, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -252,6 +260,11 @@ class Assignment(models.Model):
                 condition=Q(status="active"),
                 name="one_active_assignment_per_volunteer_per_shift",
             ),
+            models.UniqueConstraint(
+                fields=["shift", "volunteer"],
+                condition=Q(status="pending"),
+                name="one_pending_assignment_per_volunteer_per_shift",
+            ),
         ]
         indexes = [
             models.Index(fields=["volunteer", "status"], name="assignment_volunteer_idx"),
@@ -264,3 +277,8 @@ class Assignment(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def is_pending(self) -> bool:
+        """A staged change not yet published: an addition, or the removal of this one."""
+        return self.status == self.Status.PENDING or self.pending_cancel
