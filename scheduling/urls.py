@@ -47,4 +47,10 @@ urlpatterns = [
         name="roster-board-autofill-status",
     ),
     path("rosters/<int:pk>/board/publish/", board.publish, name="roster-board-publish"),
+    path("rosters/<int:pk>/board/discard/", board.discard, name="roster-board-discard"),
+    path(
+        "rosters/<int:pk>/board/autofill/<int:run_id>/choose/",
+        board.choose,
+        name="roster-board-autofill-choose",
+    ),
 ]

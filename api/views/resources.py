@@ -13,7 +13,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from api.permissions import IsCoordinator
 from api.serializers.assignment import AssignmentSerializer
 from api.serializers.availability import AvailabilitySerializer, TimeOffSerializer
 from api.serializers.hotline import HotlineSerializer
@@ -23,6 +22,7 @@ from api.serializers.shift import ShiftSerializer
 from api.serializers.volunteer import VolunteerSerializer
 from api.views.common import CoordinatorWriteViewSet, OwnDataViewSet, own_volunteer
 from api.views.roster_build import RosterBuildActions
+from api.views.roster_changes import RosterChangeActions
 from hotline.access import is_coordinator, managed_organisations_q
 from hotline.models import Hotline, Organisation, Volunteer
 from scheduling import services
@@ -66,7 +66,7 @@ class VolunteerViewSet(CoordinatorWriteViewSet):
         return qs.filter(user=self.request.user)
 
 
-class RosterViewSet(RosterBuildActions, CoordinatorWriteViewSet):
+class RosterViewSet(RosterChangeActions, RosterBuildActions, CoordinatorWriteViewSet):
     serializer_class = RosterSerializer
     filterset_fields = ["hotline", "status"]
 
@@ -75,12 +75,6 @@ class RosterViewSet(RosterBuildActions, CoordinatorWriteViewSet):
 
     def perform_destroy(self, instance):
         services.roster_delete(roster=instance, by=self.request.user)
-
-    @extend_schema(request=None, responses=RosterSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsCoordinator])
-    def publish(self, request, pk=None):
-        roster = services.roster_publish(roster=self.get_object(), by=request.user)
-        return Response(RosterSerializer(roster).data)
 
 
 class ShiftFilter(django_filters.FilterSet):
@@ -133,7 +127,10 @@ class AssignmentViewSet(CoordinatorWriteViewSet):
         ).order_by("shift__starts_at", "id")
         if is_coordinator(self.request.user):
             return qs
-        return qs.filter(volunteer__user=self.request.user)
+        # Staged additions are not published yet: only coordinators see them.
+        return qs.filter(volunteer__user=self.request.user).exclude(
+            status=Assignment.Status.PENDING
+        )
 
     def perform_create(self, serializer):
         data = serializer.validated_data
@@ -202,6 +199,7 @@ class MeViewSet(viewsets.GenericViewSet):
         qs = (
             Assignment.objects.filter(volunteer=volunteer)
             .filter(roster_visibility_q(request.user, "shift__roster__"))
+            .exclude(status=Assignment.Status.PENDING)
             .order_by("shift__starts_at", "id")
         )
         page = self.paginate_queryset(qs)

@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from hotline.access import is_coordinator, volunteer_of
 from scheduling.models import Assignment, Roster
+from scheduling.rules import LIVE, PLANNED
 from scheduling.selectors import (
     coverage_summary,
     roster_coverage,
@@ -49,7 +50,9 @@ def home(request):
 def roster_detail(request, pk: int):
     coordinator = is_coordinator(request.user)
     roster = get_object_or_404(rosters_visible_to(request.user).select_related("hotline"), pk=pk)
-    coverage = roster_coverage(roster)
+    manages = rosters_managed_by(request.user).filter(pk=roster.pk).exists()
+    # Coordinators of the roster see it with its staged changes; everyone else as published.
+    coverage = roster_coverage(roster, PLANNED if manages else LIVE)
     return render(
         request,
         "scheduling/pages/roster_detail.html",

@@ -162,12 +162,18 @@ def test_board_shows_the_rules_refusal_inline(coord_client):
         {"week": WEEK, "shift": shifts[0].pk, "volunteer": people[3].pk, "role": "counsellor"},
     )
 
-    assert response.status_code == 200
-    html = response.content.decode()
+    # Back to the board's GET page, at the shift's panel: a reload does not post again.
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"shift={shifts[0].pk}#shift-{shifts[0].pk}")
+    page = coord_client.get(response["Location"])
+    html = page.content.decode()
     assert 'class="error refusal"' in html
     assert "needs crisis-intervention training, which Person 3 does not have" in html
-    assert response.context["open_shift"] == shifts[0]
+    assert page.context["open_shift"] == shifts[0]
     assert Assignment.objects.filter(shift=shifts[0]).count() == 1
+    # Shown once: reloading the page does not show the refusal again.
+    again = coord_client.get(response["Location"])
+    assert 'class="error refusal"' not in again.content.decode()
 
 
 def test_board_refusal_comes_in_the_coordinators_language(coord_client):
@@ -178,10 +184,11 @@ def test_board_refusal_comes_in_the_coordinators_language(coord_client):
     response = coord_client.post(
         reverse("scheduling:roster-board-assign", args=[roster.pk]),
         {"week": WEEK, "shift": shifts[0].pk, "volunteer": people[3].pk, "role": "counsellor"},
+        follow=True,
     )
 
     assert response.status_code == 200
-    assert response.context["error"]
+    assert "危机干预" in response.context["error"]
     assert response["Content-Language"] == "zh-hans"
 
 
@@ -191,10 +198,13 @@ def test_override_from_the_board_needs_a_reason(coord_client):
     url = reverse("scheduling:roster-board-assign", args=[roster.pk])
     data = {"week": WEEK, "shift": shifts[0].pk, "volunteer": people[0].pk, "role": "counsellor"}
 
-    refused = coord_client.post(url, data)
+    refused = coord_client.post(url, data, follow=True)
+    empty = coord_client.post(url, {**data, "override": "1", "override_reason": " "}, follow=True)
     accepted = coord_client.post(url, {**data, "override_reason": "She offered by phone"})
 
     assert "has declared time off" in refused.content.decode()
+    # "Assign anyway" with no reason asks for one, instead of repeating the rule.
+    assert "Give a reason to assign Person 0 anyway" in empty.content.decode()
     assert accepted.status_code == 302
     a = Assignment.objects.get(shift=shifts[0])
     assert a.overridden_rules == ["time_off"]
