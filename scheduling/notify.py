@@ -22,8 +22,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from hotline.access import coordinator_q
 from hotline.links import site_url
-from hotline.models import Role
+from hotline.models import Role, Volunteer
 from hotline.sms.outbox import sms_send
 from scheduling.models import Assignment, AssignmentNotice, Roster
 from scheduling.rules import shift_when
@@ -159,4 +160,52 @@ def roster_changes_notify(
         sms_send(to=volunteer.phone_number, body=body, dedupe_key=key, purpose="roster_change")
         sent += 1
     notices_record(record, now=now)
+    return sent
+
+
+def conflicts_notify(*, volunteer, conflicts, now: dt.datetime | None = None) -> int:
+    """Tell the coordinators (those with a volunteer record and a phone) that `volunteer`'s
+    assignments clash with their time off, windows or deactivation (`conflicts`, from
+    `scheduling.selectors`): one SMS per coordinator per volunteer per change — the dedupe key
+    is made of the clashing assignments and codes, so saving the same change again, or a
+    change that adds no clash, tells nobody twice. Returns the number of SMS queued."""
+    if not conflicts:
+        return 0
+    conflicts = sorted(conflicts, key=lambda c: (c.assignment.shift.starts_at, c.assignment.pk))
+    src = ",".join(f"{c.assignment.pk}:{'+'.join(sorted(c.codes))}" for c in conflicts)
+    digest = hashlib.sha256(src.encode()).hexdigest()[:20]
+    coordinators = (
+        Volunteer.objects.filter(is_active=True)
+        .filter(coordinator_q())
+        .exclude(pk=volunteer.pk)
+        .distinct()
+        .order_by("pk")
+    )
+    roster = conflicts[0].assignment.shift.roster
+    link = site_url(reverse("scheduling:roster-board", args=[roster.pk]))
+    sent = 0
+    for coordinator in coordinators:
+        with translation.override(coordinator.language):
+            lines = [
+                _("%(shift)s — %(reason)s")
+                % {"shift": shift_words(c.assignment), "reason": c.violations[0].message}
+                for c in conflicts[:MAX_LINES]
+            ]
+            if len(conflicts) > MAX_LINES:
+                lines.append(_("…and %(count)d more.") % {"count": len(conflicts) - MAX_LINES})
+            body = "\n".join(
+                [
+                    _("%(name)s can no longer keep these shifts:")
+                    % {"name": volunteer.display_name},
+                    *lines,
+                    _("Board: %(link)s") % {"link": link},
+                ]
+            )
+        sms_send(
+            to=coordinator.phone_number,
+            body=body,
+            dedupe_key=f"conflict:{coordinator.pk}:{volunteer.pk}:{digest}",
+            purpose="conflict",
+        )
+        sent += 1
     return sent

@@ -17,6 +17,7 @@ from scheduling.rules import (
     check_assignment,
     local_week_bounds,
     occupying_q,
+    standing_violations,
     volunteers_facts,
 )
 
@@ -191,7 +192,8 @@ class Cell:
 def board_week(roster: Roster, monday: dt.date) -> dict:
     """The grid of one local week: rows are days, columns the shifts' local time slots.
 
-    Two queries whatever the roster size (shifts of the week; their active assignments).
+    Four queries whatever the roster size (shifts of the week; their assignments as planned;
+    the volunteers' facts for conflicts, marked per cell).
     """
     tz = roster.hotline.tz
     start, end = local_week_bounds(dt.datetime.combine(monday, dt.time(12), tzinfo=tz), tz)
@@ -212,6 +214,11 @@ def board_week(roster: Roster, monday: dt.date) -> dict:
         .order_by("role", "volunteer__display_name", "id")
     ):
         (removed if a.pending_cancel else assignments)[a.shift_id].append(a)
+    by_id = {s.pk: s for s in shifts}
+    planned = [a for group in assignments.values() for a in group]
+    for a in planned:
+        a.shift = by_id[a.shift_id]
+    clashes = {c.assignment.pk: c.reason for c in assignments_conflicts(planned)}
 
     cells: dict[tuple[dt.date, tuple[dt.time, dt.time]], list[Cell]] = defaultdict(list)
     slots: set[tuple[dt.time, dt.time]] = set()
@@ -220,8 +227,14 @@ def board_week(roster: Roster, monday: dt.date) -> dict:
         slot = (local_start.time(), local_end.time())
         slots.add(slot)
         coverage = shift_coverage(s)  # counted as `roster_coverage` counts them
+        people = assignments[s.pk]
         cells[(local_start.date(), slot)].append(
-            Cell(coverage=coverage, people=assignments[s.pk], removed=removed[s.pk])
+            Cell(
+                coverage=coverage,
+                people=people,
+                removed=removed[s.pk],
+                conflicts={a.pk: clashes[a.pk] for a in people if a.pk in clashes},
+            )
         )
     columns = sorted(slots)
     rows = []
@@ -242,6 +255,7 @@ def board_week(roster: Roster, monday: dt.date) -> dict:
         "seats_missing": sum(c.coverage.missing for c in all_cells),
         "crisis_trained_missing": sum(c.coverage.crisis_trained_missing for c in all_cells),
         "shifts": {s.pk: s for s in shifts},
+        "conflicts": len(clashes),
     }
 
 
@@ -350,3 +364,75 @@ def roster_pending_changes(roster: Roster) -> dict:
         "moved": moved,
         "total": added + removed + moved,
     }
+
+
+# --- conflicts: assignments their volunteer can no longer keep ---------------------------------
+
+
+@dataclass
+class Conflict:
+    assignment: Assignment
+    violations: list  # rules.Violation, codes from rules.CONFLICT_CODES
+
+    @property
+    def codes(self) -> list[str]:
+        return [v.code for v in self.violations]
+
+    @property
+    def reason(self) -> str:
+        return " ".join(v.message for v in self.violations)
+
+
+def assignments_conflicts(assignments: list[Assignment]) -> list[Conflict]:
+    """The assignments (shift, roster, hotline and volunteer loaded) that clash with their
+    volunteer's time off, weekly windows or deactivation, by the rule layer's codes. Two
+    queries however many (none for none)."""
+    if not assignments:
+        return []
+    volunteers = {a.volunteer_id: a.volunteer for a in assignments}
+    facts = volunteers_facts(
+        volunteers.values(),
+        starts_at=min(a.shift.starts_at for a in assignments),
+        ends_at=max(a.shift.ends_at for a in assignments),
+        with_assignments=False,
+    )
+    found = []
+    for a in assignments:
+        violations = standing_violations(
+            shift=a.shift,
+            volunteer=a.volunteer,
+            facts=facts[a.volunteer_id],
+            overridden=a.overridden_rules or (),
+        )
+        if violations:
+            found.append(Conflict(assignment=a, violations=violations))
+    return found
+
+
+def roster_conflicts(roster: Roster, *, now: dt.datetime) -> list[Conflict]:
+    """Conflicts on the roster as planned (staged changes in), shifts not yet over. Three
+    queries."""
+    rows = list(
+        Assignment.objects.filter(
+            occupying_q(PLANNED), shift__roster=roster, shift__ends_at__gt=now
+        )
+        .select_related("shift__roster__hotline", "volunteer")
+        .order_by("shift__starts_at", "id")
+    )
+    return assignments_conflicts(rows)
+
+
+def volunteer_conflicts(volunteer: Volunteer, *, now: dt.datetime) -> list[Conflict]:
+    """The volunteer's own upcoming assignments (as they see them: published, not started)
+    that clash with their time off, windows or deactivation. Three queries."""
+    rows = list(
+        Assignment.objects.filter(
+            volunteer=volunteer,
+            status=Assignment.Status.ACTIVE,
+            shift__roster__status=Roster.Status.PUBLISHED,
+            shift__starts_at__gt=now,
+        )
+        .select_related("shift__roster__hotline", "volunteer")
+        .order_by("shift__starts_at", "id")
+    )
+    return assignments_conflicts(rows)

@@ -72,3 +72,26 @@ def changes_data(roster, changes: dict, freeze_hours: int) -> dict:
             for entry in changes["volunteers"]
         ],
     }
+
+
+class ViolationSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField(source="message")
+
+
+class ConflictSerializer(serializers.Serializer):
+    assignment = serializers.IntegerField(source="assignment.pk")
+    shift = serializers.IntegerField(source="assignment.shift_id")
+    volunteer = serializers.IntegerField(source="assignment.volunteer_id")
+    name = serializers.CharField(source="assignment.volunteer.display_name")
+    role = serializers.CharField(source="assignment.role")
+    status = serializers.CharField(source="assignment.status")
+    starts_at = serializers.DateTimeField(source="assignment.shift.starts_at")
+    ends_at = serializers.DateTimeField(source="assignment.shift.ends_at")
+    violations = ViolationSerializer(many=True)
+
+
+class RosterConflictsSerializer(serializers.Serializer):
+    roster = serializers.IntegerField()
+    count = serializers.IntegerField()
+    conflicts = ConflictSerializer(many=True)

@@ -26,6 +26,7 @@ from api.views.roster_changes import RosterChangeActions
 from hotline.access import is_coordinator, managed_organisations_q
 from hotline.models import Hotline, Organisation, Volunteer
 from scheduling import services
+from scheduling.availability.services import conflicts_after_change
 from scheduling.models import Assignment, Availability, Shift, TimeOff
 from scheduling.selectors import roster_visibility_q, rosters_visible_to
 
@@ -158,7 +159,25 @@ class AssignmentViewSet(CoordinatorWriteViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class AvailabilityViewSet(OwnDataViewSet):
+class ConflictsAfterWrite:
+    """Availability and time off changed through the API: the coordinators are told of the
+    shifts it clashes with, as on the page (scheduling.availability.services)."""
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        conflicts_after_change(volunteer=serializer.instance.volunteer)
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        conflicts_after_change(volunteer=serializer.instance.volunteer)
+
+    def perform_destroy(self, instance):
+        volunteer = instance.volunteer
+        super().perform_destroy(instance)
+        conflicts_after_change(volunteer=volunteer)
+
+
+class AvailabilityViewSet(ConflictsAfterWrite, OwnDataViewSet):
     serializer_class = AvailabilitySerializer
     filterset_fields = ["volunteer", "weekday", "kind"]
 
@@ -166,7 +185,7 @@ class AvailabilityViewSet(OwnDataViewSet):
         return Availability.objects.order_by("volunteer_id", "weekday", "start_time", "id")
 
 
-class TimeOffViewSet(OwnDataViewSet):
+class TimeOffViewSet(ConflictsAfterWrite, OwnDataViewSet):
     serializer_class = TimeOffSerializer
     filterset_fields = ["volunteer"]
 

@@ -4,11 +4,13 @@
     POST /api/v1/rosters/{id}/publish/  → applies every staged change at once (or none: 409
                                           with the rules that refused), tells those affected
     POST /api/v1/rosters/{id}/discard/  → takes every staged change back
+    GET  /api/v1/rosters/{id}/conflicts/ → assignments their volunteer can no longer keep
 
 Coordinators of the roster's hotline only; everyone else gets 404 for the roster.
 """
 
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -17,10 +19,11 @@ from api.permissions import IsCoordinator
 from api.serializers.roster_changes import (
     ChangesAppliedSerializer,
     RosterChangesSerializer,
+    RosterConflictsSerializer,
     changes_data,
 )
 from scheduling import services
-from scheduling.selectors import roster_pending_changes, rosters_managed_by
+from scheduling.selectors import roster_conflicts, roster_pending_changes, rosters_managed_by
 
 
 # Mixed into RosterViewSet. No docstring, so the schema keeps the viewset's own.
@@ -81,5 +84,27 @@ class RosterChangeActions:
         return Response(
             ChangesAppliedSerializer(
                 {"roster": roster.pk, "status": roster.status, **taken_back}
+            ).data
+        )
+
+    @extend_schema(
+        request=None,
+        responses=RosterConflictsSerializer,
+        summary="Assignments that clash with their volunteer's time off, windows or status",
+        description=(
+            "Upcoming assignments of the roster as planned (staged changes included) that "
+            "break a rule since they were made, without any roster change: the volunteer "
+            "declared time off (`time_off`), changed their weekly windows (`unavailable`) or "
+            "was deactivated (`inactive`) — the rule layer's codes and messages. Rules a "
+            "coordinator set aside when making the assignment are not listed."
+        ),
+    )
+    @action(detail=True, methods=["get"], permission_classes=[IsCoordinator])
+    def conflicts(self, request, pk=None):
+        roster = self._managed_roster()
+        found = roster_conflicts(roster, now=timezone.now())
+        return Response(
+            RosterConflictsSerializer(
+                {"roster": roster.pk, "count": len(found), "conflicts": found}
             ).data
         )

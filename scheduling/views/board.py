@@ -27,6 +27,7 @@ from scheduling import builder, services
 from scheduling.models import Assignment, AutofillRun, Roster, Shift
 from scheduling.rules import RuleViolation
 from scheduling.selectors import (
+    assignments_conflicts,
     board_week,
     roster_pending_changes,
     rosters_managed_by,
@@ -121,6 +122,7 @@ def _render_board(
     open_shift = None
     candidates = []
     on_shift = []
+    on_shift_conflicts = {}
     if open_shift_id is not None:
         open_shift = grid["shifts"].get(open_shift_id)
         if open_shift is None:  # a shift of another week of this roster
@@ -130,6 +132,10 @@ def _render_board(
         if open_shift is not None:
             on_shift = shift_people(open_shift)
             candidates = shift_candidates(open_shift, on_shift)
+            planned = [a for a in on_shift if not a.pending_cancel]
+            for a in planned:
+                a.shift = open_shift
+            on_shift_conflicts = {c.assignment.pk: c.reason for c in assignments_conflicts(planned)}
     run = builder.autofill_latest(roster)
     panel_error = request.session.pop(PANEL_ERROR, None)
     if not error and panel_error and panel_error.get("shift") == open_shift_id:
@@ -147,6 +153,7 @@ def _render_board(
             "grid": grid,
             "open_shift": open_shift,
             "on_shift": on_shift,
+            "on_shift_conflicts": on_shift_conflicts,
             "candidates": candidates,
             "error": error,
             "run": run,

@@ -94,7 +94,8 @@ def test_board_week_navigation_stays_within_the_roster(coord_client):
 
 
 def test_board_query_count_does_not_grow_with_the_roster(coord_client):
-    small, _s, small_people = _roster(days=2, volunteers=2)
+    small, small_shifts, small_people = _roster(days=2, volunteers=2)
+    f.assignment(shift_=small_shifts[0], volunteer_=small_people[0])
     big, big_shifts, big_people = _roster(days=28, volunteers=12)
     for i, shift in enumerate(big_shifts[:21]):
         f.assignment(shift_=shift, volunteer_=big_people[i % 12])
@@ -111,7 +112,7 @@ def test_board_query_count_does_not_grow_with_the_roster(coord_client):
 
     assert response.status_code == 200
     assert len(many) == len(few)
-    assert len(many) <= 8
+    assert len(many) <= 10  # 8, and the volunteers' time off and windows for conflicts
 
 
 def test_board_opens_a_shift_with_candidates_and_reasons(coord_client):
