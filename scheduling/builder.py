@@ -49,7 +49,8 @@ from django.utils.translation import gettext_lazy as _
 from hotline.conflicts import DomainConflict
 from hotline.links import site_url
 from hotline.models import ROLE_FLAG, Volunteer
-from scheduling import services
+from scheduling import holidays, services
+from scheduling.holidays import counts_as_weekend
 from scheduling.models import Assignment, AutofillRun, Availability, Roster, Shift, TimeOff
 from scheduling.rules import (
     FACTS_MARGIN,
@@ -376,22 +377,32 @@ def rosters_instance(
         volunteer_rows.append(row)
     return {
         **base,
-        "shifts": [
-            {
-                "id": s.pk,
-                "hotline": s.roster.hotline_id,
-                "starts_at": _iso(s.starts_at),
-                "ends_at": _iso(s.ends_at),
-                "requirements": s.requirements,
-                "crisis_trained_required": s.crisis_trained_required,
-            }
-            for s in shifts
-        ],
+        "shifts": [_shift_entry(s, tz) for s in shifts],
         "volunteers": volunteer_rows,
         "fixed": fixed,
         "previous": previous,
         "busy": busy,
     }
+
+
+def _shift_entry(shift: Shift, tz) -> dict:
+    entry = {
+        "id": shift.pk,
+        "hotline": shift.roster.hotline_id,
+        "starts_at": _iso(shift.starts_at),
+        "ends_at": _iso(shift.ends_at),
+        "requirements": shift.requirements,
+        "crisis_trained_required": shift.crisis_trained_required,
+    }
+    # Chinese public holidays count as weekends in fairness, make-up working days do not.
+    weekend = (
+        counts_as_weekend(shift.starts_at.astimezone(tz).date())
+        if holidays.applies_to(str(tz))
+        else None
+    )
+    if weekend is not None:
+        entry["weekend"] = weekend
+    return entry
 
 
 def roster_fingerprint(rosters: Iterable[Roster]) -> str:

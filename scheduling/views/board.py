@@ -34,6 +34,7 @@ from scheduling.selectors import (
     shift_candidates,
     shift_people,
 )
+from scheduling.views.pages import roster_special_days
 
 TIME_LIMIT_CHOICES = (5, 10, 30, 60)
 
@@ -118,6 +119,9 @@ def _render_board(
     status: int = 200,
 ) -> HttpResponse:
     grid = board_week(roster, week)
+    special = roster_special_days(roster)
+    for row in grid["rows"]:
+        row["special"] = special.get(row["day"])
     first, last = _monday(roster.first_day), _monday(roster.last_day)
     open_shift = None
     candidates = []
