@@ -59,15 +59,32 @@ def swap_list(request):
     return render(request, "scheduling/swaps/swap_list.html", context)
 
 
-def _swap_action(request, pk: int, act, done: str):
+def _swap_action(request, pk: int, act, done):
+    """`done` is the message, or a function of the swap as the action left it."""
     swap = get_object_or_404(SwapRequest, pk=pk)
     try:
-        act(swap)
+        swap = act(swap)
     except RuleViolation as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, done)
+        messages.success(request, done(swap) if callable(done) else done)
     return redirect("scheduling:swap-list")
+
+
+def _claimed(swap: SwapRequest) -> str:
+    if swap.status == SwapRequest.Status.DONE:
+        return _("You took the shift. Thank you!")
+    # Not yours until a coordinator approves it: say so.
+    return _(
+        "Thank you! A coordinator will confirm the swap; until then the shift stays with %(name)s."
+    ) % {"name": swap.offered_by.display_name}
+
+
+def _approved(swap: SwapRequest) -> str:
+    new = swap.new_assignment
+    if new is not None and new.status == "pending":
+        return _("Swap approved. It is a pending change: publish the roster's changes to apply it.")
+    return _("Swap approved.")
 
 
 @login_required
@@ -78,7 +95,7 @@ def swap_claim(request, pk: int):
         request,
         pk,
         lambda s: swaps.swap_claim(swap=s, volunteer=volunteer),
-        _("You took the shift. Thank you!"),
+        _claimed,
     )
 
 
@@ -100,7 +117,7 @@ def swap_approve(request, pk: int):
     if not can_decide_swaps(request.user):
         raise PermissionDenied
     return _swap_action(
-        request, pk, lambda s: swaps.swap_approve(swap=s, by=request.user), _("Swap approved.")
+        request, pk, lambda s: swaps.swap_approve(swap=s, by=request.user), _approved
     )
 
 
