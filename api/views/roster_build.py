@@ -146,7 +146,8 @@ class AutofillRunViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, views
         run = self.get_object()
         if not rosters_managed_by(request.user).filter(pk=run.roster_id).exists():
             raise Http404
-        key = str(request.data.get("option") or "")
+        data = request.data if isinstance(request.data, dict) else {}
+        key = str(data.get("option") or "")
         try:
             applied = builder.option_apply(run=run, key=key, by=request.user)
         except builder.OptionStale as exc:
