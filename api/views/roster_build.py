@@ -107,16 +107,12 @@ class RosterBuildActions:
         return Response(RosterCoverageSerializer(data).data)
 
 
-AutofillChosenSerializer = inline_serializer(
-    name="AutofillChosen",
-    fields={
-        "option": serializers.CharField(),
-        "created": serializers.IntegerField(),
-        "cancelled": serializers.IntegerField(),
-        "refused": serializers.IntegerField(),
-        "staged": serializers.BooleanField(),
-    },
-)
+class AutofillChosenSerializer(serializers.Serializer):
+    option = serializers.CharField()
+    created = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+    refused = serializers.IntegerField()
+    staged = serializers.BooleanField()
 
 
 class AutofillRunViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):

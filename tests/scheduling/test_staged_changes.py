@@ -414,3 +414,38 @@ def test_a_rule_refusal_on_a_staged_change_is_checked_against_the_planned_roster
     with pytest.raises(RuleViolation) as refused:
         services.assignment_create(shift=scene["later"], volunteer=f.volunteer(), role="counsellor")
     assert refused.value.code == "capacity"
+
+
+def test_a_chosen_autofill_option_becomes_the_pending_changes(clock, coordinator_api, outbox):
+    from scheduling.models import AutofillRun
+    from tests.scheduling.test_builder_repair import BEFORE, _nights, _time_off
+
+    clock.set(BEFORE - dt.timedelta(days=3))  # no night within the freeze window
+    roster, nights, (wang, _li, _zhao) = _nights()
+    services.roster_publish(roster=roster)
+    told = len(outbox)
+    _time_off(wang, nights[3])
+    result = builder.roster_options(roster=roster, time_limit=3, now=clock.now)
+    run = AutofillRun.objects.create(
+        roster=roster, mode="rebuild", status=AutofillRun.Status.DONE, result=result
+    )
+
+    chosen = coordinator_api.post(
+        f"/api/v1/autofill/{run.pk}/choose/", {"option": "fewest_changes"}, format="json"
+    )
+
+    assert chosen.status_code == 200
+    assert chosen.json() == {
+        "option": "fewest_changes",
+        "created": 1,
+        "cancelled": 1,
+        "refused": 0,
+        "staged": True,
+    }
+    diff = coordinator_api.get(f"/api/v1/rosters/{roster.pk}/changes/").json()
+    assert diff["summary"]["total"] == 2 and diff["summary"]["volunteers"] == 2
+    # Wang Fang still holds Thursday until the changes are published; nobody told yet.
+    assert Assignment.objects.get(shift=nights[3], volunteer=wang).is_active
+    assert len(outbox) == told
+    bad = coordinator_api.post(f"/api/v1/autofill/{run.pk}/choose/", ["x"], format="json")
+    assert bad.status_code in (400, 409)
