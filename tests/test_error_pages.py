@@ -1,0 +1,32 @@
+"""403, 404 and 500 pages: styled, translated, with a way back."""
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+pytestmark = pytest.mark.django_db
+
+
+def test_403_says_why_in_the_users_language_with_navigation(volunteer):
+    client = Client()
+    client.force_login(volunteer.user)
+    client.cookies["django_language"] = "zh-hans"
+    response = client.get(reverse("scheduling:roster-new"))
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert 'id="error-403"' in html and "只有协调员可以建立排班表。" in html
+    assert reverse("scheduling:home") in html and 'class="top"' in html
+
+
+def test_404_has_navigation(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert 'id="error-404"' in response.content.decode()
+
+
+def test_500_renders_without_a_request():
+    with translation.override("zh-hans"):
+        html = render_to_string("500.html")
+    assert 'id="error-500"' in html and "出了点问题" in html
