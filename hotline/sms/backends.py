@@ -30,7 +30,8 @@ class SendError(Exception):
 
 
 def _send_console(message: Message) -> str:
-    log.info("SMS to %s: %s", message.to, message.body)
+    # Printed once: logging it as well (the root logger writes to the console) showed every
+    # SMS twice.
     print(f"[SMS to {message.to}] {message.body}")  # noqa: T201 - the console backend
     return f"console-{message.pk}"
 
