@@ -174,6 +174,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hotline.crisis.context.crisis_banner",
+                "hotline.context.coordinator_contact",
             ],
         },
     },

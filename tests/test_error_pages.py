@@ -30,3 +30,9 @@ def test_500_renders_without_a_request():
     with translation.override("zh-hans"):
         html = render_to_string("500.html")
     assert 'id="error-500"' in html and "出了点问题" in html
+
+
+def test_login_and_error_pages_show_the_coordinator_contact(client, settings):
+    settings.COORDINATOR_CONTACT = "Wang Fang 138 0000 0000"
+    assert "Wang Fang 138 0000 0000" in client.get(reverse("login")).content.decode()
+    assert "Wang Fang 138 0000 0000" in client.get("/no-such-page/").content.decode()
