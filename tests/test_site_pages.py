@@ -1,4 +1,5 @@
-"""403, 404 and 500 pages: styled, translated, with a way back."""
+"""Pages every user meets: 403, 404 and 500 (styled, translated, with a way back), the login
+page's coordinator contact, and changing one's password from the site."""
 
 import pytest
 from django.template.loader import render_to_string
@@ -36,3 +37,22 @@ def test_login_and_error_pages_show_the_coordinator_contact(client, settings):
     settings.COORDINATOR_CONTACT = "Wang Fang 138 0000 0000"
     assert "Wang Fang 138 0000 0000" in client.get(reverse("login")).content.decode()
     assert "Wang Fang 138 0000 0000" in client.get("/no-such-page/").content.decode()
+
+
+def test_password_change_from_the_site(volunteer):
+    client = Client()
+    client.force_login(volunteer.user)
+    page = client.get(reverse("password_change")).content.decode()
+    assert 'id="password-change-form"' in page and 'class="top"' in page
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": "pw-for-tests-1",
+            "new_password1": "a-Longer-new-pass-42",
+            "new_password2": "a-Longer-new-pass-42",
+        },
+        follow=True,
+    )
+    assert 'id="password-changed"' in response.content.decode()
+    volunteer.user.refresh_from_db()
+    assert volunteer.user.check_password("a-Longer-new-pass-42")
