@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from hotline.access import can_override_rules
 from hotline.models import Hotline, Volunteer
-from scheduling import rules
+from scheduling import holidays, rules
 from scheduling.models import Assignment, Roster, Shift, ShiftPattern, SwapRequest
 from scheduling.rules import PLANNED, RuleViolation, Violation
 
@@ -418,14 +418,27 @@ def pattern_spans(
         )
     spans = []
     day = first_day
+    mainland = holidays.applies_to(str(tz))
     while day <= last_day:
+        kind = holidays.day_kind(day) if mainland else None
         for pattern in patterns:
-            if pattern.runs_on(day):
+            if _pattern_runs(pattern, day, kind):
                 spans.append(
                     (pattern, *rules.local_span(day, pattern.start_time, pattern.end_time, tz))
                 )
         day += dt.timedelta(days=1)
     return sorted(spans, key=lambda item: item[1])
+
+
+def _pattern_runs(pattern: ShiftPattern, day: dt.date, kind) -> bool:
+    """Whether `pattern` makes a shift on `day`, a `holidays.DayKind` (or None: an ordinary
+    day, or a hotline off the mainland calendar). An unknown year counts as ordinary days."""
+    known = kind if kind is not None and kind.kind != holidays.UNKNOWN else None
+    if pattern.days == ShiftPattern.Days.HOLIDAYS:
+        return known is not None and known.kind == holidays.HOLIDAY
+    if pattern.days == ShiftPattern.Days.WORKDAYS and known is not None:
+        return known.kind == holidays.MAKEUP_WORKDAY
+    return pattern.runs_on(day)
 
 
 @transaction.atomic

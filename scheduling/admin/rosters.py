@@ -282,9 +282,9 @@ class ShiftAdmin(ServiceDeleteAdmin):
 
 @admin.register(ShiftPattern)
 class ShiftPatternAdmin(admin.ModelAdmin):
-    list_display = ["name", "hotline", "start_time", "end_time", "weekdays", "is_active"]
+    list_display = ["name", "hotline", "start_time", "end_time", "weekdays", "days", "is_active"]
     list_select_related = ["hotline"]
-    list_filter = ["hotline", "is_active"]
+    list_filter = ["hotline", "days", "is_active"]
 
 
 @admin.register(Roster)

@@ -66,8 +66,26 @@ class ShiftPattern(Requirements):
     end_time = models.TimeField(
         _("ends (local time)"), help_text=_("At or before the start means the next day.")
     )
+
+    class Days(models.TextChoices):
+        ALL = "all", _("its weekdays, holidays or not")
+        WORKDAYS = (
+            "workdays",
+            _("working days: its weekdays except public holidays, and make-up working days"),
+        )
+        HOLIDAYS = "holidays", _("public holidays only")
+
     # Monday=0 … Sunday=6, as in datetime.weekday().
     weekdays = models.JSONField(_("weekdays"), default=list, help_text=_("0 = Monday … 6 = Sunday"))
+    # Chinese public holidays and make-up working days (scheduling.holidays): a holiday
+    # pattern of its own, or a pattern that keeps to working days.
+    days = models.CharField(
+        _("runs on"),
+        max_length=10,
+        choices=Days.choices,
+        default=Days.ALL,
+        help_text=_("Holidays follow the mainland calendar (hotlines in a mainland time zone)."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -87,6 +105,9 @@ class ShiftPattern(Requirements):
     def clean(self) -> None:
         super().clean()
         days = self.weekdays if isinstance(self.weekdays, list) else None
+        # A holiday pattern needs no weekdays: the holidays are its days.
+        if days == [] and self.days == self.Days.HOLIDAYS:
+            return
         if not days or any(not isinstance(d, int) or not 0 <= d <= 6 for d in days):
             raise ValidationError({"weekdays": _("List weekdays as numbers 0 (Monday) to 6.")})
 

@@ -86,3 +86,31 @@ def test_an_unknown_year_is_said_not_guessed():
     kind = holidays.day_kind(dt.date(2031, 10, 1))
     assert kind.kind == holidays.UNKNOWN
     assert holidays.counts_as_weekend(dt.date(2031, 10, 1)) is None
+
+
+def test_holiday_patterns_of_their_own(hotline):
+    from scheduling import services
+
+    ShiftPattern.objects.filter(hotline=hotline).update(
+        days=ShiftPattern.Days.WORKDAYS, weekdays=[0, 1, 2, 3, 4]
+    )
+    ShiftPattern.objects.create(
+        hotline=hotline,
+        name="holiday evening",
+        start_time=dt.time(18),
+        end_time=dt.time(23),
+        weekdays=[],
+        days=ShiftPattern.Days.HOLIDAYS,
+        required_counsellors=2,
+    )
+    roster = services.roster_create(
+        hotline=hotline, first_day=dt.date(2026, 9, 28), last_day=dt.date(2026, 10, 11)
+    )
+    by_day = {}
+    for shift in roster.shifts.select_related("pattern"):
+        by_day.setdefault(shift.local_start.date(), []).append(shift.pattern.name)
+    assert by_day[dt.date(2026, 9, 28)] == ["day"]  # Monday, a working day
+    assert by_day[dt.date(2026, 10, 1)] == ["holiday evening"]  # National Day
+    assert dt.date(2026, 10, 4) in by_day and by_day[dt.date(2026, 10, 4)] == ["holiday evening"]
+    assert by_day[dt.date(2026, 10, 10)] == ["day"]  # Saturday, a make-up working day
+    assert dt.date(2026, 10, 11) not in by_day  # an ordinary Sunday
