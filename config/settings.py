@@ -173,8 +173,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "hotline.crisis.context.crisis_banner",
-                "hotline.context.coordinator_contact",
+                "hotline.context_processors.site",
+                "hotline.crisis.context_processors.crisis_banner",
             ],
         },
     },
@@ -429,6 +429,10 @@ SITE_URL = env_str("SITE_URL")
 # Hours before a published shift that a reminder SMS goes out (whole hours; when none is
 # positive, 24 and 2).
 SHIFT_REMINDER_HOURS = sorted({h for h in env_int_list("SHIFT_REMINDER_HOURS") if h > 0} or {24, 2})
+# Password reset codes sent by SMS (docs/security-logins.md): minutes they work, wrong
+# guesses they survive.
+PASSWORD_RESET_CODE_MINUTES = env_int("PASSWORD_RESET_CODE_MINUTES", 30)
+PASSWORD_RESET_CODE_ATTEMPTS = env_int("PASSWORD_RESET_CODE_ATTEMPTS", 5)
 # Who volunteers contact about their shifts, shown on My shifts and in the feed.
 COORDINATOR_CONTACT = env_str("COORDINATOR_CONTACT")
 # Changes to a published roster wait for "publish changes", except on shifts starting within

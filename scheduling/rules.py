@@ -432,13 +432,10 @@ def _inactive(name: str) -> Violation:
 
 
 def _time_off(name: str, off: TimeOff) -> Violation:
-    # An imported span's stored reason is in the language of whoever imported it: say it in
-    # the reader's.
-    reason = _("busy (imported calendar)") if off.imported else off.reason
     return Violation(
         TIME_OFF,
         _("%(name)s has declared time off then (%(reason)s).")
-        % {"name": name, "reason": reason or _("no reason given")},
+        % {"name": name, "reason": off.label or _("no reason given")},
     )
 
 

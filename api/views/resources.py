@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from api.permissions import IsCoordinator
 from api.serializers.assignment import AssignmentSerializer
 from api.serializers.availability import AvailabilitySerializer, TimeOffSerializer
 from api.serializers.hotline import HotlineSerializer
@@ -24,6 +25,7 @@ from api.views.common import CoordinatorWriteViewSet, OwnDataViewSet, own_volunt
 from api.views.roster_build import RosterBuildActions
 from api.views.roster_changes import RosterChangeActions
 from hotline.access import is_coordinator, managed_organisations_q
+from hotline.accounts.reset import password_reset_send
 from hotline.models import Hotline, Organisation, Volunteer
 from scheduling import services
 from scheduling.availability.services import conflicts_after_change
@@ -65,6 +67,19 @@ class VolunteerViewSet(CoordinatorWriteViewSet):
         if is_coordinator(self.request.user):
             return qs.filter(managed_organisations_q(self.request.user, "organisation__"))
         return qs.filter(user=self.request.user)
+
+    @extend_schema(request=None, responses={202: None})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="password-reset",
+        permission_classes=[IsCoordinator],
+    )
+    def password_reset(self, request, pk=None):
+        """Send the volunteer a password reset code by SMS (she sets a new password at
+        /accounts/reset/). 403 for staff accounts unless you are a superuser."""
+        password_reset_send(volunteer=self.get_object(), by=request.user)
+        return Response(status=202)
 
 
 class RosterViewSet(RosterChangeActions, RosterBuildActions, CoordinatorWriteViewSet):

@@ -30,9 +30,8 @@ class SendError(Exception):
 
 
 def _send_console(message: Message) -> str:
-    # Printed once: logging it as well (the root logger writes to the console) showed every
-    # SMS twice.
-    print(f"[SMS to {message.to}] {message.body}")  # noqa: T201 - the console backend
+    # Logged once (the root logger's console handler shows it); never also printed.
+    log.info("SMS to %s: %s", message.to, message.body)
     return f"console-{message.pk}"
 
 

@@ -60,7 +60,8 @@ def swap_list(request):
 
 
 def _swap_action(request, pk: int, act, done):
-    """`done` is the message, or a function of the swap as the action left it."""
+    """Run `act` on the swap; `done` is the success message, or a function of the swap as
+    the service left it (a claim waits for a coordinator unless the hotline auto-approves)."""
     swap = get_object_or_404(SwapRequest, pk=pk)
     try:
         swap = act(swap)
@@ -74,10 +75,7 @@ def _swap_action(request, pk: int, act, done):
 def _claimed(swap: SwapRequest) -> str:
     if swap.status == SwapRequest.Status.DONE:
         return _("You took the shift. Thank you!")
-    # Not yours until a coordinator approves it: say so.
-    return _(
-        "Thank you! A coordinator will confirm the swap; until then the shift stays with %(name)s."
-    ) % {"name": swap.offered_by.display_name}
+    return _("Thank you. A coordinator will confirm before the shift is yours.")
 
 
 def _approved(swap: SwapRequest) -> str:
