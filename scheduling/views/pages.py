@@ -1,12 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hotline.access import can_manage_rosters, is_coordinator, managed_hotlines_q, volunteer_of
-from hotline.models import Hotline
+from hotline.models import FollowUp, Hotline
 from scheduling import holidays, services
 from scheduling.forms import RosterForm
 from scheduling.models import Assignment, Roster
@@ -48,7 +49,17 @@ def home(request):
             "volunteer": volunteer,
             "upcoming": upcoming,
             "rosters": rosters,
+            "follow_ups": _follow_up_counts(volunteer),
         },
+    )
+
+
+def _follow_up_counts(volunteer) -> dict[str, int]:
+    """The volunteer's open follow-ups and how many are overdue (one query)."""
+    if volunteer is None:
+        return {"open": 0, "overdue": 0}
+    return FollowUp.objects.filter(assignee=volunteer, status=FollowUp.Status.OPEN).aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=timezone.now()))
     )
 
 
