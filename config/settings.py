@@ -474,6 +474,9 @@ PASSWORD_RESET_CODE_MINUTES = env_int("PASSWORD_RESET_CODE_MINUTES", 30)
 PASSWORD_RESET_CODE_ATTEMPTS = env_int("PASSWORD_RESET_CODE_ATTEMPTS", 5)
 # Who volunteers contact about their shifts, shown on My shifts and in the feed.
 COORDINATOR_CONTACT = env_str("COORDINATOR_CONTACT")
+# Changes to a published roster wait for "publish changes", except on shifts starting within
+# this many hours: those are urgent and take effect (and are told) at once (roster-changes.md).
+ROSTER_FREEZE_HOURS = env_int("ROSTER_FREEZE_HOURS", 48)
 # Drops: volunteers asked by SMS per wave, and minutes between waves.
 DROP_WAVE_SIZE = env_int("DROP_WAVE_SIZE", 3)
 DROP_WAVE_MINUTES = env_int("DROP_WAVE_MINUTES", 30)

@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
@@ -48,9 +49,17 @@ from django.utils.translation import gettext_lazy as _
 from hotline.conflicts import DomainConflict
 from hotline.links import site_url
 from hotline.models import ROLE_FLAG, Volunteer
-from scheduling import services
+from scheduling import holidays, services
+from scheduling.holidays import counts_as_weekend
 from scheduling.models import Assignment, AutofillRun, Availability, Roster, Shift, TimeOff
-from scheduling.rules import FACTS_MARGIN, RuleViolation, Violation, availability_of
+from scheduling.rules import (
+    FACTS_MARGIN,
+    PLANNED,
+    RuleViolation,
+    Violation,
+    availability_of,
+    occupying_q,
+)
 from scheduling.selectors import coverage_summary, roster_coverage
 from scheduling.solver import (
     MODES,
@@ -156,15 +165,77 @@ def check_group(rosters: Sequence[Roster]) -> None:
         raise BuildRefused(gettext("Rosters built together must be in one time zone."))
 
 
+def scope_check(scope: dict | None) -> dict:
+    """A build's scope, checked: {"first_day", "last_day" (ISO dates or None: the roster's
+    own), "include_frozen" (bool)}. Raises BuildRefused with a message for bad dates."""
+    scope = dict(scope or {})
+    out = {"first_day": None, "last_day": None, "include_frozen": bool(scope.get("include_frozen"))}
+    for key in ("first_day", "last_day"):
+        raw = scope.get(key)
+        if raw in (None, ""):
+            continue
+        try:
+            out[key] = (raw if isinstance(raw, dt.date) else dt.date.fromisoformat(raw)).isoformat()
+        except (TypeError, ValueError):
+            raise BuildRefused(
+                gettext("“%(value)s” is not a date (YYYY-MM-DD).") % {"value": raw}
+            ) from None
+    if out["first_day"] and out["last_day"] and out["last_day"] < out["first_day"]:
+        raise BuildRefused(gettext("The last day of the range is before its first day."))
+    return out
+
+
+def shift_in_scope(shift: Shift, scope: dict | None, *, tz, now: dt.datetime) -> bool:
+    """Whether a build with `scope` may change `shift`: its local day within the range, and,
+    on a published roster, outside the freeze window (ROSTER_FREEZE_HOURS) unless the scope
+    includes it (a draft roster has no freeze window: nobody has seen it)."""
+    scope = scope or {}
+    day = shift.starts_at.astimezone(tz).date().isoformat()
+    if scope.get("first_day") and day < scope["first_day"]:
+        return False
+    if scope.get("last_day") and day > scope["last_day"]:
+        return False
+    if (
+        not scope.get("include_frozen")
+        and shift.roster.is_published
+        and services.is_frozen(shift, now=now)
+    ):
+        return False
+    return True
+
+
 def roster_instance(
-    roster: Roster, *, rebuild: bool = False, now: dt.datetime | None = None
+    roster: Roster,
+    *,
+    rebuild: bool = False,
+    now: dt.datetime | None = None,
+    scope: dict | None = None,
 ) -> dict:
     """The solver instance for a roster (see `rosters_instance`)."""
-    return rosters_instance([roster], rebuild=rebuild, now=now)
+    return rosters_instance([roster], rebuild=rebuild, now=now, scope=scope)
+
+
+def scope_shift_ids(
+    rosters: Sequence[Roster], scope: dict | None, *, now: dt.datetime | None = None
+) -> set[int]:
+    """The shifts of the rosters a build with `scope` may change."""
+    now = now or timezone.now()
+    tz = rosters[0].hotline.tz
+    return {
+        s.pk
+        for s in Shift.objects.filter(roster__in=[r.pk for r in rosters])
+        .select_related("roster")
+        .only("pk", "starts_at", "roster__status")
+        if shift_in_scope(s, scope, tz=tz, now=now)
+    }
 
 
 def rosters_instance(
-    rosters: Sequence[Roster], *, rebuild: bool = False, now: dt.datetime | None = None
+    rosters: Sequence[Roster],
+    *,
+    rebuild: bool = False,
+    now: dt.datetime | None = None,
+    scope: dict | None = None,
 ) -> dict:
     """The solver instance for one roster, or for several of one period (a hotline each)
     sharing one pool of volunteers.
@@ -174,17 +245,27 @@ def rosters_instance(
     the whole current roster as `previous`, so the solver knows what a change is, and
     lists everyone on it (also someone no longer active, whose seats must move).
 
+    `scope` (see `scope_check`) leaves out the shifts outside its date range and, unless it
+    includes them, those in the freeze window: the build neither fills nor changes them, and
+    their assignments count as the volunteers' outside busy time.
+
+    Assignments are read as planned (a published roster's staged changes included).
     Six queries whatever the roster size.
     """
     now = now or timezone.now()
     hotlines = {r.hotline_id: r.hotline for r in rosters}
     first = rosters[0].hotline
     roster_ids = [r.pk for r in rosters]
-    shifts = list(
-        Shift.objects.filter(roster__in=roster_ids)
+    shifts = [
+        s
+        for s in Shift.objects.filter(roster__in=roster_ids)
         .select_related("roster")
         .order_by("starts_at", "id")
-    )
+        if shift_in_scope(s, scope, tz=first.tz, now=now)
+    ]
+    every = Shift.objects.filter(roster__in=roster_ids).count() == len(shifts)
+    # In SQL: the rosters when nothing is left out (no long id list on big rosters).
+    in_scope = Q(shift__roster__in=roster_ids) if every else Q(shift__in=[s.pk for s in shifts])
     base = {
         "time_zone": first.time_zone,
         "min_rest_hours": first.min_rest_hours,
@@ -209,7 +290,7 @@ def rosters_instance(
     hi = max(s.ends_at for s in shifts) + margin
 
     current = list(
-        Assignment.objects.filter(shift__roster__in=roster_ids, status=Assignment.Status.ACTIVE)
+        Assignment.objects.filter(occupying_q(PLANNED), in_scope)
         .select_related("shift")
         .order_by("shift__starts_at", "id")
     )
@@ -247,12 +328,12 @@ def rosters_instance(
             "same_hotline": hotline_id == first.pk and len(hotlines) == 1,
         }
         for volunteer_id, start, end, hotline_id in Assignment.objects.filter(
+            occupying_q(PLANNED),
             volunteer__in=listed_ids,
-            status=Assignment.Status.ACTIVE,
             shift__ends_at__gt=lo,
             shift__starts_at__lt=hi,
         )
-        .exclude(shift__roster__in=roster_ids)
+        .exclude(in_scope)
         .values_list(
             "volunteer_id", "shift__starts_at", "shift__ends_at", "shift__roster__hotline_id"
         )
@@ -296,17 +377,7 @@ def rosters_instance(
         volunteer_rows.append(row)
     return {
         **base,
-        "shifts": [
-            {
-                "id": s.pk,
-                "hotline": s.roster.hotline_id,
-                "starts_at": _iso(s.starts_at),
-                "ends_at": _iso(s.ends_at),
-                "requirements": s.requirements,
-                "crisis_trained_required": s.crisis_trained_required,
-            }
-            for s in shifts
-        ],
+        "shifts": [_shift_entry(s, tz) for s in shifts],
         "volunteers": volunteer_rows,
         "fixed": fixed,
         "previous": previous,
@@ -314,13 +385,33 @@ def rosters_instance(
     }
 
 
+def _shift_entry(shift: Shift, tz) -> dict:
+    entry = {
+        "id": shift.pk,
+        "hotline": shift.roster.hotline_id,
+        "starts_at": _iso(shift.starts_at),
+        "ends_at": _iso(shift.ends_at),
+        "requirements": shift.requirements,
+        "crisis_trained_required": shift.crisis_trained_required,
+    }
+    # Chinese public holidays count as weekends in fairness, make-up working days do not.
+    weekend = (
+        counts_as_weekend(shift.starts_at.astimezone(tz).date())
+        if holidays.applies_to(str(tz))
+        else None
+    )
+    if weekend is not None:
+        entry["weekend"] = weekend
+    return entry
+
+
 def roster_fingerprint(rosters: Iterable[Roster]) -> str:
     """A digest of the rosters' active assignments and shifts: options computed for one
     fingerprint are applied only while it still holds."""
     ids = sorted(r.pk for r in rosters)
     assignments = Assignment.objects.filter(
-        shift__roster__in=ids, status=Assignment.Status.ACTIVE
-    ).values_list("pk", "shift_id", "volunteer_id", "role", "sequence")
+        occupying_q(PLANNED), shift__roster__in=ids
+    ).values_list("pk", "shift_id", "volunteer_id", "role", "sequence", "status")
     shifts = Shift.objects.filter(roster__in=ids).values_list(
         "pk", "starts_at", "ends_at", "updated_at"
     )
@@ -351,8 +442,13 @@ def roster_apply(
     by=None,
     progress: Progress | None = None,
     run_id: int | None = None,
+    scope: dict | None = None,
 ) -> dict:
     """Save the solver's assignments through the rule layer, in one transaction.
+
+    On a published roster every change is staged (pending until a coordinator publishes
+    them; none is an urgent change, even in the freeze window). Only shifts in `scope`
+    (see `scope_check`; the one the solver was given) are touched.
 
     In rebuild mode unlocked assignments the solution drops are cancelled first. Returns
     counts and the proposals the rule layer refused (with its code and message). With
@@ -367,6 +463,7 @@ def roster_apply(
         by=by,
         progress=progress,
         run_ids=[run_id] if run_id is not None else [],
+        scope=scope,
     )[roster.pk]
 
 
@@ -378,6 +475,7 @@ def rosters_apply(
     by=None,
     progress: Progress | None = None,
     run_ids: Sequence[int] = (),
+    scope: dict | None = None,
 ) -> dict[int, dict]:
     """`roster_apply` for several rosters in one transaction: every cancellation first,
     then every new assignment, so a volunteer moving from one hotline to another's
@@ -394,11 +492,14 @@ def rosters_apply(
         live = AutofillRun.objects.filter(pk__in=run_ids, status=AutofillRun.Status.RUNNING)
         if run_ids and live.count() != len(set(run_ids)):
             raise AutofillAbandoned(run_ids)
-        current = list(
-            Assignment.objects.filter(
-                shift__roster__in=[r.pk for r in rosters], status=Assignment.Status.ACTIVE
+        scoped = scope_shift_ids(rosters, scope)
+        current = [
+            a
+            for a in Assignment.objects.filter(
+                occupying_q(PLANNED), shift__roster__in=[r.pk for r in rosters]
             ).select_related("shift")
-        )
+            if a.shift_id in scoped
+        ]
         have = {(a.shift_id, a.volunteer_id, a.role) for a in current}
         roster_of_shift = dict(
             Shift.objects.filter(roster__in=[r.pk for r in rosters]).values_list("pk", "roster_id")
@@ -411,10 +512,11 @@ def rosters_apply(
                         assignment=a,
                         by=by,
                         change_reason=reasons.get(("removed", *key)),
+                        stage=True,
                     )
                     have.discard(key)
                     out[a.shift.roster_id]["cancelled"] += 1
-        todo = sorted(wanted - have)
+        todo = sorted(k for k in wanted - have if k[0] in scoped)
         shifts = Shift.objects.select_related("roster__hotline").in_bulk({s for s, _v, _r in todo})
         people = Volunteer.objects.in_bulk({v for _s, v, _r in todo})
         for i, (shift_id, volunteer_id, role) in enumerate(todo, start=1):
@@ -433,6 +535,7 @@ def rosters_apply(
                         by=by,
                         source=Assignment.Source.AUTO,
                         change_reason=reasons.get(("added", shift_id, volunteer_id, role)),
+                        stage=True,
                     )
                 counts["created"] += 1
             except RuleViolation as exc:
@@ -538,6 +641,7 @@ def roster_build(
     progress: Progress | None = None,
     run_id: int | None = None,
     now: dt.datetime | None = None,
+    scope: dict | None = None,
 ) -> dict:
     """Read the roster, solve, save through the rule layer; returns a JSON-able summary.
 
@@ -557,6 +661,7 @@ def roster_build(
         progress=progress,
         run_ids=[run_id] if run_id is not None else [],
         now=now,
+        scope=scope,
     )[roster.pk]
 
 
@@ -573,6 +678,7 @@ def rosters_build(
     progress: Progress | None = None,
     run_ids: Sequence[int] = (),
     now: dt.datetime | None = None,
+    scope: dict | None = None,
 ) -> dict[int, dict]:
     """Build several rosters of one period (a hotline each) in one solve, with one pool of
     volunteers: weekly limits, rest and overlap count across all of them, fairness is over
@@ -583,7 +689,8 @@ def rosters_build(
     _check_tolerance(spread_tolerance)
     report = _reporter(progress)
     report(1, "instance")
-    instance = rosters_instance(rosters, rebuild=rebuild, now=now)
+    scope = scope_check(scope)
+    instance = rosters_instance(rosters, rebuild=rebuild, now=now, scope=scope)
     report(5, "coverage")
     result = _solve(
         instance,
@@ -596,7 +703,13 @@ def rosters_build(
     )
     report(90, "saving")
     applied = rosters_apply(
-        rosters=rosters, result=result, rebuild=rebuild, by=by, progress=report, run_ids=run_ids
+        rosters=rosters,
+        result=result,
+        rebuild=rebuild,
+        by=by,
+        progress=report,
+        run_ids=run_ids,
+        scope=scope,
     )
     report(100, "done")
     metrics = _metrics(result.get("metrics", {}))
@@ -624,6 +737,8 @@ def rosters_build(
             "changes": changes,
             "diff": by_volunteer(changes),
             "group": [r.pk for r in rosters] if len(rosters) > 1 else [],
+            "scope": scope,
+            "staged": roster.is_published,
         }
     return summaries
 
@@ -636,6 +751,7 @@ def roster_options(
     spread_tolerance: float | None = None,
     progress: Progress | None = None,
     now: dt.datetime | None = None,
+    scope: dict | None = None,
 ) -> dict:
     """Up to three rebuilds of the roster to choose from, none of them saved.
 
@@ -649,8 +765,9 @@ def roster_options(
     _check_tolerance(spread_tolerance)
     report = _reporter(progress)
     report(1, "instance")
+    scope = scope_check(scope)
     fingerprint = roster_fingerprint([roster])
-    instance = rosters_instance([roster], rebuild=True, now=now)
+    instance = rosters_instance([roster], rebuild=True, now=now, scope=scope)
     report(5, "coverage")
     out = solve_options(
         instance,
@@ -687,6 +804,7 @@ def roster_options(
         "options": options,
         "notes": out["notes"],
         "fingerprint": fingerprint,
+        "scope": scope,
         # As a build's summary, for the board's line about the last run: nothing is
         # saved until an option is chosen.
         "proposed": 0,
@@ -704,7 +822,8 @@ def option_apply(*, run: AutofillRun, key: str, by=None) -> dict:
 
     Refused with OptionStale when the roster changed since the options were computed (its
     fingerprint), and with BuildRefused for an unknown key or a run without options.
-    The seam for the board's choice (staged as pending changes once those exist).
+    On a published roster the option becomes the roster's staged changes, previewed on the
+    board and published (or discarded) by the coordinator.
     """
     result = run.result or {}
     options = {o["key"]: o for o in result.get("options", [])}
@@ -724,8 +843,15 @@ def option_apply(*, run: AutofillRun, key: str, by=None) -> dict:
         ],
         "changes": option["changes"],
     }
-    applied = roster_apply(roster=roster, result=solved, rebuild=True, by=by)
-    return {**applied, "option": key, "coverage": coverage_summary(roster_coverage(roster))}
+    applied = roster_apply(
+        roster=roster, result=solved, rebuild=True, by=by, scope=result.get("scope")
+    )
+    return {
+        **applied,
+        "staged": roster.is_published,
+        "option": key,
+        "coverage": coverage_summary(roster_coverage(roster)),
+    }
 
 
 def unfilled_reasons(entries: Iterable[dict]) -> list[str]:
@@ -781,6 +907,7 @@ def autofill_start(
     strategy: str | None = None,
     spread_tolerance: float | None = None,
     options: bool = False,
+    scope: dict | None = None,
     by=None,
     enqueue: bool = True,
 ) -> AutofillRun:
@@ -799,6 +926,7 @@ def autofill_start(
         strategy=strategy,
         spread_tolerance=spread_tolerance,
         options=options,
+        scope=scope,
         by=by,
         enqueue=enqueue,
     )[0]
@@ -814,6 +942,7 @@ def autofill_start_group(
     strategy: str | None = None,
     spread_tolerance: float | None = None,
     options: bool = False,
+    scope: dict | None = None,
     by=None,
     enqueue: bool = True,
 ) -> list[AutofillRun]:
@@ -837,6 +966,7 @@ def autofill_start_group(
         "strategy": strategy,
         "spread_tolerance": spread_tolerance,
         "options": bool(options),
+        "scope": scope_check(scope),
     }
     runs = []
     try:
@@ -935,6 +1065,7 @@ def autofill_execute(*, run_id: int, progress: Progress | None = None) -> Autofi
                     seed=run.seed,
                     spread_tolerance=request.get("spread_tolerance"),
                     progress=report,
+                    scope=request.get("scope"),
                 )
             }
         else:
@@ -949,6 +1080,7 @@ def autofill_execute(*, run_id: int, progress: Progress | None = None) -> Autofi
                 by=run.requested_by,
                 progress=report,
                 run_ids=group,
+                scope=request.get("scope"),
             )
     except AutofillAbandoned:
         log.warning("auto-fill run %s was given up on while it ran; nothing saved", run_id)

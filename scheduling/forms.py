@@ -61,3 +61,20 @@ class OfferForm(forms.Form):
 
 class RejectForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+
+
+class RosterForm(forms.Form):
+    """A new roster from the site (coordinators): its shifts come from the hotline's patterns."""
+
+    hotline = forms.ModelChoiceField(label=_("Hotline"), queryset=None)
+    first_day = forms.DateField(
+        label=_("First day"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    last_day = forms.DateField(label=_("Last day"), widget=forms.DateInput(attrs={"type": "date"}))
+    with_patterns = forms.BooleanField(
+        label=_("Make its shifts from the hotline's shift patterns"), required=False, initial=True
+    )
+
+    def __init__(self, *args, hotlines=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hotline"].queryset = hotlines

@@ -23,8 +23,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from hotline import stamps
+from hotline.access import hotline_coordinators_q
 from hotline.links import site_url
-from hotline.models import Role
+from hotline.models import Role, Volunteer
 from hotline.sms.outbox import sms_send
 from scheduling.models import Assignment, AssignmentNotice, Roster
 from scheduling.rules import shift_when
@@ -84,17 +85,28 @@ def notices_record(assignments, *, now: dt.datetime) -> None:
 
 
 @transaction.atomic
-def roster_changes_notify(*, roster: Roster | None = None, now: dt.datetime | None = None) -> int:
+def roster_changes_notify(
+    *,
+    roster: Roster | None = None,
+    now: dt.datetime | None = None,
+    volunteers: list[int] | None = None,
+) -> int:
     """SMS each volunteer whose assignments in published rosters changed since they were last
-    told (one roster, or all). Returns the number of volunteers messaged.
+    told (one roster, or all; only `volunteers`, by id, when given: an urgent change).
+    Staged changes are not looked at: nobody hears of them before they are published.
+    Returns the number of volunteers messaged.
 
     Idempotent: the dedupe key is derived from the changes themselves, so a crash between
     sending and recording never sends the same news twice.
     """
     now = now or timezone.now()
-    qs = Assignment.objects.filter(shift__roster__status=Roster.Status.PUBLISHED).select_related(
-        "shift__roster__hotline", "volunteer", "notice"
+    qs = (
+        Assignment.objects.filter(shift__roster__status=Roster.Status.PUBLISHED)
+        .exclude(status=Assignment.Status.PENDING)
+        .select_related("shift__roster__hotline", "volunteer", "notice")
     )
+    if volunteers is not None:
+        qs = qs.filter(volunteer_id__in=volunteers)
     if roster is not None:
         qs = qs.filter(shift__roster=roster)
     else:
@@ -158,4 +170,53 @@ def roster_changes_notify(*, roster: Roster | None = None, now: dt.datetime | No
         sent += 1
     notices_record(record, now=now)
     stamps.volunteers_changed(raised)
+    return sent
+
+
+def conflicts_notify(*, volunteer, conflicts, now: dt.datetime | None = None) -> int:
+    """Tell the coordinators (those with a volunteer record and a phone) that `volunteer`'s
+    assignments clash with their time off, windows or deactivation (`conflicts`, from
+    `scheduling.selectors`): one SMS per coordinator per volunteer per change — the dedupe key
+    is made of the clashing assignments and codes, so saving the same change again, or a
+    change that adds no clash, tells nobody twice. Returns the number of SMS queued."""
+    if not conflicts:
+        return 0
+    conflicts = sorted(conflicts, key=lambda c: (c.assignment.shift.starts_at, c.assignment.pk))
+    src = ",".join(f"{c.assignment.pk}:{'+'.join(sorted(c.codes))}" for c in conflicts)
+    digest = hashlib.sha256(src.encode()).hexdigest()[:20]
+    roster = conflicts[0].assignment.shift.roster
+    # The coordinators of this line's organisation and those above it (hotline/access.py).
+    coordinators = (
+        Volunteer.objects.filter(is_active=True)
+        .filter(hotline_coordinators_q(roster.hotline))
+        .exclude(pk=volunteer.pk)
+        .distinct()
+        .order_by("pk")
+    )
+    link = site_url(reverse("scheduling:roster-board", args=[roster.pk]))
+    sent = 0
+    for coordinator in coordinators:
+        with translation.override(coordinator.language):
+            lines = [
+                _("%(shift)s — %(reason)s")
+                % {"shift": shift_words(c.assignment), "reason": c.violations[0].message}
+                for c in conflicts[:MAX_LINES]
+            ]
+            if len(conflicts) > MAX_LINES:
+                lines.append(_("…and %(count)d more.") % {"count": len(conflicts) - MAX_LINES})
+            body = "\n".join(
+                [
+                    _("%(name)s can no longer keep these shifts:")
+                    % {"name": volunteer.display_name},
+                    *lines,
+                    _("Board: %(link)s") % {"link": link},
+                ]
+            )
+        sms_send(
+            to=coordinator.phone_number,
+            body=body,
+            dedupe_key=f"conflict:{coordinator.pk}:{volunteer.pk}:{digest}",
+            purpose="conflict",
+        )
+        sent += 1
     return sent

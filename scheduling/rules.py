@@ -35,6 +35,26 @@ TIME_OFF = "time_off"
 CAPACITY = "capacity"
 INACTIVE = "inactive"
 
+# Two views of a published roster with staged changes (docs/roster-changes.md): LIVE is what
+# volunteers, feeds, reminders and call routing see (active assignments, staged removals
+# still in); PLANNED is what the roster becomes when its changes are published (staged
+# additions in, staged removals out). Coordinators edit the planned roster; a change that
+# takes effect at once (urgent, or a volunteer's own swap) must hold in both.
+LIVE = "live"
+PLANNED = "planned"
+
+
+def occupying_q(view: str = PLANNED, prefix: str = "") -> Q:
+    """The assignments that hold a seat in `view`, as a filter on rows reaching Assignment
+    through `prefix` (e.g. "assignments__")."""
+    active = Q(**{f"{prefix}status": Assignment.Status.ACTIVE})
+    if view == LIVE:
+        return active
+    return (active & Q(**{f"{prefix}pending_cancel": False})) | Q(
+        **{f"{prefix}status": Assignment.Status.PENDING}
+    )
+
+
 ALL_CODES = (ROLE, CRISIS_TRAINING, OVERLAP, REST, WEEKLY_LIMIT, UNAVAILABLE, TIME_OFF, CAPACITY)
 # Only these may be set aside by a coordinator, with a recorded reason.
 OVERRIDABLE = frozenset({UNAVAILABLE, TIME_OFF})
@@ -174,17 +194,25 @@ FACTS_MARGIN = dt.timedelta(days=8)
 
 
 def volunteers_facts(
-    volunteers: Iterable[Volunteer], *, starts_at: dt.datetime, ends_at: dt.datetime
+    volunteers: Iterable[Volunteer],
+    *,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    view: str = PLANNED,
+    with_assignments: bool = True,
 ) -> dict[int, VolunteerFacts]:
-    """Facts for checking these volunteers against shifts between `starts_at` and `ends_at`.
-    Three queries however many volunteers."""
+    """Facts for checking these volunteers against shifts between `starts_at` and `ends_at`
+    (assignments as seen in `view`; left out with `with_assignments=False`, enough for
+    `standing_violations`). Three queries however many volunteers (two without)."""
     ids = [v.pk for v in volunteers]
     facts = {pk: VolunteerFacts() for pk in ids}
     lo, hi = starts_at - FACTS_MARGIN, ends_at + FACTS_MARGIN
     for a in (
-        Assignment.objects.filter(
+        Assignment.objects.none()
+        if not with_assignments
+        else Assignment.objects.filter(
+            occupying_q(view),
             volunteer_id__in=ids,
-            status=Assignment.Status.ACTIVE,
             shift__ends_at__gt=lo,
             shift__starts_at__lt=hi,
         )
@@ -201,6 +229,25 @@ def volunteers_facts(
     return facts
 
 
+def check_assignment_now(
+    *,
+    shift: Shift,
+    volunteer: Volunteer,
+    role: str,
+    ignore: Assignment | None = None,
+) -> list[Violation]:
+    """`check_assignment` for a change that takes effect at once on a roster that may have
+    staged changes: it must hold in the live roster and in the planned one (one violation
+    per code, the live one first)."""
+    found: dict[str, Violation] = {}
+    for view in (LIVE, PLANNED):
+        for v in check_assignment(
+            shift=shift, volunteer=volunteer, role=role, ignore=ignore, view=view
+        ):
+            found.setdefault(v.code, v)
+    return list(found.values())
+
+
 def check_assignment(
     *,
     shift: Shift,
@@ -208,11 +255,14 @@ def check_assignment(
     role: str,
     ignore: Assignment | None = None,
     facts: VolunteerFacts | None = None,
+    view: str = PLANNED,
 ) -> list[Violation]:
     """Every hard rule for putting `volunteer` on `shift` as `role`.
 
     `ignore` is an existing assignment left out of the counts (when changing it). `facts`
-    (from `volunteers_facts`, covering the shift) saves the volunteer's three queries.
+    (from `volunteers_facts`, covering the shift, in the same `view`) saves the volunteer's
+    three queries. `view`: the roster as published (LIVE) or as it will be once its staged
+    changes are published (PLANNED, the default; the same on a draft roster).
     Runs a fixed number of queries (four, with `shift.roster.hotline` loaded) whatever the
     roster size.
     """
@@ -223,9 +273,7 @@ def check_assignment(
     ignore_id = ignore.pk if ignore is not None else None
 
     if not volunteer.is_active:
-        violations.append(
-            Violation(INACTIVE, _("%(name)s is not an active volunteer.") % {"name": name})
-        )
+        violations.append(_inactive(name))
 
     if role not in ROLE_FLAG:
         violations.append(Violation(ROLE, _("“%(role)s” is not a role.") % {"role": role}))
@@ -240,7 +288,7 @@ def check_assignment(
         )
 
     # Capacity and crisis training: what the shift already has, in one query.
-    on_shift = Assignment.objects.filter(shift=shift, status=Assignment.Status.ACTIVE)
+    on_shift = Assignment.objects.filter(occupying_q(view), shift=shift)
     if ignore_id:
         on_shift = on_shift.exclude(pk=ignore_id)
     counts = on_shift.aggregate(
@@ -281,8 +329,8 @@ def check_assignment(
     if facts is None:
         others = (
             Assignment.objects.filter(
+                occupying_q(view),
                 volunteer=volunteer,
-                status=Assignment.Status.ACTIVE,
                 shift__ends_at__gt=lo,
                 shift__starts_at__lt=hi,
             )
@@ -367,13 +415,7 @@ def check_assignment(
             None,
         )
     if off is not None:
-        violations.append(
-            Violation(
-                TIME_OFF,
-                _("%(name)s has declared time off then (%(reason)s).")
-                % {"name": name, "reason": off.label or _("no reason given")},
-            )
-        )
+        violations.append(_time_off(name, off))
 
     windows = (
         facts.windows
@@ -381,11 +423,63 @@ def check_assignment(
         else list(Availability.objects.filter(volunteer=volunteer))
     )
     if availability_of(windows, shift.starts_at, shift.ends_at, tz) is None:
-        violations.append(
-            Violation(
-                UNAVAILABLE,
-                _("%(name)s is not available at %(when)s.")
-                % {"name": name, "when": shift_when(shift.starts_at, shift.ends_at, tz)},
-            )
-        )
+        violations.append(_unavailable(name, shift, tz))
     return violations
+
+
+def _inactive(name: str) -> Violation:
+    return Violation(INACTIVE, _("%(name)s is not an active volunteer.") % {"name": name})
+
+
+def _time_off(name: str, off: TimeOff) -> Violation:
+    return Violation(
+        TIME_OFF,
+        _("%(name)s has declared time off then (%(reason)s).")
+        % {"name": name, "reason": off.label or _("no reason given")},
+    )
+
+
+def _unavailable(name: str, shift: Shift, tz) -> Violation:
+    return Violation(
+        UNAVAILABLE,
+        _("%(name)s is not available at %(when)s.")
+        % {"name": name, "when": shift_when(shift.starts_at, shift.ends_at, tz)},
+    )
+
+
+# --- conflicts: rules an assignment comes to break after it was made -------------------------
+
+# A volunteer's own changes (time off, weekly windows, an imported calendar) or a deactivation
+# can break these for assignments they already hold, without any change to the roster.
+CONFLICT_CODES = (INACTIVE, TIME_OFF, UNAVAILABLE)
+
+
+def standing_violations(
+    *, shift: Shift, volunteer: Volunteer, facts: VolunteerFacts, overridden: Iterable[str] = ()
+) -> list[Violation]:
+    """The conflict rules (CONFLICT_CODES) the assignment of `volunteer` to `shift` breaks
+    now, with the same codes and messages as `check_assignment`; codes a coordinator set
+    aside when making it (`overridden`) are left out. No query: `facts` hold the volunteer's
+    time off and windows (`volunteers_facts`), `shift.roster.hotline` is loaded."""
+    tz = shift.roster.hotline.tz
+    name = volunteer.display_name
+    skip = set(overridden)
+    found = []
+    if not volunteer.is_active and INACTIVE not in skip:
+        found.append(_inactive(name))
+    if TIME_OFF not in skip:
+        off = next(
+            (
+                o
+                for o in facts.time_off
+                if o.starts_at < shift.ends_at and o.ends_at > shift.starts_at
+            ),
+            None,
+        )
+        if off is not None:
+            found.append(_time_off(name, off))
+    if UNAVAILABLE not in skip and (
+        availability_of(facts.windows, shift.starts_at, shift.ends_at, tz) is None
+    ):
+        found.append(_unavailable(name, shift, tz))
+    return found

@@ -11,7 +11,15 @@ from django.db.models import Count, Q, QuerySet
 from hotline.access import is_coordinator, managed_hotlines_q
 from hotline.models import ROLE_FLAG, Hotline, Role, Volunteer
 from scheduling.models import Assignment, Roster, Shift
-from scheduling.rules import check_assignment, local_week_bounds, volunteers_facts
+from scheduling.rules import (
+    LIVE,
+    PLANNED,
+    check_assignment,
+    local_week_bounds,
+    occupying_q,
+    standing_violations,
+    volunteers_facts,
+)
 
 
 def roster_visibility_q(user, path: str = "") -> Q:
@@ -87,10 +95,11 @@ class ShiftCoverage:
         return self.missing == 0 and self.crisis_trained_missing == 0
 
 
-def shifts_with_fill(shifts: QuerySet[Shift]) -> QuerySet[Shift]:
-    """Annotate each shift with its active seats per role (`filled_<role>`) and its
-    crisis-trained counsellors (`filled_trained`), in the same query."""
-    active = Q(assignments__status=Assignment.Status.ACTIVE)
+def shifts_with_fill(shifts: QuerySet[Shift], view: str = LIVE) -> QuerySet[Shift]:
+    """Annotate each shift with its seats per role (`filled_<role>`) and its crisis-trained
+    counsellors (`filled_trained`), in the same query: as published (LIVE, what volunteers
+    see) or with the staged changes (PLANNED, what coordinators edit)."""
+    active = occupying_q(view, "assignments__")
     by_role = {
         f"filled_{role}": Count("assignments", filter=active & Q(assignments__role=role))
         for role in ROLE_FLAG
@@ -105,13 +114,14 @@ def shifts_with_fill(shifts: QuerySet[Shift]) -> QuerySet[Shift]:
     )
 
 
-def roster_coverage(roster: Roster) -> list[ShiftCoverage]:
-    """Per shift and role: required, filled, and crisis-trained counsellors missing.
+def roster_coverage(roster: Roster, view: str = PLANNED) -> list[ShiftCoverage]:
+    """Per shift and role: required, filled, and crisis-trained counsellors missing (with the
+    staged changes, or as published: `view`).
 
     Two queries whatever the roster size.
     """
     shifts = (
-        shifts_with_fill(Shift.objects.filter(roster=roster))
+        shifts_with_fill(Shift.objects.filter(roster=roster), view)
         .select_related("roster__hotline")
         .order_by("starts_at", "id")
     )
@@ -151,7 +161,14 @@ def coverage_summary(coverage: list[ShiftCoverage]) -> dict[str, int | float]:
 @dataclass
 class Cell:
     coverage: ShiftCoverage
-    people: list[Assignment] = field(default_factory=list)
+    people: list[Assignment] = field(default_factory=list)  # as planned (staged ones in)
+    removed: list[Assignment] = field(default_factory=list)  # staged removals
+    conflicts: dict[int, str] = field(default_factory=dict)  # assignment id → reason
+
+    @property
+    def changed(self) -> bool:
+        """The cell has staged changes (pending publication)."""
+        return bool(self.removed) or any(a.status == Assignment.Status.PENDING for a in self.people)
 
     @property
     def shift(self) -> Shift:
@@ -175,24 +192,33 @@ class Cell:
 def board_week(roster: Roster, monday: dt.date) -> dict:
     """The grid of one local week: rows are days, columns the shifts' local time slots.
 
-    Two queries whatever the roster size (shifts of the week; their active assignments).
+    Four queries whatever the roster size (shifts of the week; their assignments as planned;
+    the volunteers' facts for conflicts, marked per cell).
     """
     tz = roster.hotline.tz
     start, end = local_week_bounds(dt.datetime.combine(monday, dt.time(12), tzinfo=tz), tz)
     shifts = list(
         shifts_with_fill(
-            Shift.objects.filter(roster=roster, starts_at__gte=start, starts_at__lt=end)
+            Shift.objects.filter(roster=roster, starts_at__gte=start, starts_at__lt=end), PLANNED
         ).order_by("starts_at", "id")
     )
     for s in shifts:
         s.roster = roster  # local_start and the template need the hotline, already loaded
     assignments = defaultdict(list)
+    removed = defaultdict(list)
     for a in (
-        Assignment.objects.filter(shift__in=shifts, status=Assignment.Status.ACTIVE)
+        Assignment.objects.filter(
+            Q(status__in=[Assignment.Status.ACTIVE, Assignment.Status.PENDING]), shift__in=shifts
+        )
         .select_related("volunteer")
         .order_by("role", "volunteer__display_name", "id")
     ):
-        assignments[a.shift_id].append(a)
+        (removed if a.pending_cancel else assignments)[a.shift_id].append(a)
+    by_id = {s.pk: s for s in shifts}
+    planned = [a for group in assignments.values() for a in group]
+    for a in planned:
+        a.shift = by_id[a.shift_id]
+    clashes = {c.assignment.pk: c.reason for c in assignments_conflicts(planned)}
 
     cells: dict[tuple[dt.date, tuple[dt.time, dt.time]], list[Cell]] = defaultdict(list)
     slots: set[tuple[dt.time, dt.time]] = set()
@@ -201,7 +227,15 @@ def board_week(roster: Roster, monday: dt.date) -> dict:
         slot = (local_start.time(), local_end.time())
         slots.add(slot)
         coverage = shift_coverage(s)  # counted as `roster_coverage` counts them
-        cells[(local_start.date(), slot)].append(Cell(coverage=coverage, people=assignments[s.pk]))
+        people = assignments[s.pk]
+        cells[(local_start.date(), slot)].append(
+            Cell(
+                coverage=coverage,
+                people=people,
+                removed=removed[s.pk],
+                conflicts={a.pk: clashes[a.pk] for a in people if a.pk in clashes},
+            )
+        )
     columns = sorted(slots)
     rows = []
     for offset in range(7):
@@ -221,6 +255,7 @@ def board_week(roster: Roster, monday: dt.date) -> dict:
         "seats_missing": sum(c.coverage.missing for c in all_cells),
         "crisis_trained_missing": sum(c.coverage.crisis_trained_missing for c in all_cells),
         "shifts": {s.pk: s for s in shifts},
+        "conflicts": len(clashes),
     }
 
 
@@ -229,8 +264,10 @@ def shift_candidates(
 ) -> list[dict]:
     """For each role with an open seat: who could take it, and why not for the others.
 
-    `on_shift` is the shift's active assignments; `among` the volunteers to consider (the
-    board passes those the coordinator manages; default every one). Eligibility comes from the rule layer
+    `on_shift` is the shift's assignments (`shift_people`: staged removals do not count as
+    filled); `among` the volunteers to consider (the board passes those the coordinator
+    manages; default every one). Eligibility is checked against the planned roster; it comes
+    from the rule layer
     (`check_assignment`) one volunteer at a time, with every volunteer's facts loaded at once:
     three queries, then one per volunteer holding a role with an open seat.
     """
@@ -246,7 +283,7 @@ def shift_candidates(
         required = shift.required(role)
         if not required:
             continue
-        filled = sum(1 for a in on_shift if a.role == role)
+        filled = sum(1 for a in on_shift if a.role == role and not a.pending_cancel)
         if filled >= required:
             continue
         eligible, overridable, refused = [], [], []
@@ -275,9 +312,132 @@ def shift_candidates(
 
 
 def shift_people(shift: Shift) -> list[Assignment]:
-    """The active assignments on `shift`, by role and name, volunteers loaded. One query."""
-    return list(
-        Assignment.objects.filter(shift=shift, status=Assignment.Status.ACTIVE)
+    """The assignments on `shift` as planned (staged additions in, marked by their status
+    "pending"), then its staged removals (`pending_cancel`), by role and name, volunteers
+    loaded. One query."""
+    rows = list(
+        Assignment.objects.filter(
+            status__in=[Assignment.Status.ACTIVE, Assignment.Status.PENDING], shift=shift
+        )
         .select_related("volunteer")
         .order_by("role", "volunteer__display_name")
     )
+    return [a for a in rows if not a.pending_cancel] + [a for a in rows if a.pending_cancel]
+
+
+# --- staged changes of a published roster ------------------------------------------------------
+
+
+@dataclass
+class VolunteerChanges:
+    volunteer: Volunteer
+    added: list[Assignment] = field(default_factory=list)
+    removed: list[Assignment] = field(default_factory=list)
+    moved: list[tuple[Assignment, Assignment]] = field(default_factory=list)  # (from, to)
+
+
+def roster_pending_changes(roster: Roster) -> dict:
+    """The staged changes of a roster, per volunteer: added, removed and moved (a removal and
+    an addition of one volunteer, paired in time order; a role change on one shift is a
+    move too). One query.
+
+    Returns {"volunteers": [VolunteerChanges], "added": n, "removed": n, "moved": n,
+    "total": n} — the counts are of the lines shown (a move counts once).
+    """
+    rows = (
+        Assignment.objects.filter(shift__roster=roster)
+        .filter(Q(status=Assignment.Status.PENDING) | Q(pending_cancel=True))
+        .select_related("shift__roster__hotline", "volunteer")
+        .order_by("volunteer__display_name", "volunteer_id", "shift__starts_at", "id")
+    )
+    people: dict[int, VolunteerChanges] = {}
+    for a in rows:
+        entry = people.setdefault(a.volunteer_id, VolunteerChanges(volunteer=a.volunteer))
+        (entry.removed if a.pending_cancel else entry.added).append(a)
+    for entry in people.values():
+        pairs = min(len(entry.added), len(entry.removed))
+        entry.moved = list(zip(entry.removed[:pairs], entry.added[:pairs], strict=True))
+        entry.added, entry.removed = entry.added[pairs:], entry.removed[pairs:]
+    listed = list(people.values())
+    added = sum(len(e.added) for e in listed)
+    removed = sum(len(e.removed) for e in listed)
+    moved = sum(len(e.moved) for e in listed)
+    return {
+        "volunteers": listed,
+        "added": added,
+        "removed": removed,
+        "moved": moved,
+        "total": added + removed + moved,
+    }
+
+
+# --- conflicts: assignments their volunteer can no longer keep ---------------------------------
+
+
+@dataclass
+class Conflict:
+    assignment: Assignment
+    violations: list  # rules.Violation, codes from rules.CONFLICT_CODES
+
+    @property
+    def codes(self) -> list[str]:
+        return [v.code for v in self.violations]
+
+    @property
+    def reason(self) -> str:
+        return " ".join(v.message for v in self.violations)
+
+
+def assignments_conflicts(assignments: list[Assignment]) -> list[Conflict]:
+    """The assignments (shift, roster, hotline and volunteer loaded) that clash with their
+    volunteer's time off, weekly windows or deactivation, by the rule layer's codes. Two
+    queries however many (none for none)."""
+    if not assignments:
+        return []
+    volunteers = {a.volunteer_id: a.volunteer for a in assignments}
+    facts = volunteers_facts(
+        volunteers.values(),
+        starts_at=min(a.shift.starts_at for a in assignments),
+        ends_at=max(a.shift.ends_at for a in assignments),
+        with_assignments=False,
+    )
+    found = []
+    for a in assignments:
+        violations = standing_violations(
+            shift=a.shift,
+            volunteer=a.volunteer,
+            facts=facts[a.volunteer_id],
+            overridden=a.overridden_rules or (),
+        )
+        if violations:
+            found.append(Conflict(assignment=a, violations=violations))
+    return found
+
+
+def roster_conflicts(roster: Roster, *, now: dt.datetime) -> list[Conflict]:
+    """Conflicts on the roster as planned (staged changes in), shifts not yet over. Three
+    queries."""
+    rows = list(
+        Assignment.objects.filter(
+            occupying_q(PLANNED), shift__roster=roster, shift__ends_at__gt=now
+        )
+        .select_related("shift__roster__hotline", "volunteer")
+        .order_by("shift__starts_at", "id")
+    )
+    return assignments_conflicts(rows)
+
+
+def volunteer_conflicts(volunteer: Volunteer, *, now: dt.datetime) -> list[Conflict]:
+    """The volunteer's own upcoming assignments (as they see them: published, not started)
+    that clash with their time off, windows or deactivation. Three queries."""
+    rows = list(
+        Assignment.objects.filter(
+            volunteer=volunteer,
+            status=Assignment.Status.ACTIVE,
+            shift__roster__status=Roster.Status.PUBLISHED,
+            shift__starts_at__gt=now,
+        )
+        .select_related("shift__roster__hotline", "volunteer")
+        .order_by("shift__starts_at", "id")
+    )
+    return assignments_conflicts(rows)

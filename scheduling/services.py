@@ -5,18 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hotline import stamps
 from hotline.access import can_override_rules
 from hotline.models import Hotline, Volunteer
-from scheduling import rules
-from scheduling.models import Assignment, Roster, Shift, ShiftPattern
-from scheduling.rules import RuleViolation, Violation
+from scheduling import holidays, rules
+from scheduling.models import Assignment, Roster, Shift, ShiftPattern, SwapRequest
+from scheduling.rules import PLANNED, RuleViolation, Violation
+
+# How a change to an assignment takes effect (docs/roster-changes.md).
+DIRECT = "direct"  # a draft roster: nobody sees it yet
+STAGED = "staged"  # a published roster: pending until a coordinator publishes the changes
+URGENT = "urgent"  # a published shift starting within ROSTER_FREEZE_HOURS: at once, told now
+IMMEDIATE = "immediate"  # a volunteer's own swap or drop approved automatically: at once
 
 
 def _refuse_unless_allowed(violations: list[Violation], *, by, override_reason: str) -> list[str]:
@@ -31,6 +38,34 @@ def _refuse_unless_allowed(violations: list[Violation], *, by, override_reason: 
     return [v.code for v in violations]
 
 
+def freeze_hours() -> int:
+    return max(0, int(getattr(settings, "ROSTER_FREEZE_HOURS", 48)))
+
+
+def is_frozen(shift: Shift, *, now: dt.datetime | None = None) -> bool:
+    """The shift starts within the freeze window (or is under way): a change to it cannot
+    wait for a publish."""
+    now = now or timezone.now()
+    return shift.starts_at < now + dt.timedelta(hours=freeze_hours())
+
+
+def change_mode(*, shift: Shift, now: dt.datetime | None = None) -> str:
+    """How a coordinator's change to an assignment on `shift` takes effect: DIRECT on a draft
+    roster, URGENT on a published shift within the freeze window, STAGED otherwise."""
+    if not shift.roster.is_published:
+        return DIRECT
+    return URGENT if is_frozen(shift, now=now) else STAGED
+
+
+def _mode(shift: Shift, *, now, immediate: bool, stage: bool) -> str:
+    mode = change_mode(shift=shift, now=now)
+    if mode == DIRECT:
+        return mode
+    if stage:
+        return STAGED
+    return IMMEDIATE if immediate else mode
+
+
 def assignment_validate(
     *,
     shift: Shift,
@@ -39,11 +74,31 @@ def assignment_validate(
     by=None,
     override_reason: str = "",
     ignore: Assignment | None = None,
+    at_once: bool | None = None,
 ) -> list[str]:
     """Check without writing (forms call it; so do the writes below): raise RuleViolation,
-    or return the codes a coordinator's `override_reason` sets aside."""
-    violations = rules.check_assignment(shift=shift, volunteer=volunteer, role=role, ignore=ignore)
+    or return the codes a coordinator's `override_reason` sets aside.
+
+    A staged change is checked against the planned roster; one that takes effect at once
+    (`at_once`; by default, when the change would be urgent) against the live one too."""
+    if at_once is None:
+        at_once = change_mode(shift=shift) == URGENT
+    if at_once and shift.roster.is_published:
+        violations = rules.check_assignment_now(
+            shift=shift, volunteer=volunteer, role=role, ignore=ignore
+        )
+    else:
+        violations = rules.check_assignment(
+            shift=shift, volunteer=volunteer, role=role, ignore=ignore, view=PLANNED
+        )
     return _refuse_unless_allowed(violations, by=by, override_reason=override_reason)
+
+
+def _tell_now(shift: Shift, volunteer_ids: Iterable[int], *, now: dt.datetime | None) -> None:
+    """An urgent change: the volunteers hear at once, through the outbox."""
+    from scheduling.notify import roster_changes_notify
+
+    roster_changes_notify(roster=shift.roster, volunteers=list(volunteer_ids), now=now)
 
 
 def shift_hard_violations(shift: Shift) -> list[Violation]:
@@ -107,24 +162,45 @@ def assignment_create(
     locked: bool = False,
     override_reason: str = "",
     change_reason: dict | None = None,
+    immediate: bool = False,
+    stage: bool = False,
+    now: dt.datetime | None = None,
 ) -> Assignment:
     """Put a volunteer on a shift, or raise RuleViolation with the rule that refused it.
 
     A coordinator (`by`) may set aside `unavailable` and `time_off` with an override reason.
     `change_reason` is the automatic builder's reason for the change (see
     `scheduling.solver.diff`), told to the volunteer with the change.
+
+    On a published roster the assignment is staged (status "pending", seen by coordinators
+    only) until `roster_publish`, unless the shift is within the freeze window (an urgent
+    change: active at once, and the volunteer is told now) or `immediate` (a volunteer's
+    own swap approved automatically). `stage` stages it even in the freeze window (the
+    automatic builder: its result is always previewed before it is published). The
+    returned assignment's `change_mode` says which.
     """
     shift = _lock_shift(shift.pk)
     volunteer = _lock_volunteer(volunteer.pk)
+    mode = _mode(shift, now=now, immediate=immediate, stage=stage)
+    if mode == STAGED:
+        undone = _undo_staged_removal(shift=shift, volunteer=volunteer, role=role)
+        if undone is not None:
+            return undone
     overridden = assignment_validate(
-        shift=shift, volunteer=volunteer, role=role, by=by, override_reason=override_reason
+        shift=shift,
+        volunteer=volunteer,
+        role=role,
+        by=by,
+        override_reason=override_reason,
+        at_once=mode in (URGENT, IMMEDIATE),
     )
     try:
         with transaction.atomic():
-            created = Assignment.objects.create(
+            assignment = Assignment.objects.create(
                 shift=shift,
                 volunteer=volunteer,
                 role=role,
+                status=Assignment.Status.PENDING if mode == STAGED else Assignment.Status.ACTIVE,
                 source=source,
                 locked=locked,
                 created_by=by if getattr(by, "is_authenticated", False) else None,
@@ -143,7 +219,32 @@ def assignment_create(
             ]
         ) from exc
     _shift_feeds_changed(shift, volunteer.pk)
-    return created
+    assignment.change_mode = mode
+    if mode == URGENT:
+        _tell_now(shift, [volunteer.pk], now=now)
+    return assignment
+
+
+def _undo_staged_removal(*, shift: Shift, volunteer: Volunteer, role: str) -> Assignment | None:
+    """Putting back someone whose removal from this seat is staged takes the removal back."""
+    staged = (
+        Assignment.objects.select_for_update(of=("self",))
+        .filter(
+            shift=shift,
+            volunteer=volunteer,
+            role=role,
+            status=Assignment.Status.ACTIVE,
+            pending_cancel=True,
+        )
+        .first()
+    )
+    if staged is None:
+        return None
+    staged.pending_cancel = False
+    staged.pending_reason = {}
+    staged.save(update_fields=["pending_cancel", "pending_reason", "updated_at"])
+    staged.change_mode = STAGED
+    return staged
 
 
 @transaction.atomic
@@ -155,21 +256,44 @@ def assignment_update(
     locked: bool | None = None,
     override_reason: str | None = None,
 ) -> Assignment:
-    """Change role or lock of an active assignment; a role change is checked again."""
+    """Change role or lock of an active (or staged) assignment; a role change is checked
+    again. On a published roster outside the freeze window a role change is staged: the
+    assignment's removal and a pending one in the new role (returned)."""
     shift = _lock_shift(assignment.shift_id)
     assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
-    if not assignment.is_active:
+    if assignment.status == Assignment.Status.CANCELLED:
         raise ValidationError(_("A cancelled assignment cannot be changed."))
     changed = False
+    mode = change_mode(shift=shift)
+    if assignment.status == Assignment.Status.PENDING:
+        mode = DIRECT  # nobody has seen it yet
     if role is not None and role != assignment.role:
+        volunteer = _lock_volunteer(assignment.volunteer_id)
         overridden = assignment_validate(
             shift=shift,
-            volunteer=_lock_volunteer(assignment.volunteer_id),
+            volunteer=volunteer,
             role=role,
             by=by,
             override_reason=override_reason or "",
             ignore=assignment,
+            at_once=mode == URGENT,
         )
+        if mode == STAGED:
+            assignment.pending_cancel = True
+            assignment.save(update_fields=["pending_cancel", "updated_at"])
+            staged = Assignment.objects.create(
+                shift=shift,
+                volunteer=volunteer,
+                role=role,
+                status=Assignment.Status.PENDING,
+                source=assignment.source,
+                locked=assignment.locked if locked is None else locked,
+                created_by=by if getattr(by, "is_authenticated", False) else None,
+                override_reason=(override_reason or "").strip() if overridden else "",
+                overridden_rules=overridden,
+            )
+            staged.change_mode = STAGED
+            return staged
         assignment.role = role
         assignment.overridden_rules = overridden
         assignment.override_reason = (override_reason or "").strip() if overridden else ""
@@ -183,27 +307,71 @@ def assignment_update(
         assignment.save()
         assignment.refresh_from_db()
         _shift_feeds_changed(shift, assignment.volunteer_id)
+        if mode == URGENT:
+            _tell_now(shift, [assignment.volunteer_id], now=None)
+    assignment.change_mode = mode
     return assignment
 
 
 @transaction.atomic
 def assignment_cancel(
-    *, assignment: Assignment, by=None, change_reason: dict | None = None
+    *,
+    assignment: Assignment,
+    by=None,
+    change_reason: dict | None = None,
+    immediate: bool = False,
+    stage: bool = False,
+    now: dt.datetime | None = None,
 ) -> Assignment:
     """Cancel an assignment; it stays as a record (calendar feeds show it as cancelled).
 
-    `change_reason`: the automatic builder's reason, told to the volunteer."""
-    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
-    if assignment.is_active:
+    `change_reason`: the automatic builder's reason, told to the volunteer. On a published
+    roster the removal is staged until `roster_publish` (the assignment stays active for
+    volunteers, feeds, reminders and call routing), unless urgent or `immediate`, as for
+    `assignment_create`. A staged addition is simply taken back. The returned assignment's
+    `change_mode` says which happened ("reverted" for a staged addition taken back).
+    """
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("shift__roster__hotline")
+        .get(pk=assignment.pk)
+    )
+    if assignment.status == Assignment.Status.PENDING:
+        _staged_swaps_reopen([assignment.pk])
+        assignment.delete()
+        assignment.status = Assignment.Status.CANCELLED
+        assignment.change_mode = "reverted"
+        return assignment
+    mode = _mode(assignment.shift, now=now, immediate=immediate, stage=stage)
+    if assignment.is_active and mode == STAGED:
+        if not assignment.pending_cancel:
+            assignment.pending_cancel = True
+            assignment.pending_reason = change_reason or {}
+            assignment.save(update_fields=["pending_cancel", "pending_reason", "updated_at"])
+    elif assignment.is_active:
         assignment.status = Assignment.Status.CANCELLED
         assignment.sequence = F("sequence") + 1
         assignment.change_reason = change_reason or {}
-        assignment.save(update_fields=["status", "sequence", "change_reason", "updated_at"])
+        assignment.pending_cancel = False
+        assignment.pending_reason = {}
+        assignment.save(
+            update_fields=[
+                "status",
+                "sequence",
+                "change_reason",
+                "pending_cancel",
+                "pending_reason",
+                "updated_at",
+            ]
+        )
         assignment.refresh_from_db()
         _shift_feeds_changed(
             Shift.objects.select_related("roster").get(pk=assignment.shift_id),
             assignment.volunteer_id,
         )
+        if mode == URGENT:
+            _tell_now(assignment.shift, [assignment.volunteer_id], now=now)
+    assignment.change_mode = mode
     return assignment
 
 
@@ -278,14 +446,27 @@ def pattern_spans(
         )
     spans = []
     day = first_day
+    mainland = holidays.applies_to(str(tz))
     while day <= last_day:
+        kind = holidays.day_kind(day) if mainland else None
         for pattern in patterns:
-            if pattern.runs_on(day):
+            if _pattern_runs(pattern, day, kind):
                 spans.append(
                     (pattern, *rules.local_span(day, pattern.start_time, pattern.end_time, tz))
                 )
         day += dt.timedelta(days=1)
     return sorted(spans, key=lambda item: item[1])
+
+
+def _pattern_runs(pattern: ShiftPattern, day: dt.date, kind) -> bool:
+    """Whether `pattern` makes a shift on `day`, a `holidays.DayKind` (or None: an ordinary
+    day, or a hotline off the mainland calendar). An unknown year counts as ordinary days."""
+    known = kind if kind is not None and kind.kind != holidays.UNKNOWN else None
+    if pattern.days == ShiftPattern.Days.HOLIDAYS:
+        return known is not None and known.kind == holidays.HOLIDAY
+    if pattern.days == ShiftPattern.Days.WORKDAYS and known is not None:
+        return known.kind == holidays.MAKEUP_WORKDAY
+    return pattern.runs_on(day)
 
 
 @transaction.atomic
@@ -369,17 +550,91 @@ def shift_delete(*, shift: Shift, by=None) -> None:
     shift.delete()
 
 
+STAGED_Q = Q(status=Assignment.Status.PENDING) | Q(pending_cancel=True)
+
+
+def _staged_swaps_reopen(assignment_ids: list[int]) -> None:
+    """Swaps a coordinator approved into staged assignments that are taken back wait for a
+    decision again."""
+    SwapRequest.objects.filter(
+        new_assignment_id__in=assignment_ids, status=SwapRequest.Status.DONE
+    ).update(
+        status=SwapRequest.Status.CLAIMED, new_assignment=None, decided_by=None, decided_at=None
+    )
+
+
 @transaction.atomic
 def roster_publish(*, roster: Roster, by=None, now: dt.datetime | None = None) -> Roster:
-    """Make the roster visible to volunteers and their calendar feeds, and SMS the volunteers
-    whose assignments are new or changed since they were last told (scheduling.notify)."""
+    """Make the roster visible to volunteers and their calendar feeds, apply its staged
+    changes, and SMS the volunteers whose assignments are new or changed since they were
+    last told (scheduling.notify): only those affected.
+
+    One transaction: every staged addition is checked again against the roster as it will
+    be (the rules nobody may override); a refusal (RuleViolation) or any failure leaves the
+    roster, its staged changes and the outbox as they were. The returned roster's
+    `published_changes` counts what was applied ({"added", "removed"}).
+    """
     from scheduling.notify import roster_changes_notify
 
+    # Lock order: Roster, then the shifts with staged changes (id order), then their
+    # volunteers (id order) — the shift-then-volunteer order of every assignment write.
     roster = Roster.objects.select_for_update().get(pk=roster.pk)
+    staged_shift_ids = sorted(
+        set(
+            Assignment.objects.filter(STAGED_Q, shift__roster=roster).values_list(
+                "shift_id", flat=True
+            )
+        )
+    )
+    list(
+        Shift.objects.select_for_update(of=("self",)).filter(pk__in=staged_shift_ids).order_by("pk")
+    )
+    staged = list(
+        Assignment.objects.filter(STAGED_Q, shift__roster=roster)
+        .select_related("shift__roster__hotline", "volunteer")
+        .order_by("shift__starts_at", "id")
+    )
+    list(
+        Volunteer.objects.select_for_update()
+        .filter(pk__in={a.volunteer_id for a in staged})
+        .order_by("pk")
+    )
+    removals = [a for a in staged if a.pending_cancel]
+    additions = [a for a in staged if a.status == Assignment.Status.PENDING]
+    problems: list[Violation] = []
+    for a in additions:
+        violations = rules.check_assignment(
+            shift=a.shift, volunteer=a.volunteer, role=a.role, ignore=a, view=PLANNED
+        )
+        problems += [v for v in violations if not v.overridable]
+    if problems:
+        raise RuleViolation(problems)
+    now = now or timezone.now()
+    for a in removals:
+        if a.status == Assignment.Status.ACTIVE:
+            a.status = Assignment.Status.CANCELLED
+            a.sequence = F("sequence") + 1
+            a.change_reason = a.pending_reason or {}
+        a.pending_cancel = False
+        a.pending_reason = {}
+        a.save(
+            update_fields=[
+                "status",
+                "sequence",
+                "change_reason",
+                "pending_cancel",
+                "pending_reason",
+                "updated_at",
+            ]
+        )
+    for a in additions:
+        a.status = Assignment.Status.ACTIVE
+        a.save(update_fields=["status", "updated_at"])
     roster.status = Roster.Status.PUBLISHED
-    roster.published_at = now or timezone.now()
+    roster.published_at = now
     roster.save(update_fields=["status", "published_at", "updated_at"])
-    roster_changes_notify(roster=roster, now=roster.published_at)
+    roster_changes_notify(roster=roster, now=now)
+    roster.published_changes = {"added": len(additions), "removed": len(removals)}
     _roster_feeds_changed(roster)
     return roster
 
@@ -397,3 +652,21 @@ def roster_update(*, roster: Roster, **changes) -> Roster:
     if before != roster.hotline_id:
         stamps.volunteers_changed((), hotline_ids=[before])
     return roster
+
+
+@transaction.atomic
+def roster_changes_discard(*, roster: Roster, by=None) -> dict[str, int]:
+    """Take back every staged change of the roster: staged additions go, staged removals
+    are kept. Nobody is told (nobody saw them). Returns {"added", "removed"} taken back."""
+    roster = Roster.objects.select_for_update().get(pk=roster.pk)
+    additions = list(
+        Assignment.objects.filter(shift__roster=roster, status=Assignment.Status.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    _staged_swaps_reopen(additions)
+    Assignment.objects.filter(pk__in=additions).delete()
+    removed = Assignment.objects.filter(shift__roster=roster, pending_cancel=True).update(
+        pending_cancel=False, pending_reason={}, updated_at=timezone.now()
+    )
+    return {"added": len(additions), "removed": removed}

@@ -363,8 +363,13 @@ def swap_claim(
 
 
 def _execute(swap: SwapRequest, *, by, now: dt.datetime, auto: bool) -> SwapRequest:
+    """Carry out a swap. Approved automatically (the volunteers' own arrangement), or by a
+    coordinator on a shift within the freeze window, it takes effect at once and both are
+    told here. Approved by a coordinator on a published roster otherwise, it is staged
+    like any coordinator's change: the roster's publish applies it and tells them."""
     _check_not_started(swap.assignment.shift, now)
-    old = services.assignment_cancel(assignment=swap.assignment, by=by)
+    at_once = auto or services.change_mode(shift=swap.assignment.shift, now=now) != services.STAGED
+    old = services.assignment_cancel(assignment=swap.assignment, by=by, immediate=at_once, now=now)
     new = services.assignment_create(
         shift=swap.assignment.shift,
         volunteer=swap.claimant,
@@ -372,6 +377,8 @@ def _execute(swap: SwapRequest, *, by, now: dt.datetime, auto: bool) -> SwapRequ
         by=by,
         source=Assignment.Source.SWAP,
         locked=old.locked,
+        immediate=at_once,
+        now=now,
     )
     swap.status = SwapRequest.Status.DONE
     swap.new_assignment = new
@@ -383,6 +390,8 @@ def _execute(swap: SwapRequest, *, by, now: dt.datetime, auto: bool) -> SwapRequ
     )
     # The same shift, as the service locked and loaded it (with roster and hotline).
     old.shift = new.shift
+    if not at_once:
+        return swap  # staged: the publish tells them
     # Both volunteers hear about it here; the change sweep need not tell them again.
     notices_record([old, new], now=now)
     _sms(

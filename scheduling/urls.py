@@ -10,6 +10,7 @@ app_name = "scheduling"
 
 urlpatterns = [
     path("", pages.home, name="home"),
+    path("rosters/new/", pages.roster_new, name="roster-new"),
     path("rosters/<int:pk>/", pages.roster_detail, name="roster-detail"),
     # Calendar feeds need no login: the token is the key.
     path("calendar/<str:token>.ics", feeds.volunteer_calendar, name="calendar-feed"),
@@ -50,4 +51,10 @@ urlpatterns = [
         name="roster-board-autofill-status",
     ),
     path("rosters/<int:pk>/board/publish/", board.publish, name="roster-board-publish"),
+    path("rosters/<int:pk>/board/discard/", board.discard, name="roster-board-discard"),
+    path(
+        "rosters/<int:pk>/board/autofill/<int:run_id>/choose/",
+        board.choose,
+        name="roster-board-autofill-choose",
+    ),
 ]

@@ -22,8 +22,11 @@ class AssignmentSerializer(ManagedChoicesMixin, serializers.ModelSerializer):
             "override_reason",
             "source",
             "sequence",
+            "pending_cancel",
         ]
-        read_only_fields = ["status", "source", "sequence"]
+        # status "pending" / pending_cancel: a staged change of a published roster
+        # (docs/roster-changes.md).
+        read_only_fields = ["status", "source", "sequence", "pending_cancel"]
 
     def validate(self, attrs):
         if self.instance is not None:

@@ -1,5 +1,7 @@
 """Auto-fill runs and roster coverage."""
 
+import datetime as dt
+
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -50,7 +52,39 @@ class AutofillRequestSerializer(serializers.Serializer):
         ),
     )
 
+    first_day = serializers.DateField(
+        required=False, help_text=_("Scope: change only shifts from this local day on.")
+    )
+    last_day = serializers.DateField(
+        required=False, help_text=_("Scope: change only shifts up to this local day.")
+    )
+    week = serializers.DateField(
+        required=False,
+        help_text=_("Scope: only the Monday–Sunday week of this day (instead of the days)."),
+    )
+    include_frozen = serializers.BooleanField(
+        default=False,
+        help_text=_(
+            "Also change shifts of a published roster starting within the freeze window "
+            "(ROSTER_FREEZE_HOURS); left alone by default."
+        ),
+    )
+
     def validate(self, attrs):
+        week = attrs.pop("week", None)
+        if week is not None:
+            monday = week - dt.timedelta(days=week.weekday())
+            attrs["first_day"], attrs["last_day"] = monday, monday + dt.timedelta(days=6)
+        first, last = attrs.pop("first_day", None), attrs.pop("last_day", None)
+        if first and last and last < first:
+            raise serializers.ValidationError(
+                {"last_day": _("The last day of the range is before its first day.")}
+            )
+        attrs["scope"] = {
+            "first_day": first.isoformat() if first else None,
+            "last_day": last.isoformat() if last else None,
+            "include_frozen": attrs.pop("include_frozen", False),
+        }
         if attrs.get("options"):
             if attrs.get("mode", AutofillRun.Mode.REBUILD) != AutofillRun.Mode.REBUILD:
                 raise serializers.ValidationError(

@@ -24,11 +24,13 @@ from api.serializers.shift import ShiftSerializer
 from api.serializers.volunteer import VolunteerSerializer
 from api.views.common import CoordinatorWriteViewSet, OwnDataViewSet, own_volunteer
 from api.views.roster_build import RosterBuildActions
+from api.views.roster_changes import RosterChangeActions
 from hotline.access import is_coordinator, managed_hotlines_q, managed_organisations_q
 from hotline.accounts.reset import password_reset_send
 from hotline.models import Hotline, Organisation, Volunteer
 from hotline.people import services as people
 from scheduling import services
+from scheduling.availability.services import conflicts_after_change
 from scheduling.models import Assignment, Availability, Shift, TimeOff
 from scheduling.selectors import roster_visibility_q, rosters_visible_to
 
@@ -109,7 +111,7 @@ class VolunteerViewSet(CoordinatorWriteViewSet):
         return Response(status=202)
 
 
-class RosterViewSet(RosterBuildActions, CoordinatorWriteViewSet):
+class RosterViewSet(RosterChangeActions, RosterBuildActions, CoordinatorWriteViewSet):
     serializer_class = RosterSerializer
     filterset_fields = ["hotline", "status"]
 
@@ -123,12 +125,6 @@ class RosterViewSet(RosterBuildActions, CoordinatorWriteViewSet):
 
     def perform_destroy(self, instance):
         services.roster_delete(roster=instance, by=self.request.user)
-
-    @extend_schema(request=None, responses=RosterSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsCoordinator])
-    def publish(self, request, pk=None):
-        roster = services.roster_publish(roster=self.get_object(), by=request.user)
-        return Response(RosterSerializer(roster).data)
 
 
 class ShiftFilter(django_filters.FilterSet):
@@ -181,7 +177,10 @@ class AssignmentViewSet(CoordinatorWriteViewSet):
         ).order_by("shift__starts_at", "id")
         if is_coordinator(self.request.user):
             return qs
-        return qs.filter(volunteer__user=self.request.user)
+        # Staged additions are not published yet: only coordinators see them.
+        return qs.filter(volunteer__user=self.request.user).exclude(
+            status=Assignment.Status.PENDING
+        )
 
     def perform_create(self, serializer):
         data = serializer.validated_data
@@ -209,7 +208,25 @@ class AssignmentViewSet(CoordinatorWriteViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class AvailabilityViewSet(OwnDataViewSet):
+class ConflictsAfterWrite:
+    """Availability and time off changed through the API: the coordinators are told of the
+    shifts it clashes with, as on the page (scheduling.availability.services)."""
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        conflicts_after_change(volunteer=serializer.instance.volunteer)
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        conflicts_after_change(volunteer=serializer.instance.volunteer)
+
+    def perform_destroy(self, instance):
+        volunteer = instance.volunteer
+        super().perform_destroy(instance)
+        conflicts_after_change(volunteer=volunteer)
+
+
+class AvailabilityViewSet(ConflictsAfterWrite, OwnDataViewSet):
     serializer_class = AvailabilitySerializer
     filterset_fields = ["volunteer", "weekday", "kind"]
 
@@ -217,7 +234,7 @@ class AvailabilityViewSet(OwnDataViewSet):
         return Availability.objects.order_by("volunteer_id", "weekday", "start_time", "id")
 
 
-class TimeOffViewSet(OwnDataViewSet):
+class TimeOffViewSet(ConflictsAfterWrite, OwnDataViewSet):
     serializer_class = TimeOffSerializer
     filterset_fields = ["volunteer"]
 
@@ -250,6 +267,7 @@ class MeViewSet(viewsets.GenericViewSet):
         qs = (
             Assignment.objects.filter(volunteer=volunteer)
             .filter(roster_visibility_q(request.user, "shift__roster__"))
+            .exclude(status=Assignment.Status.PENDING)
             .order_by("shift__starts_at", "id")
         )
         page = self.paginate_queryset(qs)

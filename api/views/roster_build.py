@@ -9,6 +9,7 @@ Auto-fill is for coordinators. Coverage is for coordinators, and for volunteers 
 published rosters (the roster list shows them those already).
 """
 
+from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -25,7 +26,8 @@ from api.serializers.roster_build import (
 from hotline.access import managed_hotlines_q
 from scheduling import builder
 from scheduling.models import AutofillRun
-from scheduling.selectors import coverage_summary, roster_coverage
+from scheduling.rules import LIVE, PLANNED
+from scheduling.selectors import coverage_summary, roster_coverage, rosters_managed_by
 
 AutofillRunningSerializer = inline_serializer(
     name="AutofillRunning",
@@ -99,9 +101,19 @@ class RosterBuildActions:
     @action(detail=True, methods=["get"])
     def coverage(self, request, pk=None):
         roster = self.get_object()
-        coverage = roster_coverage(roster)
+        manages = rosters_managed_by(request.user).filter(pk=roster.pk).exists()
+        # With its staged changes for its coordinators; as published for everyone else.
+        coverage = roster_coverage(roster, PLANNED if manages else LIVE)
         data = {"roster": roster.pk, "summary": coverage_summary(coverage), "shifts": coverage}
         return Response(RosterCoverageSerializer(data).data)
+
+
+class AutofillChosenSerializer(serializers.Serializer):
+    option = serializers.CharField()
+    created = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+    refused = serializers.IntegerField()
+    staged = serializers.BooleanField()
 
 
 class AutofillRunViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -117,3 +129,46 @@ class AutofillRunViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, views
         return AutofillRun.objects.filter(
             managed_hotlines_q(self.request.user, "roster__hotline__")
         ).order_by("-created_at", "-id")
+
+    @extend_schema(
+        request=inline_serializer(
+            name="AutofillChoose", fields={"option": serializers.CharField()}
+        ),
+        responses={200: AutofillChosenSerializer},
+        summary="Choose one of an options run's alternatives",
+        description=(
+            "Saves the chosen option (`fewest_changes`, `balanced`, `fairest` or "
+            "`no_change`) through the rule layer. On a published roster it becomes the "
+            "roster's staged changes (GET /api/v1/rosters/{id}/changes/), published or "
+            "discarded by the coordinator. 409 `option_stale` when the roster changed since "
+            "the options were computed; 400 for an unknown option."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def choose(self, request, pk=None):
+        run = self.get_object()
+        if not rosters_managed_by(request.user).filter(pk=run.roster_id).exists():
+            raise Http404
+        data = request.data if isinstance(request.data, dict) else {}
+        key = str(data.get("option") or "")
+        try:
+            applied = builder.option_apply(run=run, key=key, by=request.user)
+        except builder.OptionStale as exc:
+            return Response(
+                {"code": "option_stale", "detail": str(exc)}, status=status.HTTP_409_CONFLICT
+            )
+        except builder.BuildRefused as exc:
+            return Response(
+                {"code": "invalid", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST
+            )
+        return Response(
+            AutofillChosenSerializer(
+                {
+                    "option": key,
+                    "created": applied["created"],
+                    "cancelled": applied["cancelled"],
+                    "refused": len(applied["refused"]),
+                    "staged": applied["staged"],
+                }
+            ).data
+        )

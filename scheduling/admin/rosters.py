@@ -286,9 +286,9 @@ class ShiftAdmin(ManagedRowsAdmin, ServiceDeleteAdmin):
 @admin.register(ShiftPattern)
 class ShiftPatternAdmin(ManagedRowsAdmin):
     managed_hotline_path = "hotline__"
-    list_display = ["name", "hotline", "start_time", "end_time", "weekdays", "is_active"]
+    list_display = ["name", "hotline", "start_time", "end_time", "weekdays", "days", "is_active"]
     list_select_related = ["hotline"]
-    list_filter = ["hotline", "is_active"]
+    list_filter = ["hotline", "days", "is_active"]
 
 
 @admin.register(Roster)

@@ -15,6 +15,18 @@ from django.utils.translation import gettext as _
 from hotline.models import Volunteer
 from scheduling.availability import ics_import
 from scheduling.models import Availability, TimeOff
+from scheduling.notify import conflicts_notify
+from scheduling.selectors import Conflict, volunteer_conflicts
+
+
+def conflicts_after_change(
+    *, volunteer: Volunteer, now: dt.datetime | None = None
+) -> list[Conflict]:
+    """After a change to the volunteer's availability: the upcoming shifts it clashes with,
+    and the coordinators told (once per volunteer per change, scheduling.notify)."""
+    conflicts = volunteer_conflicts(volunteer, now=now or timezone.now())
+    conflicts_notify(volunteer=volunteer, conflicts=conflicts, now=now)
+    return conflicts
 
 
 @transaction.atomic
@@ -26,12 +38,14 @@ def availability_add(
     )
     window.full_clean()
     window.save()
+    conflicts_after_change(volunteer=volunteer)
     return window
 
 
 @transaction.atomic
 def availability_delete(*, volunteer: Volunteer, window_id: int) -> None:
     Availability.objects.filter(volunteer=volunteer, pk=window_id).delete()
+    conflicts_after_change(volunteer=volunteer)  # the others may leave a shift uncovered
 
 
 @transaction.atomic
@@ -43,6 +57,7 @@ def time_off_add(
     )
     off.full_clean()
     off.save()
+    conflicts_after_change(volunteer=volunteer)
     return off
 
 
@@ -106,7 +121,10 @@ def time_off_import(
     zone = zoneinfo.ZoneInfo(tz or settings.TIME_ZONE)
     spans = ics_import.busy_times(data, now=now, tz=zone)
     reason = _("busy (imported calendar)")
-    return _imported_time_off_replace(volunteer=volunteer, spans=spans, reason=reason, now=now)
+    imported = _imported_time_off_replace(volunteer=volunteer, spans=spans, reason=reason, now=now)
+    with transaction.atomic():
+        conflicts_after_change(volunteer=volunteer, now=now)
+    return imported
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

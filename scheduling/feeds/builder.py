@@ -82,7 +82,10 @@ def volunteer_feed_assignments(volunteer: Volunteer, *, now: dt.datetime) -> Que
         shift__ends_at__gte=today - dt.timedelta(days=DAYS_BACK),
     ).filter(
         Q(status=Assignment.Status.ACTIVE)
-        | Q(updated_at__gte=today - dt.timedelta(days=CANCELLED_KEPT_DAYS))
+        | Q(
+            status=Assignment.Status.CANCELLED,
+            updated_at__gte=today - dt.timedelta(days=CANCELLED_KEPT_DAYS),
+        )
     )
 
 

@@ -67,8 +67,26 @@ class ShiftPattern(Requirements):
     end_time = models.TimeField(
         _("ends (local time)"), help_text=_("At or before the start means the next day.")
     )
+
+    class Days(models.TextChoices):
+        ALL = "all", _("its weekdays, holidays or not")
+        WORKDAYS = (
+            "workdays",
+            _("working days: its weekdays except public holidays, and make-up working days"),
+        )
+        HOLIDAYS = "holidays", _("public holidays only")
+
     # Monday=0 … Sunday=6, as in datetime.weekday().
     weekdays = models.JSONField(_("weekdays"), default=list, help_text=_("0 = Monday … 6 = Sunday"))
+    # Chinese public holidays and make-up working days (scheduling.holidays): a holiday
+    # pattern of its own, or a pattern that keeps to working days.
+    days = models.CharField(
+        _("runs on"),
+        max_length=10,
+        choices=Days.choices,
+        default=Days.ALL,
+        help_text=_("Holidays follow the mainland calendar (hotlines in a mainland time zone)."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -88,6 +106,9 @@ class ShiftPattern(Requirements):
     def clean(self) -> None:
         super().clean()
         days = self.weekdays if isinstance(self.weekdays, list) else None
+        # A holiday pattern needs no weekdays: the holidays are its days.
+        if days == [] and self.days == self.Days.HOLIDAYS:
+            return
         if not days or any(not isinstance(d, int) or not 0 <= d <= 6 for d in days):
             raise ValidationError({"weekdays": _("List weekdays as numbers 0 (Monday) to 6.")})
 
@@ -201,6 +222,9 @@ class Assignment(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("active")
         CANCELLED = "cancelled", _("cancelled")
+        # A staged addition to a published roster: nobody but coordinators sees it until
+        # the roster's changes are published (scheduling.services.roster_publish).
+        PENDING = "pending", _("pending publication")
 
     class Source(models.TextChoices):
         MANUAL = "manual", _("by hand")
@@ -241,6 +265,11 @@ class Assignment(models.Model):
     # Why the automatic builder made this change (added, or cancelled it): the solver's
     # change entry (scheduling.solver.diff), rendered in each reader's language.
     change_reason = models.JSONField(_("reason for the change"), default=dict, blank=True)
+    # A staged removal: the assignment stays active (volunteers, feeds, reminders and call
+    # routing still see it) until the roster's changes are published, or is kept on discard.
+    pending_cancel = models.BooleanField(_("removal pending publication"), default=False)
+    # The builder's reason for a staged removal; becomes `change_reason` when published.
+    pending_reason = models.JSONField(_("reason for the pending removal"), default=dict, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -255,6 +284,11 @@ class Assignment(models.Model):
                 condition=Q(status="active"),
                 name="one_active_assignment_per_volunteer_per_shift",
             ),
+            models.UniqueConstraint(
+                fields=["shift", "volunteer"],
+                condition=Q(status="pending"),
+                name="one_pending_assignment_per_volunteer_per_shift",
+            ),
         ]
         indexes = [
             models.Index(fields=["volunteer", "status"], name="assignment_volunteer_idx"),
@@ -267,3 +301,8 @@ class Assignment(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def is_pending(self) -> bool:
+        """A staged change not yet published: an addition, or the removal of this one."""
+        return self.status == self.Status.PENDING or self.pending_cancel

@@ -266,7 +266,9 @@ def prepare(instance: Instance) -> Facts:
         units=[m // unit for m in minutes],
         week=week,
         night=[is_night(s.starts_at, s.ends_at, tz) for s in shifts],
-        weekend=[is_weekend(s.starts_at, tz) for s in shifts],
+        weekend=[
+            s.weekend if s.weekend is not None else is_weekend(s.starts_at, tz) for s in shifts
+        ],
         neighbours=neighbours,
         fixed=fixed,
         fixed_count=dict(fixed_count),

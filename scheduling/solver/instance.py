@@ -8,7 +8,8 @@ availability and time off into it) and the solver, and the input of the CLI::
      "allow_back_to_back": false,             # optional: a gap of exactly 0 is then fine
      "shifts": [{"id", "starts_at", "ends_at",          # ISO 8601 with offset
                  "requirements": {"counsellor": 2, "family_educator": 1, "supervisor": 0},
-                 "crisis_trained_required": 1}],         # of the counsellors, optional
+                 "crisis_trained_required": 1,           # of the counsellors, optional
+                 "weekend": true}],                      # optional: counted as a weekend
      "volunteers": [{"id", "roles": [...], "crisis_trained": false,
                      "max_shifts_per_week": 3,
                      "available": [shift ids],   # optional; missing = every shift
@@ -90,6 +91,9 @@ class Shift:
     requirements: Mapping[str, int]
     crisis_trained_required: int = 0
     hotline: Id | None = None  # None: the instance's only hotline
+    # Counted as a weekend shift in fairness (None: Saturday or Sunday). A public holiday is
+    # a weekend; a make-up working day on a Saturday or Sunday is not.
+    weekend: bool | None = None
 
     def required(self, role: str) -> int:
         return self.requirements.get(role, 0)
@@ -287,6 +291,9 @@ def _shift(raw: Any, path: str, hotline_ids: Mapping[Id, int] | None = None) -> 
     hotline = None
     if obj.get("hotline") is not None:
         hotline = _hotline_ref(obj["hotline"], _join(path, "hotline"), hotline_ids)
+    weekend = obj.get("weekend")
+    if weekend is not None:
+        weekend = _bool(weekend, _join(path, "weekend"))
     return Shift(
         id=_id(_require(obj, "id", path), _join(path, "id")),
         starts_at=starts_at,
@@ -294,6 +301,7 @@ def _shift(raw: Any, path: str, hotline_ids: Mapping[Id, int] | None = None) -> 
         requirements=requirements,
         crisis_trained_required=crisis,
         hotline=hotline,
+        weekend=weekend,
     )
 
 

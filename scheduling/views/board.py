@@ -28,7 +28,15 @@ from hotline.models import Volunteer
 from scheduling import builder, services
 from scheduling.models import Assignment, AutofillRun, Roster, Shift
 from scheduling.rules import RuleViolation
-from scheduling.selectors import board_week, rosters_managed_by, shift_candidates, shift_people
+from scheduling.selectors import (
+    assignments_conflicts,
+    board_week,
+    roster_pending_changes,
+    rosters_managed_by,
+    shift_candidates,
+    shift_people,
+)
+from scheduling.views.pages import roster_special_days
 
 TIME_LIMIT_CHOICES = (5, 10, 30, 60)
 
@@ -67,15 +75,47 @@ def _week_of(request: HttpRequest, roster: Roster) -> dt.date:
     return min(max(_monday(day), first), last)
 
 
-def _board_url(roster: Roster, week: dt.date | None = None, shift_id: int | None = None) -> str:
+def _board_url(
+    roster: Roster,
+    week: dt.date | None = None,
+    shift_id: int | None = None,
+    anchor: str = "",
+) -> str:
     query = {}
     if week is not None:
         query["week"] = week.isoformat()
     if shift_id is not None:
         query["shift"] = shift_id
     url = reverse("scheduling:roster-board", args=[roster.pk])
-    suffix = f"#shift-{shift_id}" if shift_id else ""
-    return f"{url}?{urlencode(query)}{suffix}" if query else url
+    anchor = anchor or (f"shift-{shift_id}" if shift_id else "")
+    suffix = f"#{anchor}" if anchor else ""
+    return f"{url}?{urlencode(query)}{suffix}" if query else f"{url}{suffix}"
+
+
+# A refusal is shown next to the control that caused it, after a redirect (a reload does not
+# post again): kept in the session for the next view of the board.
+PANEL_ERROR = "board_panel_error"
+
+
+def _refuse_in_panel(
+    request: HttpRequest, roster: Roster, week: dt.date, shift_id: int, message: str
+) -> HttpResponse:
+    request.session[PANEL_ERROR] = {"shift": shift_id, "message": message}
+    return redirect(_board_url(roster, week, shift_id))
+
+
+def _change_message(assignment: Assignment, done: str) -> str:
+    """What happened to a coordinator's change: staged, urgent (told at once), or done."""
+    mode = getattr(assignment, "change_mode", services.DIRECT)
+    if mode == services.STAGED:
+        return _("%(done)s Pending: volunteers see it once you publish the changes.") % {
+            "done": done
+        }
+    if mode == services.URGENT:
+        return _("%(done)s Urgent change: it took effect now and the volunteer is told.") % {
+            "done": done
+        }
+    return done
 
 
 def _render_board(
@@ -88,10 +128,14 @@ def _render_board(
     status: int = 200,
 ) -> HttpResponse:
     grid = board_week(roster, week)
+    special = roster_special_days(roster)
+    for row in grid["rows"]:
+        row["special"] = special.get(row["day"])
     first, last = _monday(roster.first_day), _monday(roster.last_day)
     open_shift = None
     candidates = []
     on_shift = []
+    on_shift_conflicts = {}
     if open_shift_id is not None:
         open_shift = grid["shifts"].get(open_shift_id)
         if open_shift is None:  # a shift of another week of this roster
@@ -101,7 +145,15 @@ def _render_board(
         if open_shift is not None:
             on_shift = shift_people(open_shift)
             candidates = shift_candidates(open_shift, on_shift, among=_managed_volunteers(request))
+            planned = [a for a in on_shift if not a.pending_cancel]
+            for a in planned:
+                a.shift = open_shift
+            on_shift_conflicts = {c.assignment.pk: c.reason for c in assignments_conflicts(planned)}
     run = builder.autofill_latest(roster)
+    panel_error = request.session.pop(PANEL_ERROR, None)
+    if not error and panel_error and panel_error.get("shift") == open_shift_id:
+        error = panel_error.get("message", "")
+    now = timezone.now()
     return render(
         request,
         "scheduling/board/board.html",
@@ -114,6 +166,7 @@ def _render_board(
             "grid": grid,
             "open_shift": open_shift,
             "on_shift": on_shift,
+            "on_shift_conflicts": on_shift_conflicts,
             "candidates": candidates,
             "error": error,
             "run": run,
@@ -123,6 +176,14 @@ def _render_board(
             else [],
             "time_limits": TIME_LIMIT_CHOICES,
             "modes": AutofillRun.Mode.choices,
+            "changes": roster_pending_changes(roster) if roster.is_published else None,
+            "freeze_hours": services.freeze_hours(),
+            "open_shift_urgent": bool(
+                open_shift is not None
+                and roster.is_published
+                and services.is_frozen(open_shift, now=now)
+            ),
+            "run_options": _run_options(run),
         },
         status=status,
     )
@@ -151,22 +212,34 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
         _managed_volunteers(request), pk=id_or_404(request.POST.get("volunteer"))
     )
     role = request.POST.get("role", "")
+    override_reason = request.POST.get("override_reason", "")
+    if request.POST.get("override") and not override_reason.strip():
+        # "Assign anyway" needs the reason the override is recorded with.
+        return _refuse_in_panel(
+            request,
+            roster,
+            week,
+            shift.pk,
+            _("Give a reason to assign %(name)s anyway; it is recorded with the assignment.")
+            % {"name": volunteer.display_name},
+        )
     try:
-        services.assignment_create(
+        assignment = services.assignment_create(
             shift=shift,
             volunteer=volunteer,
             role=role,
             by=request.user,
             locked=bool(request.POST.get("locked")),
-            override_reason=request.POST.get("override_reason", ""),
+            override_reason=override_reason,
         )
     except RuleViolation as exc:
         # Shown in place, next to the shift, in the coordinator's language.
-        return _render_board(request, roster, week, open_shift_id=shift.pk, error=exc.message)
-    messages.success(
-        request,
-        _("%(name)s is on the shift %(when)s.") % {"name": volunteer.display_name, "when": shift},
-    )
+        return _refuse_in_panel(request, roster, week, shift.pk, exc.message)
+    done = _("%(name)s is on the shift %(when)s.") % {
+        "name": volunteer.display_name,
+        "when": shift,
+    }
+    messages.success(request, _change_message(assignment, done))
     return redirect(_board_url(roster, week, shift.pk))
 
 
@@ -178,11 +251,17 @@ def unassign(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
     assignment = get_object_or_404(
         Assignment.objects.select_related("volunteer"), pk=assignment_id, shift__roster=roster
     )
-    services.assignment_cancel(assignment=assignment, by=request.user)
-    messages.success(
-        request, _("%(name)s is off the shift.") % {"name": assignment.volunteer.display_name}
-    )
-    return redirect(_board_url(roster, _week_of(request, roster), assignment.shift_id))
+    shift_id = assignment.shift_id
+    result = services.assignment_cancel(assignment=assignment, by=request.user)
+    name = assignment.volunteer.display_name
+    if getattr(result, "change_mode", "") == "reverted":
+        messages.success(
+            request, _("The pending addition of %(name)s is taken back.") % {"name": name}
+        )
+    else:
+        done = _("%(name)s is off the shift.") % {"name": name}
+        messages.success(request, _change_message(result, done))
+    return redirect(_board_url(roster, _week_of(request, roster), shift_id))
 
 
 @login_required
@@ -213,11 +292,26 @@ def autofill(request: HttpRequest, pk: int) -> HttpResponse:
         time_limit = float(request.POST.get("time_limit") or builder.DEFAULT_TIME_LIMIT)
     except ValueError:
         time_limit = builder.DEFAULT_TIME_LIMIT
+    scope = {"include_frozen": bool(request.POST.get("include_frozen"))}
+    which = request.POST.get("scope", "roster")
+    if which == "week":
+        scope["first_day"], scope["last_day"] = week, week + dt.timedelta(days=6)
+    elif which == "range":
+        scope["first_day"] = request.POST.get("first_day") or None
+        scope["last_day"] = request.POST.get("last_day") or None
+    options = bool(request.POST.get("options")) and mode == AutofillRun.Mode.REBUILD
     try:
-        builder.autofill_start(roster=roster, mode=mode, time_limit=time_limit, by=request.user)
-    except builder.AutofillBusy as exc:
+        builder.autofill_start(
+            roster=roster,
+            mode=mode,
+            time_limit=time_limit,
+            by=request.user,
+            scope=scope,
+            options=options,
+        )
+    except (builder.AutofillBusy, builder.BuildRefused) as exc:
         messages.error(request, str(exc))
-    return redirect(_board_url(roster, week))
+    return redirect(_board_url(roster, week, anchor="autofill"))
 
 
 @login_required
@@ -239,13 +333,87 @@ def autofill_status(request: HttpRequest, pk: int, run_id: int) -> JsonResponse:
     )
 
 
+def _run_options(run: AutofillRun | None) -> list[dict]:
+    """An options run's alternatives, as lines for the board (newest run only)."""
+    if run is None or run.status != AutofillRun.Status.DONE:
+        return []
+    labels = {
+        "fewest_changes": _("Fewest changes"),
+        "balanced": _("Balanced"),
+        "fairest": _("Fairest"),
+        "no_change": _("No change needed"),
+    }
+    return [
+        {**option, "label": labels.get(option["key"], option["key"])}
+        for option in (run.result or {}).get("options", [])
+    ]
+
+
+@login_required
+@require_POST
+def choose(request: HttpRequest, pk: int, run_id: int) -> HttpResponse:
+    """The coordinator picks one of an options run's alternatives: it becomes the roster's
+    pending changes (a draft roster: its assignments)."""
+    _coordinator_only(request)
+    roster = _roster(request, pk)
+    run = get_object_or_404(AutofillRun, pk=run_id, roster=roster)
+    try:
+        applied = builder.option_apply(run=run, key=request.POST.get("option", ""), by=request.user)
+    except builder.BuildRefused as exc:
+        messages.error(request, str(exc))
+        return redirect(_board_url(roster, _week_of(request, roster), anchor="autofill"))
+    messages.success(
+        request,
+        _("Option chosen: %(created)d added, %(cancelled)d removed.")
+        % {"created": applied["created"], "cancelled": applied["cancelled"]}
+        + (" " + _("Review the pending changes, then publish them.") if applied["staged"] else ""),
+    )
+    anchor = "pending-changes" if applied["staged"] else "autofill"
+    return redirect(_board_url(roster, _week_of(request, roster), anchor=anchor))
+
+
 @login_required
 @require_POST
 def publish(request: HttpRequest, pk: int) -> HttpResponse:
     _coordinator_only(request)
     roster = _roster(request, pk)
-    services.roster_publish(roster=roster, by=request.user)
+    week = _week_of(request, roster)
+    was_published = roster.is_published
+    try:
+        roster = services.roster_publish(roster=roster, by=request.user)
+    except RuleViolation as exc:
+        messages.error(
+            request,
+            _("Nothing was published: %(reason)s")
+            % {"reason": " ".join(v.message for v in exc.violations)},
+        )
+        return redirect(_board_url(roster, week, anchor="pending-changes"))
+    if was_published:
+        applied = roster.published_changes
+        messages.success(
+            request,
+            _(
+                "Changes published: %(added)d added, %(removed)d removed. Only the volunteers "
+                "whose shifts changed are told."
+            )
+            % applied,
+        )
+    else:
+        messages.success(
+            request, _("The roster is published; volunteers whose shifts changed are told.")
+        )
+    return redirect(_board_url(roster, week))
+
+
+@login_required
+@require_POST
+def discard(request: HttpRequest, pk: int) -> HttpResponse:
+    _coordinator_only(request)
+    roster = _roster(request, pk)
+    taken_back = services.roster_changes_discard(roster=roster, by=request.user)
     messages.success(
-        request, _("The roster is published; volunteers whose shifts changed are told.")
+        request,
+        _("Pending changes discarded: %(added)d additions and %(removed)d removals taken back.")
+        % taken_back,
     )
     return redirect(_board_url(roster, _week_of(request, roster)))

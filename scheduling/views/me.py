@@ -14,8 +14,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from hotline.access import can_see_open_slots, is_coordinator, volunteer_of
@@ -35,6 +37,7 @@ from scheduling.forms import (
 )
 from scheduling.models import Assignment, Availability, CalendarToken, Roster, SwapRequest, TimeOff
 from scheduling.rules import RuleViolation
+from scheduling.selectors import volunteer_conflicts
 
 PAST_DAYS = 60
 
@@ -78,6 +81,7 @@ def my_shifts(request):
             shift__roster__status=Roster.Status.PUBLISHED,
             shift__ends_at__gte=now - dt.timedelta(days=PAST_DAYS),
         )
+        .exclude(status=Assignment.Status.PENDING)  # staged: not published yet
         .select_related("shift__roster__hotline", "created_by__volunteer")
         .prefetch_related(others, live_swaps)
         .order_by("shift__starts_at", "id")
@@ -177,6 +181,8 @@ def my_shift_offer(request, pk: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Your shift is offered. You keep it until someone takes it."))
+    if request.POST.get("next") == "availability":
+        return redirect(reverse("scheduling:my-availability") + "#conflicts")
     return redirect("scheduling:my-shifts")
 
 
@@ -210,6 +216,36 @@ def my_reminders(request):
 # --- availability ------------------------------------------------------------------------
 
 
+def _with_offers(conflicts):
+    """Mark the clashing assignments already offered or dropped (`live_swap`)."""
+    offered = set(
+        SwapRequest.objects.filter(
+            assignment__in=[c.assignment.pk for c in conflicts], status__in=SwapRequest.LIVE
+        ).values_list("assignment_id", flat=True)
+    )
+    for c in conflicts:
+        c.assignment.live_swap = c.assignment.pk in offered
+    return conflicts
+
+
+def _after_change(request, volunteer):
+    """Back to the page; when the change clashes with shifts, at the list of them, with a
+    warning (the coordinators are told by the service)."""
+    conflicts = volunteer_conflicts(volunteer, now=timezone.now())
+    if not conflicts:
+        return redirect("scheduling:my-availability")
+    messages.warning(
+        request,
+        ngettext(
+            "This clashes with %(count)d of your shifts: offer it for a swap or ask to drop it.",
+            "This clashes with %(count)d of your shifts: offer them for a swap or ask to drop them.",
+            len(conflicts),
+        )
+        % {"count": len(conflicts)},
+    )
+    return redirect(reverse("scheduling:my-availability") + "#conflicts")
+
+
 @login_required
 def my_availability(request):
     volunteer = volunteer_or_404(request)
@@ -221,17 +257,26 @@ def my_availability(request):
             if action == "window":
                 window_form = AvailabilityForm(request.POST)
                 if window_form.is_valid():
+                    first = not Availability.objects.filter(volunteer=volunteer).exists()
                     availability_services.availability_add(
                         volunteer=volunteer, **window_form.cleaned_data
                     )
                     messages.success(request, _("Window added."))
-                    return redirect("scheduling:my-availability")
+                    if first:
+                        messages.warning(
+                            request,
+                            _(
+                                "From now on you are rostered only inside your weekly windows. "
+                                "Add a window for every time you can take shifts."
+                            ),
+                        )
+                    return _after_change(request, volunteer)
             elif action == "time_off":
                 off_form = TimeOffForm(request.POST)
                 if off_form.is_valid():
                     availability_services.time_off_add(volunteer=volunteer, **off_form.cleaned_data)
                     messages.success(request, _("Time off added."))
-                    return redirect("scheduling:my-availability")
+                    return _after_change(request, volunteer)
             elif action == "import":
                 import_form = CalendarImportForm(request.POST, request.FILES)
                 if import_form.is_valid():
@@ -245,12 +290,12 @@ def my_availability(request):
                         _("Imported %(count)d busy times as time off.")
                         % {"count": created.count()},
                     )
-                    return redirect("scheduling:my-availability")
+                    return _after_change(request, volunteer)
             elif action == "delete_window":
                 availability_services.availability_delete(
                     volunteer=volunteer, window_id=id_or_404(request.POST.get("id"))
                 )
-                return redirect("scheduling:my-availability")
+                return _after_change(request, volunteer)
             elif action == "delete_time_off":
                 availability_services.time_off_delete(
                     volunteer=volunteer, time_off_id=id_or_404(request.POST.get("id"))
@@ -291,6 +336,7 @@ def my_availability(request):
             )[:200],
             "window_form": window_form,
             "off_form": off_form,
+            "conflicts": _with_offers(volunteer_conflicts(volunteer, now=now)),
             "import_form": import_form,
         },
         status=status,

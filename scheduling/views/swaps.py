@@ -87,6 +87,13 @@ def _claimed(swap: SwapRequest) -> str:
     return _("Thank you. A coordinator will confirm before the shift is yours.")
 
 
+def _approved(swap: SwapRequest) -> str:
+    new = swap.new_assignment
+    if new is not None and new.status == "pending":
+        return _("Swap approved. It is a pending change: publish the roster's changes to apply it.")
+    return _("Swap approved.")
+
+
 @login_required
 def swap_take(request, token: str):
     """A drop ask's WeCom card: the signed link names the drop and the person asked. Opening
@@ -160,7 +167,7 @@ def swap_approve(request, pk: int):
         request,
         pk,
         lambda s: swaps.swap_approve(swap=s, by=request.user),
-        _("Swap approved."),
+        _approved,
         managed=True,
     )
 

@@ -65,3 +65,19 @@ def test_demo_data_passes_the_checks_every_edit_path_applies():
     assert Availability.objects.exists() and TimeOff.objects.exists()
     for record in records:
         record.full_clean()
+
+
+def test_a_later_run_rolls_the_demo_roster_forward(clock):
+    import datetime as dt
+
+    _seed()
+    first = Roster.objects.get()
+    clock.advance(days=22)  # the three weeks are nearly over
+    _seed()
+    rosters = list(Roster.objects.order_by("first_day"))
+    assert len(rosters) == 2 and rosters[0] == first
+    new = rosters[1]
+    assert new.is_published and new.first_day == first.last_day + dt.timedelta(days=1)
+    today = clock.now.astimezone(new.hotline.tz).date()
+    assert new.first_day <= today + dt.timedelta(days=7) <= new.last_day
+    assert Assignment.objects.filter(shift__roster=new, status="active").exists()

@@ -277,7 +277,8 @@ def test_board_week_grid(db):
     with CaptureQueriesContext(connection) as queries:
         grid = board_week(roster, dt.date(2026, 3, 2))
 
-    assert len(queries) == 2
+    # Shifts, assignments, and the volunteers' time off and windows (conflicts).
+    assert len(queries) == 4
     assert grid["columns"] == [(dt.time(8), dt.time(14)), (dt.time(20), dt.time(8))]
     assert [row["day"] for row in grid["rows"]] == [dt.date(2026, 3, 2 + d) for d in range(7)]
     assert [row["in_roster"] for row in grid["rows"]] == [True] * 3 + [False] * 4

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from hotline.models import Message, Volunteer
 from hotline.sms import backends
-from scheduling import swaps
+from scheduling import services, swaps
 from scheduling.feeds import tokens
 from scheduling.models import Assignment, DropAsk, SwapRequest
 from scheduling.rules import RuleViolation
@@ -46,13 +46,18 @@ def test_swap_offer_claim_approve_cancels_old_creates_new_and_sms_both(
     assert swap.status == SwapRequest.Status.CLAIMED
     swap = swaps.swap_approve(swap=swap, by=coordinator)
     assert swap.status == SwapRequest.Status.DONE and not swap.auto_approved
+    # Approved by a coordinator, four days ahead: staged until the roster's changes are
+    # published; nobody is told yet.
     old = Assignment.objects.get(pk=scene["offered"].pk)
-    new = swap.new_assignment
+    assert old.is_active and old.pending_cancel and swap.new_assignment.status == "pending"
+    assert not any(m["to"] == scene["taker"].phone_number for m in outbox)
+    services.roster_publish(roster=scene["roster"], by=coordinator)
+    old.refresh_from_db()
+    new = Assignment.objects.get(pk=swap.new_assignment.pk)
     assert old.status == "cancelled" and old.sequence == 1
     assert new.volunteer == scene["taker"] and new.source == "swap" and new.is_active
     to = {m["to"] for m in outbox}
     assert {scene["giver"].phone_number, scene["taker"].phone_number} <= to
-    assert any("Swap done" in m["body"] and m["to"] == scene["taker"].phone_number for m in outbox)
     # The giver's feed shows the old entry cancelled.
     body = client.get(
         reverse("scheduling:calendar-feed", kwargs={"token": token.token})
@@ -277,6 +282,31 @@ def test_drop_candidates_match_one_by_one_checks_in_one_query_each(scene, clock)
     assert sorted(v.pk for v in found) == sorted(v.pk for v in one_by_one)
     assert 0 < len(found) < pool.count()
     assert queries <= pool.count() + 6, queries
+
+
+def test_coordinator_approval_within_the_freeze_window_takes_effect_at_once(
+    scene, coordinator, outbox, clock
+):
+    clock.set(local(2027, 3, 23, 12))  # the shift starts in 21 hours
+    swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    swap = swaps.swap_claim(swap=swap, volunteer=scene["taker"])
+    swap = swaps.swap_approve(swap=swap, by=coordinator)
+    old = Assignment.objects.get(pk=scene["offered"].pk)
+    assert old.status == "cancelled" and swap.new_assignment.is_active
+    assert any("Swap done" in m["body"] and m["to"] == scene["taker"].phone_number for m in outbox)
+    # Told once: the swap's own SMS, not a second change notice.
+    assert len([m for m in outbox if m["to"] == scene["taker"].phone_number]) == 1
+
+
+def test_auto_approved_swap_stays_immediate_on_a_published_roster(scene, outbox, clock):
+    scene["hotline"].auto_approve_swaps = True
+    scene["hotline"].save()
+    swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    swap = swaps.swap_claim(swap=swap, volunteer=scene["taker"])
+    assert swap.status == SwapRequest.Status.DONE and swap.auto_approved
+    assert swap.new_assignment.is_active and not swap.new_assignment.pending_cancel
+    assert Assignment.objects.get(pk=scene["offered"].pk).status == "cancelled"
+    assert any("Swap done" in m["body"] for m in outbox)
 
 
 # --- a drop ask on WeCom: a card whose signed link takes the shift ----------------------------

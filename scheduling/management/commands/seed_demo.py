@@ -100,18 +100,12 @@ class Command(BaseCommand):
         volunteers = self._volunteers(branches)
         self._patterns(hotline)
 
-        tz = hotline.tz
-        today = timezone.now().astimezone(tz).date()
-        monday = today - dt.timedelta(days=today.weekday())
-        roster = Roster.objects.filter(hotline=hotline, first_day=monday).first()
-        if roster is None:
-            roster = services.roster_create(
-                hotline=hotline,
-                first_day=monday,
-                last_day=monday + dt.timedelta(days=7 * weeks - 1),
-            )
-        filled, missing = self._fill(roster, volunteers, coordinator)
+        roster = self._current_roster(hotline, weeks)
+        filled = missing = 0
         if not roster.is_published:
+            # Only a new roster is filled: a published one is what volunteers already have
+            # (a change to it would wait as a pending change, or be urgent).
+            filled, missing = self._fill(roster, volunteers, coordinator)
             services.roster_publish(roster=roster, by=coordinator)
 
         self.stdout.write(
@@ -229,6 +223,21 @@ class Command(BaseCommand):
                     "required_supervisors": supervisors,
                 },
             )
+
+    def _current_roster(self, hotline, weeks: int) -> Roster:
+        """A roster covering this week and the next `weeks` - 1: the demo never goes stale.
+        Re-run later, it rolls forward: a new roster from the day after the last one (or from
+        this Monday, when the last one is over) to the end of the period."""
+        today = timezone.now().astimezone(hotline.tz).date()
+        monday = today - dt.timedelta(days=today.weekday())
+        until = monday + dt.timedelta(days=7 * weeks - 1)
+        latest = Roster.objects.filter(hotline=hotline).order_by("-last_day", "-id").first()
+        if latest is not None and latest.last_day >= until:
+            return latest
+        first = monday if latest is None or latest.last_day < monday else latest.last_day
+        if latest is not None and first == latest.last_day:
+            first += dt.timedelta(days=1)
+        return services.roster_create(hotline=hotline, first_day=first, last_day=until)
 
     def _fill(self, roster, volunteers, by) -> tuple[int, int]:
         """Fill empty seats through the rule layer, least-loaded volunteer first."""

@@ -120,16 +120,22 @@ def test_feed_change_and_cancellation_across_two_fetches(client, scene, clock):
     etag = fetch(client, scene["token"])["ETag"]
 
     clock.advance(hours=1)
-    services.assignment_update(assignment=scene["a_night"], role=Role.SUPERVISOR)
+    new_role = services.assignment_update(assignment=scene["a_night"], role=Role.SUPERVISOR)
     services.assignment_cancel(assignment=scene["a_day"])
+    # Staged on the published roster: the feed does not change until they are published.
+    assert vevents(fetch(client, scene["token"]).content).keys() == first.keys()
+    services.roster_publish(roster=scene["roster"])
     response = fetch(client, scene["token"], if_none_match=etag)
     assert response.status_code == 200
     assert response["ETag"] != etag
     second = vevents(response.content)
 
+    # A role change is published as the old seat cancelled and the new one added.
+    uid_new = f"assignment-{new_role.pk}@testserver"
+    assert second[uid_night].status.value == "CANCELLED"
     assert int(second[uid_night].sequence.value) > int(first[uid_night].sequence.value)
-    assert "supervisor" in second[uid_night].summary.value
-    assert second[uid_night].dtstamp.value == clock.now
+    assert "supervisor" in second[uid_new].summary.value
+    assert second[uid_new].dtstamp.value == clock.now
     assert second[uid_day].status.value == "CANCELLED"
     assert int(second[uid_day].sequence.value) == 1
 
@@ -148,6 +154,7 @@ def test_shift_time_change_raises_sequence(client, scene, clock):
 
 def test_cancelled_kept_30_days_then_dropped_and_past_window_60_days(client, scene, clock):
     services.assignment_cancel(assignment=scene["a_day"])
+    services.roster_publish(roster=scene["roster"])  # the removal was staged
     old = f.shift(
         roster_=scene["roster"], starts_at=local(2027, 1, 10, 9), hours=4
     )  # 69 days before
