@@ -11,7 +11,7 @@ import functools
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.models import Call, Category, Hotline
@@ -165,30 +165,87 @@ def queue(call: Call) -> VoiceResponse:
     return response
 
 
-def hold(call: Call) -> VoiceResponse:
-    """Played in a loop while the caller waits; leaves the queue once routing gave up."""
+EMERGENCY_EVERY_SECONDS = 60
+
+
+def hold(call: Call, *, ahead: int = 0, ringing: bool = False, now=None) -> VoiceResponse:
+    """Played in a loop while the caller waits; leaves the queue once routing gave up.
+
+    Where the caller stands (`ahead`: callers waiting before them; `ringing`: a phone is
+    ringing for them now), the emergency numbers once a minute, and a key to leave a
+    message instead (hold-key)."""
     response = VoiceResponse()
-    if call.state in (Call.State.VOICEMAIL, Call.State.ENDED):
+    if call.state != Call.State.RINGING:
         response.leave()
         return response
-    with _Speaker(call.hotline) as s:
-        s.say(response, _("Please stay on the line, a volunteer will be with you shortly."))
-    response.pause(length=HOLD_PAUSE_SECONDS)
+    hotline = call.hotline
+    waited = int((now - call.arrived_at).total_seconds()) if now is not None else 0
+    with _Speaker(hotline) as s:
+        gather = response.gather(
+            num_digits=1,
+            timeout=HOLD_PAUSE_SECONDS,
+            action=_u("twilio:voice-hold-key", call=call.pk),
+            method="POST",
+        )
+        if ringing and not ahead:
+            s.say(gather, str(HOLD_ON))
+        elif ahead:
+            s.say(
+                gather,
+                ngettext(
+                    "All our volunteers are talking to other callers. "
+                    "%(n)s caller is waiting before you.",
+                    "All our volunteers are talking to other callers. "
+                    "%(n)s callers are waiting before you.",
+                    ahead,
+                )
+                % {"n": ahead},
+            )
+        else:
+            s.say(
+                gather,
+                _("All our volunteers are talking to other callers. You are next in line."),
+            )
+        emergency = _emergency(hotline)
+        if emergency and waited % EMERGENCY_EVERY_SECONDS < HOLD_PAUSE_SECONDS + 4:
+            s.say(gather, emergency)
+        s.say(gather, _("To leave a message instead, press any key."))
     return response
 
 
+def left_queue() -> VoiceResponse:
+    """The waiting caller pressed a key: out of the queue, to voicemail (queue-done)."""
+    response = VoiceResponse()
+    response.leave()
+    return response
+
+
+VOICEMAIL_WORDS = {
+    Call.VoicemailReason.CLOSED: gettext_lazy("The hotline is closed at the moment."),
+    "out_of_hours": gettext_lazy("The hotline is closed at the moment."),
+    Call.VoicemailReason.NOBODY_ON_SHIFT: gettext_lazy(
+        "No volunteer for this service is on duty at the moment."
+    ),
+    Call.VoicemailReason.ALL_BUSY_TIMEOUT: gettext_lazy(
+        "Sorry for the wait: all our volunteers are still talking to other callers."
+    ),
+    Call.VoicemailReason.NOBODY_ANSWERED: gettext_lazy(
+        "Sorry, none of our volunteers could answer just now."
+    ),
+    Call.VoicemailReason.CALLER_CHOSE: gettext_lazy("You can leave us a message."),
+}
+
+
 def voicemail(call: Call) -> VoiceResponse:
-    """Why nobody can answer, the emergency numbers, and the callback offer."""
+    """Why nobody can answer (the words of the call's voicemail reason), the emergency
+    numbers, and the callback offer."""
     hotline = call.hotline
     response = VoiceResponse()
     with _Speaker(hotline) as s:
-        if call.voicemail_reason == "out_of_hours":
-            text = _("The hotline is closed at the moment.")
-        elif call.voicemail_reason == "nobody_on_shift":
-            text = _("No volunteer can take your call at the moment.")
-        else:
-            text = _("All our volunteers are busy at the moment.")
-        s.say(response, text)
+        text = VOICEMAIL_WORDS.get(
+            call.voicemail_reason, VOICEMAIL_WORDS[Call.VoicemailReason.NOBODY_ANSWERED]
+        )
+        s.say(response, str(text))
         emergency = _emergency(hotline)
         if emergency:
             s.say(response, emergency)
@@ -244,8 +301,9 @@ def hangup() -> VoiceResponse:
     return response
 
 
-def offer(call: Call, attempt_id: int) -> VoiceResponse:
-    """The whisper on a volunteer's answered leg: press 1 to take the call."""
+def offer(call: Call, attempt_id: int, *, taken: bool = False) -> VoiceResponse:
+    """The whisper on a volunteer's answered leg: press 1 to take the call. `taken`: the
+    caller this leg was dialled for was taken meanwhile, and this is the next one."""
     response = VoiceResponse()
     with _Speaker(call.hotline) as s:
         if call.state != Call.State.RINGING:
@@ -259,12 +317,23 @@ def offer(call: Call, attempt_id: int) -> VoiceResponse:
             action=_u("twilio:voice-accept", attempt=attempt_id),
             method="POST",
         )
+        if taken:
+            s.say(gather, _("This caller has been taken. Another caller is waiting."))
         s.say(
             gather,
             _("Hotline call: %(category)s. Press 1 to take the call.")
             % {"category": str(category)},
         )
         s.say(response, _("No key pressed. Goodbye."))
+    response.hangup()
+    return response
+
+
+def taken(call: Call) -> VoiceResponse:
+    """A leg answered after its caller was taken, and nobody else is waiting."""
+    response = VoiceResponse()
+    with _Speaker(call.hotline) as s:
+        s.say(response, _("This caller has been taken. Thank you."))
     response.hangup()
     return response
 

@@ -37,7 +37,8 @@ class Call(models.Model):
 
     class State(models.TextChoices):
         MENU = "menu", _("in the menu")
-        RINGING = "ringing", _("ringing volunteers")
+        # Waiting in the queue, with or without volunteers' phones ringing for it.
+        RINGING = "ringing", _("waiting for a volunteer")
         CONNECTED = "connected", _("connected")
         VOICEMAIL = "voicemail", _("in voicemail")
         ENDED = "ended", _("ended")
@@ -64,8 +65,19 @@ class Call(models.Model):
     outcome = models.CharField(
         _("outcome"), max_length=12, choices=Outcome.choices, blank=True, db_index=True
     )
-    # Why the caller went to voicemail: "out_of_hours", "nobody_on_shift", "nobody_answered".
-    voicemail_reason = models.CharField(max_length=20, blank=True)
+
+    class VoicemailReason(models.TextChoices):
+        CLOSED = "closed", _("closed: no published shift")
+        NOBODY_ON_SHIFT = "nobody_on_shift", _("nobody on shift for the service")
+        ALL_BUSY_TIMEOUT = "all_busy_timeout", _("everyone busy until the wait limit")
+        NOBODY_ANSWERED = "nobody_answered", _("everyone on shift rung, nobody answered")
+        CALLER_CHOSE = "caller_chose", _("the caller chose voicemail")
+        NOT_RECORDED = "not_recorded", _("ended before it could be recorded")
+
+    # Why the caller went to voicemail (VoicemailReason).
+    voicemail_reason = models.CharField(
+        _("voicemail reason"), max_length=20, choices=VoicemailReason.choices, blank=True
+    )
     twilio_status = models.CharField(_("Twilio status"), max_length=20, blank=True)
     menu_attempts = models.PositiveSmallIntegerField(default=0)
     # Routing state, kept in the database so any process (webhook, task) can move it on.
@@ -168,6 +180,12 @@ class CallAttempt(models.Model):
     error = models.CharField(max_length=500, blank=True)
     offered_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
+    # An offer made on a phone leg already open for another attempt (that caller was taken
+    # while this volunteer answered; they are offered the next waiting caller on the same
+    # leg). The leg's status callbacks name the attempt that dialled it.
+    leg_of = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="reoffers"
+    )
 
     class Meta:
         ordering = ["offered_at", "id"]

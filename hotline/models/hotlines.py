@@ -48,6 +48,15 @@ class Hotline(models.Model):
         default=20,
         validators=[MinValueValidator(5), MaxValueValidator(60)],
     )
+    max_queue_seconds = models.PositiveSmallIntegerField(
+        _("longest wait in the queue (seconds)"),
+        default=180,
+        validators=[MinValueValidator(0), MaxValueValidator(1800)],
+        help_text=_(
+            "While everyone who can take the call is busy, the caller waits this long "
+            "before voicemail."
+        ),
+    )
     # Swaps and escalations
     auto_approve_swaps = models.BooleanField(_("approve swaps automatically"), default=False)
     ack_window_minutes = models.PositiveSmallIntegerField(

@@ -14,6 +14,7 @@ urlpatterns = [
     path("voice/incoming", voice.voice_incoming, name="voice-incoming"),
     path("voice/menu", voice.voice_menu, name="voice-menu"),
     path("voice/hold", voice.voice_hold, name="voice-hold"),
+    path("voice/hold-key", voice.voice_hold_key, name="voice-hold-key"),
     path("voice/queue-done", voice.voice_queue_done, name="voice-queue-done"),
     path("voice/voicemail", voice.voice_voicemail, name="voice-voicemail"),
     path("voice/callback", voice.voice_callback, name="voice-callback"),
