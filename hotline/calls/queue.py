@@ -56,8 +56,9 @@ from hotline.telephony import client as twilio_api
 
 log = logging.getLogger(__name__)
 
-# Seconds past an offer's ring timeout before it is given up (its callback was lost).
-BATCH_GRACE = 15
+# Seconds past an offer's ring timeout before it is given up (its callback was lost):
+# Twilio ends an unanswered leg at its timeout.
+BATCH_GRACE = 5
 # A stopped leg counts as busy until its final status, or this long after we stopped it:
 # a leg answered in the instant we cancelled it hears "taken" within seconds.
 LEG_LINGER = dt.timedelta(seconds=30)
@@ -595,6 +596,14 @@ def leg_status_update(*, attempt_id: int, status: str, now: dt.datetime) -> None
     ).update(ended_at=now)
     if moved:
         hotline_dispatch(hotline_id=attempt.call.hotline_id, now=now)
+
+
+def leg_answered(*, attempt: CallAttempt) -> None:
+    """The leg asked for its whisper: it was answered, whatever its (possibly lost) status
+    callbacks say. Counts the volunteer busy until the leg's final status."""
+    CallAttempt.objects.filter(pk=attempt.pk, leg_status__in=lower_statuses("in-progress")).update(
+        leg_status="in-progress"
+    )
 
 
 def leg_reoffer(*, attempt: CallAttempt, now: dt.datetime) -> CallAttempt | None:

@@ -120,8 +120,11 @@ def tier_role(call: Call, tier: str) -> str:
 def busy_q(*, at: dt.datetime, leg_linger: dt.timedelta) -> Exists:
     """Whether a volunteer (OuterRef "pk") is busy at `at`: being offered a call (a pending
     attempt), on a call (accepted, not ended, within BUSY_HORIZON), or still holding a phone
-    leg we stopped or gave up on whose final status has not arrived — for at most
-    `leg_linger` after we stopped it (Twilio may ignore a cancel on a leg just answered)."""
+    leg whose final status has not arrived: an answered leg we stopped or gave up on
+    (Twilio ignores a cancel on an answered leg), or whose caller hung up, for at most
+    `leg_linger` after that; a leg we cancelled while it rang, for CANCEL_LINGER. An offer
+    given up after its ring time and never answered is over: Twilio ended it at its
+    timeout."""
     return Exists(
         CallAttempt.objects.filter(volunteer=OuterRef("pk")).filter(
             Q(result=CallAttempt.Result.PENDING, offered_at__gt=at - PENDING_HORIZON)
@@ -131,16 +134,28 @@ def busy_q(*, at: dt.datetime, leg_linger: dt.timedelta) -> Exists:
                 offered_at__gt=at - BUSY_HORIZON,
             )
             | (
-                Q(leg_sid__isnull=False, ended_at__gt=at - leg_linger)
-                & ~Q(leg_status__in=LEG_FINAL)
-                & ~Q(result__in=[CallAttempt.Result.PENDING, CallAttempt.Result.ACCEPTED])
+                Q(leg_sid__isnull=False)
+                & ~Q(result=CallAttempt.Result.PENDING)
+                & (
+                    Q(leg_status__in=LEG_ANSWERED, ended_at__gt=at - leg_linger)
+                    # Cancelled while we read it ringing: answered in that instant? The
+                    # whisper's request (marking it answered) comes within a second.
+                    | Q(
+                        result=CallAttempt.Result.CANCELLED,
+                        leg_status__in=LEG_RINGING,
+                        ended_at__gt=at - CANCEL_LINGER,
+                    )
+                )
             )
         )
     )
 
 
-# Twilio's final statuses of a phone leg.
+# Twilio's statuses of a phone leg: before it is answered, answered, final.
+LEG_RINGING = ("", "queued", "initiated", "ringing")
+LEG_ANSWERED = ("in-progress", "answered")
 LEG_FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
+CANCEL_LINGER = dt.timedelta(seconds=5)
 
 
 @dataclass

@@ -39,6 +39,7 @@ from hotline.calls.queue import (  # noqa: F401 - the webhooks' names for them
     call_tick,
     calls_sweep,
     hotline_dispatch,
+    leg_answered,
     leg_reoffer,
     leg_status_update,
     lower_statuses,

@@ -300,6 +300,7 @@ def voice_offer(request):
     attempt = calls.attempt_for_offer(attempt_id=attempt_id)
     if attempt is None:
         return twiml(voice.hangup())
+    calls.leg_answered(attempt=attempt)
     if (
         attempt.result == attempt.Result.CANCELLED
         or attempt.call.state != attempt.call.State.RINGING

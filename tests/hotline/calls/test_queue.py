@@ -30,6 +30,15 @@ def hang_up(tw, sid):
     return tw("/twilio/voice/status", {**fixture("voice-status-completed"), "CallSid": sid})
 
 
+def call_ends(tw, sid):
+    """The caller hangs up; the volunteer's leg sends its final status."""
+    hang_up(tw, sid)
+    accepted = CallAttempt.objects.select_related("volunteer").get(
+        call__call_sid=sid, result=CallAttempt.Result.ACCEPTED
+    )
+    leg(tw, accepted, "leg-status", CallStatus="completed")
+
+
 def hold(tw, sid):
     call = Call.objects.get(call_sid=sid)
     return tw(f"/twilio/voice/hold?call={call.pk}", call_data(sid)).content.decode()
@@ -76,7 +85,11 @@ def test_caller_waits_while_everyone_is_busy_and_is_offered_when_a_call_ends(
     words = hold(tw, B)
     assert "talking to other callers" in words and "next in line" in words
     assert "120, 110" in words and "press any key" in words
-    hang_up(tw, A)  # the seat comes free at once: no waiting for the sweep
+    hang_up(tw, A)
+    assert fake_twilio.dialled() == [v.phone_number]  # v's phone is still on A's leg
+    accepted = offers(A)[0]
+    leg(tw, accepted, "leg-status", CallStatus="completed")
+    # The seat comes free at once: no waiting for the sweep.
     assert fake_twilio.dialled() == [v.phone_number, v.phone_number]
     assert open_offer(B).volunteer == v
 
@@ -119,7 +132,7 @@ def test_longest_waiting_caller_is_offered_first(scene, tw, fake_twilio, clock):
     start(tw, "1", B)
     clock.advance(seconds=5)
     start(tw, "1", C)
-    hang_up(tw, A)
+    call_ends(tw, A)
     assert open_offer(B).volunteer == v
     assert not CallAttempt.objects.filter(call__call_sid=C).exists()
 
@@ -160,7 +173,7 @@ def test_two_callers_get_one_free_volunteer_each(scene, tw, fake_twilio):
     start(tw, "1", C)
     # B took both free volunteers; C waits: then B's answer frees the other for C.
     assert {o.volunteer for o in offers(B)} == {v, w} and not offers(C)
-    hang_up(tw, A)  # x comes free: offered to C, not to B (already ringing two)
+    call_ends(tw, A)  # x comes free: offered to C, not to B (already ringing two)
     assert open_offer(C).volunteer == x
 
 
@@ -245,7 +258,7 @@ def test_supervisor_rung_after_a_ring_then_counsellor_who_comes_free(scene, tw, 
     assert open_offer(B).volunteer == sup and open_offer(B).tier == "supervisors"
     leg(tw, open_offer(B), "leg-status", CallStatus="no-answer")
     assert state(B) == ("ringing", "")  # v is still on shift: keep waiting
-    hang_up(tw, A)
+    call_ends(tw, A)
     offer = open_offer(B)
     assert offer.volunteer == v and offer.tier == "volunteers"
     assert Call.objects.get(call_sid=B).ring_tier == "volunteers"
