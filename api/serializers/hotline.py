@@ -23,6 +23,7 @@ class HotlineSerializer(serializers.ModelSerializer):
             "allow_back_to_back",
             "ring_batch_size",
             "ring_timeout",
+            "max_queue_seconds",
             "auto_approve_swaps",
             "ack_window_minutes",
         ]

@@ -36,7 +36,15 @@ class HotlineAdmin(admin.ModelAdmin):
         ),
         (
             _("Calls"),
-            {"fields": ["greeting", "emergency_numbers", "ring_batch_size", "ring_timeout"]},
+            {
+                "fields": [
+                    "greeting",
+                    "emergency_numbers",
+                    "ring_batch_size",
+                    "ring_timeout",
+                    "max_queue_seconds",
+                ]
+            },
         ),
         (_("Escalations"), {"fields": ["ack_window_minutes"]}),
     ]

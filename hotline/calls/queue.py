@@ -192,23 +192,11 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
     limit = dt.timedelta(seconds=hotline.max_queue_seconds)
     ring_wait = dt.timedelta(seconds=hotline.ring_timeout)
 
-    # Who may still be offered what, and who goes to voicemail.
+    # Nobody on shift who could ever take it: voicemail now.
     active: list[Call] = []
     for call in waiting:
-        first = by_role.get(_role_of(call), [])
-        second = by_role.get(Role.SUPERVISOR, [])
-        untried = [m for m in (*first, *second) if m.volunteer.pk not in tried[call.pk]]
-        reason = ""
-        if not first and not second:
-            reason = REASON.NOBODY_ON_SHIFT
-        elif not pending[call.pk] and not untried:
-            reason = REASON.NOBODY_ANSWERED
-        elif now - call.arrived_at >= limit:
-            reason = REASON.ALL_BUSY_TIMEOUT if not pending[call.pk] else ""
-            if not reason:
-                continue  # no new offers past the limit; the open ones may still be taken
-        if reason:
-            _to_voicemail(call, reason, now)
+        if not by_role.get(_role_of(call)) and not by_role.get(Role.SUPERVISOR):
+            _to_voicemail(call, REASON.NOBODY_ON_SHIFT, now)
             plan.to_voicemail.append(call)
             if pending[call.pk]:
                 plan.stop += _close_offers(call, now)
@@ -221,8 +209,6 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
     for round_ in range(hotline.ring_batch_size):
         for call in active:
             if len(pending[call.pk]) + len(new[call.pk]) > round_:
-                continue
-            if now - call.arrived_at >= limit:
                 continue
             member, tier = _pick(
                 call,
@@ -277,6 +263,19 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
         plan.dial = [a for a in offered if a.result == CallAttempt.Result.PENDING]
     for call in active:
         fresh = [a for a in new[call.pk] if a.result == CallAttempt.Result.PENDING]
+        if not fresh and not pending[call.pk]:
+            # Nobody is being offered this caller. Voicemail when everyone on shift who
+            # could take it was tried, or the wait limit has passed; else keep waiting.
+            eligible = (*by_role.get(_role_of(call), []), *by_role.get(Role.SUPERVISOR, []))
+            reason = ""
+            if all(m.volunteer.pk in tried[call.pk] for m in eligible):
+                reason = REASON.NOBODY_ANSWERED
+            elif now - call.arrived_at >= limit:
+                reason = REASON.ALL_BUSY_TIMEOUT
+            if reason:
+                _to_voicemail(call, reason, now)
+                plan.to_voicemail.append(call)
+                continue
         if fresh:
             call.ring_batch += 1
             call.ring_tier = tier_of[call.pk]

@@ -373,3 +373,15 @@ def test_sweep_offers_a_caller_whose_process_died_before_dispatching(
     assert state(A) == ("ringing", "") and fake_twilio.dialled() == []
     assert calls_sweep() == 1
     assert open_offer(A).volunteer == v
+
+
+def test_no_wait_limit_still_rings_whoever_is_free_and_never_waits_for_the_busy(
+    scene, tw, fake_twilio
+):
+    scene.hotline.max_queue_seconds = 0
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    assert open_offer(A).volunteer == v  # free: rung, whatever the limit
+    start(tw, "1", B)
+    assert state(B) == ("voicemail", "all_busy_timeout")
