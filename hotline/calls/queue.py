@@ -206,6 +206,8 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
     # Offers: every waiting caller one volunteer before any gets a second, oldest first;
     # one tier per batch.
     new: dict[int, list[CallAttempt]] = {c.pk: [] for c in active}
+    # The caller's preference, decided once for this round of offers.
+    prefers = {c.pk: _preference(c, by_role, tried[c.pk], now) for c in active}
     for round_ in range(hotline.ring_batch_size):
         for call in active:
             if len(pending[call.pk]) + len(new[call.pk]) > round_:
@@ -216,6 +218,7 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
                 tried[call.pk],
                 taken,
                 tier_of.get(call.pk),
+                fits=prefers[call.pk],
                 all_first_tried=all(
                     m.volunteer.pk in tried[call.pk] for m in by_role.get(_role_of(call), [])
                 ),
@@ -284,6 +287,9 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
         checks = [now + RECHECK, *(_ring_deadline(hotline, t) for t in pending[call.pk])]
         if call.arrived_at + limit > now:
             checks.append(call.arrived_at + limit)
+        relax = call.arrived_at + dt.timedelta(seconds=hotline.preference_wait_seconds)
+        if call.wants and relax > now:
+            checks.append(relax)
         before = call.batch_deadline
         call.batch_deadline = min(checks)
         if not fresh and call.batch_deadline == before:
@@ -304,15 +310,18 @@ def _pick(
     taken: set[int],
     tier: str | None,
     *,
+    fits=None,
     all_first_tried: bool,
     waited_a_ring: bool,
 ) -> tuple[PoolMember | None, str]:
-    """The next volunteer to offer `call` (rotation order), and their tier."""
+    """The next volunteer to offer `call` (rotation order), and their tier; only those who
+    `fits` the caller's preference, when given."""
 
     def free(role: str) -> PoolMember | None:
         for member in by_role.get(role, []):
             if member.volunteer.pk not in tried and member.volunteer.pk not in taken:
-                return member
+                if fits is None or fits(member.volunteer):
+                    return member
         return None
 
     if tier in (None, Call.Tier.VOLUNTEERS):
@@ -326,6 +335,34 @@ def _pick(
         if member is not None:
             return member, Call.Tier.SUPERVISORS
     return None, tier or Call.Tier.VOLUNTEERS
+
+
+def fits_preference(volunteer, wants: str) -> bool:
+    """Whether `volunteer` is what the caller asked for ("female", "lang:<code>")."""
+    if wants == "female":
+        return volunteer.gender == "female"
+    if wants.startswith("lang:"):
+        return wants.removeprefix("lang:") in (volunteer.languages or [])
+    return True
+
+
+def _preference(call: Call, by_role, tried: set[int], now: dt.datetime):
+    """The caller's preference as a test of a volunteer, while it is honoured: someone on
+    shift who fits and has not been tried for this caller, and the caller has waited less
+    than the hotline's `preference_wait_seconds` (and its wait limit). Else None: relaxed,
+    anyone who can take the call is offered it rather than losing the caller."""
+    if not call.wants:
+        return None
+    hotline = call.hotline
+    patience = min(hotline.preference_wait_seconds, hotline.max_queue_seconds)
+    if now - call.arrived_at >= dt.timedelta(seconds=patience):
+        return None
+    eligible = (*by_role.get(_role_of(call), []), *by_role.get(Role.SUPERVISOR, []))
+    if not any(
+        m.volunteer.pk not in tried and fits_preference(m.volunteer, call.wants) for m in eligible
+    ):
+        return None
+    return lambda volunteer: fits_preference(volunteer, call.wants)
 
 
 def _to_voicemail(call: Call, reason: str, now: dt.datetime) -> None:
@@ -628,6 +665,10 @@ def leg_reoffer(*, attempt: CallAttempt, now: dt.datetime) -> CallAttempt | None
             .order_by("arrived_at", "id")
         )
         for call in waiting[:20]:
+            call.hotline = hotline
+            if call.wants and _preference(call, {member.role: [member]}, set(), now):
+                if not fits_preference(volunteer, call.wants):
+                    continue  # this caller still waits for someone who fits
             if member.role == _role_of(call):
                 tier = Call.Tier.VOLUNTEERS
             elif member.role == Role.SUPERVISOR:

@@ -173,8 +173,18 @@ def _call_insert_plan(db) -> tuple[str, list]:
 
 def call_choose(*, call_sid: str, digits: str, now: dt.datetime) -> Call | None:
     """The caller's menu key. A wrong or missing key replays the menu once, then the call
-    goes to psychological support. The caller joins the hotline's queue (hotline/calls/
-    queue.py), which offers them to the volunteers free now."""
+    goes to psychological support. A hotline with `preference_options` then asks what the
+    caller would like (one key; none or a wrong one: no preference). The caller then joins
+    the hotline's queue (hotline/calls/queue.py), which offers them to whoever is free."""
+    call = _call_choose(call_sid=call_sid, digits=digits, now=now)
+    if call is None or call.state != Call.State.RINGING or not getattr(call, "joined", False):
+        return call
+    hotline_dispatch(hotline_id=call.hotline_id, now=now, answering=call.pk)
+    # Dispatch may have moved the call on; refresh_from_db would drop the loaded hotline.
+    return Call.objects.select_related("hotline").get(pk=call.pk)
+
+
+def _call_choose(*, call_sid: str, digits: str, now: dt.datetime) -> Call | None:
     with transaction.atomic():
         call = (
             Call.objects.select_for_update(of=("self",))
@@ -186,20 +196,32 @@ def call_choose(*, call_sid: str, digits: str, now: dt.datetime) -> Call | None:
             return None
         if call.state != Call.State.MENU:
             return call  # a replay: routing has already begun
-        category = MENU_KEYS.get((digits or "").strip()[:1])
+        key = (digits or "").strip()[:1]
+        options = call.hotline.preference_options or []
+        if call.category:  # the second menu: what the caller would like (never replayed)
+            index = int(key) - 2 if key.isdigit() else -1
+            call.wants = options[index] if 0 <= index < len(options) else ""
+            return _join_queue(call, now, ["wants"])
+        category = MENU_KEYS.get(key)
         call.menu_attempts += 1
         if category is None and call.menu_attempts < MENU_TRIES:
             call.save(update_fields=["menu_attempts", "updated_at"])
             return call
         call.category = category or Category.PSYCHOLOGICAL
-        call.state = Call.State.RINGING
-        call.batch_deadline = now
-        call.save(
-            update_fields=["menu_attempts", "category", "state", "batch_deadline", "updated_at"]
-        )
-    hotline_dispatch(hotline_id=call.hotline_id, now=now, answering=call.pk)
-    # Dispatch may have moved the call on; refresh_from_db would drop the loaded hotline.
-    return Call.objects.select_related("hotline").get(pk=call.pk)
+        if options:  # the hotline asks what the caller would like first
+            call.save(update_fields=["menu_attempts", "category", "updated_at"])
+            return call
+        return _join_queue(call, now, ["menu_attempts", "category"])
+
+
+def _join_queue(call: Call, now: dt.datetime, fields: list[str]) -> Call:
+    """Inside call_choose's transaction: the caller joins the queue (dispatched after the
+    commit; if this process dies first, the sweep or the hold loop dispatches)."""
+    call.state = Call.State.RINGING
+    call.batch_deadline = now
+    call.save(update_fields=[*fields, "state", "batch_deadline", "updated_at"])
+    call.joined = True
+    return call
 
 
 # --- the caller's call ends -----------------------------------------------------------------

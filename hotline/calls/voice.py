@@ -150,6 +150,47 @@ def _menu(language: str, greeting: str, first: bool) -> str:
     return str(response)
 
 
+LANGUAGE_NAMES = {
+    "zh": gettext_lazy("Mandarin"),
+    "yue": gettext_lazy("Cantonese"),
+    "en": gettext_lazy("English"),
+    "fr": gettext_lazy("French"),
+    "ja": gettext_lazy("Japanese"),
+    "ko": gettext_lazy("Korean"),
+    "ru": gettext_lazy("Russian"),
+    "ug": gettext_lazy("Uyghur"),
+    "bo": gettext_lazy("Tibetan"),
+}
+
+
+def preference_menu(call: Call) -> VoiceResponse:
+    """The second menu: the hotline's preference options, keys 2, 3, … (1: none)."""
+    hotline = call.hotline
+    response = VoiceResponse()
+    with _Speaker(hotline) as s:
+        gather = response.gather(
+            num_digits=1,
+            timeout=MENU_TIMEOUT_SECONDS,
+            action=_u("twilio:voice-menu"),
+            method="POST",
+            action_on_empty_result=True,
+        )
+        s.say(gather, _("If you have no preference, press 1."))
+        for key, option in enumerate(hotline.preference_options or [], start=2):
+            if option == "female":
+                text = _("To speak with a female counsellor, press %(key)s.") % {"key": key}
+            else:
+                code = option.removeprefix("lang:")
+                name = LANGUAGE_NAMES.get(code, code)
+                text = _("To speak %(language)s, press %(key)s.") % {
+                    "language": str(name),
+                    "key": key,
+                }
+            s.say(gather, text)
+    response.redirect(_u("twilio:voice-menu"), method="POST")
+    return response
+
+
 def queue(call: Call) -> VoiceResponse:
     """The caller waits in the call's own queue while volunteers are dialled."""
     response = VoiceResponse()

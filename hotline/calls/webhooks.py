@@ -149,6 +149,8 @@ def voice_incoming(request):
 
 def _caller_step(call):
     if call.state == call.State.MENU:
+        if call.category:
+            return voice.preference_menu(call)
         return voice.menu(call)
     if call.state == call.State.VOICEMAIL:
         return voice.voicemail(call)

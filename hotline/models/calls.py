@@ -80,6 +80,8 @@ class Call(models.Model):
     )
     twilio_status = models.CharField(_("Twilio status"), max_length=20, blank=True)
     menu_attempts = models.PositiveSmallIntegerField(default=0)
+    # The caller's preference from the second menu: "female" or "lang:<code>"; blank: none.
+    wants = models.CharField(_("caller's preference"), max_length=20, blank=True)
     # Routing state, kept in the database so any process (webhook, task) can move it on.
     ring_tier = models.CharField(max_length=12, choices=Tier.choices, blank=True)
     ring_batch = models.PositiveSmallIntegerField(default=0)
