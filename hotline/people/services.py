@@ -36,6 +36,7 @@ VOLUNTEER_FIELDS = (
     "phone_number",
     "crisis_trained",
     "languages",
+    "gender",
     "language",
     "organisation",
     "max_shifts_per_week",
