@@ -359,7 +359,7 @@ class Sim:
         if leg.status != "in-progress":
             return
         body = self.post(url, self.leg_data(leg, CallStatus="in-progress", Digits="1"))
-        queue = re.search(r"<Queue>call-(\d+)</Queue>", body)
+        queue = re.search(r">call-(\d+)</Conference>", body)
         if queue:
             caller = self.by_pk.get(int(queue.group(1)))
             if caller is not None and caller.state == "waiting":

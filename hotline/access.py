@@ -166,6 +166,17 @@ def can_escalate(user, call: Call) -> bool:
     return can_report_on(user, call) or is_crisis_staff(user)
 
 
+def can_join_call(user, call: Call) -> bool:
+    """Who may join a live call from the escalation page (listening or speaking): crisis
+    staff with an active Volunteer record, whose phone is dialled."""
+    return is_crisis_staff(user) and active_volunteer_of(user) is not None
+
+
+def can_ask_for_supervisor(user, call: Call) -> bool:
+    """Who may bring the supervisor on shift into a live call: the volunteer on it."""
+    return can_report_on(user, call)
+
+
 # --- where: the hotlines and organisations a user manages or works on --------------------------
 
 

@@ -576,6 +576,8 @@ def call_accept(*, attempt_id: int, digits: str, now: dt.datetime) -> AcceptResu
     for _pk, sid, leg_status in others:
         if sid:
             twilio_api.call_stop(sid, answered=leg_status == "in-progress")
+    # The caller leaves the hold queue for the call's conference (hotline/calls/conference.py).
+    twilio_api.call_redirect(call.call_sid, _url(call, "twilio:voice-conference", call=call.pk))
     call.state, call.answered_by_id, call.answered_at = (
         Call.State.CONNECTED,
         attempt.volunteer_id,

@@ -379,12 +379,59 @@ def taken(call: Call) -> VoiceResponse:
     return response
 
 
+def _conference(node, call: Call, **kw) -> None:
+    dial = node.dial()
+    dial.conference(call.queue_name, beep=False, wait_url="", **kw)
+
+
 def accepted(call: Call, attempt_id: int) -> VoiceResponse:
+    """The volunteer took the call: into the call's conference (the caller is moved there
+    from the queue); the conference ends when either of them leaves."""
     response = VoiceResponse()
     with _Speaker(call.hotline) as s:
         s.say(response, _("Connecting you to the caller."))
     dial = response.dial(action=_u("twilio:voice-dial-done", attempt=attempt_id), method="POST")
-    dial.queue(call.queue_name)
+    dial.conference(
+        call.queue_name,
+        beep=False,
+        wait_url="",
+        start_conference_on_enter=True,
+        end_conference_on_exit=True,
+    )
+    return response
+
+
+def caller_conference(call: Call) -> VoiceResponse:
+    """The caller, taken from the queue into the conference with the volunteer."""
+    response = VoiceResponse()
+    if call.state != Call.State.CONNECTED:
+        response.hangup()
+        return response
+    _conference(response, call, start_conference_on_enter=True, end_conference_on_exit=True)
+    return response
+
+
+def join(join_row) -> VoiceResponse:
+    """A supervisor answering a join: into the conference, muted when listening; their
+    leaving never ends the call."""
+    call = join_row.call
+    response = VoiceResponse()
+    with _Speaker(call.hotline) as s:
+        if call.state != Call.State.CONNECTED:
+            s.say(response, _("This call has ended. Thank you."))
+            response.hangup()
+            return response
+        if join_row.mode == "listen":
+            s.say(response, _("Joining the call muted: you can listen."))
+        else:
+            s.say(response, _("Joining the call: the caller and the volunteer can hear you."))
+    _conference(
+        response,
+        call,
+        muted=join_row.mode == "listen",
+        start_conference_on_enter=False,
+        end_conference_on_exit=False,
+    )
     return response
 
 

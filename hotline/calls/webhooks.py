@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.urls import reverse
 
-from hotline.calls import selectors, voice
+from hotline.calls import conference, selectors, voice
 from hotline.calls import services as calls
 from hotline.models import Hotline
 from hotline.telephony.twiml import twiml
@@ -201,7 +201,30 @@ def voice_queue_done(request):
         return twiml(voice.hangup())
     if call.state == call.State.VOICEMAIL:
         return twiml(voice.voicemail(call))
+    if call.state == call.State.CONNECTED:  # redirected to the conference
+        return twiml(voice.caller_conference(call))
     return twiml(voice.goodbye(call.hotline))
+
+
+@twilio_webhook(fallback=_sorry)
+def voice_conference(request):
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    if call is None:
+        return twiml(voice.hangup())
+    return twiml(voice.caller_conference(call))
+
+
+@twilio_webhook(fallback=_hangup)
+def voice_join(request):
+    """A supervisor's join leg: its answer (TwiML) and its status callbacks (`status=1`)."""
+    join_id = int_query(request, "join")
+    sid(request)
+    if request.GET.get("status"):
+        return twiml()
+    join_row = conference.join_answered(join_id=join_id, now=received_at(request))
+    if join_row is None:
+        return twiml(voice.hangup())
+    return twiml(voice.join(join_row))
 
 
 @twilio_webhook(fallback=_sorry)

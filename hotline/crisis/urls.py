@@ -16,4 +16,5 @@ urlpatterns = [
         name="escalation-acknowledge",
     ),
     path("escalations/<int:pk>/resolve/", views.escalation_resolve, name="escalation-resolve"),
+    path("escalations/<int:pk>/join/", views.escalation_join, name="escalation-join"),
 ]

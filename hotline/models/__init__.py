@@ -10,6 +10,7 @@ from hotline.models.calls import (
     Call,
     CallAttempt,
     CallbackRequest,
+    CallJoin,
     Category,
     RingRotation,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "CallReport",
     "CallReportAddendum",
     "CallbackRequest",
+    "CallJoin",
     "CallerGroup",
     "Category",
     "Escalation",

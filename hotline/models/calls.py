@@ -81,7 +81,9 @@ class Call(models.Model):
     twilio_status = models.CharField(_("Twilio status"), max_length=20, blank=True)
     menu_attempts = models.PositiveSmallIntegerField(default=0)
     # The caller's preference from the second menu: "female" or "lang:<code>"; blank: none.
-    wants = models.CharField(_("caller's preference"), max_length=20, blank=True)
+    wants = models.CharField(
+        _("caller's preference"), max_length=20, blank=True, default="", db_default=""
+    )
     # Routing state, kept in the database so any process (webhook, task) can move it on.
     ring_tier = models.CharField(max_length=12, choices=Tier.choices, blank=True)
     ring_batch = models.PositiveSmallIntegerField(default=0)
@@ -199,6 +201,40 @@ class CallAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_id} → {self.volunteer_id}: {self.result or 'ringing'}"
+
+
+class CallJoin(models.Model):
+    """Someone brought onto a live call's conference: a supervisor listening (muted) or
+    speaking, asked for from the escalation page or by the volunteer on the call."""
+
+    class Mode(models.TextChoices):
+        LISTEN = "listen", _("listening (muted)")
+        SPEAK = "speak", _("speaking")
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="joins")
+    volunteer = models.ForeignKey(
+        Volunteer, on_delete=models.CASCADE, related_name="call_joins", verbose_name=_("who")
+    )
+    mode = models.CharField(_("mode"), max_length=6, choices=Mode.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("asked for by"),
+    )
+    requested_at = models.DateTimeField(_("asked for at"))
+    leg_sid = models.CharField(max_length=64, blank=True)
+    joined_at = models.DateTimeField(_("joined at"), null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        verbose_name = _("call join")
+        verbose_name_plural = _("call joins")
+
+    def __str__(self) -> str:
+        return f"{self.call_id} + {self.volunteer_id} ({self.mode})"
 
 
 class RingRotation(models.Model):

@@ -63,7 +63,9 @@ class Volunteer(models.Model):
 
     # Asked only so that a caller who asks for a female counsellor can have one (the voice
     # menu's option, if the hotline offers it); blank: not stated.
-    gender = models.CharField(_("gender"), max_length=6, choices=Gender.choices, blank=True)
+    gender = models.CharField(
+        _("gender"), max_length=6, choices=Gender.choices, blank=True, default="", db_default=""
+    )
     languages = models.JSONField(
         _("languages spoken"), default=list, blank=True, help_text=_('e.g. ["zh", "en"]')
     )

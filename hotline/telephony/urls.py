@@ -25,6 +25,8 @@ urlpatterns = [
     path("voice/accept", voice.voice_accept, name="voice-accept"),
     path("voice/dial-done", voice.voice_dial_done, name="voice-dial-done"),
     path("voice/leg-status", voice.voice_leg_status, name="voice-leg-status"),
+    path("voice/conference", voice.voice_conference, name="voice-conference"),
+    path("voice/join", voice.voice_join, name="voice-join"),
     path("sms/incoming", sms.sms_incoming, name="sms-incoming"),
     path("sms/status", sms.sms_status, name="sms-status"),
 ]

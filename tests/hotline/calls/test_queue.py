@@ -311,7 +311,7 @@ def test_answering_a_taken_call_offers_the_next_waiting_caller_on_the_same_leg(
     assert reoffer.volunteer == second.volunteer and reoffer.leg_of_id == second.pk
     assert f"/twilio/voice/accept?attempt={reoffer.pk}" in body
     r = leg(tw, reoffer, "accept", Digits="1")
-    assert f"<Queue>call-{reoffer.call_id}</Queue>" in r.content.decode()
+    assert f">call-{reoffer.call_id}</Conference>" in r.content.decode()
     assert Call.objects.get(call_sid=C).answered_by == second.volunteer
     assert len(fake_twilio.dialled()) == 3  # no new dial for C
     assert {x, v, w} == {offers(A)[0].volunteer, first.volunteer, second.volunteer}

@@ -154,7 +154,9 @@ def test_first_accept_wins_others_cancelled_late_acceptor_hears_taken(
     clock.advance(seconds=7)
     r = leg(tw, att_a, "accept", Digits="1")
     body = r.content.decode()
-    assert "<Dial" in body and f"<Queue>call-{att_a.call_id}</Queue>" in body
+    assert "<Dial" in body and f">call-{att_a.call_id}</Conference>" in body
+    # the caller is moved from the hold queue into the same conference
+    assert SID in fake_twilio.redirected()
     call = Call.objects.get()
     assert (
         call.state == Call.State.CONNECTED and call.answered_by == a and call.shift == scene.shift
