@@ -574,7 +574,7 @@ def main(argv=None):
         f" / {percentile(waits, 0.9):.0f} s"
     )
     for reason in sorted(reasons):
-        print(f"  voicemail {reason:<15}{share(reasons[reason]):.1f}%")
+        print(f"  voicemail {reason:<16} {share(reasons[reason]):.1f}%")
     print(f"  abandoned                {share(abandoned):.1f}%")
     print(f"  double offers            {sim.double_offers}")
     print(
