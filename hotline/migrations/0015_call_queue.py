@@ -20,7 +20,7 @@ def out_of_hours_reason(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("hotline", "0014_password_reset_codes"),
+        ("hotline", "0013_resources_seed"),
     ]
 
     operations = [

@@ -12,6 +12,7 @@ from hotline.models.calls import (
     CallbackRequest,
     CallJoin,
     Category,
+    NonDataType,
     RingRotation,
 )
 from hotline.models.crisis import (
@@ -19,7 +20,9 @@ from hotline.models.crisis import (
     ESCALATION_RISK,
     RISK_DESCRIPTIONS,
     AuditLog,
+    CallerAgeBand,
     CallerGroup,
+    CallerSex,
     CallReport,
     CallReportAddendum,
     Escalation,
@@ -28,9 +31,12 @@ from hotline.models.crisis import (
     RiskLevel,
     alert_dedupe_key,
 )
+from hotline.models.followups import CallBackAttempt, FollowUp
 from hotline.models.hotlines import Hotline
-from hotline.models.people import ROLE_FLAG, Organisation, Role, Volunteer
+from hotline.models.people import ROLE_FLAG, MessageChannel, Organisation, Role, Volunteer
+from hotline.models.referrals import Resource, ResourceCategory
 from hotline.models.sms import InboundSms, Message
+from hotline.models.taxonomy import TaxonomyAction, TaxonomyCallerGroup, TaxonomyCategory
 
 __all__ = [
     "CATEGORY_ROLE",
@@ -43,23 +49,34 @@ __all__ = [
     "AuditLog",
     "Call",
     "CallAttempt",
+    "CallBackAttempt",
     "CallReport",
     "CallReportAddendum",
     "CallbackRequest",
     "CallJoin",
+    "CallerAgeBand",
     "CallerGroup",
+    "CallerSex",
     "Category",
     "Escalation",
+    "FollowUp",
     "EscalationAlert",
     "Hotline",
     "InboundSms",
     "Message",
+    "NonDataType",
     "Organisation",
     "PasswordResetCode",
     "ReportCategory",
     "RingRotation",
     "RiskLevel",
+    "MessageChannel",
+    "Resource",
+    "ResourceCategory",
     "Role",
+    "TaxonomyAction",
+    "TaxonomyCallerGroup",
+    "TaxonomyCategory",
     "Volunteer",
     "alert_dedupe_key",
 ]
