@@ -193,6 +193,17 @@ def can_escalate(user, call: Call) -> bool:
     return is_crisis_staff(user)
 
 
+def can_join_call(user, call: Call) -> bool:
+    """Who may join a live call from the escalation page (listening or speaking): crisis
+    staff with an active Volunteer record, whose phone is dialled."""
+    return is_crisis_staff(user) and active_volunteer_of(user) is not None
+
+
+def can_ask_for_supervisor(user, call: Call) -> bool:
+    """Who may bring the supervisor on shift into a live call: the volunteer on it."""
+    return can_report_on(user, call)
+
+
 def is_active_supervisor(user) -> bool:
     """An active volunteer record with the supervisor role (coordinators alone are not)."""
     volunteer = active_volunteer_of(user)

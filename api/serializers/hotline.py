@@ -25,6 +25,7 @@ class HotlineSerializer(ManagedChoicesMixin, serializers.ModelSerializer):
             "allow_back_to_back",
             "ring_batch_size",
             "ring_timeout",
+            "max_queue_seconds",
             "auto_approve_swaps",
             "ack_window_minutes",
             "organisation",

@@ -80,7 +80,15 @@ class HotlineAdmin(ManagedRowsAdmin):
         ),
         (
             _("Calls"),
-            {"fields": ["greeting", "emergency_numbers", "ring_batch_size", "ring_timeout"]},
+            {
+                "fields": [
+                    "greeting",
+                    "emergency_numbers",
+                    "ring_batch_size",
+                    "ring_timeout",
+                    "max_queue_seconds",
+                ]
+            },
         ),
         (_("Escalations"), {"fields": ["ack_window_minutes"]}),
     ]

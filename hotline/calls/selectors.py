@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
@@ -35,6 +36,9 @@ from scheduling.selectors import volunteers_on_shift
 
 # An accepted leg whose end we never heard about stops counting as "on a call" after this.
 BUSY_HORIZON = dt.timedelta(hours=4)
+# An offer nothing ever closed (its call's routing stopped without it) stops counting after
+# this; the queue closes every offer past its ring time long before.
+PENDING_HORIZON = dt.timedelta(minutes=10)
 
 
 def hotline_open(hotline: Hotline, at: dt.datetime) -> bool:
@@ -113,24 +117,103 @@ def tier_role(call: Call, tier: str) -> str:
     return CATEGORY_ROLE[Category(call.category or Category.PSYCHOLOGICAL)]
 
 
-def ring_candidates(*, call: Call, tier: str, at: dt.datetime, limit: int) -> list[Volunteer]:
-    """Who to ring next for `call` in `tier`: on shift now in the tier's role, not on a call
-    or being rung for another call, not yet offered this call; longest since their last
-    offered call first (never offered = first). One query."""
-    busy = CallAttempt.objects.filter(volunteer=OuterRef("pk")).filter(
-        Q(result=CallAttempt.Result.PENDING, call__state=Call.State.RINGING)
-        | Q(
-            result=CallAttempt.Result.ACCEPTED,
-            ended_at__isnull=True,
-            offered_at__gt=at - BUSY_HORIZON,
+def busy_q(*, at: dt.datetime, leg_linger: dt.timedelta) -> Exists:
+    """Whether a volunteer (OuterRef "pk") is busy at `at`: being offered a call (a pending
+    attempt), on a call (accepted, not ended, within BUSY_HORIZON), or still holding a phone
+    leg whose final status has not arrived: an answered leg we stopped or gave up on
+    (Twilio ignores a cancel on an answered leg), or whose caller hung up, for at most
+    `leg_linger` after that; a leg we cancelled while it rang, for CANCEL_LINGER. An offer
+    given up after its ring time and never answered is over: Twilio ended it at its
+    timeout."""
+    return Exists(
+        CallAttempt.objects.filter(volunteer=OuterRef("pk")).filter(
+            Q(result=CallAttempt.Result.PENDING, offered_at__gt=at - PENDING_HORIZON)
+            | Q(
+                result=CallAttempt.Result.ACCEPTED,
+                ended_at__isnull=True,
+                offered_at__gt=at - BUSY_HORIZON,
+            )
+            | (
+                Q(leg_sid__isnull=False)
+                & ~Q(result=CallAttempt.Result.PENDING)
+                & (
+                    Q(leg_status__in=LEG_ANSWERED, ended_at__gt=at - leg_linger)
+                    # Cancelled while we read it ringing: answered in that instant? The
+                    # whisper's request (marking it answered) comes within a second.
+                    | Q(
+                        result=CallAttempt.Result.CANCELLED,
+                        leg_status__in=LEG_RINGING,
+                        ended_at__gt=at - CANCEL_LINGER,
+                    )
+                )
+            )
         )
     )
-    offered = CallAttempt.objects.filter(volunteer=OuterRef("pk"), call=call)
-    return list(
-        volunteers_on_shift(call.hotline, at, role=tier_role(call, tier))
-        .exclude(Exists(busy))
-        .exclude(Exists(offered))
-        .order_by(F("ring_rotation__last_offered_at").asc(nulls_first=True), "id")[:limit]
+
+
+# Twilio's statuses of a phone leg: before it is answered, answered, final.
+LEG_RINGING = ("", "queued", "initiated", "ringing")
+LEG_ANSWERED = ("in-progress", "answered")
+LEG_FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
+CANCEL_LINGER = dt.timedelta(seconds=5)
+
+
+@dataclass
+class PoolMember:
+    volunteer: Volunteer
+    role: str
+    busy: bool
+
+
+def queue_pool(*, hotline: Hotline, at: dt.datetime, leg_linger: dt.timedelta) -> list[PoolMember]:
+    """Everyone on shift on `hotline` now, with the role they are on shift in and whether
+    they are busy (busy_q), in fair-rotation order: longest since their last offered call
+    first (never offered first). One query."""
+    on_now = Assignment.objects.filter(
+        status=Assignment.Status.ACTIVE,
+        volunteer=OuterRef("pk"),
+        shift__roster__hotline=hotline,
+        shift__roster__status=Roster.Status.PUBLISHED,
+        shift__starts_at__lte=at,
+        shift__ends_at__gt=at,
+    )
+    rows = (
+        volunteers_on_shift(hotline, at)
+        .annotate(
+            shift_role=Subquery(on_now.order_by("shift__starts_at").values("role")[:1]),
+            is_busy=busy_q(at=at, leg_linger=leg_linger),
+        )
+        .order_by(F("ring_rotation__last_offered_at").asc(nulls_first=True), "id")
+    )
+    return [PoolMember(v, v.shift_role, v.is_busy) for v in rows]
+
+
+def call_for_hold(call_id: int) -> Call | None:
+    """The waiting caller's call with its hotline, `ahead` (callers of the hotline waiting
+    before it) and `being_offered` (a phone is ringing for it now). One query: the hold
+    loop asks every few seconds for every waiting caller."""
+    ahead = (
+        Call.objects.filter(
+            Q(arrived_at__lt=OuterRef("arrived_at"))
+            | Q(arrived_at=OuterRef("arrived_at"), pk__lt=OuterRef("pk")),
+            hotline_id=OuterRef("hotline_id"),
+            state=Call.State.RINGING,
+        )
+        .order_by()
+        .values("hotline_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Call.objects.select_related("hotline")
+        .annotate(
+            ahead=Coalesce(Subquery(ahead), 0),
+            being_offered=Exists(
+                CallAttempt.objects.filter(call=OuterRef("pk"), result=CallAttempt.Result.PENDING)
+            ),
+        )
+        .filter(pk=call_id)
+        .first()
     )
 
 

@@ -1,15 +1,15 @@
 """Call routing: the services behind the Twilio voice webhooks.
 
-The caller waits in a Twilio queue (`<Enqueue>`, named after the Call) hearing a hold
-message, while volunteers' phones are dialled out through the REST API in batches. Each
-answered leg hears a whisper and must press 1: a voicemail box or an auto-answer never
-takes the caller. The first press wins a conditional UPDATE on the Call; the other legs are
-stopped and a late press hears "taken".
+The caller waits in a Twilio queue (`<Enqueue>`, named after the Call) hearing the hold
+words, while volunteers' phones are dialled out through the REST API. Who is offered which
+caller, and the state of each volunteer's leg, is hotline/calls/queue.py (re-exported
+here for the webhooks). Each answered leg hears a whisper and must press 1: a voicemail box
+or an auto-answer never takes the caller. The first press wins a conditional UPDATE on the
+Call; the other legs are stopped and a late press hears "taken".
 
 All routing state lives on the Call row (`state`, `ring_tier`, `ring_batch`,
 `batch_deadline`), so whichever request comes next — a leg's status callback, the caller's
-hold loop, the `calls-sweep` schedule when callbacks are lost — moves it on. Moving on is a
-conditional step ("advance from batch n"), so two of them at once advance only once.
+hold loop, the `calls-sweep` schedule when callbacks are lost — moves it on.
 
 Status callbacks repeat and arrive out of order: a status only ever moves forward
 (`STATUS_RANK`), and a finished call or attempt is never reopened.
@@ -21,22 +21,33 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Case, F, Value, When
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from hotline import access
+from hotline.calls.queue import (  # noqa: F401 - the webhooks' names for them
+    STATUS_RANK,
+    TERMINAL,
+    AcceptResult,
+    attempt_for_offer,
+    call_accept,
+    call_advance,
+    call_leave_queue,
+    call_tick,
+    calls_sweep,
+    hotline_dispatch,
+    leg_answered,
+    leg_reoffer,
+    leg_status_update,
+    lower_statuses,
+)
 from hotline.calls.selectors import (
     hotline_for_number,
     hotline_with_open_flag,
-    ring_candidates,
-    shift_of,
     voicemail_recipients,
 )
 from hotline.crisis.audit import audit_record
@@ -50,41 +61,14 @@ from hotline.models import (
     Category,
     Hotline,
     NonDataType,
-    RingRotation,
 )
-from hotline.phone import normalize_phone, validate_e164
+from hotline.phone import normalize_phone
 from hotline.sms.outbox import sms_send
 from hotline.telephony import client as twilio_api
 
 log = logging.getLogger(__name__)
 
-# Seconds past a batch's ring timeout before the safety net declares it unanswered.
-BATCH_GRACE = 15
 MENU_TRIES = 2
-
-# Twilio call statuses, in the order a call moves through them. Terminal ones share a rank.
-STATUS_RANK = {
-    "queued": 0,
-    "initiated": 1,
-    "ringing": 2,
-    "in-progress": 3,
-    "answered": 3,
-    "completed": 4,
-    "busy": 4,
-    "no-answer": 4,
-    "failed": 4,
-    "canceled": 4,
-}
-TERMINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
-LEG_RESULT = {
-    "busy": CallAttempt.Result.BUSY,
-    "no-answer": CallAttempt.Result.NO_ANSWER,
-    "failed": CallAttempt.Result.FAILED,
-    "canceled": CallAttempt.Result.NO_ANSWER,
-    # Answered but nobody pressed 1: a voicemail box, or the volunteer hung up.
-    "completed": CallAttempt.Result.DECLINED,
-}
-
 
 # --- caller privacy ---------------------------------------------------------------------------
 
@@ -99,23 +83,6 @@ def caller_hash(number: str) -> str:
 def _last4(number: str) -> str:
     digits = "".join(ch for ch in number if ch.isdigit())
     return digits[-4:]
-
-
-def _lower_statuses(status: str) -> list[str]:
-    rank = STATUS_RANK[status]
-    return ["", *(s for s, r in STATUS_RANK.items() if r < rank)]
-
-
-# --- URLs handed to Twilio ----------------------------------------------------------------------
-
-
-def _url(_call: Call, name: str, **query) -> str:
-    # `_call`: `call` is also a query parameter (`?call=<pk>`).
-    base = (_call.webhook_base or settings.TWILIO_WEBHOOK_BASE_URL or "").rstrip("/")
-    path = reverse(name)
-    if query:
-        path += "?" + "&".join(f"{k}={v}" for k, v in query.items())
-    return base + path
 
 
 # --- arrival and menu -------------------------------------------------------------------------
@@ -136,7 +103,7 @@ def call_arrive(
     if not hotline.is_open:
         closed = {
             "state": Call.State.VOICEMAIL,
-            "voicemail_reason": "out_of_hours",
+            "voicemail_reason": Call.VoicemailReason.CLOSED,
             "outcome": Call.Outcome.OUT_OF_HOURS,
         }
     call = _insert_unless_known(
@@ -211,7 +178,18 @@ def _call_insert_plan(db) -> tuple[str, list]:
 
 def call_choose(*, call_sid: str, digits: str, now: dt.datetime) -> Call | None:
     """The caller's menu key. A wrong or missing key replays the menu once, then the call
-    goes to psychological support. Starts ringing the first batch."""
+    goes to psychological support. A hotline with `preference_options` then asks what the
+    caller would like (one key; none or a wrong one: no preference). The caller then joins
+    the hotline's queue (hotline/calls/queue.py), which offers them to whoever is free."""
+    call = _call_choose(call_sid=call_sid, digits=digits, now=now)
+    if call is None or call.state != Call.State.RINGING or not getattr(call, "joined", False):
+        return call
+    hotline_dispatch(hotline_id=call.hotline_id, now=now, answering=call.pk)
+    # Dispatch may have moved the call on; refresh_from_db would drop the loaded hotline.
+    return Call.objects.select_related("hotline").get(pk=call.pk)
+
+
+def _call_choose(*, call_sid: str, digits: str, now: dt.datetime) -> Call | None:
     with transaction.atomic():
         call = (
             Call.objects.select_for_update(of=("self",))
@@ -223,315 +201,32 @@ def call_choose(*, call_sid: str, digits: str, now: dt.datetime) -> Call | None:
             return None
         if call.state != Call.State.MENU:
             return call  # a replay: routing has already begun
-        category = MENU_KEYS.get((digits or "").strip()[:1])
+        key = (digits or "").strip()[:1]
+        options = call.hotline.preference_options or []
+        if call.category:  # the second menu: what the caller would like (never replayed)
+            index = int(key) - 2 if key.isdigit() else -1
+            call.wants = options[index] if 0 <= index < len(options) else ""
+            return _join_queue(call, now, ["wants"])
+        category = MENU_KEYS.get(key)
         call.menu_attempts += 1
         if category is None and call.menu_attempts < MENU_TRIES:
             call.save(update_fields=["menu_attempts", "updated_at"])
             return call
         call.category = category or Category.PSYCHOLOGICAL
-        call.save(update_fields=["menu_attempts", "category", "updated_at"])
-        planned = _plan_batch(call, now)
-    _dial(call, planned, now)
-    # Ringing may have moved the call on; refresh_from_db would drop the loaded hotline.
-    return Call.objects.select_related("hotline").get(pk=call.pk)
+        if options:  # the hotline asks what the caller would like first
+            call.save(update_fields=["menu_attempts", "category", "updated_at"])
+            return call
+        return _join_queue(call, now, ["menu_attempts", "category"])
 
 
-# --- ringing ----------------------------------------------------------------------------------
-
-
-def _plan_batch(call: Call, now: dt.datetime, *, want: int | None = None, top_up: bool = False):
-    """Inside the caller's transaction holding the Call row: choose who to ring next and
-    create their attempts. Moves through the tiers; none left → voicemail. Returns the
-    attempts to dial.
-
-    Takes the hotline's row lock first (always after the Call's), so two calls on one
-    hotline plan their batches one after the other: the second sees the first's attempts
-    and never rings a volunteer the first is ringing. Planning is a few queries; the slow
-    part, dialling, happens after the transaction.
-    """
-    hotline = call.hotline
-    list(Hotline.objects.select_for_update().filter(pk=hotline.pk).values_list("pk"))
-    want = want or hotline.ring_batch_size
-    if top_up:  # more legs for the current batch, in its tier
-        tiers, batch = [call.ring_tier], call.ring_batch
-    else:  # the next batch: the current tier first, then the ones after it
-        tiers = [Call.Tier.VOLUNTEERS, Call.Tier.SUPERVISORS]
-        if call.ring_tier:
-            tiers = tiers[tiers.index(call.ring_tier) :]
-        batch = call.ring_batch + 1
-    for tier in tiers:
-        planned: list[CallAttempt] = []
-        while len(planned) < want:
-            candidates = ring_candidates(call=call, tier=tier, at=now, limit=want + 5)
-            if not candidates:
-                break
-            for volunteer in candidates:
-                if len(planned) >= want:
-                    break
-                attempt = CallAttempt(
-                    call=call, volunteer=volunteer, tier=tier, batch=batch, offered_at=now
-                )
-                try:
-                    validate_e164(volunteer.phone_number)
-                    usable = True
-                except ValidationError:
-                    usable = False
-                if not usable:
-                    attempt.result = CallAttempt.Result.SKIPPED
-                    attempt.error = "unusable phone number"
-                    attempt.ended_at = now
-                    log.warning(
-                        "call %s: volunteer %s has an unusable number", call.pk, volunteer.pk
-                    )
-                attempt.save()
-                if usable:
-                    planned.append(attempt)
-        if planned:
-            RingRotation.objects.bulk_create(
-                [
-                    RingRotation(volunteer_id=volunteer_id, last_offered_at=now)
-                    for volunteer_id in sorted(a.volunteer_id for a in planned)
-                ],
-                update_conflicts=True,
-                unique_fields=["volunteer"],
-                update_fields=["last_offered_at"],
-            )
-            if not top_up:
-                call.state = Call.State.RINGING
-                call.ring_tier = tier
-                call.ring_batch = batch
-            call.batch_deadline = now + dt.timedelta(seconds=hotline.ring_timeout + BATCH_GRACE)
-            call.save(
-                update_fields=["state", "ring_tier", "ring_batch", "batch_deadline", "updated_at"]
-            )
-            return planned
-        if top_up:
-            return []
-    # Nobody left to ring.
-    call.state = Call.State.VOICEMAIL
-    call.voicemail_reason = "nobody_answered" if call.ring_batch else "nobody_on_shift"
-    call.batch_deadline = None
-    call.save(update_fields=["state", "voicemail_reason", "batch_deadline", "updated_at"])
-    return []
-
-
-def _dial(call: Call, attempts: list[CallAttempt], now: dt.datetime, *, depth: int = 0) -> None:
-    """Outside any transaction (REST calls are slow): place each planned leg. A refused
-    dial is recorded on its attempt and replaced by the next volunteer in the same tier."""
-    if not attempts:
-        if call.state == Call.State.VOICEMAIL and call.ring_batch:
-            _caller_to_voicemail(call)
-        return
-    failed = 0
-    for attempt in attempts:
-        try:
-            sid = twilio_api.call_create(
-                to=attempt.volunteer.phone_number,
-                from_=call.hotline.phone_number,
-                url=_url(call, "twilio:voice-offer", attempt=attempt.pk),
-                status_callback=_url(call, "twilio:voice-leg-status", attempt=attempt.pk),
-                timeout=call.hotline.ring_timeout,
-            )
-        except twilio_api.DialError as exc:
-            failed += 1
-            CallAttempt.objects.filter(pk=attempt.pk, result=CallAttempt.Result.PENDING).update(
-                result=CallAttempt.Result.FAILED, error=str(exc)[:500], ended_at=now
-            )
-            log.warning(
-                "call %s: dialling volunteer %s failed: %s", call.pk, attempt.volunteer_id, exc
-            )
-            continue
-        CallAttempt.objects.filter(pk=attempt.pk).update(
-            leg_sid=sid,
-            # The leg's status callback can beat the REST response: never move it back.
-            leg_status=Case(When(leg_status="", then=Value("queued")), default=F("leg_status")),
-        )
-        # Someone accepted (or the caller left) while we were dialling: stop this leg.
-        if not Call.objects.filter(pk=call.pk, state=Call.State.RINGING).exists():
-            CallAttempt.objects.filter(pk=attempt.pk, result=CallAttempt.Result.PENDING).update(
-                result=CallAttempt.Result.CANCELLED, ended_at=now
-            )
-            twilio_api.call_stop(sid)
-    batch = attempts[0].batch
-    if failed and depth < 10:
-        with transaction.atomic():
-            locked = (
-                Call.objects.select_for_update(of=("self",))
-                .select_related("hotline")
-                .get(pk=call.pk)
-            )
-            more = []
-            if locked.state == Call.State.RINGING and locked.ring_batch == batch:
-                more = _plan_batch(locked, now, want=failed, top_up=True)
-        if more:
-            _dial(locked, more, now, depth=depth + 1)
-            return
-    _batch_check(call.pk, batch, now)
-
-
-def _batch_check(call_id: int, batch: int, now: dt.datetime) -> None:
-    """When no leg of the current batch is still ringing, move on to the next batch."""
-    pending = CallAttempt.objects.filter(
-        call_id=call_id, batch=batch, result=CallAttempt.Result.PENDING
-    ).exists()
-    if not pending:
-        call_advance(call_id=call_id, from_batch=batch, now=now)
-
-
-def call_advance(*, call_id: int, from_batch: int, now: dt.datetime) -> Call | None:
-    """Give up on batch `from_batch` and ring the next one (or go to voicemail). Does
-    nothing when the call has already moved on: safe to call from several places at once."""
-    with transaction.atomic():
-        call = (
-            Call.objects.select_for_update(of=("self",))
-            .select_related("hotline")
-            .filter(pk=call_id, state=Call.State.RINGING, ring_batch=from_batch)
-            .first()
-        )
-        if call is None:
-            return None
-        stale = list(
-            CallAttempt.objects.filter(
-                call=call, batch=from_batch, result=CallAttempt.Result.PENDING
-            ).values_list("pk", "leg_sid")
-        )
-        CallAttempt.objects.filter(pk__in=[pk for pk, _ in stale]).update(
-            result=CallAttempt.Result.NO_ANSWER, ended_at=now
-        )
-        planned = _plan_batch(call, now)
-    for _pk, sid in stale:
-        if sid:
-            twilio_api.call_stop(sid)
-    _dial(call, planned, now)
+def _join_queue(call: Call, now: dt.datetime, fields: list[str]) -> Call:
+    """Inside call_choose's transaction: the caller joins the queue (dispatched after the
+    commit; if this process dies first, the sweep or the hold loop dispatches)."""
+    call.state = Call.State.RINGING
+    call.batch_deadline = now
+    call.save(update_fields=[*fields, "state", "batch_deadline", "updated_at"])
+    call.joined = True
     return call
-
-
-def _caller_to_voicemail(call: Call) -> None:
-    """Take the caller out of the hold queue now (the hold loop would within seconds)."""
-    twilio_api.call_redirect(call.call_sid, _url(call, "twilio:voice-voicemail", call=call.pk))
-
-
-def call_tick(*, call: Call, now: dt.datetime) -> bool:
-    """The safety net for lost leg callbacks: a batch past its deadline is given up.
-    True when that may have moved the call on (reload it)."""
-    if (
-        call.state == Call.State.RINGING
-        and call.batch_deadline is not None
-        and call.batch_deadline <= now
-    ):
-        call_advance(call_id=call.pk, from_batch=call.ring_batch, now=now)
-        return True
-    return False
-
-
-def calls_sweep(*, now: dt.datetime | None = None, limit: int = 200) -> int:
-    """Scheduled every minute: move on every call whose batch deadline has passed, the
-    longest overdue first (at most `limit` a run; the next run takes the rest)."""
-    now = now or timezone.now()
-    due = list(
-        Call.objects.filter(state=Call.State.RINGING, batch_deadline__lte=now)
-        .order_by("batch_deadline", "id")
-        .values_list("pk", "ring_batch")[:limit]
-    )
-    for call_id, batch in due:
-        try:
-            call_advance(call_id=call_id, from_batch=batch, now=now)
-        except Exception:
-            log.exception("sweep: could not advance call %s", call_id)
-    return len(due)
-
-
-# --- the volunteer's leg ------------------------------------------------------------------------
-
-
-@dataclass
-class AcceptResult:
-    attempt: CallAttempt | None
-    won: bool
-    reason: str = ""  # "taken", "caller_gone", "declined", "unknown"
-
-
-def attempt_for_offer(*, attempt_id: int) -> CallAttempt | None:
-    return (
-        CallAttempt.objects.select_related("call__hotline", "volunteer")
-        .filter(pk=attempt_id)
-        .first()
-    )
-
-
-def call_accept(*, attempt_id: int, digits: str, now: dt.datetime) -> AcceptResult:
-    """The volunteer pressed a key on the whisper. 1 accepts; the first to accept wins."""
-    attempt = attempt_for_offer(attempt_id=attempt_id)
-    if attempt is None:
-        return AcceptResult(None, False, "unknown")
-    call = attempt.call
-    if (digits or "").strip()[:1] != "1":
-        declined = CallAttempt.objects.filter(
-            pk=attempt.pk, result=CallAttempt.Result.PENDING
-        ).update(result=CallAttempt.Result.DECLINED, ended_at=now)
-        if declined:
-            _batch_check(call.pk, attempt.batch, now)
-        return AcceptResult(attempt, False, "declined")
-    with transaction.atomic():
-        won = Call.objects.filter(pk=call.pk, state=Call.State.RINGING).update(
-            state=Call.State.CONNECTED,
-            answered_by=attempt.volunteer_id,
-            answered_at=now,
-            batch_deadline=None,
-            updated_at=now,
-        )
-        if not won:
-            CallAttempt.objects.filter(pk=attempt.pk, result=CallAttempt.Result.PENDING).update(
-                result=CallAttempt.Result.LATE, ended_at=now
-            )
-            state = Call.objects.filter(pk=call.pk).values_list("state", flat=True).first()
-            reason = "caller_gone" if state in (Call.State.ENDED, Call.State.VOICEMAIL) else "taken"
-            return AcceptResult(attempt, False, reason)
-        # The attempt may already be closed (its batch timed out while the volunteer was
-        # pressing 1): the winner is on the call now, so it is open again.
-        CallAttempt.objects.filter(pk=attempt.pk).update(
-            result=CallAttempt.Result.ACCEPTED, ended_at=None
-        )
-        shift = shift_of(volunteer=attempt.volunteer, hotline=call.hotline, at=now)
-        if shift is not None:
-            Call.objects.filter(pk=call.pk).update(shift=shift)
-        others = list(
-            CallAttempt.objects.filter(call=call, result=CallAttempt.Result.PENDING)
-            .exclude(pk=attempt.pk)
-            .values_list("pk", "leg_sid", "leg_status")
-        )
-        CallAttempt.objects.filter(pk__in=[pk for pk, _, _ in others]).update(
-            result=CallAttempt.Result.CANCELLED, ended_at=now
-        )
-    for _pk, sid, leg_status in others:
-        if sid:
-            twilio_api.call_stop(sid, answered=leg_status == "in-progress")
-    # Not refresh_from_db: it would drop the loaded call and hotline the webhook answers with.
-    attempt.result, attempt.ended_at = CallAttempt.Result.ACCEPTED, None
-    return AcceptResult(attempt, True)
-
-
-def leg_status_update(*, attempt_id: int, status: str, now: dt.datetime) -> None:
-    """A volunteer leg's status callback. Replays and late statuses change nothing."""
-    if status not in STATUS_RANK:
-        return
-    attempt = CallAttempt.objects.filter(pk=attempt_id).first()
-    if attempt is None:
-        return
-    CallAttempt.objects.filter(pk=attempt.pk, leg_status__in=_lower_statuses(status)).update(
-        leg_status=status
-    )
-    if status not in TERMINAL:
-        return
-    ended = CallAttempt.objects.filter(pk=attempt.pk, result=CallAttempt.Result.PENDING).update(
-        result=LEG_RESULT[status], ended_at=now
-    )
-    # The accepted volunteer hung up: no longer on a call.
-    CallAttempt.objects.filter(
-        pk=attempt.pk, result=CallAttempt.Result.ACCEPTED, ended_at__isnull=True
-    ).update(ended_at=now)
-    if ended:
-        _batch_check(attempt.call_id, attempt.batch, now)
 
 
 # --- the caller's call ends -----------------------------------------------------------------
@@ -575,11 +270,12 @@ def call_status_update(
         if status not in TERMINAL:
             call.save(update_fields=["twilio_status", "updated_at"])
             return call
+        was = call.state
         if call.state == Call.State.CONNECTED:
             call.outcome = Call.Outcome.ANSWERED
         elif call.recording_sid or CallbackRequest.objects.filter(call=call).exists():
             call.outcome = Call.Outcome.VOICEMAIL
-        elif call.voicemail_reason == "out_of_hours":
+        elif call.voicemail_reason in (Call.VoicemailReason.CLOSED, "out_of_hours"):
             call.outcome = Call.Outcome.OUT_OF_HOURS
         elif call.state == Call.State.VOICEMAIL:
             call.outcome = Call.Outcome.MISSED
@@ -604,6 +300,9 @@ def call_status_update(
     for _pk, sid, leg_status in pending:
         if sid:
             twilio_api.call_stop(sid, answered=leg_status == "in-progress")
+    if was in (Call.State.RINGING, Call.State.CONNECTED):
+        # A seat came free (the volunteer on the call), or the queue moved up.
+        hotline_dispatch(hotline_id=call.hotline_id, now=now)
     return call
 
 
@@ -625,7 +324,7 @@ def _call_never_recorded(
         duration=duration,
         state=Call.State.ENDED,
         outcome=Call.Outcome.MISSED,
-        voicemail_reason="not_recorded",
+        voicemail_reason=Call.VoicemailReason.NOT_RECORDED,
         twilio_status=status,
     )
     return Call.objects.filter(call_sid=call_sid).first()

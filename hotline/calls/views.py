@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
+from hotline import access
 from hotline.access import can_see_callbacks, is_coordinator
-from hotline.calls import recordings
+from hotline.calls import conference, recordings
 from hotline.calls import services as calls
 from hotline.calls.selectors import (
     callbacks_visible_to,
@@ -39,6 +40,7 @@ def call_list(request):
         "calls/call_list.html",
         {
             "calls": recent,
+            "me": access.active_volunteer_of(request.user),
             "coordinator": is_coordinator(request.user),
             "can_see_callbacks": can_see_callbacks(request.user),
         },
@@ -122,3 +124,29 @@ def bench_bare(request):
     """bench/webhook.py's baseline: the cheapest Django response. Mounted only when the
     BENCH_BARE_VIEW setting is on."""
     return HttpResponse("<Response/>", content_type="text/xml")
+
+
+@login_required
+@require_POST
+def call_ask_supervisor(request, call_id: int):
+    """The volunteer on a live call brings in the supervisor on shift (speaking)."""
+    call = get_object_or_404(calls_visible_to(request.user), pk=call_id)
+    if not access.can_ask_for_supervisor(request.user, call):
+        raise PermissionDenied
+    now = timezone.now()
+    try:
+        join = conference.call_join(
+            call=call,
+            volunteer=conference.supervisor_for(call=call, now=now),
+            mode="speak",
+            by=request.user,
+            now=now,
+            why="volunteer_asked",
+        )
+        messages.success(
+            request,
+            _("%(name)s is being called to join you.") % {"name": join.volunteer.display_name},
+        )
+    except conference.JoinRefused as exc:
+        messages.error(request, exc.message)
+    return redirect("calls:list")

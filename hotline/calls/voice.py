@@ -11,7 +11,7 @@ import functools
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.models import Call, Category, Hotline
@@ -150,6 +150,47 @@ def _menu(language: str, greeting: str, first: bool) -> str:
     return str(response)
 
 
+LANGUAGE_NAMES = {
+    "zh": gettext_lazy("Mandarin"),
+    "yue": gettext_lazy("Cantonese"),
+    "en": gettext_lazy("English"),
+    "fr": gettext_lazy("French"),
+    "ja": gettext_lazy("Japanese"),
+    "ko": gettext_lazy("Korean"),
+    "ru": gettext_lazy("Russian"),
+    "ug": gettext_lazy("Uyghur"),
+    "bo": gettext_lazy("Tibetan"),
+}
+
+
+def preference_menu(call: Call) -> VoiceResponse:
+    """The second menu: the hotline's preference options, keys 2, 3, … (1: none)."""
+    hotline = call.hotline
+    response = VoiceResponse()
+    with _Speaker(hotline) as s:
+        gather = response.gather(
+            num_digits=1,
+            timeout=MENU_TIMEOUT_SECONDS,
+            action=_u("twilio:voice-menu"),
+            method="POST",
+            action_on_empty_result=True,
+        )
+        s.say(gather, _("If you have no preference, press 1."))
+        for key, option in enumerate(hotline.preference_options or [], start=2):
+            if option == "female":
+                text = _("To speak with a female counsellor, press %(key)s.") % {"key": key}
+            else:
+                code = option.removeprefix("lang:")
+                name = LANGUAGE_NAMES.get(code, code)
+                text = _("To speak %(language)s, press %(key)s.") % {
+                    "language": str(name),
+                    "key": key,
+                }
+            s.say(gather, text)
+    response.redirect(_u("twilio:voice-menu"), method="POST")
+    return response
+
+
 def queue(call: Call) -> VoiceResponse:
     """The caller waits in the call's own queue while volunteers are dialled."""
     response = VoiceResponse()
@@ -165,30 +206,87 @@ def queue(call: Call) -> VoiceResponse:
     return response
 
 
-def hold(call: Call) -> VoiceResponse:
-    """Played in a loop while the caller waits; leaves the queue once routing gave up."""
+EMERGENCY_EVERY_SECONDS = 60
+
+
+def hold(call: Call, *, ahead: int = 0, ringing: bool = False, now=None) -> VoiceResponse:
+    """Played in a loop while the caller waits; leaves the queue once routing gave up.
+
+    Where the caller stands (`ahead`: callers waiting before them; `ringing`: a phone is
+    ringing for them now), the emergency numbers once a minute, and a key to leave a
+    message instead (hold-key)."""
     response = VoiceResponse()
-    if call.state in (Call.State.VOICEMAIL, Call.State.ENDED):
+    if call.state != Call.State.RINGING:
         response.leave()
         return response
-    with _Speaker(call.hotline) as s:
-        s.say(response, _("Please stay on the line, a volunteer will be with you shortly."))
-    response.pause(length=HOLD_PAUSE_SECONDS)
+    hotline = call.hotline
+    waited = int((now - call.arrived_at).total_seconds()) if now is not None else 0
+    with _Speaker(hotline) as s:
+        gather = response.gather(
+            num_digits=1,
+            timeout=HOLD_PAUSE_SECONDS,
+            action=_u("twilio:voice-hold-key", call=call.pk),
+            method="POST",
+        )
+        if ringing and not ahead:
+            s.say(gather, str(HOLD_ON))
+        elif ahead:
+            s.say(
+                gather,
+                ngettext(
+                    "All our volunteers are talking to other callers. "
+                    "%(n)s caller is waiting before you.",
+                    "All our volunteers are talking to other callers. "
+                    "%(n)s callers are waiting before you.",
+                    ahead,
+                )
+                % {"n": ahead},
+            )
+        else:
+            s.say(
+                gather,
+                _("All our volunteers are talking to other callers. You are next in line."),
+            )
+        emergency = _emergency(hotline)
+        if emergency and waited % EMERGENCY_EVERY_SECONDS < HOLD_PAUSE_SECONDS + 4:
+            s.say(gather, emergency)
+        s.say(gather, _("To leave a message instead, press any key."))
     return response
 
 
+def left_queue() -> VoiceResponse:
+    """The waiting caller pressed a key: out of the queue, to voicemail (queue-done)."""
+    response = VoiceResponse()
+    response.leave()
+    return response
+
+
+VOICEMAIL_WORDS = {
+    Call.VoicemailReason.CLOSED: gettext_lazy("The hotline is closed at the moment."),
+    "out_of_hours": gettext_lazy("The hotline is closed at the moment."),
+    Call.VoicemailReason.NOBODY_ON_SHIFT: gettext_lazy(
+        "No volunteer for this service is on duty at the moment."
+    ),
+    Call.VoicemailReason.ALL_BUSY_TIMEOUT: gettext_lazy(
+        "Sorry for the wait: all our volunteers are still talking to other callers."
+    ),
+    Call.VoicemailReason.NOBODY_ANSWERED: gettext_lazy(
+        "Sorry, none of our volunteers could answer just now."
+    ),
+    Call.VoicemailReason.CALLER_CHOSE: gettext_lazy("You can leave us a message."),
+}
+
+
 def voicemail(call: Call) -> VoiceResponse:
-    """Why nobody can answer, the emergency numbers, and the callback offer."""
+    """Why nobody can answer (the words of the call's voicemail reason), the emergency
+    numbers, and the callback offer."""
     hotline = call.hotline
     response = VoiceResponse()
     with _Speaker(hotline) as s:
-        if call.voicemail_reason == "out_of_hours":
-            text = _("The hotline is closed at the moment.")
-        elif call.voicemail_reason == "nobody_on_shift":
-            text = _("No volunteer can take your call at the moment.")
-        else:
-            text = _("All our volunteers are busy at the moment.")
-        s.say(response, text)
+        text = VOICEMAIL_WORDS.get(
+            call.voicemail_reason, VOICEMAIL_WORDS[Call.VoicemailReason.NOBODY_ANSWERED]
+        )
+        s.say(response, str(text))
         emergency = _emergency(hotline)
         if emergency:
             s.say(response, emergency)
@@ -244,8 +342,9 @@ def hangup() -> VoiceResponse:
     return response
 
 
-def offer(call: Call, attempt_id: int) -> VoiceResponse:
-    """The whisper on a volunteer's answered leg: press 1 to take the call."""
+def offer(call: Call, attempt_id: int, *, taken: bool = False) -> VoiceResponse:
+    """The whisper on a volunteer's answered leg: press 1 to take the call. `taken`: the
+    caller this leg was dialled for was taken meanwhile, and this is the next one."""
     response = VoiceResponse()
     with _Speaker(call.hotline) as s:
         if call.state != Call.State.RINGING:
@@ -259,6 +358,8 @@ def offer(call: Call, attempt_id: int) -> VoiceResponse:
             action=_u("twilio:voice-accept", attempt=attempt_id),
             method="POST",
         )
+        if taken:
+            s.say(gather, _("This caller has been taken. Another caller is waiting."))
         s.say(
             gather,
             _("Hotline call: %(category)s. Press 1 to take the call.")
@@ -269,12 +370,68 @@ def offer(call: Call, attempt_id: int) -> VoiceResponse:
     return response
 
 
+def taken(call: Call) -> VoiceResponse:
+    """A leg answered after its caller was taken, and nobody else is waiting."""
+    response = VoiceResponse()
+    with _Speaker(call.hotline) as s:
+        s.say(response, _("This caller has been taken. Thank you."))
+    response.hangup()
+    return response
+
+
+def _conference(node, call: Call, **kw) -> None:
+    dial = node.dial()
+    dial.conference(call.queue_name, beep=False, wait_url="", **kw)
+
+
 def accepted(call: Call, attempt_id: int) -> VoiceResponse:
+    """The volunteer took the call: into the call's conference (the caller is moved there
+    from the queue); the conference ends when either of them leaves."""
     response = VoiceResponse()
     with _Speaker(call.hotline) as s:
         s.say(response, _("Connecting you to the caller."))
     dial = response.dial(action=_u("twilio:voice-dial-done", attempt=attempt_id), method="POST")
-    dial.queue(call.queue_name)
+    dial.conference(
+        call.queue_name,
+        beep=False,
+        wait_url="",
+        start_conference_on_enter=True,
+        end_conference_on_exit=True,
+    )
+    return response
+
+
+def caller_conference(call: Call) -> VoiceResponse:
+    """The caller, taken from the queue into the conference with the volunteer."""
+    response = VoiceResponse()
+    if call.state != Call.State.CONNECTED:
+        response.hangup()
+        return response
+    _conference(response, call, start_conference_on_enter=True, end_conference_on_exit=True)
+    return response
+
+
+def join(join_row) -> VoiceResponse:
+    """A supervisor answering a join: into the conference, muted when listening; their
+    leaving never ends the call."""
+    call = join_row.call
+    response = VoiceResponse()
+    with _Speaker(call.hotline) as s:
+        if call.state != Call.State.CONNECTED:
+            s.say(response, _("This call has ended. Thank you."))
+            response.hangup()
+            return response
+        if join_row.mode == "listen":
+            s.say(response, _("Joining the call muted: you can listen."))
+        else:
+            s.say(response, _("Joining the call: the caller and the volunteer can hear you."))
+    _conference(
+        response,
+        call,
+        muted=join_row.mode == "listen",
+        start_conference_on_enter=False,
+        end_conference_on_exit=False,
+    )
     return response
 
 

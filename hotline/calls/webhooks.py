@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.urls import reverse
 
-from hotline.calls import selectors, voice
+from hotline.calls import conference, selectors, voice
 from hotline.calls import services as calls
 from hotline.models import Hotline
 from hotline.telephony.twiml import twiml
@@ -149,6 +149,8 @@ def voice_incoming(request):
 
 def _caller_step(call):
     if call.state == call.State.MENU:
+        if call.category:
+            return voice.preference_menu(call)
         return voice.menu(call)
     if call.state == call.State.VOICEMAIL:
         return voice.voicemail(call)
@@ -169,18 +171,27 @@ def voice_menu(request):
 
 def _hold_busy(request):
     # The hold loop comes back by itself within seconds: this round only skips the tick.
-    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
-    return voice.hold(call) if call is not None else voice.hangup()
+    call = selectors.call_for_hold(int_query(request, "call"))
+    if call is None:
+        return voice.hangup()
+    return voice.hold(call, ahead=call.ahead, ringing=call.being_offered, now=received_at(request))
 
 
 @twilio_webhook(fallback=_sorry, on_busy=_hold_busy)
 def voice_hold(request):
-    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    now = received_at(request)
+    call = selectors.call_for_hold(int_query(request, "call"))
     if call is None:
         return twiml(voice.hangup())
-    if calls.call_tick(call=call, now=received_at(request)):
-        call = calls.call_for_voicemail(call_id=call.pk)  # with its hotline, unlike a refresh
-    return twiml(voice.hold(call))
+    if calls.call_tick(call=call, now=now):
+        call = selectors.call_for_hold(call.pk)
+    return twiml(voice.hold(call, ahead=call.ahead, ringing=call.being_offered, now=now))
+
+
+@twilio_webhook(fallback=_sorry)
+def voice_hold_key(request):
+    calls.call_leave_queue(call_id=int_query(request, "call"), now=received_at(request))
+    return twiml(voice.left_queue())
 
 
 @twilio_webhook(fallback=_sorry)
@@ -190,7 +201,30 @@ def voice_queue_done(request):
         return twiml(voice.hangup())
     if call.state == call.State.VOICEMAIL:
         return twiml(voice.voicemail(call))
+    if call.state == call.State.CONNECTED:  # redirected to the conference
+        return twiml(voice.caller_conference(call))
     return twiml(voice.goodbye(call.hotline))
+
+
+@twilio_webhook(fallback=_sorry)
+def voice_conference(request):
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    if call is None:
+        return twiml(voice.hangup())
+    return twiml(voice.caller_conference(call))
+
+
+@twilio_webhook(fallback=_hangup)
+def voice_join(request):
+    """A supervisor's join leg: its answer (TwiML) and its status callbacks (`status=1`)."""
+    join_id = int_query(request, "join")
+    sid(request)
+    if request.GET.get("status"):
+        return twiml()
+    join_row = conference.join_answered(join_id=join_id, now=received_at(request))
+    if join_row is None:
+        return twiml(voice.hangup())
+    return twiml(voice.join(join_row))
 
 
 @twilio_webhook(fallback=_sorry)
@@ -291,6 +325,16 @@ def voice_offer(request):
     attempt = calls.attempt_for_offer(attempt_id=attempt_id)
     if attempt is None:
         return twiml(voice.hangup())
+    calls.leg_answered(attempt=attempt)
+    if (
+        attempt.result == attempt.Result.CANCELLED
+        or attempt.call.state != attempt.call.State.RINGING
+    ):
+        # This caller was taken (or left) as the volunteer answered: the next one, if any.
+        reoffer = calls.leg_reoffer(attempt=attempt, now=received_at(request))
+        if reoffer is not None:
+            return twiml(voice.offer(reoffer.call, reoffer.pk, taken=True))
+        return twiml(voice.taken(attempt.call))
     return twiml(voice.offer(attempt.call, attempt.pk))
 
 

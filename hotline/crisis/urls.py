@@ -18,4 +18,5 @@ urlpatterns = [
     # The button of a WeCom alert card: a signed, short-lived link for one person.
     path("take/<str:token>/", views.escalation_take, name="escalation-take"),
     path("escalations/<int:pk>/resolve/", views.escalation_resolve, name="escalation-resolve"),
+    path("escalations/<int:pk>/join/", views.escalation_join, name="escalation-join"),
 ]

@@ -15,7 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from hotline import access
 from hotline.access import can_escalate, can_report_on, is_crisis_staff, volunteer_of
+from hotline.calls import conference
 from hotline.crisis import escalations, reports
 from hotline.crisis.audit import action_words, actor_words, audit_trail
 from hotline.crisis.forms import AddendumForm, RaiseForm, ReportForm, ResolveForm
@@ -222,6 +224,7 @@ def escalation_detail(request, pk: int):
         {
             "e": escalation,
             "staff": staff,
+            "can_join": access.can_join_call(request.user, escalation.call),
             "now": now,
             "alerts": list(escalation.alerts.select_related("recipient", "message")),
             "trail": [
@@ -324,3 +327,27 @@ def escalation_resolve(request, pk: int):
     except escalations.EscalationConflict as exc:
         messages.error(request, exc.message)
     return _back(request, escalation)
+
+
+@login_required
+@require_POST
+def escalation_join(request, pk: int):
+    """A supervisor joins the escalated call's conference, muted or speaking."""
+    escalation = get_object_or_404(escalations_visible_to(request.user), pk=pk)
+    call = escalation.call
+    if not access.can_join_call(request.user, call):
+        raise PermissionDenied
+    mode = request.POST.get("mode", "")
+    try:
+        conference.call_join(
+            call=call,
+            volunteer=access.active_volunteer_of(request.user),
+            mode=mode,
+            by=request.user,
+            now=timezone.now(),
+            why="escalation",
+        )
+        messages.success(request, _("Your phone is being called: answer it to join."))
+    except conference.JoinRefused as exc:
+        messages.error(request, exc.message)
+    return redirect("crisis:escalation", pk=escalation.pk)

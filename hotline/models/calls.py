@@ -48,7 +48,8 @@ class Call(models.Model):
 
     class State(models.TextChoices):
         MENU = "menu", _("in the menu")
-        RINGING = "ringing", _("ringing volunteers")
+        # Waiting in the queue, with or without volunteers' phones ringing for it.
+        RINGING = "ringing", _("waiting for a volunteer")
         CONNECTED = "connected", _("connected")
         VOICEMAIL = "voicemail", _("in voicemail")
         ENDED = "ended", _("ended")
@@ -78,10 +79,25 @@ class Call(models.Model):
     non_data_type = models.CharField(
         _("non-data call"), max_length=12, choices=NonDataType.choices, blank=True
     )
-    # Why the caller went to voicemail: "out_of_hours", "nobody_on_shift", "nobody_answered".
-    voicemail_reason = models.CharField(max_length=20, blank=True)
+
+    class VoicemailReason(models.TextChoices):
+        CLOSED = "closed", _("closed: no published shift")
+        NOBODY_ON_SHIFT = "nobody_on_shift", _("nobody on shift for the service")
+        ALL_BUSY_TIMEOUT = "all_busy_timeout", _("everyone busy until the wait limit")
+        NOBODY_ANSWERED = "nobody_answered", _("everyone on shift rung, nobody answered")
+        CALLER_CHOSE = "caller_chose", _("the caller chose voicemail")
+        NOT_RECORDED = "not_recorded", _("ended before it could be recorded")
+
+    # Why the caller went to voicemail (VoicemailReason).
+    voicemail_reason = models.CharField(
+        _("voicemail reason"), max_length=20, choices=VoicemailReason.choices, blank=True
+    )
     twilio_status = models.CharField(_("Twilio status"), max_length=20, blank=True)
     menu_attempts = models.PositiveSmallIntegerField(default=0)
+    # The caller's preference from the second menu: "female" or "lang:<code>"; blank: none.
+    wants = models.CharField(
+        _("caller's preference"), max_length=20, blank=True, default="", db_default=""
+    )
     # Routing state, kept in the database so any process (webhook, task) can move it on.
     ring_tier = models.CharField(max_length=12, choices=Tier.choices, blank=True)
     ring_batch = models.PositiveSmallIntegerField(default=0)
@@ -182,6 +198,12 @@ class CallAttempt(models.Model):
     error = models.CharField(max_length=500, blank=True)
     offered_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
+    # An offer made on a phone leg already open for another attempt (that caller was taken
+    # while this volunteer answered; they are offered the next waiting caller on the same
+    # leg). The leg's status callbacks name the attempt that dialled it.
+    leg_of = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="reoffers"
+    )
 
     class Meta:
         ordering = ["offered_at", "id"]
@@ -193,6 +215,40 @@ class CallAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_id} → {self.volunteer_id}: {self.result or 'ringing'}"
+
+
+class CallJoin(models.Model):
+    """Someone brought onto a live call's conference: a supervisor listening (muted) or
+    speaking, asked for from the escalation page or by the volunteer on the call."""
+
+    class Mode(models.TextChoices):
+        LISTEN = "listen", _("listening (muted)")
+        SPEAK = "speak", _("speaking")
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="joins")
+    volunteer = models.ForeignKey(
+        Volunteer, on_delete=models.CASCADE, related_name="call_joins", verbose_name=_("who")
+    )
+    mode = models.CharField(_("mode"), max_length=6, choices=Mode.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("asked for by"),
+    )
+    requested_at = models.DateTimeField(_("asked for at"))
+    leg_sid = models.CharField(max_length=64, blank=True)
+    joined_at = models.DateTimeField(_("joined at"), null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        verbose_name = _("call join")
+        verbose_name_plural = _("call joins")
+
+    def __str__(self) -> str:
+        return f"{self.call_id} + {self.volunteer_id} ({self.mode})"
 
 
 class RingRotation(models.Model):

@@ -1,13 +1,34 @@
 """A hotline: one phone number and how it routes and escalates."""
 
+import re
 import zoneinfo
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from hotline.phone import validate_e164
 from hotline.timezones import validate_time_zone
+
+PREFERENCE = re.compile(r"^(female|lang:[a-z]{2,3})$")
+
+
+def validate_preference_options(value) -> None:
+    """At most 8 distinct options, each "female" or "lang:<code>" (keys 2–9 of the menu)."""
+    if (
+        not isinstance(value, list)
+        or len(value) > 8
+        or len(set(map(str, value))) != len(value)
+        or not all(isinstance(v, str) and PREFERENCE.match(v) for v in value)
+    ):
+        raise ValidationError(
+            _(
+                'Give at most 8 different options, each "female" or "lang:" and a language '
+                'code, e.g. ["female", "lang:en"].'
+            ),
+            code="preference_options",
+        )
 
 
 class Hotline(models.Model):
@@ -47,6 +68,31 @@ class Hotline(models.Model):
         _("ring time (seconds)"),
         default=20,
         validators=[MinValueValidator(5), MaxValueValidator(60)],
+    )
+    max_queue_seconds = models.PositiveSmallIntegerField(
+        _("longest wait in the queue (seconds)"),
+        default=180,
+        validators=[MinValueValidator(0), MaxValueValidator(1800)],
+        help_text=_(
+            "While everyone who can take the call is busy, the caller waits this long "
+            "before voicemail."
+        ),
+    )
+    # What the caller may ask for after choosing a service, in menu order (keys 2, 3, …;
+    # 1 is "no preference"): "female" (a female counsellor) or "lang:<code>" (a volunteer
+    # speaking that language, as in Volunteer.languages, e.g. "lang:en").
+    preference_options = models.JSONField(
+        _("caller preferences offered in the menu"),
+        default=list,
+        blank=True,
+        help_text=_('e.g. ["female", "lang:en", "lang:yue"]; empty: no second menu'),
+        validators=[validate_preference_options],
+    )
+    preference_wait_seconds = models.PositiveSmallIntegerField(
+        _("longest wait for a volunteer who fits the preference (seconds)"),
+        default=60,
+        validators=[MinValueValidator(0), MaxValueValidator(1800)],
+        help_text=_("After this, anyone who can take the call is offered it."),
     )
     # Swaps and escalations
     auto_approve_swaps = models.BooleanField(_("approve swaps automatically"), default=False)

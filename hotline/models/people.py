@@ -96,6 +96,16 @@ class Volunteer(models.Model):
     crisis_trained = models.BooleanField(
         _("crisis-trained"), default=False, help_text=_("Crisis-intervention training")
     )
+
+    class Gender(models.TextChoices):
+        FEMALE = "female", _("female")
+        MALE = "male", _("male")
+
+    # Asked only so that a caller who asks for a female counsellor can have one (the voice
+    # menu's option, if the hotline offers it); blank: not stated.
+    gender = models.CharField(
+        _("gender"), max_length=6, choices=Gender.choices, blank=True, default="", db_default=""
+    )
     languages = models.JSONField(
         _("languages spoken"), default=list, blank=True, help_text=_('e.g. ["zh", "en"]')
     )

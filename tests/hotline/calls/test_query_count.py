@@ -112,7 +112,7 @@ def test_arrival_insert_stores_what_save_would(scene, clock, when):
     assert stored.hotline_id == scene.hotline.pk
     assert _row(call.pk) == _saved_by_the_orm(stored)
     assert (stored.state, stored.outcome, stored.voicemail_reason) == (
-        ("menu", "", "") if when == NOW else ("voicemail", "out_of_hours", "out_of_hours")
+        ("menu", "", "") if when == NOW else ("voicemail", "out_of_hours", "closed")
     )
     assert (stored.caller_last4, stored.webhook_base, stored.twilio_status) == (
         "8000",

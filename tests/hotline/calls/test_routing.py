@@ -154,7 +154,9 @@ def test_first_accept_wins_others_cancelled_late_acceptor_hears_taken(
     clock.advance(seconds=7)
     r = leg(tw, att_a, "accept", Digits="1")
     body = r.content.decode()
-    assert "<Dial" in body and f"<Queue>call-{att_a.call_id}</Queue>" in body
+    assert "<Dial" in body and f">call-{att_a.call_id}</Conference>" in body
+    # the caller is moved from the hold queue into the same conference
+    assert SID in fake_twilio.redirected()
     call = Call.objects.get()
     assert (
         call.state == Call.State.CONNECTED and call.answered_by == a and call.shift == scene.shift
@@ -225,7 +227,7 @@ def test_batches_then_supervisors_then_voicemail(scene, tw, fake_twilio):
     assert "<Leave" in r.content.decode()
     r = tw(f"/twilio/voice/queue-done?call={call.pk}", {**call_data(), "QueueResult": "leave"})
     body = r.content.decode()
-    assert "busy" in body and "120, 110" in body and "press 1" in body
+    assert "could answer" in body and "120, 110" in body and "press 1" in body
 
 
 def test_voicemail_with_callback_request_and_sms_to_coordinators_and_shift(scene, tw):
@@ -281,7 +283,6 @@ def test_rest_error_while_dialling_moves_to_next_volunteer(scene, tw, fake_twili
     first, second = attempts()
     assert first.volunteer == bad and first.result == "failed" and "400" in first.error
     assert second.volunteer == good and second.result == "" and second.leg_sid
-    assert second.batch == first.batch
     assert Call.objects.get().state == Call.State.RINGING
 
 
@@ -311,28 +312,28 @@ def test_lost_leg_callbacks_are_covered_by_the_sweep(scene, tw, fake_twilio, clo
     assert fake_twilio.dialled()[-1] == second.phone_number
 
 
-def test_sweep_takes_the_longest_overdue_calls_first(scene, clock):
-    """A run moves on at most `limit` calls: those waiting longest past their deadline."""
+def test_sweep_takes_the_longest_overdue_hotlines_first(scene, clock):
+    """A run dispatches at most `limit` hotlines: those with the call waiting longest past
+    its next check."""
     from hotline.calls.services import calls_sweep
 
-    def ringing(n, minutes_overdue):
+    def waiting(n, minutes_overdue):
         return Call.objects.create(
             call_sid=f"CA{n:032d}",
-            hotline=scene.hotline,
+            hotline=f.hotline(),  # nobody on shift: a dispatch sends it to voicemail
             arrived_at=NOW - dt.timedelta(minutes=10),
             state=Call.State.RINGING,
+            category="psychological",
             ring_tier=Call.Tier.VOLUNTEERS,
             ring_batch=1,
             batch_deadline=NOW - dt.timedelta(minutes=minutes_overdue),
         )
 
-    oldest, older, recent = ringing(1, 5), ringing(2, 3), ringing(3, 1)  # newest id last
+    oldest, older, recent = waiting(1, 5), waiting(2, 3), waiting(3, 1)  # newest id last
     assert calls_sweep(now=NOW, limit=2) == 2
-    moved = {c.pk for c in Call.objects.exclude(ring_batch=1)} | {
-        c.pk for c in Call.objects.exclude(state=Call.State.RINGING)
-    }
+    moved = set(Call.objects.exclude(state=Call.State.RINGING).values_list("pk", flat=True))
     assert moved == {oldest.pk, older.pk}
-    assert Call.objects.get(pk=recent.pk).ring_batch == 1
+    assert Call.objects.get(pk=recent.pk).state == Call.State.RINGING
 
 
 def test_hold_loop_advances_an_overdue_batch(scene, tw, fake_twilio, clock):
@@ -342,7 +343,7 @@ def test_hold_loop_advances_an_overdue_batch(scene, tw, fake_twilio, clock):
     start(tw, "1")
     call = Call.objects.get()
     r = tw(f"/twilio/voice/hold?call={call.pk}", call_data())
-    assert "<Pause" in r.content.decode()
+    assert "<Gather" in r.content.decode() and "<Leave" not in r.content.decode()
     clock.advance(minutes=1)
     r = tw(f"/twilio/voice/hold?call={call.pk}", call_data())
     assert "<Leave" in r.content.decode()
@@ -415,6 +416,9 @@ def test_press_after_batch_timed_out_takes_the_call_and_counts_as_busy(
     assert Call.objects.get().answered_by == first
     att.refresh_from_db()
     assert att.result == CallAttempt.Result.ACCEPTED and att.ended_at is None
-    # On a call now: the next caller does not ring them.
+    # On a call now: the next caller does not ring them. The second volunteer's leg was
+    # stopped, and they count as busy until its final status arrives.
     start(tw, "1", sid="CA" + "2" * 32)
+    assert fake_twilio.dialled() == [first.phone_number, second.phone_number]
+    leg(tw, attempts()[1], "leg-status", CallStatus="canceled")
     assert fake_twilio.dialled() == [first.phone_number, second.phone_number, second.phone_number]

@@ -3,7 +3,7 @@
 import pytest
 
 from hotline.calls.services import call_arrive, call_choose
-from hotline.models import CallAttempt
+from hotline.models import Call, CallAttempt
 from tests.support import factories as f
 from tests.support.twilio import HOTLINE_NUMBER, NOW
 
@@ -40,3 +40,4 @@ def test_two_callers_at_once_never_ring_the_same_volunteer(fake_twilio):
         CallAttempt.objects.filter(call__call_sid__in=sids).update(
             result=CallAttempt.Result.NO_ANSWER
         )
+        Call.objects.filter(call_sid__in=sids).update(state=Call.State.ENDED)

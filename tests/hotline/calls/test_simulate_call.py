@@ -20,7 +20,7 @@ def test_simulate_answered_by_a_named_volunteer(scene):
     out = run(answered_by="li")
     call = Call.objects.get()
     assert call.outcome == "answered" and call.answered_by == chosen
-    assert "<Enqueue" in out and "<Queue>" in out and "answered by" in out
+    assert "<Enqueue" in out and "<Conference" in out and "answered by" in out
 
 
 def test_simulate_nobody_answers_leaves_voicemail_and_callback(scene, fake_twilio):

@@ -113,7 +113,7 @@ def test_hold_loop_while_busy_just_keeps_holding(ringing, tw, monkeypatch):
     call, _attempt = ringing
     monkeypatch.setattr(calls, "call_tick", locked)
     r = tw(f"/twilio/voice/hold?call={call.pk}", call_data())
-    assert "stay on the line" in r.content.decode() and "<Pause" in r.content.decode()
+    assert "stay on the line" in r.content.decode() and "<Gather" in r.content.decode()
 
 
 def test_sms_status_kept_while_busy(db, tw, monkeypatch):

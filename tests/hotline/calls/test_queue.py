@@ -1,0 +1,387 @@
+"""The queue that waits for people (hotline/calls/queue.py), through the signed webhooks:
+callers wait while everyone who fits is busy, are offered to whoever comes free (oldest
+caller first, one caller per volunteer), tiers are re-checked at every batch, voicemail
+says why, and a volunteer's leg counts as busy until Twilio says it ended."""
+
+from hotline.calls.services import calls_sweep
+from hotline.models import Call, CallAttempt
+from tests.support.twilio import call_data, fixture
+
+A = "CA" + "1" * 32
+B = "CA" + "2" * 32
+C = "CA" + "3" * 32
+
+
+def start(tw, digits="1", sid=A):
+    assert tw("/twilio/voice/incoming", call_data(sid)).status_code == 200
+    data = {**fixture("voice-gather-digits"), "CallSid": sid, "Digits": digits}
+    return tw("/twilio/voice/menu", data)
+
+
+def leg(tw, attempt, path, **kw):
+    data = fixture("voice-screen-answer")
+    data["CallSid"] = attempt.leg_sid or "CA" + "9" * 32
+    data["To"] = attempt.volunteer.phone_number
+    data.update(kw)
+    return tw(f"/twilio/voice/{path}?attempt={attempt.pk}", data)
+
+
+def hang_up(tw, sid):
+    return tw("/twilio/voice/status", {**fixture("voice-status-completed"), "CallSid": sid})
+
+
+def call_ends(tw, sid):
+    """The caller hangs up; the volunteer's leg sends its final status."""
+    hang_up(tw, sid)
+    accepted = CallAttempt.objects.select_related("volunteer").get(
+        call__call_sid=sid, result=CallAttempt.Result.ACCEPTED
+    )
+    leg(tw, accepted, "leg-status", CallStatus="completed")
+
+
+def hold(tw, sid):
+    call = Call.objects.get(call_sid=sid)
+    return tw(f"/twilio/voice/hold?call={call.pk}", call_data(sid)).content.decode()
+
+
+def offers(sid):
+    return list(
+        CallAttempt.objects.filter(call__call_sid=sid).select_related("volunteer").order_by("id")
+    )
+
+
+def open_offer(sid):
+    return CallAttempt.objects.select_related("volunteer").get(
+        call__call_sid=sid, result=CallAttempt.Result.PENDING
+    )
+
+
+def talking(tw, sid=A):
+    """Caller `sid` is put through to the first volunteer offered."""
+    start(tw, "1", sid)
+    offer = offers(sid)[0]
+    leg(tw, offer, "offer")
+    assert "<Dial" in leg(tw, offer, "accept", Digits="1").content.decode()
+    return offer
+
+
+def state(sid):
+    call = Call.objects.get(call_sid=sid)
+    return call.state, call.voicemail_reason
+
+
+# --- waiting instead of voicemail ------------------------------------------------------------
+
+
+def test_caller_waits_while_everyone_is_busy_and_is_offered_when_a_call_ends(
+    scene, tw, fake_twilio
+):
+    v = scene.on_shift("counsellor")
+    talking(tw, A)
+    r = start(tw, "1", B)
+    assert "<Enqueue" in r.content.decode()
+    assert state(B) == ("ringing", "")  # waiting, not voicemail
+    assert fake_twilio.dialled() == [v.phone_number]
+    words = hold(tw, B)
+    assert "talking to other callers" in words and "next in line" in words
+    assert "120, 110" in words and "press any key" in words
+    hang_up(tw, A)
+    assert fake_twilio.dialled() == [v.phone_number]  # v's phone is still on A's leg
+    accepted = offers(A)[0]
+    leg(tw, accepted, "leg-status", CallStatus="completed")
+    # The seat comes free at once: no waiting for the sweep.
+    assert fake_twilio.dialled() == [v.phone_number, v.phone_number]
+    assert open_offer(B).volunteer == v
+
+
+def test_hold_words_say_how_many_wait_before_and_emergency_numbers_every_minute(scene, tw, clock):
+    scene.on_shift("counsellor")
+    talking(tw, A)
+    start(tw, "1", B)
+    start(tw, "1", C)
+    assert "1 caller is waiting before you" in hold(tw, C)
+    clock.advance(seconds=30)
+    assert "120, 110" not in hold(tw, C)
+    clock.advance(seconds=30)
+    assert "120, 110" in hold(tw, C)
+
+
+def test_declined_leg_frees_its_seat_for_the_next_caller_at_once(scene, tw, fake_twilio):
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    talking(tw, A)  # v
+    start(tw, "1", B)  # w rung
+    assert open_offer(B).volunteer == w
+    start(tw, "1", C)  # nobody free: waits
+    assert fake_twilio.dialled() == [v.phone_number, w.phone_number]
+    offer = open_offer(B)
+    leg(tw, offer, "offer")
+    leg(tw, offer, "accept", Digits="2")  # w declines B
+    leg(tw, offer, "leg-status", CallStatus="completed")
+    # w is offered C (never B again); B keeps waiting for v.
+    assert open_offer(C).volunteer == w
+    assert state(B) == ("ringing", "")
+
+
+def test_longest_waiting_caller_is_offered_first(scene, tw, fake_twilio, clock):
+    v = scene.on_shift("counsellor")
+    talking(tw, A)
+    clock.advance(seconds=5)
+    start(tw, "1", B)
+    clock.advance(seconds=5)
+    start(tw, "1", C)
+    call_ends(tw, A)
+    assert open_offer(B).volunteer == v
+    assert not CallAttempt.objects.filter(call__call_sid=C).exists()
+
+
+def test_each_volunteer_is_offered_one_caller_and_callers_share_free_volunteers(
+    scene, tw, fake_twilio
+):
+    """Batches of three used to reserve every free volunteer for the first caller and send
+    the second to voicemail."""
+    scene.hotline.ring_batch_size = 3
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    assert len(offers(A)) == 2  # alone: both rung for the first caller
+    start(tw, "1", B)
+    assert state(B) == ("ringing", "")
+    # A's first answer cancels the other leg; when its final status comes, B gets it.
+    first = offers(A)[0]
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")
+    other = offers(A)[1]
+    leg(tw, other, "leg-status", CallStatus="canceled")
+    assert open_offer(B).volunteer == other.volunteer
+    pending = CallAttempt.objects.filter(result=CallAttempt.Result.PENDING)
+    assert pending.count() == 1
+    assert {v, w} == {first.volunteer, other.volunteer}
+
+
+def test_two_callers_get_one_free_volunteer_each(scene, tw, fake_twilio):
+    scene.hotline.ring_batch_size = 3
+    scene.hotline.save()
+    x = scene.on_shift("counsellor")
+    talking(tw, A)  # x busy
+    v = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", B)
+    start(tw, "1", C)
+    # B took both free volunteers; C waits: then B's answer frees the other for C.
+    assert {o.volunteer for o in offers(B)} == {v, w} and not offers(C)
+    call_ends(tw, A)  # x comes free: offered to C, not to B (already ringing two)
+    assert open_offer(C).volunteer == x
+
+
+# --- voicemail reasons and words -------------------------------------------------------------
+
+
+def test_wait_limit_sends_to_voicemail_with_its_own_words(scene, tw, fake_twilio, clock):
+    scene.hotline.max_queue_seconds = 60
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    talking(tw, A)
+    start(tw, "1", B)
+    clock.advance(seconds=59)
+    assert "<Leave" not in hold(tw, B)
+    clock.advance(seconds=16)
+    assert "<Leave" in hold(tw, B)
+    assert state(B) == ("voicemail", "all_busy_timeout")
+    call = Call.objects.get(call_sid=B)
+    body = tw(
+        f"/twilio/voice/queue-done?call={call.pk}", {**call_data(B), "QueueResult": "leave"}
+    ).content.decode()
+    assert "still talking to other callers" in body and "press 1" in body
+
+
+def test_caller_presses_a_key_while_waiting_to_leave_a_message(scene, tw, fake_twilio):
+    scene.on_shift("counsellor")
+    talking(tw, A)
+    start(tw, "1", B)
+    call = Call.objects.get(call_sid=B)
+    data = {**call_data(B), "Digits": "5"}
+    r = tw(f"/twilio/voice/hold-key?call={call.pk}", data)
+    assert "<Leave" in r.content.decode()
+    assert state(B) == ("voicemail", "caller_chose")
+    body = tw(
+        f"/twilio/voice/queue-done?call={call.pk}", {**call_data(B), "QueueResult": "leave"}
+    ).content.decode()
+    assert "leave us a message" in body
+    hang_up(tw, B)
+    assert Call.objects.get(call_sid=B).outcome == Call.Outcome.MISSED
+
+
+def test_nobody_on_shift_for_the_service_is_told_so(scene, tw, fake_twilio):
+    scene.on_shift("counsellor")
+    r = start(tw, "2", A)  # family education: nobody on shift, no supervisor
+    assert state(A) == ("voicemail", "nobody_on_shift")
+    assert "No volunteer for this service is on duty" in r.content.decode()
+    assert fake_twilio.dialled() == []
+
+
+def test_nobody_answered_once_everyone_on_shift_was_rung(scene, tw, fake_twilio):
+    v = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    leg(tw, open_offer(A), "leg-status", CallStatus="no-answer")
+    assert state(A) == ("voicemail", "nobody_answered")
+    assert fake_twilio.dialled() == [v.phone_number]
+    assert A in fake_twilio.redirected()
+
+
+def test_out_of_hours_reason_is_closed(scene, tw, clock):
+    from tests.support import factories as f
+
+    clock.set(f.at(2026, 3, 2, 15))
+    r = tw("/twilio/voice/incoming", call_data(A))
+    assert state(A) == ("voicemail", "closed") and "closed" in r.content.decode()
+
+
+# --- tiers --------------------------------------------------------------------------------------
+
+
+def test_supervisor_rung_after_a_ring_then_counsellor_who_comes_free(scene, tw, fake_twilio, clock):
+    """Once a call reached the supervisors it went on to voicemail, however many
+    counsellors came free meanwhile."""
+    v = scene.on_shift("counsellor")
+    sup = scene.on_shift("supervisor")
+    talking(tw, A)  # v busy
+    start(tw, "1", B)
+    assert not offers(B)  # the counsellors' tier first: nobody rung yet
+    clock.advance(seconds=scene.hotline.ring_timeout)
+    hold(tw, B)  # past its next check: looked at again
+    clock.advance(seconds=16)
+    hold(tw, B)
+    assert open_offer(B).volunteer == sup and open_offer(B).tier == "supervisors"
+    leg(tw, open_offer(B), "leg-status", CallStatus="no-answer")
+    assert state(B) == ("ringing", "")  # v is still on shift: keep waiting
+    call_ends(tw, A)
+    offer = open_offer(B)
+    assert offer.volunteer == v and offer.tier == "volunteers"
+    assert Call.objects.get(call_sid=B).ring_tier == "volunteers"
+    assert fake_twilio.dialled()[-1] == v.phone_number
+
+
+# --- leg state that cannot lie ----------------------------------------------------------------
+
+
+def test_leg_answered_as_it_was_cancelled_is_hung_up_and_keeps_the_volunteer_busy(
+    scene, tw, fake_twilio
+):
+    v = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first, second = offers(A)
+    leg(tw, second, "leg-status", CallStatus="ringing")
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")
+    # We read "ringing" and sent `canceled`; w had answered that instant.
+    assert (second.leg_sid, "canceled") in fake_twilio.stopped()
+    leg(tw, second, "leg-status", CallStatus="in-progress")
+    assert (second.leg_sid, "completed") in fake_twilio.stopped()
+    # w's phone is still on that leg: the next caller does not ring w yet.
+    start(tw, "1", B)
+    assert fake_twilio.dialled().count(w.phone_number) == 1
+    assert state(B) == ("ringing", "")
+    leg(tw, second, "leg-status", CallStatus="completed")
+    assert fake_twilio.dialled().count(w.phone_number) == 2
+    assert open_offer(B).volunteer == w
+    assert v != w
+
+
+def test_answering_a_taken_call_offers_the_next_waiting_caller_on_the_same_leg(
+    scene, tw, fake_twilio
+):
+    x = scene.on_shift("counsellor")
+    talking(tw, A)  # x busy
+    v = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", B)  # v and w rung for B
+    start(tw, "1", C)  # waits
+    first, second = offers(B)
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")
+    # w answers in that instant: "taken", and C is offered on the same leg.
+    body = leg(tw, second, "offer").content.decode()
+    assert "This caller has been taken. Another caller is waiting." in body
+    reoffer = open_offer(C)
+    assert reoffer.volunteer == second.volunteer and reoffer.leg_of_id == second.pk
+    assert f"/twilio/voice/accept?attempt={reoffer.pk}" in body
+    r = leg(tw, reoffer, "accept", Digits="1")
+    assert f">call-{reoffer.call_id}</Conference>" in r.content.decode()
+    assert Call.objects.get(call_sid=C).answered_by == second.volunteer
+    assert len(fake_twilio.dialled()) == 3  # no new dial for C
+    assert {x, v, w} == {offers(A)[0].volunteer, first.volunteer, second.volunteer}
+
+
+def test_answering_a_taken_call_with_nobody_waiting_hears_taken(scene, tw):
+    scene.on_shift("counsellor")
+    scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first, second = offers(A)
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")
+    body = leg(tw, second, "offer").content.decode()
+    assert "This caller has been taken" in body and "<Hangup" in body
+
+
+# --- faults -----------------------------------------------------------------------------------
+
+
+def test_lost_leg_callback_costs_one_ring_timeout(scene, tw, fake_twilio, clock):
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    # The leg's callbacks never come. The hold loop gives the offer up after the ring time.
+    clock.advance(seconds=scene.hotline.ring_timeout + 15)
+    hold(tw, A)
+    assert open_offer(A).volunteer == w
+    assert state(A) == ("ringing", "")
+
+
+def test_failed_dial_moves_on_at_once(scene, tw, fake_twilio):
+    bad = scene.on_shift("counsellor")
+    good = scene.on_shift("counsellor")
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    fake_twilio.fail[bad.phone_number] = 500
+    start(tw, "1", A)
+    assert open_offer(A).volunteer == good
+    assert CallAttempt.objects.get(volunteer=bad).result == "failed"
+
+
+def test_sweep_offers_a_caller_whose_process_died_before_dispatching(
+    scene, tw, fake_twilio, clock, monkeypatch
+):
+    """The process that queued the caller died before offering them to anyone: the call
+    is a row in the queue, and the sweep (or the caller's hold loop) picks it up."""
+    from hotline.calls import services
+
+    v = scene.on_shift("counsellor")
+
+    def died(**kw):
+        raise SystemError("worker killed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "hotline_dispatch", died)
+        start(tw, "1", A)
+    assert state(A) == ("ringing", "") and fake_twilio.dialled() == []
+    assert calls_sweep() == 1
+    assert open_offer(A).volunteer == v
+
+
+def test_no_wait_limit_still_rings_whoever_is_free_and_never_waits_for_the_busy(
+    scene, tw, fake_twilio
+):
+    scene.hotline.max_queue_seconds = 0
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    assert open_offer(A).volunteer == v  # free: rung, whatever the limit
+    start(tw, "1", B)
+    assert state(B) == ("voicemail", "all_busy_timeout")
