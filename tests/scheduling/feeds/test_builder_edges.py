@@ -1,0 +1,160 @@
+"""Calendar-feed edges a mutation check found untested (issue 19): the 60-day window's
+edge, byte-identical builds with the cache cleared, a renamed or cancelled co-volunteer,
+and a fully staffed shift in the open-slots feed. Each test names the mutation of
+scheduling/feeds/builder.py it was checked against (made by hand, test seen failing, code
+reverted)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from scheduling import services
+from scheduling.feeds import builder as ical
+from scheduling.feeds import tokens
+from scheduling.models import CalendarToken
+from tests.scheduling.feeds import test_builder as base
+from tests.support import factories as f
+from tests.support.scenes import NOW, local
+
+pytestmark = pytest.mark.django_db
+
+# The feed tests' scene: Amy and Ben on a night shift across the spring change, Amy on a day.
+scene = base.scene
+fetch, vevents = base.fetch, base.vevents
+
+
+def uids(client, token):
+    return set(vevents(fetch(client, token).content))
+
+
+# --- the 60-day window ---------------------------------------------------------------------
+
+
+def test_a_shift_that_ended_within_the_last_60_days_is_still_in_the_feed(client, scene):
+    """The window starts at 00:00 UTC 60 days before today (NOW is 20 March 2027, so
+    19 January). Mutations: `DAYS_BACK = 30` drops the 59-day-old shift; `ends_at__gte` →
+    `__gt` drops the one ending exactly on the edge."""
+    amy = scene["amy"]
+    edge = dt.datetime(2027, 1, 19, 0, 0, tzinfo=dt.UTC)  # London is on UTC in January
+    on_edge = f.assignment(
+        shift_=f.shift(roster_=scene["roster"], starts_at=edge - dt.timedelta(hours=4), hours=4),
+        volunteer_=amy,
+    )
+    recent = f.assignment(
+        shift_=f.shift(roster_=scene["roster"], starts_at=local(2027, 1, 20, 9), hours=4),
+        volunteer_=amy,
+    )
+    before = f.assignment(
+        shift_=f.shift(
+            roster_=scene["roster"],
+            starts_at=edge - dt.timedelta(hours=4, minutes=1),
+            hours=4,
+        ),
+        volunteer_=amy,
+    )
+    found = uids(client, scene["token"])
+    assert f"assignment-{on_edge.pk}@testserver" in found
+    assert f"assignment-{recent.pk}@testserver" in found
+    assert f"assignment-{before.pk}@testserver" not in found
+
+
+# --- byte-identical builds ---------------------------------------------------------------------
+
+
+def test_two_builds_of_unchanged_data_are_byte_identical_with_the_cache_cleared(scene, clock):
+    """DTSTAMP and LAST-MODIFIED come from the data, not the clock. Mutation: `stamp=
+    a.updated_at…` → `stamp=now` makes the second build differ."""
+    first = ical.volunteer_feed(scene["amy"], now=clock.now)
+    cache.clear()
+    clock.advance(hours=3)
+    second = ical.volunteer_feed(scene["amy"], now=clock.now)
+    assert first == second
+
+
+def test_two_open_slot_builds_are_byte_identical_with_the_cache_cleared(scene, clock):
+    """Mutation: the open slot's `stamp=changed…` → `stamp=now`."""
+    first = ical.open_slots_feed(language="en", now=clock.now)
+    cache.clear()
+    clock.advance(hours=3)
+    assert ical.open_slots_feed(language="en", now=clock.now) == first
+
+
+def test_the_feed_url_serves_identical_bytes_after_the_cache_is_cleared(client, scene, clock):
+    first = fetch(client, scene["token"])
+    cache.clear()
+    clock.advance(hours=3)
+    second = fetch(client, scene["token"])
+    assert first.content == second.content and first["ETag"] == second["ETag"]
+
+
+# --- co-volunteers -------------------------------------------------------------------------------
+
+
+def test_renaming_a_co_volunteer_changes_the_etag(client, scene, clock):
+    """Mutation: leaving `crew_renamed` out of the version keeps the old ETag, so the
+    calendar app gets 304 and keeps showing the old name."""
+    first = fetch(client, scene["token"])
+    assert "Ben" in first.content.decode()
+    clock.advance(hours=1)
+    ben = scene["ben"]
+    ben.display_name = "Benedict"
+    ben.save()
+    second = fetch(client, scene["token"], if_none_match=first["ETag"])
+    assert second.status_code == 200 and second["ETag"] != first["ETag"]
+    assert "Benedict" in second.content.decode()
+
+
+def test_a_cancelled_co_volunteer_is_no_longer_listed_under_with(client, scene, clock):
+    """Mutation: dropping `status=ACTIVE` from the co-volunteers' query keeps naming Ben."""
+    from scheduling.models import Assignment
+
+    night_uid = f"assignment-{scene['a_night'].pk}@testserver"
+    first = fetch(client, scene["token"])
+    assert "With: Ben" in vevents(first.content)[night_uid].description.value
+    clock.advance(hours=1)
+    services.assignment_cancel(
+        assignment=Assignment.objects.get(shift=scene["night"], volunteer=scene["ben"])
+    )
+    second = fetch(client, scene["token"], if_none_match=first["ETag"])
+    assert second.status_code == 200
+    assert "Ben" not in vevents(second.content)[night_uid].description.value
+
+
+# --- the open-slots feed ---------------------------------------------------------------------------
+
+
+def _fill_night(scene):
+    f.assignment(
+        shift_=scene["night"],
+        volunteer_=f.volunteer(roles=("family_educator",)),
+        role="family_educator",
+    )
+    f.assignment(
+        shift_=scene["night"], volunteer_=f.volunteer(roles=("supervisor",)), role="supervisor"
+    )
+
+
+def test_a_fully_staffed_shift_is_absent_from_the_open_slots_feed(scene, clock):
+    """Mutation: removing `if not missing: continue` lists every shift, full or not."""
+    night_uid = f"shift-{scene['night'].pk}-open@testserver"
+    day_uid = f"shift-{scene['day'].pk}-open@testserver"
+    assert night_uid in vevents(ical.open_slots_feed(language="en", now=NOW))
+    _fill_night(scene)
+    found = vevents(ical.open_slots_feed(language="en", now=NOW))
+    assert night_uid not in found and day_uid in found
+
+
+def test_open_slots_url_drops_a_shift_once_it_is_full(client, scene, coordinator, clock):
+    token = tokens.calendar_token_get(user=coordinator, kind=CalendarToken.Kind.OPEN)
+    url = reverse("scheduling:calendar-open-feed", kwargs={"token": token.token})
+    first = client.get(url)
+    night_uid = f"shift-{scene['night'].pk}-open@testserver"
+    assert night_uid in vevents(first.content)
+    clock.advance(hours=1)
+    _fill_night(scene)
+    second = client.get(url, headers={"if_none_match": first["ETag"]})
+    assert second.status_code == 200 and night_uid not in vevents(second.content)
