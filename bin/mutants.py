@@ -4,6 +4,7 @@ the fast subset of tests that covers it (see docs/testing.md).
     .venv/bin/python bin/mutants.py                  # every module, one after the other
     .venv/bin/python bin/mutants.py rules feeds      # some of them
     .venv/bin/python bin/mutants.py --list           # the modules and their tests
+    .venv/bin/python bin/mutants.py --resume feeds   # go on where a time limit stopped it
     MUTANTS_JOBS=2 MUTANTS_TIMEOUT=1800 ...          # workers per module, seconds per module
 
 Each module runs in its own scratch copy of the project (var/mutants/<name>/), so the working
@@ -113,9 +114,12 @@ def _toml_list(items) -> str:
     return "[" + ", ".join(f'"{i}"' for i in items) + "]"
 
 
-def _scratch(module: Module) -> Path:
-    """A fresh copy of the project for this module, with mutmut's configuration."""
+def _scratch(module: Module, *, resume: bool) -> Path:
+    """A fresh copy of the project for this module, with mutmut's configuration; with
+    `resume`, the copy of an earlier run, whose finished mutants mutmut does not run again."""
     where = WORK / module.name
+    if resume and (where / "mutants").exists():
+        return where
     if where.exists():
         shutil.rmtree(where)
     where.mkdir(parents=True)
@@ -161,8 +165,10 @@ def _show(where: Path, name: str) -> str:
     ).stdout
 
 
-def run(module: Module, *, jobs: int, timeout: int) -> tuple[int, int, list[str], bool]:
-    where = _scratch(module)
+def run(
+    module: Module, *, jobs: int, timeout: int, resume: bool = False
+) -> tuple[int, int, list[str], bool]:
+    where = _scratch(module, resume=resume)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"}
     env.pop("DATABASE_URL", None)  # SQLite: the fast subset, no server needed
     started = time.monotonic()
@@ -209,7 +215,9 @@ def main(argv: list[str]) -> int:
     report = []
     for name in names:
         module = MODULES[name]
-        killed, done, survivors, _timed_out = run(module, jobs=jobs, timeout=timeout)
+        killed, done, survivors, _timed_out = run(
+            module, jobs=jobs, timeout=timeout, resume="--resume" in argv
+        )
         report.append(f"== {name} ({module.path}): {killed}/{done} killed")
         for survivor in survivors:
             print(f"  survived: {survivor}")

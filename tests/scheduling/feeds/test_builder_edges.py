@@ -158,3 +158,58 @@ def test_open_slots_url_drops_a_shift_once_it_is_full(client, scene, coordinator
     _fill_night(scene)
     second = client.get(url, headers={"if_none_match": first["ETag"]})
     assert second.status_code == 200 and night_uid not in vevents(second.content)
+
+
+def test_open_slot_event_says_what_is_missing_and_changes_with_its_assignments(scene, clock):
+    """The whole event a coordinator's calendar shows. Added after `make mutants` showed
+    most of open_slots_feed's mutants surviving (wording, crisis-trained seats, SEQUENCE,
+    DTSTAMP from the last assignment change)."""
+    scene["night"].crisis_trained_required = 1
+    scene["night"].save()
+    uid = f"shift-{scene['night'].pk}-open@testserver"
+    event = vevents(ical.open_slots_feed(language="en", now=clock.now))[uid]
+    missing = "1 × family-education expert, 1 × supervisor, 1 crisis-trained"
+    assert event.summary.value == f"Unfilled: {missing} · London Line"
+    assert event.description.value == f"Still needed: {missing}"
+    assert (event.status.value, event.location.value) == ("TENTATIVE", "London Line")
+    assert event.sequence.value == "2"  # two assignments, never changed
+    assert event.dtstamp.value == event.last_modified.value == NOW
+    assert event.dtstart.value.astimezone(dt.UTC) == scene["night"].starts_at
+    assert event.dtend.value.astimezone(dt.UTC) == scene["night"].ends_at
+
+    clock.advance(hours=2)
+    services.assignment_update(assignment=scene["a_night"], role="supervisor")
+    cache.clear()
+    event = vevents(ical.open_slots_feed(language="en", now=clock.now))[uid]
+    missing = "1 × counsellor, 1 × family-education expert, 1 crisis-trained"
+    assert event.summary.value == f"Unfilled: {missing} · London Line"
+    assert event.sequence.value == "3"  # one change more
+    assert event.dtstamp.value == event.last_modified.value == clock.now
+
+
+def test_open_slot_feed_in_chinese(scene, clock):
+    event = vevents(ical.open_slots_feed(language="zh-hans", now=clock.now))[
+        f"shift-{scene['night'].pk}-open@testserver"
+    ]
+    assert event.summary.value == "空缺：1 × 家庭教育专家, 1 × 督导 · London Line"
+    assert event.description.value == "尚缺：1 × 家庭教育专家, 1 × 督导"
+
+
+def test_open_slots_etag_follows_assignment_changes(scene, clock):
+    """A role change, a new assignment and a cancellation each give a new ETag."""
+    etags = [ical.open_slots_version(language="en", now=clock.now).etag]
+    clock.advance(hours=1)
+    services.assignment_update(assignment=scene["a_night"], role="supervisor")
+    etags.append(ical.open_slots_version(language="en", now=clock.now).etag)
+    clock.advance(hours=1)
+    extra = f.assignment(
+        shift_=scene["day"],
+        volunteer_=f.volunteer(roles=("family_educator",)),
+        role="family_educator",
+    )
+    etags.append(ical.open_slots_version(language="en", now=clock.now).etag)
+    clock.advance(hours=1)
+    services.assignment_cancel(assignment=extra)
+    etags.append(ical.open_slots_version(language="en", now=clock.now).etag)
+    assert len(set(etags)) == 4
+    assert ical.open_slots_version(language="zh-hans", now=clock.now).etag != etags[-1]
