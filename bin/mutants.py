@@ -6,6 +6,7 @@ the fast subset of tests that covers it (see docs/testing.md).
     .venv/bin/python bin/mutants.py --list           # the modules and their tests
     .venv/bin/python bin/mutants.py --resume feeds   # go on where a time limit stopped it
     MUTANTS_JOBS=2 MUTANTS_TIMEOUT=1800 ...          # workers per module, seconds per module
+    MUTANTS_ONLY="scheduling.feeds.builder.x_open_slots*" ... feeds   # some functions only
 
 Each module runs in its own scratch copy of the project (var/mutants/<name>/), so the working
 tree is never mutated and two modules never share mutmut's state. mutmut writes the mutants
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,7 +168,7 @@ def _show(where: Path, name: str) -> str:
 
 
 def run(
-    module: Module, *, jobs: int, timeout: int, resume: bool = False
+    module: Module, *, jobs: int, timeout: int, resume: bool = False, only: list[str] = ()
 ) -> tuple[int, int, list[str], bool]:
     where = _scratch(module, resume=resume)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"}
@@ -175,7 +177,7 @@ def run(
     timed_out = False
     try:
         subprocess.run(
-            [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *only],
             cwd=where,
             env=env,
             timeout=timeout,
@@ -185,6 +187,8 @@ def run(
     except subprocess.TimeoutExpired:
         timed_out = True
     results = _results(where)
+    if only:
+        results = {n: s for n, s in results.items() if any(fnmatch(n, p) for p in only)}
     killed = sum(1 for s in results.values() if s in KILLED)
     # A mutant no chosen test reaches ("no tests") survives as surely as one they miss.
     survivors = sorted(n for n, s in results.items() if s in SURVIVED)
@@ -216,7 +220,11 @@ def main(argv: list[str]) -> int:
     for name in names:
         module = MODULES[name]
         killed, done, survivors, _timed_out = run(
-            module, jobs=jobs, timeout=timeout, resume="--resume" in argv
+            module,
+            jobs=jobs,
+            timeout=timeout,
+            resume="--resume" in argv,
+            only=os.environ.get("MUTANTS_ONLY", "").split(),
         )
         report.append(f"== {name} ({module.path}): {killed}/{done} killed")
         for survivor in survivors:
