@@ -216,7 +216,9 @@ def main(argv: list[str]) -> int:
         return 2
     jobs = int(os.environ.get("MUTANTS_JOBS", "2"))
     timeout = int(os.environ.get("MUTANTS_TIMEOUT", "1800"))
-    report = []
+    WORK.mkdir(parents=True, exist_ok=True)
+    report = WORK / "report.txt"
+    report.write_text("")
     for name in names:
         module = MODULES[name]
         killed, done, survivors, _timed_out = run(
@@ -226,13 +228,15 @@ def main(argv: list[str]) -> int:
             resume="--resume" in argv,
             only=os.environ.get("MUTANTS_ONLY", "").split(),
         )
-        report.append(f"== {name} ({module.path}): {killed}/{done} killed")
         for survivor in survivors:
-            print(f"  survived: {survivor}")
-            report.append(_show(WORK / name, survivor))
-    WORK.mkdir(parents=True, exist_ok=True)
-    (WORK / "report.txt").write_text("\n".join(report) + "\n")
-    print(f"survivors' diffs: {WORK / 'report.txt'}")
+            print(f"  survived: {survivor}", flush=True)
+        # Written as it goes (one `mutmut show` per survivor is slow): a cut leaves the rest.
+        with report.open("a") as out:
+            out.write(f"== {name} ({module.path}): {killed}/{done} killed\n")
+            for survivor in survivors:
+                out.write(_show(WORK / name, survivor) + "\n")
+                out.flush()
+    print(f"survivors' diffs: {report}")
     return 0
 
 
