@@ -213,3 +213,61 @@ def test_open_slots_etag_follows_assignment_changes(scene, clock):
     etags.append(ical.open_slots_version(language="en", now=clock.now).etag)
     assert len(set(etags)) == 4
     assert ical.open_slots_version(language="zh-hans", now=clock.now).etag != etags[-1]
+
+
+# --- found through make mutants: what a volunteer's calendar shows ------------------------------
+
+
+def test_volunteer_event_says_hotline_role_crew_and_coordinator(scene, clock, settings):
+    """The whole event, as the volunteer's calendar app shows it. Co-volunteers are listed by
+    name (Cai before Zed although Zed joined first); a cancelled shift says so."""
+    settings.COORDINATOR_CONTACT = "Chen 13800000000"
+    night = scene["night"]
+    zed = f.volunteer(display_name="Zed", roles=("family_educator",))
+    f.assignment(shift_=night, volunteer_=zed, role="family_educator")
+    f.assignment(shift_=night, volunteer_=f.volunteer(display_name="Cai"), role="supervisor")
+    number = scene["hotline"].phone_number
+    events = vevents(ical.volunteer_feed(scene["amy"], now=clock.now))
+    event = events[f"assignment-{scene['a_night'].pk}@testserver"]
+    assert event.summary.value == "counsellor · London Line"
+    assert event.description.value == (
+        f"Hotline: London Line ({number})\nRole: counsellor\nWith: Ben, Cai, Zed\n"
+        "Coordinator: Chen 13800000000"
+    )
+    assert event.location.value == "By phone from home · London Line"
+    assert event.created.value == event.last_modified.value == NOW
+    assert (event.status.value, event.transp.value) == ("CONFIRMED", "OPAQUE")
+
+    clock.advance(hours=1)
+    services.assignment_cancel(assignment=scene["a_day"])
+    cache.clear()
+    event = vevents(ical.volunteer_feed(scene["amy"], now=clock.now))[
+        f"assignment-{scene['a_day'].pk}@testserver"
+    ]
+    assert event.summary.value == "Cancelled: counsellor · London Line"
+    assert event.description.value == (
+        f"Hotline: London Line ({number})\nRole: counsellor\nThis shift is no longer yours.\n"
+        "Coordinator: Chen 13800000000"
+    )
+    assert (event.status.value, event.transp.value) == ("CANCELLED", "TRANSPARENT")
+    assert event.created.value == NOW and event.last_modified.value == clock.now
+
+
+def test_an_active_assignment_unchanged_for_months_stays_in_the_feed(client, scene, clock):
+    """Only cancelled assignments drop out after 30 days. Mutation: `Q(status=ACTIVE)` →
+    `Q(status=None)` keeps only assignments changed in the last 30 days."""
+    later = f.assignment(
+        shift_=f.shift(roster_=scene["roster"], starts_at=local(2027, 6, 1, 9), hours=4),
+        volunteer_=scene["amy"],
+    )
+    clock.advance(days=45)
+    assert f"assignment-{later.pk}@testserver" in uids(client, scene["token"])
+
+
+def test_changing_the_hotline_time_zone_changes_the_etag(client, scene):
+    """The shown times move with the zone. Mutation: the zone left out of `hotline_shown`."""
+    first = fetch(client, scene["token"])
+    scene["hotline"].time_zone = "Europe/Dublin"
+    scene["hotline"].save()
+    second = fetch(client, scene["token"], if_none_match=first["ETag"])
+    assert second.status_code == 200 and "Europe/Dublin" in second.content.decode()
