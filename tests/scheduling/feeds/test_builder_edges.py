@@ -18,7 +18,7 @@ from scheduling.feeds import tokens
 from scheduling.models import CalendarToken
 from tests.scheduling.feeds import test_builder as base
 from tests.support import factories as f
-from tests.support.scenes import NOW, local
+from tests.support.scenes import NOW, local, london_hotline, published_roster
 
 pytestmark = pytest.mark.django_db
 
@@ -271,3 +271,27 @@ def test_changing_the_hotline_time_zone_changes_the_etag(client, scene):
     scene["hotline"].save()
     second = fetch(client, scene["token"], if_none_match=first["ETag"])
     assert second.status_code == 200 and "Europe/Dublin" in second.content.decode()
+
+
+def test_open_slots_only_published_active_hotlines_from_yesterday_on(scene, clock):
+    """Found through make mutants (open_slots_shifts survivors): a draft roster's shifts, an
+    inactive hotline's shifts, and shifts that ended before 00:00 UTC yesterday are not
+    offered; the calendar is named for what it is."""
+    yesterday = dt.datetime(2027, 3, 19, 0, 0, tzinfo=dt.UTC)  # NOW is 20 March, 12:00 UTC
+    on_edge = f.shift(roster_=scene["roster"], starts_at=yesterday - dt.timedelta(hours=4), hours=4)
+    too_old = f.shift(
+        roster_=scene["roster"], starts_at=yesterday - dt.timedelta(hours=4, minutes=1), hours=4
+    )
+    draft = f.shift(
+        roster_=f.roster(hotline_=scene["hotline"], status="draft"), starts_at=local(2027, 4, 5, 9)
+    )
+    closed_line = london_hotline(name="Closed Line", is_active=False)
+    closed = f.shift(roster_=published_roster(closed_line), starts_at=local(2027, 4, 5, 9), hours=4)
+    body = ical.open_slots_feed(language="en", now=clock.now)
+    found = vevents(body)
+    assert f"shift-{on_edge.pk}-open@testserver" in found
+    for absent in (too_old, draft, closed):
+        assert f"shift-{absent.pk}-open@testserver" not in found
+    assert "X-WR-CALNAME:Unfilled hotline slots\r\n" in body.decode()
+    chinese = ical.open_slots_feed(language="zh-hans", now=clock.now).decode()
+    assert "X-WR-CALNAME:" in chinese and "Unfilled hotline slots" not in chinese
