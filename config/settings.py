@@ -173,6 +173,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "hotline.context_processors.site",
+                "hotline.crisis.context_processors.crisis_banner",
             ],
         },
     },
@@ -297,6 +299,10 @@ SPECTACULAR_SETTINGS = {
         # An availability window's kind and a swap request's kind.
         "AvailabilityKindEnum": "scheduling.models.AVAILABILITY_KINDS",
         "SwapKindEnum": "scheduling.models.SWAP_KINDS",
+        # A follow-up's kind, source and status (docs/follow-ups.md).
+        "FollowUpKindEnum": "hotline.models.followups.FOLLOW_UP_KINDS",
+        "FollowUpSourceEnum": "hotline.models.followups.FOLLOW_UP_SOURCES",
+        "FollowUpStatusEnum": "hotline.models.followups.FOLLOW_UP_STATUSES",
     },
 }
 
@@ -413,8 +419,15 @@ BENCH_BARE_VIEW = env_bool("BENCH_BARE_VIEW", False)
 # report and escalation notes (`purge_expired`, daily). A report is editable this many hours.
 RETENTION_DAYS_CALLBACK = env_int("RETENTION_DAYS_CALLBACK", 30)
 RETENTION_DAYS_RECORDING = env_int("RETENTION_DAYS_RECORDING", 90)
-RETENTION_DAYS_NOTES = env_int("RETENTION_DAYS_NOTES", 365)
+# Notes: three years by default, the national hotline guideline's minimum (docs/privacy.md).
+RETENTION_DAYS_NOTES = env_int("RETENTION_DAYS_NOTES", 1095)
 REPORT_EDIT_HOURS = env_int("REPORT_EDIT_HOURS", 24)
+# Follow-ups (docs/follow-ups.md): hours until a new follow-up is due, and until a debrief is.
+FOLLOW_UP_DUE_HOURS = env_int("FOLLOW_UP_DUE_HOURS", 24)
+DEBRIEF_DUE_HOURS = env_int("DEBRIEF_DUE_HOURS", 24)
+# The referral directory (docs/referrals.md): a resource not verified for this many days is
+# on the coordinators' monthly list.
+RESOURCE_VERIFY_DAYS = env_int("RESOURCE_VERIFY_DAYS", 180)
 
 # Volunteers on their own (calendar feeds, reminders, swaps; docs/volunteers.md).
 # Host part of calendar UIDs (assignment-<id>@<host>): set it once and never change it, or
@@ -427,6 +440,10 @@ SITE_URL = env_str("SITE_URL")
 # Hours before a published shift that a reminder SMS goes out (whole hours; when none is
 # positive, 24 and 2).
 SHIFT_REMINDER_HOURS = sorted({h for h in env_int_list("SHIFT_REMINDER_HOURS") if h > 0} or {24, 2})
+# Password reset codes sent by SMS (docs/security-logins.md): minutes they work, wrong
+# guesses they survive.
+PASSWORD_RESET_CODE_MINUTES = env_int("PASSWORD_RESET_CODE_MINUTES", 30)
+PASSWORD_RESET_CODE_ATTEMPTS = env_int("PASSWORD_RESET_CODE_ATTEMPTS", 5)
 # Who volunteers contact about their shifts, shown on My shifts and in the feed.
 COORDINATOR_CONTACT = env_str("COORDINATOR_CONTACT")
 # Drops: volunteers asked by SMS per wave, and minutes between waves.
@@ -461,3 +478,48 @@ WEBHOOK_INBOX_DIR = env_str("WEBHOOK_INBOX_DIR", str(BASE_DIR / "var" / "inbox")
 ROSTER_SPREAD_TOLERANCE_HOURS = env_int("ROSTER_SPREAD_TOLERANCE_HOURS", 12)
 if ROSTER_SPREAD_TOLERANCE_HOURS < 0:
     raise ImproperlyConfigured("ROSTER_SPREAD_TOLERANCE_HOURS must be 0 or more")
+
+# Channels (docs/channels.md). Each kind of message goes to a person over their own channel
+# order (Volunteer.channels), else the order here, falling back to the next channel when one
+# fails: `sms`, `voice` (an automated call), `wecom` (a WeCom app message).
+MESSAGE_CHANNELS = {
+    "escalation": env_list("MESSAGE_CHANNELS_ESCALATION", "wecom,voice,sms"),
+    "reminder": env_list("MESSAGE_CHANNELS_REMINDER", "wecom,sms"),
+    "default": env_list("MESSAGE_CHANNELS_DEFAULT", "wecom,sms"),
+}
+# At most this many messages of one kind to one person on one channel per hour; past it the
+# next channel is used (the carriers' rule: repeated identical texts are refused).
+MESSAGE_HOURLY_LIMIT = env_int("MESSAGE_HOURLY_LIMIT", 3)
+MESSAGE_HOURLY_LIMITS = {"escalation": env_int("MESSAGE_HOURLY_LIMIT_ESCALATION", 6)}
+# Numbers the voice provider cannot call (Twilio: no outbound calls to mainland China since
+# November 2023); the voice channel skips them.
+VOICE_UNREACHABLE_PREFIXES = env_list("VOICE_UNREACHABLE_PREFIXES", "+86")
+# Seconds an alert call rings before it counts as unanswered.
+VOICE_ALERT_RING_SECONDS = env_int("VOICE_ALERT_RING_SECONDS", 30)
+# SMS texts without links (the backend forbids them: Twilio's China route, Alibaba Cloud);
+# `aliyun` never carries links.
+SMS_PLAIN_TEXT = env_bool("SMS_PLAIN_TEXT", False)
+# Twilio's REST API (a local fake in black-box checks).
+TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com")
+# WeCom (企业微信) app messages: the corp's id, the app's AgentId and Secret, the API base.
+WECOM_CORP_ID = env_str("WECOM_CORP_ID")
+WECOM_AGENT_ID = env_str("WECOM_AGENT_ID")
+WECOM_SECRET = env_str("WECOM_SECRET")
+WECOM_API_BASE = env_str("WECOM_API_BASE", "https://qyapi.weixin.qq.com")
+# Minutes a link in a message (acknowledge an escalation) stays valid.
+ACTION_LINK_MAX_AGE_MINUTES = env_int("ACTION_LINK_MAX_AGE_MINUTES", 60)
+# Alibaba Cloud SMS (SMS_BACKEND=aliyun): credentials, endpoint, the registered sign name, and
+# the registered template code of each kind of message (see docs/channels.md for each
+# template's text and variables).
+ALIYUN_ACCESS_KEY_ID = env_str("ALIYUN_ACCESS_KEY_ID")
+ALIYUN_ACCESS_KEY_SECRET = env_str("ALIYUN_ACCESS_KEY_SECRET")
+ALIYUN_SMS_ENDPOINT = env_str("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com")
+ALIYUN_SMS_SIGN_NAME = env_str("ALIYUN_SMS_SIGN_NAME")
+ALIYUN_SMS_TEMPLATES = {
+    "escalation": env_str("ALIYUN_SMS_TEMPLATE_ESCALATION"),
+    "reminder": env_str("ALIYUN_SMS_TEMPLATE_REMINDER"),
+    "swap": env_str("ALIYUN_SMS_TEMPLATE_SWAP"),
+    "roster_change": env_str("ALIYUN_SMS_TEMPLATE_ROSTER_CHANGE"),
+    "voicemail": env_str("ALIYUN_SMS_TEMPLATE_VOICEMAIL"),
+    "notice": env_str("ALIYUN_SMS_TEMPLATE_NOTICE"),
+}

@@ -35,7 +35,9 @@ def escalations_visible_to(user) -> QuerySet[Escalation]:
     """Coordinators: the escalations of the hotlines they manage. Supervisors: every one.
     Anyone else: those they raised."""
     # What the pages and the API serializer show: no N+1 on a list of resolved escalations.
-    qs = Escalation.objects.select_related("hotline", "acknowledged_by", "resolved_by")
+    qs = Escalation.objects.select_related(
+        "hotline", "acknowledged_by__volunteer", "resolved_by__volunteer"
+    )
     if access.is_coordinator(user):
         return qs.filter(access.managed_hotlines_q(user, "hotline__"))
     if access.is_crisis_staff(user):
@@ -68,8 +70,20 @@ def tier_recipients(*, escalation: Escalation, tier: int, at: dt.datetime) -> li
     3: the coordinators (as `is_coordinator` decides) who have an active Volunteer
        record — it carries their phone number.
     """
+    return chain_tier_people(
+        hotline=escalation.hotline, tier=tier, at=at, exclude_user_id=escalation.raised_by_id
+    )
+
+
+def chain_tier_people(
+    *, hotline, tier: int, at: dt.datetime, exclude_user_id: int | None = None
+) -> list[Volunteer]:
+    """The escalation chain's tier `tier` on `hotline` at `at` (see tier_recipients), for
+    anything that goes "up the chain" (an overdue follow-up too). One query."""
     if tier == TIER_ON_SHIFT:
-        qs = volunteers_on_shift(escalation.hotline, at).filter(is_supervisor=True)
+        if hotline is None:
+            return []
+        qs = volunteers_on_shift(hotline, at).filter(is_supervisor=True)
     elif tier == TIER_SUPERVISORS:
         qs = Volunteer.objects.filter(is_active=True, is_supervisor=True)
     elif tier == TIER_COORDINATORS:
@@ -77,8 +91,8 @@ def tier_recipients(*, escalation: Escalation, tier: int, at: dt.datetime) -> li
     else:
         raise ValueError(f"no tier {tier}")
     qs = qs.filter(user__is_active=True).exclude(phone_number="")
-    if escalation.raised_by_id:
-        qs = qs.exclude(user_id=escalation.raised_by_id)
+    if exclude_user_id:
+        qs = qs.exclude(user_id=exclude_user_id)
     seen: set[str] = set()
     result = []
     for volunteer in qs.distinct().order_by("id"):
@@ -86,6 +100,20 @@ def tier_recipients(*, escalation: Escalation, tier: int, at: dt.datetime) -> li
             seen.add(volunteer.phone_number)
             result.append(volunteer)
     return result
+
+
+def chain_first_people(
+    *, hotline, at: dt.datetime, exclude_user_id: int | None = None
+) -> list[Volunteer]:
+    """The first non-empty tier of the chain (on shift, then every supervisor, then the
+    coordinators): who hears about something once, without a chain of its own."""
+    for tier in (TIER_ON_SHIFT, TIER_SUPERVISORS, TIER_COORDINATORS):
+        people = chain_tier_people(
+            hotline=hotline, tier=tier, at=at, exclude_user_id=exclude_user_id
+        )
+        if people:
+            return people
+    return []
 
 
 def crisis_staff_by_phone(number: str) -> Volunteer | None:
@@ -120,7 +148,7 @@ def escalations_for_dashboard(*, since: dt.datetime, limit: int = 100) -> list[E
             Q(status__in=[Escalation.Status.OPEN, Escalation.Status.ACKNOWLEDGED])
             | Q(resolved_at__gte=since)
         )
-        .select_related("hotline", "acknowledged_by")
+        .select_related("hotline", "acknowledged_by__volunteer")
         .prefetch_related(Prefetch("alerts", queryset=alerts))
         .annotate(status_rank=status_rank)
         .order_by("status_rank", "-opened_at", "-id")[:limit]

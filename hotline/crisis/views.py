@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from hotline.access import can_escalate, can_report_on, is_crisis_staff, volunteer_of
 from hotline.crisis import escalations, reports
-from hotline.crisis.audit import audit_trail
+from hotline.crisis.audit import action_words, actor_words, audit_trail
 from hotline.crisis.forms import AddendumForm, RaiseForm, ReportForm, ResolveForm
 from hotline.crisis.selectors import (
     calls_reportable_by,
@@ -24,7 +24,17 @@ from hotline.crisis.selectors import (
     escalations_visible_to,
     reports_visible_to,
 )
-from hotline.models import RISK_DESCRIPTIONS, Call, CallReport, Escalation, RiskLevel
+from hotline.followups.forms import SafetyForm
+from hotline.links import ActionLinkInvalid, action_token_read
+from hotline.models import (
+    RISK_DESCRIPTIONS,
+    Call,
+    CallReport,
+    Escalation,
+    NonDataType,
+    RiskLevel,
+)
+from hotline.taxonomy import selectors as taxonomy
 
 DASHBOARD_RESOLVED_DAYS = 7
 REFRESH_SECONDS = 30
@@ -72,15 +82,19 @@ def call_report(request, call_id: int):
                 if not author:
                     raise PermissionDenied
                 form = ReportForm(request.POST, instance=report if editable else None)
-                if form.is_valid():
+                safety_form = SafetyForm(request.POST)
+                if form.is_valid() and safety_form.is_valid():
                     data = {k: form.cleaned_data[k] for k in reports.EDITABLE_FIELDS}
+                    data[reports.ACTIONS] = form.cleaned_data["actions"]
+                    data[reports.REFERRALS] = form.cleaned_data["referred_resources"]
+                    safety = safety_form.answers()
                     if report is None:
                         saved = reports.report_create(
-                            call=call, by=request.user, data=data, now=now
+                            call=call, by=request.user, data=data, now=now, safety=safety
                         )
                     else:
                         saved = reports.report_update(
-                            report=report, by=request.user, data=data, now=now
+                            report=report, by=request.user, data=data, now=now, safety=safety
                         )
                     if getattr(saved, "escalation", None) is not None:
                         messages.warning(
@@ -111,6 +125,9 @@ def call_report(request, call_id: int):
             "call": call,
             "report": report,
             "form": form,
+            "safety_form": SafetyForm(),
+            "shown": _report_labels(report) if report is not None else None,
+            "non_data_types": NonDataType.choices,
             "addendum_form": addendum_form,
             "addenda": list(report.addenda.all()) if report else [],
             "risk_choices": _risk_choices(),
@@ -119,6 +136,20 @@ def call_report(request, call_id: int):
             "edit_until": report.created_at + reports.edit_window() if report else None,
         },
     )
+
+
+def _report_labels(report: CallReport) -> dict:
+    """The report's taxonomy codes as labels in the reader's language (a code since deleted
+    shows as itself)."""
+    names = taxonomy.labels()
+    return {
+        "category": names["category"].get(report.category, report.category),
+        "sub_category": names["category"].get(report.sub_category, report.sub_category),
+        "caller_group": names["caller_group"].get(report.caller_group, report.caller_group),
+        "actions": [
+            names["action"].get(c, c) for c in report.actions.values_list("code", flat=True)
+        ],
+    }
 
 
 @login_required
@@ -189,7 +220,12 @@ def escalation_detail(request, pk: int):
             "staff": staff,
             "now": now,
             "alerts": list(escalation.alerts.select_related("recipient", "message")),
-            "trail": list(audit_trail(escalation).select_related("actor")) if staff else [],
+            "trail": [
+                {"at": entry.at, "who": actor_words(entry), "what": action_words(entry)}
+                for entry in audit_trail(escalation)
+            ]
+            if staff
+            else [],
             "resolve_form": ResolveForm(),
         },
     )
@@ -223,6 +259,42 @@ def escalation_acknowledge(request, pk: int):
     except escalations.EscalationConflict as exc:
         messages.error(request, exc.message)
     return _back(request, escalation)
+
+
+@login_required
+def escalation_take(request, token: str):
+    """A WeCom card's button: the signed link names the escalation and the person it was sent
+    to. Opening it (after login, as that person) shows a button; pressing it acknowledges
+    through `wecom`. A forged, altered or expired link, or another person's, changes
+    nothing. A GET never acknowledges: chat apps open links to preview them."""
+    try:
+        escalation_id, volunteer_id = action_token_read(token, action="escalation")
+    except ActionLinkInvalid:
+        return render(
+            request,
+            "crisis/take.html",
+            {"error": _("This link is not valid or has expired. Open the escalation instead.")},
+            status=403,
+        )
+    volunteer = volunteer_of(request.user)
+    if volunteer is None or volunteer.pk != volunteer_id or not is_crisis_staff(request.user):
+        return render(
+            request,
+            "crisis/take.html",
+            {"error": _("This link was sent to someone else.")},
+            status=403,
+        )
+    escalation = get_object_or_404(Escalation, pk=escalation_id)
+    if request.method == "POST":
+        try:
+            escalations.escalation_take_link(
+                escalation=escalation, by=request.user, now=timezone.now()
+            )
+            messages.success(request, _("Acknowledged: the alerts have stopped."))
+        except escalations.EscalationConflict as exc:
+            messages.error(request, exc.message)
+        return redirect("crisis:escalation", pk=escalation.pk)
+    return render(request, "crisis/take.html", {"e": escalation, "token": token})
 
 
 @login_required

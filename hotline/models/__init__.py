@@ -3,7 +3,7 @@
 Django finds an app's models through this package, so every model module is imported below.
 """
 
-from hotline.models.accounts import ApiToken
+from hotline.models.accounts import ApiToken, PasswordResetCode
 from hotline.models.calls import (
     CATEGORY_ROLE,
     MENU_KEYS,
@@ -11,6 +11,7 @@ from hotline.models.calls import (
     CallAttempt,
     CallbackRequest,
     Category,
+    NonDataType,
     RingRotation,
 )
 from hotline.models.crisis import (
@@ -18,7 +19,9 @@ from hotline.models.crisis import (
     ESCALATION_RISK,
     RISK_DESCRIPTIONS,
     AuditLog,
+    CallerAgeBand,
     CallerGroup,
+    CallerSex,
     CallReport,
     CallReportAddendum,
     Escalation,
@@ -27,9 +30,12 @@ from hotline.models.crisis import (
     RiskLevel,
     alert_dedupe_key,
 )
+from hotline.models.followups import CallBackAttempt, FollowUp
 from hotline.models.hotlines import Hotline
-from hotline.models.people import ROLE_FLAG, Organisation, Role, Volunteer
+from hotline.models.people import ROLE_FLAG, MessageChannel, Organisation, Role, Volunteer
+from hotline.models.referrals import Resource, ResourceCategory
 from hotline.models.sms import InboundSms, Message
+from hotline.models.taxonomy import TaxonomyAction, TaxonomyCallerGroup, TaxonomyCategory
 
 __all__ = [
     "CATEGORY_ROLE",
@@ -42,21 +48,33 @@ __all__ = [
     "AuditLog",
     "Call",
     "CallAttempt",
+    "CallBackAttempt",
     "CallReport",
     "CallReportAddendum",
     "CallbackRequest",
+    "CallerAgeBand",
     "CallerGroup",
+    "CallerSex",
     "Category",
     "Escalation",
+    "FollowUp",
     "EscalationAlert",
     "Hotline",
     "InboundSms",
     "Message",
+    "NonDataType",
     "Organisation",
+    "PasswordResetCode",
     "ReportCategory",
     "RingRotation",
     "RiskLevel",
+    "MessageChannel",
+    "Resource",
+    "ResourceCategory",
     "Role",
+    "TaxonomyAction",
+    "TaxonomyCallerGroup",
+    "TaxonomyCategory",
     "Volunteer",
     "alert_dedupe_key",
 ]

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from hotline.fields import EncryptedCharField, EncryptedTextField
 
@@ -45,12 +45,27 @@ ESCALATION_RISK = RiskLevel.HIGH
 
 
 class ReportCategory(models.TextChoices):
-    """The call menu's categories, plus `other` (a volunteer may re-classify a call)."""
+    """The call menu's categories, plus `other`: the first codes of the category table
+    (hotline.TaxonomyCategory), which is what reports are checked against now."""
 
     PSYCHOLOGICAL = "psychological", _("psychological support")
     FAMILY_EDUCATION = "family_education", _("family education")
     MEDICAL_FAMILY = "medical_family", _("medical-worker family support")
     OTHER = "other", _("other")
+
+
+class CallerSex(models.TextChoices):
+    FEMALE = "female", _("female")
+    MALE = "male", _("male")
+    OTHER = "other", _("other or not said")
+
+
+class CallerAgeBand(models.TextChoices):
+    UNDER_18 = "under_18", _("under 18")
+    AGE_18_29 = "18_29", _("18-29")
+    AGE_30_44 = "30_44", _("30-44")
+    AGE_45_59 = "45_59", _("45-59")
+    AGE_60_PLUS = "60_plus", _("60 and over")
 
 
 class CallerGroup(models.TextChoices):
@@ -75,8 +90,24 @@ class CallReport(models.Model):
         related_name="call_reports",
         verbose_name=_("author"),
     )
-    category = models.CharField(_("category"), max_length=20, choices=ReportCategory.choices)
-    caller_group = models.CharField(_("caller group"), max_length=24, choices=CallerGroup.choices)
+    # Codes of the taxonomy tables (hotline/models/taxonomy.py): stable, so statistics
+    # survive a renamed label; a deactivated code stays on the reports that have it.
+    category = models.CharField(_("category"), max_length=40, db_index=True)
+    sub_category = models.CharField(_("sub-category"), max_length=40, blank=True)
+    caller_group = models.CharField(_("caller group"), max_length=40, db_index=True)
+    actions = models.ManyToManyField(
+        "hotline.TaxonomyAction",
+        blank=True,
+        related_name="reports",
+        verbose_name=_("actions taken"),
+    )
+    # Minimum necessary: optional, and only as a band.
+    caller_sex = models.CharField(
+        _("caller's sex"), max_length=6, choices=CallerSex.choices, blank=True
+    )
+    caller_age_band = models.CharField(
+        _("caller's age band"), max_length=8, choices=CallerAgeBand.choices, blank=True
+    )
     summary = EncryptedTextField(_("summary"), blank=True, max_length=5000)
     risk_level = models.PositiveSmallIntegerField(
         _("risk level"),
@@ -89,6 +120,14 @@ class CallReport(models.Model):
         max_length=300,
         blank=True,
         help_text=_("Where the caller was referred, if anywhere."),
+    )
+    # The directory entries the caller was referred to (statistics count them by category);
+    # `referral` keeps free text for anything not in the directory.
+    referred_resources = models.ManyToManyField(
+        "hotline.Resource",
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("referred to (directory)"),
     )
     created_at = models.DateTimeField(_("filed at"), db_index=True)
     updated_at = models.DateTimeField(_("last changed at"))
@@ -150,6 +189,8 @@ class Escalation(models.Model):
         WEB = "web", _("web page")
         API = "api", _("API")
         SMS = "sms", _("SMS reply")
+        VOICE = "voice", _("key press on an alert call")
+        WECOM = "wecom", _("WeCom link")
 
     call = models.ForeignKey(
         "hotline.Call", on_delete=models.PROTECT, related_name="escalations", verbose_name=_("call")
@@ -200,7 +241,7 @@ class Escalation(models.Model):
         verbose_name=_("acknowledged by"),
     )
     ack_channel = models.CharField(
-        _("acknowledged through"), max_length=4, choices=Channel.choices, blank=True
+        _("acknowledged through"), max_length=8, choices=Channel.choices, blank=True
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolved_by = models.ForeignKey(
@@ -239,6 +280,14 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return f"escalation {self.pk} · call {self.call_id} · {self.status}"
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the reader's language: a report's escalation says why in our words
+        (its risk level), translated when shown; a reason a person typed stays as typed."""
+        if self.source == self.Source.REPORT and self.risk_level is not None:
+            return gettext("Call report at risk level %(level)s.") % {"level": self.risk_level}
+        return self.reason
 
 
 class EscalationAlert(models.Model):
