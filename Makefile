@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
-.PHONY: install run test test-browser test-cluster messages migrate lint bench
+.PHONY: install run test test-browser test-cluster messages migrate lint bench mutants
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,3 +48,9 @@ lint: install
 
 bench: install
 	$(PY) bench/roster.py
+
+# Mutation testing (mutmut) of the rule layer, escalations, call routing, feeds and swaps, each
+# with the fast subset of its tests; not part of `make test`. See docs/testing.md.
+# `make mutants MODULES="rules feeds"` runs some of them.
+mutants: install
+	$(PY) bin/mutants.py $(MODULES)

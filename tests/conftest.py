@@ -22,7 +22,9 @@ def pytest_collection_modifyitems(config, items):
 def pytest_runtest_teardown(item, nextitem):
     # After a transactional test's flush: the seeded taxonomy and directory rows come back.
     result = yield
-    reseed_after_flush(item)
+    # Not after the last test: its teardown has already destroyed the test database.
+    if nextitem is not None:
+        reseed_after_flush(item)
     return result
 
 
