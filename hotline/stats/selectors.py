@@ -23,8 +23,6 @@ import math
 from django.db.models import (
     Case,
     Count,
-    DurationField,
-    ExpressionWrapper,
     F,
     IntegerField,
     Max,
@@ -33,14 +31,9 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import (
-    ExtractHour,
-    ExtractIsoWeekDay,
-    ExtractMinute,
-    Trunc,
-    TruncDate,
-)
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from hotline.models import (
@@ -50,9 +43,11 @@ from hotline.models import (
     Escalation,
     ReportCategory,
     RiskLevel,
+    Volunteer,
 )
 from hotline.stats.periods import Period
 from hotline.stats.scope import Scope
+from hotline.stats.sql import Local, Seconds
 from scheduling.models import Assignment, Roster, Shift
 
 # A night shift overlaps 00:00–05:00 local time (scheduling/solver/facts.py, is_night).
@@ -75,31 +70,34 @@ def _seconds(value) -> int | None:
     return int(math.floor(value + 0.5))
 
 
-def percentiles(values: QuerySet, n: int) -> dict[str, int | None]:
-    """Median and 90th percentile of an ordered one-column queryset of `n` durations, read
-    with two LIMIT/OFFSET queries (no row is fetched beyond the two middle ones). Median: the
-    middle value (mean of the two middle ones for even n); p90: nearest rank."""
+def percentiles(values: QuerySet, expression, n: int) -> dict[str, int | None]:
+    """Median and 90th percentile of `expression` over `values` (`n` rows), in one query:
+    the rows are numbered in order in the database and only the two middle ones and the
+    90th-percentile one are fetched. Median: the middle value (the mean of the two middle
+    ones for an even n); p90: nearest rank."""
     if n == 0:
         return {"median": None, "p90": None}
-    middle = list(values[(n - 1) // 2 : n // 2 + 1])
-    median = sum((v.total_seconds() for v in middle), 0.0) / len(middle)
-    rank = max(math.ceil(0.9 * n) - 1, 0)
-    p90 = values[rank : rank + 1][0]
-    return {"median": _seconds(median), "p90": _seconds(p90)}
-
-
-def _wait() -> ExpressionWrapper:
-    return ExpressionWrapper(F("answered_at") - F("arrived_at"), output_field=DurationField())
-
-
-def _ack() -> ExpressionWrapper:
-    return ExpressionWrapper(F("acknowledged_at") - F("opened_at"), output_field=DurationField())
-
-
-def _duration() -> ExpressionWrapper:
-    return ExpressionWrapper(
-        F("shift__ends_at") - F("shift__starts_at"), output_field=DurationField()
+    middle = {(n - 1) // 2 + 1, n // 2 + 1}
+    rank = max(math.ceil(0.9 * n), 1)
+    rows = dict(
+        values.annotate(v=expression, rn=Window(RowNumber(), order_by=expression))
+        .filter(rn__in=sorted(middle | {rank}))
+        .values_list("rn", "v")
     )
+    median = sum((rows[k] for k in middle), 0.0) / len(middle)
+    return {"median": _seconds(median), "p90": _seconds(rows[rank])}
+
+
+def _wait() -> Seconds:
+    return Seconds(F("answered_at"), F("arrived_at"))
+
+
+def _ack() -> Seconds:
+    return Seconds(F("acknowledged_at"), F("opened_at"))
+
+
+def _duration() -> Seconds:
+    return Seconds(F("shift__ends_at"), F("shift__starts_at"))
 
 
 def _calls(scope: Scope, period: Period) -> QuerySet[Call]:
@@ -116,18 +114,31 @@ def _zeros(codes) -> dict[str, int]:
 
 
 def call_figures(scope: Scope, period: Period) -> dict:
+    """Calls by outcome, per local day and per local hour of day, waits and repeat callers.
+    The counts come from one query grouped by local hour (at most 24 rows a day), added up
+    here into the totals, the days and the hours."""
     calls = _calls(scope, period)
-    counts = calls.aggregate(
-        received=Count("pk"),
-        **{o: Count("pk", filter=Q(outcome=o)) for o in OUTCOMES},
-        waited=Count("pk", filter=Q(outcome="answered", answered_at__isnull=False)),
+    rows = (
+        calls.annotate(
+            hour=Local("arrived_at", "hour", tz=period.tz, start=period.start, end=period.end)
+        )
+        .values("hour")
+        .annotate(
+            received=Count("pk"),
+            **{o: Count("pk", filter=Q(outcome=o)) for o in OUTCOMES},
+            waited=Count("pk", filter=Q(outcome="answered", answered_at__isnull=False)),
+        )
     )
-    waits = (
-        calls.filter(outcome="answered", answered_at__isnull=False)
-        .annotate(wait=_wait())
-        .order_by("wait")
-        .values_list("wait", flat=True)
-    )
+    totals = dict.fromkeys(("received", *OUTCOMES, "waited"), 0)
+    by_day = {day: [0, 0] for day in period.dates()}
+    by_hour = {hour: [0, 0] for hour in range(24)}
+    for row in rows:
+        for key in totals:
+            totals[key] += row[key]
+        day, hour = dt.date.fromisoformat(row["hour"][:10]), int(row["hour"][11:13])
+        for bucket in (by_day.setdefault(day, [0, 0]), by_hour[hour]):
+            bucket[0] += row["received"]
+            bucket[1] += row["answered"]
     repeat_callers = (
         calls.exclude(caller_hash="")
         .values("caller_hash")
@@ -135,36 +146,21 @@ def call_figures(scope: Scope, period: Period) -> dict:
         .filter(n__gt=1)
         .count()
     )
-    figures = {o: counts[o] for o in ("received", *OUTCOMES)}
-    figures["answer_rate"] = _ratio(counts["answered"], counts["received"])
-    figures["wait_seconds"] = percentiles(waits, counts["waited"])
-    figures["repeat_callers"] = repeat_callers
-    return figures
-
-
-def call_timeline(scope: Scope, period: Period) -> tuple[list[dict], list[dict]]:
-    """Calls received and answered per local day and per local hour of day: one grouped
-    query by local hour, folded into days and hours here (at most 24 rows a day)."""
-    rows = (
-        _calls(scope, period)
-        .annotate(hour=Trunc("arrived_at", "hour", tzinfo=period.tz))
-        .values("hour")
-        .annotate(received=Count("pk"), answered=Count("pk", filter=Q(outcome="answered")))
+    waits = percentiles(
+        calls.filter(outcome="answered", answered_at__isnull=False), _wait(), totals["waited"]
     )
-    by_day = {day: [0, 0] for day in period.dates()}
-    by_hour = {hour: [0, 0] for hour in range(24)}
-    for row in rows:
-        local = row["hour"].astimezone(period.tz)
-        for bucket in (by_day.setdefault(local.date(), [0, 0]), by_hour[local.hour]):
-            bucket[0] += row["received"]
-            bucket[1] += row["answered"]
-    return (
-        [
+    figures = {o: totals[o] for o in ("received", *OUTCOMES)}
+    figures["answer_rate"] = _ratio(totals["answered"], totals["received"])
+    figures["wait_seconds"] = waits
+    figures["repeat_callers"] = repeat_callers
+    return {
+        "calls": figures,
+        "by_day": [
             {"date": day.isoformat(), "received": r, "answered": a}
             for day, (r, a) in sorted(by_day.items())
         ],
-        [{"hour": h, "received": r, "answered": a} for h, (r, a) in by_hour.items()],
-    )
+        "by_hour": [{"hour": h, "received": r, "answered": a} for h, (r, a) in by_hour.items()],
+    }
 
 
 # --- reports and escalations -----------------------------------------------------------------
@@ -214,16 +210,12 @@ def escalation_figures(scope: Scope, period: Period) -> dict:
         ack_max=Max("ack"),
         **{f"tier{t}": Count("pk", filter=Q(tier__gte=t)) for t in range(1, MAX_TIER + 1)},
     )
-    acks = (
-        escalations.filter(acknowledged_at__isnull=False)
-        .annotate(ack=_ack())
-        .order_by("ack")
-        .values_list("ack", flat=True)
-    )
     by_outcome = _zeros(Escalation.Outcome.values)
     for row in escalations.exclude(outcome="").values("outcome").annotate(n=Count("pk")):
         by_outcome[row["outcome"]] = row["n"]
-    median = percentiles(acks, counts["acknowledged"])["median"]
+    median = percentiles(
+        escalations.filter(acknowledged_at__isnull=False), _ack(), counts["acknowledged"]
+    )["median"]
     return {
         "opened": counts["opened"],
         "acknowledged": counts["acknowledged"],
@@ -257,24 +249,20 @@ def _served(scope: Scope, period: Period, now: dt.datetime) -> QuerySet[Assignme
     ).order_by()
 
 
-def with_night_and_weekend(assignments: QuerySet[Assignment], tz) -> QuerySet[Assignment]:
-    """Annotate `is_night` and `is_weekend` (1 or 0) on assignments, in the database, with
+def with_night_and_weekend(assignments: QuerySet[Assignment], period: Period) -> QuerySet:
+    """Annotate `is_night` and `is_weekend` (1 or 0) on assignments, in the database
+    (local time in the period's zone, hotline/stats/sql.py), with
     the builder's definitions (scheduling/solver/facts.py): a night shift overlaps
     00:00–05:00 local time (shifts last at most 24 h, so: it starts before 05:00, or it ends
     after midnight on a later local day); a weekend shift starts on a local Saturday or
     Sunday."""
-    start_minute = ExtractHour("shift__starts_at", tzinfo=tz) * 60 + ExtractMinute(
-        "shift__starts_at", tzinfo=tz
-    )
-    end_minute = ExtractHour("shift__ends_at", tzinfo=tz) * 60 + ExtractMinute(
-        "shift__ends_at", tzinfo=tz
-    )
+    span = {"tz": period.tz, "start": period.start, "end": period.end}
     return assignments.annotate(
-        start_minute=start_minute,
-        end_minute=end_minute,
-        start_day=TruncDate("shift__starts_at", tzinfo=tz),
-        end_day=TruncDate("shift__ends_at", tzinfo=tz),
-        weekday=ExtractIsoWeekDay("shift__starts_at", tzinfo=tz),
+        start_minute=Local("shift__starts_at", "minute", **span),
+        end_minute=Local("shift__ends_at", "minute", **span),
+        start_day=Local("shift__starts_at", "day", **span),
+        end_day=Local("shift__ends_at", "day", **span),
+        weekday=Local("shift__starts_at", "weekday", **span),
     ).annotate(
         is_night=Case(
             When(
@@ -286,7 +274,9 @@ def with_night_and_weekend(assignments: QuerySet[Assignment], tz) -> QuerySet[As
             output_field=IntegerField(),
         ),
         is_weekend=Case(
-            When(weekday__gte=6, then=Value(1)), default=Value(0), output_field=IntegerField()
+            When(weekday__in=(0, 6), then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
         ),
     )
 
@@ -294,8 +284,7 @@ def with_night_and_weekend(assignments: QuerySet[Assignment], tz) -> QuerySet[As
 def _hours(value) -> float:
     if value is None:
         return 0.0
-    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else value / 1e6
-    return round(seconds / 3600, 2)
+    return round(value / 3600, 2)
 
 
 def roster_figures(scope: Scope, period: Period, now: dt.datetime) -> dict:
@@ -310,7 +299,7 @@ def roster_figures(scope: Scope, period: Period, now: dt.datetime) -> dict:
     ).count()
     seats = seats or 0
     served = (
-        with_night_and_weekend(_served(scope, period, now), period.tz)
+        with_night_and_weekend(_served(scope, period, now), period)
         .values(
             "volunteer_id",
             "volunteer__display_name",
@@ -324,16 +313,12 @@ def roster_figures(scope: Scope, period: Period, now: dt.datetime) -> dict:
             weekends=Sum("is_weekend"),
         )
     )
-    taken = (
+    taken = dict(
         _calls(scope, period)
         .filter(outcome="answered", answered_by__isnull=False)
-        .values(
-            "answered_by_id",
-            "answered_by__display_name",
-            "answered_by__organisation_id",
-            "answered_by__organisation__name",
-        )
+        .values("answered_by_id")
         .annotate(n=Count("pk"))
+        .values_list("answered_by_id", "n")
     )
     people: dict[int, dict] = {}
 
@@ -366,14 +351,15 @@ def roster_figures(scope: Scope, period: Period, now: dt.datetime) -> dict:
             nights=row["nights"] or 0,
             weekends=row["weekends"] or 0,
         )
-    for row in taken:
-        p = person(
-            row["answered_by_id"],
-            row["answered_by__display_name"],
-            row["answered_by__organisation_id"],
-            row["answered_by__organisation__name"],
-        )
-        p["calls"] = row["n"]
+    # Those who answered calls without serving a shift here (a supervisor rung as a last
+    # resort): their names in one more query, as many rows as such people.
+    missing = [pk for pk in taken if pk not in people]
+    for v in Volunteer.objects.filter(pk__in=missing).values(
+        "pk", "display_name", "organisation_id", "organisation__name"
+    ):
+        person(v["pk"], v["display_name"], v["organisation_id"], v["organisation__name"])
+    for pk, n in taken.items():
+        people[pk]["calls"] = n
     volunteers = sorted(people.values(), key=lambda p: (-p["hours"], p["name"], p["volunteer"]))
     organisations: dict[int | None, dict] = {}
     for p in volunteers:
@@ -407,13 +393,13 @@ def roster_figures(scope: Scope, period: Period, now: dt.datetime) -> dict:
 
 
 def period_stats(scope: Scope, period: Period, *, now: dt.datetime) -> dict:
-    by_day, by_hour = call_timeline(scope, period)
+    calls = call_figures(scope, period)
     reports = report_figures(scope, period)
     return {
         "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
-        "calls": call_figures(scope, period),
-        "by_day": by_day,
-        "by_hour": by_hour,
+        "calls": calls["calls"],
+        "by_day": calls["by_day"],
+        "by_hour": calls["by_hour"],
         "reports": reports["reports"],
         "by_category": reports["by_category"],
         "by_caller_group": reports["by_caller_group"],
