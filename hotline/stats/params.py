@@ -55,14 +55,17 @@ def _pick(queryset, value: str | None, field: str, errors: dict):
     return found
 
 
-def stats_query(user, data) -> StatsQuery:
-    """Parse `data` (a QueryDict or dict) for `user`. Raises StatsInputError."""
+def stats_query(user, data, *, hotlines=None, organisations=None) -> StatsQuery:
+    """Parse `data` (a QueryDict or dict) for `user`. Raises StatsInputError. `hotlines` and
+    `organisations` are what the user may choose from (default: what they manage)."""
+    hotlines = visible_hotlines(user) if hotlines is None else hotlines
+    organisations = visible_organisations(user) if organisations is None else organisations
     errors: dict[str, str] = {}
     first = _date(data.get("from"), "from", errors)
     last = _date(data.get("to"), "to", errors)
-    hotline: Hotline | None = _pick(visible_hotlines(user), data.get("hotline"), "hotline", errors)
+    hotline: Hotline | None = _pick(hotlines, data.get("hotline"), "hotline", errors)
     organisation: Organisation | None = _pick(
-        visible_organisations(user), data.get("organisation"), "organisation", errors
+        organisations, data.get("organisation"), "organisation", errors
     )
     if first and last and "from" not in errors and "to" not in errors:
         if first > last:
@@ -71,5 +74,5 @@ def stats_query(user, data) -> StatsQuery:
             errors["to"] = _("A period covers at most %(days)s days.") % {"days": periods.MAX_DAYS}
     if errors:
         raise StatsInputError(errors)
-    scope = scope_for(user, hotline=hotline, organisation=organisation)
+    scope = scope_for(hotlines, hotline=hotline, organisation=organisation)
     return StatsQuery(scope=scope, period=Period(first=first, last=last, tz=scope.tz))

@@ -85,11 +85,14 @@ def scope_build(
 
 
 def scope_for(
-    user, *, hotline: Hotline | None = None, organisation: Organisation | None = None
+    hotlines: QuerySet[Hotline],
+    *,
+    hotline: Hotline | None = None,
+    organisation: Organisation | None = None,
 ) -> Scope:
-    """The scope of a request: `hotline` and `organisation` must already be ones the user may
-    see (params.py checks that); neither means everything the user may see."""
-    hotlines = visible_hotlines(user)
+    """The scope of a request among `hotlines` (those the user may see): `hotline` and
+    `organisation` must already be ones the user may see (params.py checks that); neither
+    means all of `hotlines`."""
     if organisation is not None:
         hotlines = hotlines.filter(pk__in=organisation_hotlines(organisation).values("pk"))
     if hotline is not None:

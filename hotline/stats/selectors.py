@@ -26,6 +26,7 @@ from django.db.models import (
     F,
     IntegerField,
     Max,
+    Min,
     Q,
     QuerySet,
     Sum,
@@ -387,6 +388,61 @@ def roster_figures(scope: Scope, period: Period, now: dt.datetime) -> dict:
         "volunteer_hours": volunteers,
         "by_organisation": sorted(organisations.values(), key=lambda o: (-o["hours"], o["name"])),
     }
+
+
+# --- one volunteer's record (/me/hours/) ---------------------------------------------------------
+
+
+def volunteer_service(*, volunteer: Volunteer, now: dt.datetime, tz) -> dict:
+    """A volunteer's served shifts (hours, shifts, nights, weekends) and answered calls per
+    local month in `tz` and in total, on every hotline: four queries, whatever the history."""
+    served = Assignment.objects.filter(
+        volunteer=volunteer,
+        status=Assignment.Status.ACTIVE,
+        shift__roster__status=Roster.Status.PUBLISHED,
+        shift__ends_at__lte=now,
+    ).order_by()
+    calls = Call.objects.filter(answered_by=volunteer, outcome="answered").order_by()
+    firsts = [
+        served.aggregate(first=Min("shift__starts_at"))["first"],
+        calls.aggregate(first=Min("arrived_at"))["first"],
+    ]
+    first = min((f for f in firsts if f is not None), default=now)
+    span = Period(first=first.astimezone(tz).date(), last=now.astimezone(tz).date(), tz=tz)
+    month = {"tz": tz, "start": span.start, "end": span.end}
+    rows = (
+        with_night_and_weekend(served, span)
+        .annotate(month=Local("shift__starts_at", "month", **month))
+        .values("month")
+        .annotate(
+            duration=Sum(_duration()),
+            shifts=Count("pk"),
+            nights=Sum("is_night"),
+            weekends=Sum("is_weekend"),
+        )
+    )
+    taken = dict(
+        calls.annotate(month=Local("arrived_at", "month", **month))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .values_list("month", "n")
+    )
+    months: dict[str, dict] = {}
+    blank = {"hours": 0.0, "shifts": 0, "nights": 0, "weekends": 0, "calls": 0}
+    for row in rows:
+        months[row["month"]] = {
+            **blank,
+            "hours": _hours(row["duration"]),
+            "shifts": row["shifts"],
+            "nights": row["nights"] or 0,
+            "weekends": row["weekends"] or 0,
+        }
+    for key, n in taken.items():
+        months.setdefault(key, dict(blank))["calls"] = n
+    ordered = [{"month": key, **months[key]} for key in sorted(months)]
+    total = {key: sum(m[key] for m in ordered) for key in blank}
+    total["hours"] = round(total["hours"], 2)
+    return {"months": ordered, "total": total, "since": ordered[0]["month"] if ordered else None}
 
 
 # --- everything -------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ class Local(Func):
     """One part of a UTC datetime column's local time in `tz`:
 
     - "hour": the local hour as text, "YYYY-MM-DD HH";
+    - "month": the local month as text, "YYYY-MM";
     - "minute": minutes since local midnight (0–1439);
     - "weekday": 0 Sunday … 6 Saturday;
     - "day": a day number (only for comparing two columns' local days).
@@ -67,6 +68,11 @@ class Local(Func):
         "hour": (
             "strftime('%%Y-%%m-%%d %%H', {local})",
             "to_char({local}, 'YYYY-MM-DD HH24')",
+            TextField,
+        ),
+        "month": (
+            "strftime('%%Y-%%m', {local})",
+            "to_char({local}, 'YYYY-MM')",
             TextField,
         ),
         "minute": (
