@@ -42,6 +42,10 @@ def _date(value: str | None, field: str, errors: dict) -> dt.date | None:
     return day
 
 
+def _unknown(field: str) -> str:
+    return {"hotline": _("Unknown hotline."), "organisation": _("Unknown organisation.")}[field]
+
+
 def _pick(queryset, value: str | None, field: str, errors: dict):
     if value in (None, ""):
         return None
@@ -51,7 +55,7 @@ def _pick(queryset, value: str | None, field: str, errors: dict):
         pk = None
     found = queryset.filter(pk=pk).first() if pk is not None and 0 < pk < 2**63 else None
     if found is None:
-        errors[field] = _("Unknown %(field)s.") % {"field": field}
+        errors[field] = _unknown(field)
     return found
 
 
