@@ -21,7 +21,8 @@ def scene(db, clock):
 
 
 def _svgs(html: str) -> list[ET.Element]:
-    return [ET.fromstring(svg) for svg in re.findall(r"<svg .*?</svg>", html, re.DOTALL)]
+    found = re.findall(r"<svg .*?</svg>", html, re.DOTALL)
+    return [ET.fromstring(svg) for svg in found]  # noqa: S314 - our own page
 
 
 def _bars(svg: ET.Element) -> list[ET.Element]:
@@ -100,7 +101,7 @@ def test_volunteers_get_403(scene, client):
 
 
 def test_an_empty_chart_is_still_well_formed():
-    svg = ET.fromstring(charts.bar_chart([], title="Nothing <yet> & more"))
+    svg = ET.fromstring(charts.bar_chart([], title="Nothing <yet> & more"))  # noqa: S314
     assert svg.find(f"{SVG}title").text == "Nothing <yet> & more"
     assert _bars(svg) == []
 
