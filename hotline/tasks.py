@@ -13,6 +13,7 @@ from hotline.accounts import housekeeping
 from hotline.calls import services as calls
 from hotline.crisis import escalations, retention
 from hotline.sms import outbox
+from hotline.stats import services as stats
 
 
 def sms_deliver(message_id: int) -> str:
@@ -60,3 +61,8 @@ def sms_reply_ack(*, from_number: str, body: str, now: dt.datetime) -> str | Non
 def login_records_purge() -> dict[str, int]:
     """Daily: expired API tokens, and sign-in records past LOGIN_LOG_RETENTION_DAYS."""
     return housekeeping.login_records_purge()
+
+
+def activity_reports_monthly() -> dict[str, int]:
+    """Daily: last month's activity report per organisation, once (and its e-mail)."""
+    return stats.monthly_reports_build()

@@ -30,6 +30,7 @@ from hotline.models.crisis import (
 from hotline.models.hotlines import Hotline
 from hotline.models.people import ROLE_FLAG, Organisation, Role, Volunteer
 from hotline.models.sms import InboundSms, Message
+from hotline.models.stats import ActivityReport
 
 __all__ = [
     "CATEGORY_ROLE",
@@ -38,6 +39,7 @@ __all__ = [
     "MENU_KEYS",
     "RISK_DESCRIPTIONS",
     "ROLE_FLAG",
+    "ActivityReport",
     "ApiToken",
     "AuditLog",
     "Call",

@@ -8,4 +8,5 @@ app_name = "reports"
 
 urlpatterns = [
     path("", views.reports_home, name="home"),
+    path("monthly/<int:pk>.<str:kind>", views.archived_report, name="archived"),
 ]

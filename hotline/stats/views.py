@@ -9,19 +9,28 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from hotline import access
-from hotline.models import CallerGroup, Escalation, Organisation, ReportCategory, RiskLevel
+from hotline.models import (
+    ActivityReport,
+    CallerGroup,
+    Escalation,
+    Organisation,
+    ReportCategory,
+    RiskLevel,
+)
 from hotline.stats import charts, exports, periods
 from hotline.stats.params import StatsInputError, stats_query
 from hotline.stats.scope import visible_hotlines, visible_organisations
 from hotline.stats.selectors import activity_stats, crisis_stats
 
+ARCHIVE_SIZE = 24
 PRESETS = ("this_month", "last_month", "quarter", "custom")
 
 
@@ -156,6 +165,11 @@ def reports_home(request):
         return render(request, "reports/index.html", context, status=400)
     context["scope"] = query.scope
     if full:
+        context["archive"] = list(
+            ActivityReport.objects.filter(access.managed_organisations_q(user, "organisation__"))
+            .select_related("organisation")
+            .defer("xlsx", "docx", "figures")[:ARCHIVE_SIZE]
+        )
         stats = activity_stats(scope=query.scope, period=query.period)
         api_params = urlencode(
             {k: params[k] for k in ("from", "to", "hotline", "organisation") if params[k]}
@@ -180,3 +194,28 @@ def reports_home(request):
         stats = crisis_stats(scope=query.scope, period=query.period)
         context.update(stats=stats, charts=_crisis_charts(stats))
     return render(request, "reports/index.html", context)
+
+
+@login_required
+@require_safe
+def archived_report(request, pk: int, kind: str):
+    """A kept monthly report's file, for coordinators managing its organisation (else 404)."""
+    if not access.can_see_statistics(request.user):
+        raise PermissionDenied
+    if kind not in ("xlsx", "docx"):
+        raise Http404
+    report = get_object_or_404(
+        ActivityReport.objects.filter(
+            access.managed_organisations_q(request.user, "organisation__")
+        ),
+        pk=pk,
+    )
+    content, content_type = {
+        "xlsx": (report.xlsx, exports.XLSX_TYPE),
+        "docx": (report.docx, exports.DOCX_TYPE),
+    }[kind]
+    response = HttpResponse(bytes(content), content_type=content_type)
+    name = f"activity-{report.organisation_id}-{report.first_day:%Y%m}.{kind}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
