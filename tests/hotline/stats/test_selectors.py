@@ -179,3 +179,38 @@ def test_query_count_does_not_grow_with_calls(db):
     large = _count_queries(_history(30))
     assert small == large
     assert large <= 30
+
+
+@pytest.mark.parametrize(
+    ("zone", "local", "day", "hour"),
+    [
+        ("Asia/Kathmandu", (2026, 3, 2, 9, 50), "2026-03-02", 9),  # UTC+05:45
+        ("America/New_York", (2026, 3, 8, 1, 30), "2026-03-08", 1),  # before the change
+        ("America/New_York", (2026, 3, 8, 3, 30), "2026-03-08", 3),  # after it
+        ("America/New_York", (2026, 3, 31, 23, 59), "2026-03-31", 23),  # the last minute
+    ],
+)
+def test_calls_counted_in_local_hours_of_any_zone(db, zone, local, day, hour):
+    tz = zoneinfo.ZoneInfo(zone)
+    line = h.f.hotline(time_zone=zone)
+    h.call(line, dt.datetime(*local, tzinfo=tz), outcome="missed")
+    h.call(line, dt.datetime(2026, 4, 1, 0, 0, tzinfo=tz), outcome="missed")  # outside
+    period = Period(first=dt.date(2026, 3, 1), last=dt.date(2026, 3, 31), tz=tz)
+    stats = _stats(Hotline.objects.filter(pk=line.pk), period=period)
+    assert stats["calls"]["received"] == 1
+    assert [r["hour"] for r in stats["by_hour"] if r["received"]] == [hour]
+    assert [r["date"] for r in stats["by_day"] if r["received"]] == [day]
+
+
+def test_offset_changes_are_found_to_the_second():
+    from hotline.stats.sql import offset_changes
+
+    ny = zoneinfo.ZoneInfo("America/New_York")
+    first, changes = offset_changes(
+        ny, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 12, 31, tzinfo=dt.UTC)
+    )
+    assert first == -5 * 3600
+    assert changes == [
+        (dt.datetime(2026, 3, 8, 7, tzinfo=dt.UTC), -4 * 3600),
+        (dt.datetime(2026, 11, 1, 6, tzinfo=dt.UTC), -5 * 3600),
+    ]
