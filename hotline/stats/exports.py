@@ -194,8 +194,19 @@ def table_csv(stats: dict, name: str) -> bytes:
     writer = csv.writer(out)
     writer.writerow(table.headers())
     for row in table.rows(stats):
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else _inert(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value):
+    """A text a spreadsheet would run as a formula (a volunteer named "=HYPERLINK(…)"),
+    made plain text with a leading apostrophe; numbers are left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _width(value) -> int:
@@ -229,6 +240,10 @@ def activity_xlsx(stats: dict, *, title: str) -> bytes:
             cell.font = Font(bold=True)
         for row in table.rows(stats):
             sheet.append(row)
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":  # text that openpyxl took for a formula
+                    cell.data_type = "s"
         for label, path in SUMMARY if name == "summary" else []:
             if path[-1] in PERCENT_KEYS:
                 for row in sheet.iter_rows(min_row=header_row + 1):

@@ -259,3 +259,16 @@ def test_empty_period_files_are_valid(scene, coordinator_api):
         r = coordinator_api.get(URL + f"{table}.csv", empty)
         assert r.status_code == 200
         assert len(list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))) >= 1
+
+
+def test_names_never_become_formulas(scene, coordinator_api):
+    scene.v1.display_name = '=HYPERLINK("http://evil.example","x")'
+    scene.v1.save()
+    params = {**MARCH, "hotline": scene.hotline.pk}
+    book = load_workbook(io.BytesIO(coordinator_api.get(URL + "activity.xlsx", params).content))
+    cell = book["Hours per volunteer"]["A2"]
+    assert cell.data_type == "s"
+    assert cell.value == scene.v1.display_name
+    r = coordinator_api.get(URL + "volunteer_hours.csv", params)
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[1][0] == "'" + scene.v1.display_name
