@@ -13,9 +13,15 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 ROW = 22  # height of one horizontal bar's row
-LABEL_WIDTH = 150
 BAR_WIDTH = 190
-WIDTH = LABEL_WIDTH + BAR_WIDTH + 50
+
+
+def _label_width(labels) -> int:
+    """Room for the longest label at 11 px (a Chinese character counts twice)."""
+    longest = max(
+        (sum(2 if ord(ch) > 0x2E7F else 1 for ch in label) for label in labels), default=0
+    )
+    return min(max(60, round(longest * 6.2) + 10), 300)
 
 
 def _fmt(value) -> str:
@@ -24,31 +30,42 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def _svg(width: int, height: int, title: str, body: list[str]) -> SafeString:
-    return mark_safe(  # noqa: S308 - every text in `body` and `title` is escaped here
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}"'
-        f' role="img" width="100%" preserveAspectRatio="xMinYMin meet">'
-        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
+class Chart(SafeString):
+    """An SVG chart (safe markup) that also knows its title, for a caption."""
+
+    title: str = ""
+
+
+def _svg(width: int, height: int, title: str, body: list[str]) -> Chart:
+    chart = Chart(
+        mark_safe(  # noqa: S308 - every text in `body` and `title` is escaped here
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}"'
+            f' role="img" width="100%" preserveAspectRatio="xMinYMin meet">'
+            f"<title>{escape(title)}</title>{''.join(body)}</svg>"
+        )
     )
+    chart.title = title
+    return chart
 
 
-def bar_chart(items: list[tuple[str, float]], *, title: str, unit: str = "") -> SafeString:
+def bar_chart(items: list[tuple[str, float]], *, title: str, unit: str = "") -> Chart:
     """Horizontal bars, one per (label, value), longest scaled to the chart's width."""
     top = max((v for _label, v in items), default=0) or 1
+    label_width = _label_width(label for label, _v in items)
     body = []
     for i, (label, value) in enumerate(items):
         y = i * ROW
         length = round(BAR_WIDTH * value / top, 1)
         text = f"{label}: {_fmt(value)}{unit}"
         body.append(
-            f'<text class="label" x="{LABEL_WIDTH - 6}" y="{y + 15}" text-anchor="end">'
+            f'<text class="label" x="{label_width - 6}" y="{y + 15}" text-anchor="end">'
             f"{escape(label)}</text>"
-            f'<rect class="bar" x="{LABEL_WIDTH}" y="{y + 3}" width="{length}" height="{ROW - 6}">'
+            f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{length}" height="{ROW - 6}">'
             f"<title>{escape(text)}</title></rect>"
-            f'<text class="value" x="{LABEL_WIDTH + length + 4}" y="{y + 15}">'
+            f'<text class="value" x="{label_width + length + 4}" y="{y + 15}">'
             f"{escape(_fmt(value))}</text>"
         )
-    return _svg(WIDTH, max(len(items), 1) * ROW, title, body)
+    return _svg(label_width + BAR_WIDTH + 50, max(len(items), 1) * ROW, title, body)
 
 
 def paired_chart(
@@ -57,7 +74,7 @@ def paired_chart(
     title: str,
     legend: tuple[str, str],
     every: int = 1,
-) -> SafeString:
+) -> Chart:
     """Vertical pairs of bars (series a behind, series b in front: received vs answered),
     one pair per label; every `every`-th label is written under the axis."""
     n = max(len(items), 1)
