@@ -272,3 +272,10 @@ def test_names_never_become_formulas(scene, coordinator_api):
     r = coordinator_api.get(URL + "volunteer_hours.csv", params)
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[1][0] == "'" + scene.v1.display_name
+
+
+def test_calls_api_filters_by_last_four_digits_and_risk(scene, coordinator_api):
+    r = coordinator_api.get("/api/v1/calls/", {"last4": "1234", "risk": 3})
+    assert r.status_code == 200
+    assert r.json()["count"] == 1
+    assert coordinator_api.get("/api/v1/calls/", {"last4": "9999"}).json()["count"] == 0
