@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
-.PHONY: install run test messages migrate lint bench
+.PHONY: install run test test-browser messages migrate lint bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,13 @@ migrate: install
 run: install messages migrate
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bin/run
 
+# The browser journeys (tests/browser/) are part of `make test` when Chromium is installed
+# (Debian: apt-get install chromium chromium-driver), skipped otherwise.
 test: install messages
 	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) -m pytest $(PYTEST_ARGS)
+
+test-browser: install messages
+	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -173,6 +173,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "hotline.context_processors.site",
+                "hotline.crisis.context_processors.crisis_banner",
             ],
         },
     },
@@ -427,6 +429,10 @@ SITE_URL = env_str("SITE_URL")
 # Hours before a published shift that a reminder SMS goes out (whole hours; when none is
 # positive, 24 and 2).
 SHIFT_REMINDER_HOURS = sorted({h for h in env_int_list("SHIFT_REMINDER_HOURS") if h > 0} or {24, 2})
+# Password reset codes sent by SMS (docs/security-logins.md): minutes they work, wrong
+# guesses they survive.
+PASSWORD_RESET_CODE_MINUTES = env_int("PASSWORD_RESET_CODE_MINUTES", 30)
+PASSWORD_RESET_CODE_ATTEMPTS = env_int("PASSWORD_RESET_CODE_ATTEMPTS", 5)
 # Who volunteers contact about their shifts, shown on My shifts and in the feed.
 COORDINATOR_CONTACT = env_str("COORDINATOR_CONTACT")
 # Drops: volunteers asked by SMS per wave, and minutes between waves.

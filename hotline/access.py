@@ -166,6 +166,23 @@ def can_escalate(user, call: Call) -> bool:
     return can_report_on(user, call) or is_crisis_staff(user)
 
 
+def can_send_password_reset(user, target: Volunteer) -> bool:
+    """Who may have a password reset code sent to a volunteer's phone: superusers for anyone
+    with a phone; coordinators for volunteers of the organisations they manage whose login
+    is not staff (only superusers change staff accounts)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if not target.phone_number or not target.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if not is_coordinator(user) or target.user.is_staff or target.user.is_superuser:
+        return False
+    return Volunteer.objects.filter(
+        managed_organisations_q(user, "organisation__"), pk=target.pk
+    ).exists()
+
+
 # --- where: the hotlines and organisations a user manages or works on --------------------------
 
 

@@ -371,7 +371,7 @@ def check_assignment(
             Violation(
                 TIME_OFF,
                 _("%(name)s has declared time off then (%(reason)s).")
-                % {"name": name, "reason": off.reason or _("no reason given")},
+                % {"name": name, "reason": off.label or _("no reason given")},
             )
         )
 

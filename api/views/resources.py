@@ -24,6 +24,7 @@ from api.serializers.volunteer import VolunteerSerializer
 from api.views.common import CoordinatorWriteViewSet, OwnDataViewSet, own_volunteer
 from api.views.roster_build import RosterBuildActions
 from hotline.access import is_coordinator, managed_organisations_q
+from hotline.accounts.reset import password_reset_send
 from hotline.models import Hotline, Organisation, Volunteer
 from scheduling import services
 from scheduling.models import Assignment, Availability, Shift, TimeOff
@@ -64,6 +65,19 @@ class VolunteerViewSet(CoordinatorWriteViewSet):
         if is_coordinator(self.request.user):
             return qs.filter(managed_organisations_q(self.request.user, "organisation__"))
         return qs.filter(user=self.request.user)
+
+    @extend_schema(request=None, responses={202: None})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="password-reset",
+        permission_classes=[IsCoordinator],
+    )
+    def password_reset(self, request, pk=None):
+        """Send the volunteer a password reset code by SMS (she sets a new password at
+        /accounts/reset/). 403 for staff accounts unless you are a superuser."""
+        password_reset_send(volunteer=self.get_object(), by=request.user)
+        return Response(status=202)
 
 
 class RosterViewSet(RosterBuildActions, CoordinatorWriteViewSet):

@@ -13,4 +13,5 @@ urlpatterns = [
     path("two-factor/recovery-codes/", views.recovery_codes_renew, name="recovery-codes"),
     path("two-factor/turn-off/", views.two_factor_turn_off, name="two-factor-off"),
     path("lockouts/", views.lockouts, name="lockouts"),
+    path("reset/", views.password_reset, name="password-reset"),
 ]

@@ -24,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hotline.access import can_unlock_login, is_coordinator, two_factor_required
 from hotline.accounts import lockout, twofactor
+from hotline.accounts.reset import ResetRefused, password_reset_redeem
 
 
 class CodeForm(forms.Form):
@@ -40,6 +41,48 @@ class CodeForm(forms.Form):
             }
         ),
     )
+
+
+class ResetForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("Username"), max_length=150)
+    code = forms.CharField(
+        label=gettext_lazy("Code from the SMS"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+    new_password1 = forms.CharField(
+        label=gettext_lazy("New password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password2 = forms.CharField(
+        label=gettext_lazy("New password again"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password1") != data.get("new_password2"):
+            self.add_error("new_password2", _("The two passwords differ."))
+        return data
+
+
+def password_reset(request):
+    """Set a new password with the code a coordinator had sent by SMS (no login needed)."""
+    form = ResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            password_reset_redeem(
+                username=data["username"], code=data["code"], new_password=data["new_password1"]
+            )
+        except ResetRefused as exc:
+            form.add_error("code", exc)
+        except forms.ValidationError as exc:  # the password rules
+            form.add_error("new_password1", exc)
+        else:
+            messages.success(request, _("Your new password is set. Sign in with it."))
+            return redirect("login")
+    return render(request, "registration/password_reset_code.html", {"form": form})
 
 
 class UnlockForm(forms.Form):

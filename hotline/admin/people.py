@@ -1,11 +1,13 @@
 """Organisations, hotlines, volunteers and their logins. Volunteers are written through
 hotline.people.services, so a volunteer and their login stay in step here as in the API."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
+from hotline.accounts.reset import password_reset_send
 from hotline.admin.base import PhoneNormalisingForm
 from hotline.models import (
     ROLE_FLAG,
@@ -66,6 +68,26 @@ class VolunteerAdmin(admin.ModelAdmin):
     search_fields = ["display_name", "user__username", "phone_number"]
     list_select_related = ["user", "organisation"]
     autocomplete_fields = ["user", "organisation"]
+    actions = ["send_password_reset"]
+
+    @admin.action(description=_("Send a password reset code by SMS"))
+    def send_password_reset(self, request, queryset):
+        sent, refused = [], []
+        for volunteer in queryset.select_related("user"):
+            try:
+                password_reset_send(volunteer=volunteer, by=request.user)
+            except PermissionDenied:
+                refused.append(volunteer.display_name)
+            else:
+                sent.append(volunteer.display_name)
+        if sent:
+            self.message_user(request, _("Reset code sent to: %s") % ", ".join(sent))
+        if refused:
+            self.message_user(
+                request,
+                _("Not sent (no phone, inactive, or not yours to reset): %s") % ", ".join(refused),
+                level=messages.WARNING,
+            )
 
     @admin.display(description=_("roles"))
     def role_list(self, obj: Volunteer) -> str:

@@ -252,7 +252,7 @@ def with_earlier_calls(calls: QuerySet[Call]) -> QuerySet[Call]:
 def callbacks_visible_to(user, *, open_only: bool = False) -> QuerySet[CallbackRequest]:
     """The callback queue: coordinators that of the hotlines they manage, supervisors that of
     the hotlines they work on, others none."""
-    qs = CallbackRequest.objects.select_related("call", "hotline", "done_by").order_by(
+    qs = CallbackRequest.objects.select_related("call", "hotline", "done_by__volunteer").order_by(
         "requested_at", "id"
     )
     if open_only:

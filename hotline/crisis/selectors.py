@@ -35,7 +35,9 @@ def escalations_visible_to(user) -> QuerySet[Escalation]:
     """Coordinators: the escalations of the hotlines they manage. Supervisors: every one.
     Anyone else: those they raised."""
     # What the pages and the API serializer show: no N+1 on a list of resolved escalations.
-    qs = Escalation.objects.select_related("hotline", "acknowledged_by", "resolved_by")
+    qs = Escalation.objects.select_related(
+        "hotline", "acknowledged_by__volunteer", "resolved_by__volunteer"
+    )
     if access.is_coordinator(user):
         return qs.filter(access.managed_hotlines_q(user, "hotline__"))
     if access.is_crisis_staff(user):
@@ -120,7 +122,7 @@ def escalations_for_dashboard(*, since: dt.datetime, limit: int = 100) -> list[E
             Q(status__in=[Escalation.Status.OPEN, Escalation.Status.ACKNOWLEDGED])
             | Q(resolved_at__gte=since)
         )
-        .select_related("hotline", "acknowledged_by")
+        .select_related("hotline", "acknowledged_by__volunteer")
         .prefetch_related(Prefetch("alerts", queryset=alerts))
         .annotate(status_rank=status_rank)
         .order_by("status_rank", "-opened_at", "-id")[:limit]

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from hotline.access import can_escalate, can_report_on, is_crisis_staff, volunteer_of
 from hotline.crisis import escalations, reports
-from hotline.crisis.audit import audit_trail
+from hotline.crisis.audit import action_words, actor_words, audit_trail
 from hotline.crisis.forms import AddendumForm, RaiseForm, ReportForm, ResolveForm
 from hotline.crisis.selectors import (
     calls_reportable_by,
@@ -189,7 +189,12 @@ def escalation_detail(request, pk: int):
             "staff": staff,
             "now": now,
             "alerts": list(escalation.alerts.select_related("recipient", "message")),
-            "trail": list(audit_trail(escalation).select_related("actor")) if staff else [],
+            "trail": [
+                {"at": entry.at, "who": actor_words(entry), "what": action_words(entry)}
+                for entry in audit_trail(escalation)
+            ]
+            if staff
+            else [],
             "resolve_form": ResolveForm(),
         },
     )

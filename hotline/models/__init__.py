@@ -3,7 +3,7 @@
 Django finds an app's models through this package, so every model module is imported below.
 """
 
-from hotline.models.accounts import ApiToken
+from hotline.models.accounts import ApiToken, PasswordResetCode
 from hotline.models.calls import (
     CATEGORY_ROLE,
     MENU_KEYS,
@@ -55,6 +55,7 @@ __all__ = [
     "InboundSms",
     "Message",
     "Organisation",
+    "PasswordResetCode",
     "ReportCategory",
     "RingRotation",
     "RiskLevel",

@@ -39,3 +39,40 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class PasswordResetCode(models.Model):
+    """A one-time code that lets a volunteer (who has no e-mail) set a new password.
+
+    A coordinator asks for it; the code goes to the volunteer's phone by SMS. Only a keyed
+    hash is stored. It works once, for `PASSWORD_RESET_CODE_MINUTES`, and for at most
+    `PASSWORD_RESET_CODE_ATTEMPTS` wrong guesses; a newer code replaces it.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="password_reset_codes",
+        verbose_name=_("user"),
+    )
+    code_digest = models.CharField(max_length=64, editable=False)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("asked for by"),
+    )
+    created_at = models.DateTimeField(_("created"))
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(_("wrong guesses"), default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("password reset code")
+        verbose_name_plural = _("password reset codes")
+        indexes = [models.Index(fields=["user", "-created_at"], name="reset_code_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from hotline.fields import EncryptedCharField, EncryptedTextField
 
@@ -239,6 +239,14 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return f"escalation {self.pk} · call {self.call_id} · {self.status}"
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the reader's language: a report's escalation says why in our words
+        (its risk level), translated when shown; a reason a person typed stays as typed."""
+        if self.source == self.Source.REPORT and self.risk_level is not None:
+            return gettext("Call report at risk level %(level)s.") % {"level": self.risk_level}
+        return self.reason
 
 
 class EscalationAlert(models.Model):

@@ -30,8 +30,8 @@ class SendError(Exception):
 
 
 def _send_console(message: Message) -> str:
+    # Logged once (the root logger's console handler shows it); never also printed.
     log.info("SMS to %s: %s", message.to, message.body)
-    print(f"[SMS to {message.to}] {message.body}")  # noqa: T201 - the console backend
     return f"console-{message.pk}"
 
 

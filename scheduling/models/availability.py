@@ -3,6 +3,7 @@
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from hotline.models import Volunteer
@@ -71,6 +72,14 @@ class TimeOff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.volunteer} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def label(self) -> str:
+        """What to call it on a page, in the reader's language: an import's label is ours
+        (its events' titles are never kept), so it is translated when shown, not when stored."""
+        if self.imported:
+            return gettext("busy (imported calendar)")
+        return self.reason
 
     def clean(self) -> None:
         super().clean()

@@ -76,7 +76,7 @@ def my_shifts(request):
             shift__roster__status=Roster.Status.PUBLISHED,
             shift__ends_at__gte=now - dt.timedelta(days=PAST_DAYS),
         )
-        .select_related("shift__roster__hotline", "created_by")
+        .select_related("shift__roster__hotline", "created_by__volunteer")
         .prefetch_related(others, live_swaps)
         .order_by("shift__starts_at", "id")
     )

@@ -59,15 +59,23 @@ def swap_list(request):
     return render(request, "scheduling/swaps/swap_list.html", context)
 
 
-def _swap_action(request, pk: int, act, done: str):
+def _swap_action(request, pk: int, act, done):
+    """Run `act` on the swap; `done` is the success message, or a function of the swap as
+    the service left it (a claim waits for a coordinator unless the hotline auto-approves)."""
     swap = get_object_or_404(SwapRequest, pk=pk)
     try:
-        act(swap)
+        swap = act(swap)
     except RuleViolation as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, done)
+        messages.success(request, done(swap) if callable(done) else done)
     return redirect("scheduling:swap-list")
+
+
+def _claimed(swap: SwapRequest) -> str:
+    if swap.status == SwapRequest.Status.DONE:
+        return _("You took the shift. Thank you!")
+    return _("Thank you. A coordinator will confirm before the shift is yours.")
 
 
 @login_required
@@ -78,7 +86,7 @@ def swap_claim(request, pk: int):
         request,
         pk,
         lambda s: swaps.swap_claim(swap=s, volunteer=volunteer),
-        _("You took the shift. Thank you!"),
+        _claimed,
     )
 
 

@@ -175,7 +175,14 @@ def test_acknowledge_and_resolve_buttons(people, client, clock):
 def test_escalation_page_is_audited_and_shows_the_trail(people, client, clock):
     e = escalation_raise(call=people.call, by=people.counsellor.user, reason="r", now=NOW)
     body = login(client, people.sup.user).get(f"/crisis/escalations/{e.pk}/").content.decode()
-    assert "escalation.open" in body and "escalation.alert" in body
+    # In words, with people named as they are known (and the account, for the record).
+    counsellor = people.counsellor
+    assert (
+        f'{counsellor.display_name} (<span translate="no">{counsellor.user.username}</span>)'
+        f" · opened the escalation" in body
+    )
+    assert "the system · alerted the next tier" in body
+    assert "escalation.open" not in body
     assert inline_code(body) == []
     assert AuditLog.objects.filter(action="escalation.view", actor=people.sup.user).count() == 1
 
