@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hotline', '0010_api_tokens'),
+        ('hotline', '0014_password_reset_codes'),
         ('scheduling', '0008_assignment_change_reason'),
     ]
 
