@@ -37,6 +37,7 @@ urlpatterns = [
     path("v1/me/calendar/rotate/", me.MyCalendarRotateView.as_view(), name="me-calendar-rotate"),
     path("v1/me/calendar/import/", me.MyCalendarImportView.as_view(), name="me-calendar-import"),
     path("v1/me/reminders/", me.MyRemindersView.as_view(), name="me-reminders"),
+    path("v1/me/channels/", me.MyChannelsView.as_view(), name="me-channels"),
     # The report on a call: its own paths, before the router's read-only calls viewset.
     path("v1/calls/<int:pk>/report/", CallReportView.as_view(), name="call-report"),
     path(

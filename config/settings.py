@@ -473,3 +473,48 @@ ACTIVITY_REPORT_EMAILS = env_list("ACTIVITY_REPORT_EMAILS")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+
+# Channels (docs/channels.md). Each kind of message goes to a person over their own channel
+# order (Volunteer.channels), else the order here, falling back to the next channel when one
+# fails: `sms`, `voice` (an automated call), `wecom` (a WeCom app message).
+MESSAGE_CHANNELS = {
+    "escalation": env_list("MESSAGE_CHANNELS_ESCALATION", "wecom,voice,sms"),
+    "reminder": env_list("MESSAGE_CHANNELS_REMINDER", "wecom,sms"),
+    "default": env_list("MESSAGE_CHANNELS_DEFAULT", "wecom,sms"),
+}
+# At most this many messages of one kind to one person on one channel per hour; past it the
+# next channel is used (the carriers' rule: repeated identical texts are refused).
+MESSAGE_HOURLY_LIMIT = env_int("MESSAGE_HOURLY_LIMIT", 3)
+MESSAGE_HOURLY_LIMITS = {"escalation": env_int("MESSAGE_HOURLY_LIMIT_ESCALATION", 6)}
+# Numbers the voice provider cannot call (Twilio: no outbound calls to mainland China since
+# November 2023); the voice channel skips them.
+VOICE_UNREACHABLE_PREFIXES = env_list("VOICE_UNREACHABLE_PREFIXES", "+86")
+# Seconds an alert call rings before it counts as unanswered.
+VOICE_ALERT_RING_SECONDS = env_int("VOICE_ALERT_RING_SECONDS", 30)
+# SMS texts without links (the backend forbids them: Twilio's China route, Alibaba Cloud);
+# `aliyun` never carries links.
+SMS_PLAIN_TEXT = env_bool("SMS_PLAIN_TEXT", False)
+# Twilio's REST API (a local fake in black-box checks).
+TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com")
+# WeCom (企业微信) app messages: the corp's id, the app's AgentId and Secret, the API base.
+WECOM_CORP_ID = env_str("WECOM_CORP_ID")
+WECOM_AGENT_ID = env_str("WECOM_AGENT_ID")
+WECOM_SECRET = env_str("WECOM_SECRET")
+WECOM_API_BASE = env_str("WECOM_API_BASE", "https://qyapi.weixin.qq.com")
+# Minutes a link in a message (acknowledge an escalation) stays valid.
+ACTION_LINK_MAX_AGE_MINUTES = env_int("ACTION_LINK_MAX_AGE_MINUTES", 60)
+# Alibaba Cloud SMS (SMS_BACKEND=aliyun): credentials, endpoint, the registered sign name, and
+# the registered template code of each kind of message (see docs/channels.md for each
+# template's text and variables).
+ALIYUN_ACCESS_KEY_ID = env_str("ALIYUN_ACCESS_KEY_ID")
+ALIYUN_ACCESS_KEY_SECRET = env_str("ALIYUN_ACCESS_KEY_SECRET")
+ALIYUN_SMS_ENDPOINT = env_str("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com")
+ALIYUN_SMS_SIGN_NAME = env_str("ALIYUN_SMS_SIGN_NAME")
+ALIYUN_SMS_TEMPLATES = {
+    "escalation": env_str("ALIYUN_SMS_TEMPLATE_ESCALATION"),
+    "reminder": env_str("ALIYUN_SMS_TEMPLATE_REMINDER"),
+    "swap": env_str("ALIYUN_SMS_TEMPLATE_SWAP"),
+    "roster_change": env_str("ALIYUN_SMS_TEMPLATE_ROSTER_CHANGE"),
+    "voicemail": env_str("ALIYUN_SMS_TEMPLATE_VOICEMAIL"),
+    "notice": env_str("ALIYUN_SMS_TEMPLATE_NOTICE"),
+}

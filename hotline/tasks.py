@@ -66,3 +66,8 @@ def login_records_purge() -> dict[str, int]:
 def activity_reports_monthly() -> dict[str, int]:
     """Daily: last month's activity report per organisation, once (and its e-mail)."""
     return stats.monthly_reports_build()
+
+
+def voice_key_ack(*, message, digits: str, now: dt.datetime) -> str:
+    """A key pressed on an escalation's alert call (VOICE_KEY_HANDLERS)."""
+    return escalations.escalation_ack_voice(message=message, digits=digits, now=now)

@@ -145,7 +145,13 @@ def roster_changes_notify(*, roster: Roster | None = None, now: dt.datetime | No
                     _("Details: %(link)s") % {"link": site_url(reverse("scheduling:my-shifts"))},
                 ]
             )
-        sms_send(to=volunteer.phone_number, body=body, dedupe_key=key, purpose="roster_change")
+        sms_send(
+            to=volunteer.phone_number,
+            body=body,
+            dedupe_key=key,
+            purpose="roster_change",
+            recipient=volunteer,
+        )
         sent += 1
     notices_record(record, now=now)
     return sent

@@ -87,7 +87,13 @@ def reminders_send_due(*, now: dt.datetime | None = None) -> int:
             continue
         with translation.override(a.volunteer.language):
             body = reminder_body(a)
-        sms_send(to=a.volunteer.phone_number, body=body, dedupe_key=key, purpose="reminder")
+        sms_send(
+            to=a.volunteer.phone_number,
+            body=body,
+            dedupe_key=key,
+            purpose="reminder",
+            recipient=a.volunteer,
+        )
         queued += 1
     return queued
 

@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from hotline.access import can_decide_swaps
-from hotline.links import site_url
+from hotline.links import action_token, site_url
 from hotline.models import ROLE_FLAG, Volunteer
 from hotline.phone import normalize_phone
 from hotline.sms.outbox import sms_send
@@ -68,10 +68,28 @@ def _lock(swap: SwapRequest) -> SwapRequest:
     )
 
 
-def _sms(volunteer: Volunteer, key: str, build) -> None:
+def _sms(volunteer: Volunteer, key: str, build, params: dict | None = None) -> None:
     with translation.override(volunteer.language):
         body = build()
-    sms_send(to=volunteer.phone_number, body=body, dedupe_key=key, purpose="swap")
+    sms_send(
+        to=volunteer.phone_number,
+        body=body,
+        dedupe_key=key,
+        purpose="swap",
+        recipient=volunteer,
+        params=params,
+    )
+
+
+def _in_language(volunteer: Volunteer, build):
+    with translation.override(volunteer.language):
+        return str(build())
+
+
+def drop_take_link(swap: SwapRequest, volunteer: Volunteer) -> str:
+    """The signed, short-lived link of a drop ask's WeCom card: take the shift after login."""
+    token = action_token(action="swap", object_id=swap.pk, volunteer_id=volunteer.pk)
+    return site_url(reverse("scheduling:swap-take", args=[token]))
 
 
 # --- offering ------------------------------------------------------------------------------
@@ -249,6 +267,13 @@ def drop_ask_wave(*, swap: SwapRequest, now: dt.datetime) -> int:
                     "link": site_url(reverse("scheduling:swap-list")),
                 }
             ),
+            # For the channels that cannot carry the reply or the link (texts.py).
+            params={
+                "drop": swap.pk,
+                "shift": _in_language(volunteer, lambda: shift_words(swap.assignment)),
+                "link": site_url(reverse("scheduling:swap-list")),
+                "action_link": drop_take_link(swap, volunteer),
+            },
         )
         asked += 1
     minutes = settings.DROP_WAVE_MINUTES

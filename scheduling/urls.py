@@ -21,10 +21,13 @@ urlpatterns = [
     path("me/calendar/rotate/", me.my_calendar_rotate, name="my-calendar-rotate"),
     path("me/reminders/", me.my_reminders, name="my-reminders"),
     path("me/hours/", me.my_hours, name="my-hours"),
+    path("me/channels/", me.my_channels, name="my-channels"),
     path("me/availability/", me.my_availability, name="my-availability"),
     # Swaps and drops
     path("swaps/", swaps.swap_list, name="swap-list"),
     path("swaps/<int:pk>/claim/", swaps.swap_claim, name="swap-claim"),
+    # The button of a drop ask's WeCom card: a signed, short-lived link for one person.
+    path("swaps/take/<str:token>/", swaps.swap_take, name="swap-take"),
     path("swaps/<int:pk>/withdraw/", swaps.swap_withdraw, name="swap-withdraw"),
     path("swaps/<int:pk>/approve/", swaps.swap_approve, name="swap-approve"),
     path("swaps/<int:pk>/reject/", swaps.swap_reject, name="swap-reject"),

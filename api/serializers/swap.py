@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from hotline.models import MessageChannel
 from scheduling.models import SwapRequest
 
 
@@ -46,6 +47,15 @@ class CalendarLinkSerializer(serializers.Serializer):
 
 class ReminderPreferenceSerializer(serializers.Serializer):
     reminders_enabled = serializers.BooleanField()
+
+
+class ChannelPreferenceSerializer(serializers.Serializer):
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=MessageChannel.choices),
+        allow_empty=True,
+        help_text="In order; empty: each kind of message's default order.",
+    )
+    wecom_user_id = serializers.CharField(max_length=64, allow_blank=True, required=False)
 
 
 class CalendarImportSerializer(serializers.Serializer):

@@ -4,7 +4,7 @@ from rest_framework import serializers
 from rest_framework.fields import get_error_detail
 
 from api.serializers.common import PhoneNumberField
-from hotline.models import Role, Volunteer
+from hotline.models import MessageChannel, Role, Volunteer
 from hotline.people import services as people
 
 # The service names errors by model field; the API by its own field names.
@@ -32,6 +32,12 @@ class VolunteerSerializer(serializers.ModelSerializer):
     roles = serializers.ListField(
         child=serializers.ChoiceField(choices=Role.choices), allow_empty=True
     )
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=MessageChannel.choices),
+        allow_empty=True,
+        required=False,
+        help_text="Channels messages reach this person on, in order; empty: each kind's default.",
+    )
     password = serializers.CharField(
         write_only=True, required=False, style={"input_type": "password"}, max_length=128
     )
@@ -49,6 +55,8 @@ class VolunteerSerializer(serializers.ModelSerializer):
             "max_shifts_per_week",
             "is_active",
             "language",
+            "channels",
+            "wecom_user_id",
             "password",
         ]
         # Phone uniqueness among active volunteers is the service's (reported on the field);
@@ -60,6 +68,12 @@ class VolunteerSerializer(serializers.ModelSerializer):
 
     def validate_roles(self, value):
         return people.roles_validate(value)
+
+    def validate_channels(self, value):
+        try:
+            return people.channels_validate(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["channels"]) from exc
 
     def create(self, validated_data):
         user_data = validated_data.pop("user")

@@ -1,5 +1,6 @@
 """The signed-in volunteer's calendar link, reminders, .ics import, and swaps."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,12 +16,14 @@ from api.serializers.swap import (
     CalendarImportResultSerializer,
     CalendarImportSerializer,
     CalendarLinkSerializer,
+    ChannelPreferenceSerializer,
     ReminderPreferenceSerializer,
     SwapRejectSerializer,
     SwapRequestSerializer,
 )
 from api.views.common import own_volunteer
 from hotline.access import is_coordinator, managed_hotlines_q, volunteer_of
+from hotline.people import services as people
 from scheduling import reminders, swaps
 from scheduling.availability import ics_import
 from scheduling.availability import services as availability
@@ -73,6 +76,33 @@ class MyRemindersView(APIView):
             volunteer=volunteer, enabled=serializer.validated_data["reminders_enabled"]
         )
         return Response({"reminders_enabled": pref.reminders_enabled})
+
+
+class MyChannelsView(APIView):
+    """`GET`/`PUT`: the channels messages reach me on, in order (empty: each kind's default),
+    and my WeCom user id."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = ChannelPreferenceSerializer
+
+    @staticmethod
+    def _out(volunteer):
+        return {"channels": volunteer.channels, "wecom_user_id": volunteer.wecom_user_id}
+
+    @extend_schema(responses=ChannelPreferenceSerializer)
+    def get(self, request):
+        return Response(self._out(own_volunteer(request)))
+
+    @extend_schema(request=ChannelPreferenceSerializer, responses=ChannelPreferenceSerializer)
+    def put(self, request):
+        volunteer = own_volunteer(request)
+        serializer = ChannelPreferenceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            volunteer = people.volunteer_update(volunteer=volunteer, **serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError(exc.message_dict) from exc
+        return Response(self._out(volunteer))
 
 
 class MyCalendarImportView(APIView):

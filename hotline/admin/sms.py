@@ -10,7 +10,16 @@ from hotline.models import (
 
 @admin.register(Message)
 class MessageAdmin(ReadOnlyAdmin):
-    list_display = ["to", "purpose", "status", "attempts", "last_error", "created_at", "sent_at"]
-    list_filter = ["status", "purpose"]
+    list_display = [
+        "to",
+        "purpose",
+        "channel",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+    ]
+    list_filter = ["status", "purpose", "channel"]
     search_fields = ["to", "dedupe_key", "twilio_sid"]
     date_hierarchy = "created_at"

@@ -698,6 +698,7 @@ def voicemail_notify(*, call_id: int, now: dt.datetime) -> int:
             body=body,
             dedupe_key=f"voicemail:{call.pk}:{volunteer.pk}",
             purpose="voicemail",
+            recipient=volunteer,
         )
         sent += 1
     return sent

@@ -38,9 +38,9 @@ from hotline.access import can_escalate, volunteer_of
 from hotline.conflicts import DomainConflict
 from hotline.crisis.audit import audit_record
 from hotline.crisis.selectors import LAST_TIER, crisis_staff_by_phone, tier_recipients
-from hotline.links import site_url
+from hotline.links import action_token, site_url
 from hotline.models import Escalation, EscalationAlert, Message
-from hotline.sms.outbox import sms_send
+from hotline.sms.outbox import messages_cancel, sms_send
 
 log = logging.getLogger(__name__)
 
@@ -216,17 +216,60 @@ def _alert(escalation: Escalation, volunteer, now: dt.datetime) -> EscalationAle
             "code": escalation.code,
             "link": escalation_link(escalation),
         }
+        if escalation.round > 1 or escalation.tier > 1:
+            # A repeated alert is never the identical text again (carriers refuse repeats).
+            body = _("(alert %(n)s) ") % {"n": escalation.tier - 1 + escalation.round} + body
     # The key derives from the alert row: a retried step finds the message already queued.
+    # Its texts for other channels (spoken, WeCom card, plain SMS) are made from `params`.
     message = sms_send(
         to=volunteer.phone_number,
         body=body,
         dedupe_key=alert.dedupe_key,
         purpose="escalation",
+        recipient=volunteer,
+        params=alert_params(escalation, volunteer),
+        used_before=_channel_used_before(escalation, volunteer),
     )
     if alert.message_id != message.pk:
         EscalationAlert.objects.filter(pk=alert.pk).update(message=message)
         alert.message = message
     return alert
+
+
+def alert_params(escalation: Escalation, volunteer) -> dict:
+    """What the alert's texts are made of: no caller details, ever."""
+    return {
+        "escalation": escalation.pk,
+        "hotline": escalation.hotline.name,
+        "caller_id": escalation.hotline.phone_number,
+        "code": escalation.code,
+        "tier": escalation.tier,
+        "round": escalation.round,
+        "link": escalation_link(escalation),
+        "action_link": site_url(
+            reverse(
+                "crisis:escalation-take",
+                args=[
+                    action_token(
+                        action="escalation", object_id=escalation.pk, volunteer_id=volunteer.pk
+                    )
+                ],
+            )
+        ),
+    }
+
+
+def _channel_used_before(escalation: Escalation, volunteer) -> str:
+    """The channel that carried this person's latest earlier alert for this escalation."""
+    previous = (
+        EscalationAlert.objects.filter(escalation=escalation, recipient=volunteer)
+        .exclude(tier=escalation.tier, round=escalation.round)
+        .exclude(message__isnull=True)
+        .order_by("-alerted_at", "-id")
+        .values_list("message__channel", flat=True)
+        .first()
+    )
+    return previous or ""
 
 
 def escalation_advance(*, escalation_id: int, now: dt.datetime | None = None) -> bool:
@@ -263,14 +306,12 @@ def escalations_advance_due(*, now: dt.datetime | None = None, limit: int = 500)
 
 
 def _cancel_queued_alerts(escalation: Escalation, now: dt.datetime) -> int:
-    """Alerts still waiting for a retry are not sent once someone has taken the escalation."""
-    return Message.objects.filter(
-        dedupe_key__startswith=f"esc:{escalation.pk}:", status=Message.Status.QUEUED
-    ).update(
-        status=Message.Status.FAILED,
-        last_error="not sent: the escalation was acknowledged first",
-        next_attempt_at=None,
-        updated_at=now,
+    """Alerts still waiting for a retry are not sent once someone has taken the escalation,
+    and an alert call still ringing hands over to no further channel."""
+    return messages_cancel(
+        dedupe_prefix=f"esc:{escalation.pk}:",
+        reason="not sent: the escalation was acknowledged first",
+        now=now,
     )
 
 
@@ -356,6 +397,42 @@ def escalation_resolve(
 
 def escalation_viewed(*, escalation: Escalation, by, now: dt.datetime, via: str = "web") -> None:
     audit_record(actor=by, action="escalation.view", obj=escalation, at=now, detail={"via": via})
+
+
+# --- acknowledging by a key press on the alert call, or by a WeCom card's link ---------------
+
+
+def escalation_ack_voice(*, message: Message, digits: str, now: dt.datetime) -> str:
+    """A key press on an escalation's alert call. Returns what the caller hears: `1` takes
+    the escalation (channel `voice`) for the person the call was for."""
+    escalation = Escalation.objects.filter(pk=(message.params or {}).get("escalation")).first()
+    volunteer = message.recipient
+    language = (volunteer.language if volunteer else "") or settings.LANGUAGE_CODE
+    with translation.override(language):
+        if escalation is None or volunteer is None:
+            return _("This alert is no longer valid.")
+        if digits != "1":
+            return _("Nothing was changed.")
+        try:
+            escalation_acknowledge(
+                escalation=escalation, by=volunteer.user, now=now, channel=Escalation.Channel.VOICE
+            )
+        except EscalationConflict:
+            escalation.refresh_from_db()
+            if escalation.acknowledged_by_id:
+                return _("Escalation %(code)s was already acknowledged by %(name)s.") % {
+                    "code": escalation.code,
+                    "name": _person(escalation.acknowledged_by),
+                }
+            return _("This escalation is already resolved.")
+        return _("Thank you. The escalation is yours; the details are on the Hotline Roster site.")
+
+
+def escalation_take_link(*, escalation: Escalation, by, now: dt.datetime) -> Escalation:
+    """The signed link of a WeCom card, opened and confirmed by its own person."""
+    return escalation_acknowledge(
+        escalation=escalation, by=by, now=now, channel=Escalation.Channel.WECOM
+    )
 
 
 # --- acknowledging by SMS ---------------------------------------------------------------------

@@ -15,5 +15,7 @@ urlpatterns = [
         views.escalation_acknowledge,
         name="escalation-acknowledge",
     ),
+    # The button of a WeCom alert card: a signed, short-lived link for one person.
+    path("take/<str:token>/", views.escalation_take, name="escalation-take"),
     path("escalations/<int:pk>/resolve/", views.escalation_resolve, name="escalation-resolve"),
 ]

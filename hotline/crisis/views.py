@@ -24,6 +24,7 @@ from hotline.crisis.selectors import (
     escalations_visible_to,
     reports_visible_to,
 )
+from hotline.links import ActionLinkInvalid, action_token_read
 from hotline.models import RISK_DESCRIPTIONS, Call, CallReport, Escalation, RiskLevel
 
 DASHBOARD_RESOLVED_DAYS = 7
@@ -228,6 +229,42 @@ def escalation_acknowledge(request, pk: int):
     except escalations.EscalationConflict as exc:
         messages.error(request, exc.message)
     return _back(request, escalation)
+
+
+@login_required
+def escalation_take(request, token: str):
+    """A WeCom card's button: the signed link names the escalation and the person it was sent
+    to. Opening it (after login, as that person) shows a button; pressing it acknowledges
+    through `wecom`. A forged, altered or expired link, or another person's, changes
+    nothing. A GET never acknowledges: chat apps open links to preview them."""
+    try:
+        escalation_id, volunteer_id = action_token_read(token, action="escalation")
+    except ActionLinkInvalid:
+        return render(
+            request,
+            "crisis/take.html",
+            {"error": _("This link is not valid or has expired. Open the escalation instead.")},
+            status=403,
+        )
+    volunteer = volunteer_of(request.user)
+    if volunteer is None or volunteer.pk != volunteer_id or not is_crisis_staff(request.user):
+        return render(
+            request,
+            "crisis/take.html",
+            {"error": _("This link was sent to someone else.")},
+            status=403,
+        )
+    escalation = get_object_or_404(Escalation, pk=escalation_id)
+    if request.method == "POST":
+        try:
+            escalations.escalation_take_link(
+                escalation=escalation, by=request.user, now=timezone.now()
+            )
+            messages.success(request, _("Acknowledged: the alerts have stopped."))
+        except escalations.EscalationConflict as exc:
+            messages.error(request, exc.message)
+        return redirect("crisis:escalation", pk=escalation.pk)
+    return render(request, "crisis/take.html", {"e": escalation, "token": token})
 
 
 @login_required

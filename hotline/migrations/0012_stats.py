@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hotline', '0014_password_reset_codes'),
+        ('hotline', '0016_channels'),
         ('scheduling', '0008_assignment_change_reason'),
     ]
 

@@ -28,7 +28,7 @@ from hotline.models.crisis import (
     alert_dedupe_key,
 )
 from hotline.models.hotlines import Hotline
-from hotline.models.people import ROLE_FLAG, Organisation, Role, Volunteer
+from hotline.models.people import ROLE_FLAG, MessageChannel, Organisation, Role, Volunteer
 from hotline.models.sms import InboundSms, Message
 from hotline.models.stats import ActivityReport
 
@@ -59,6 +59,7 @@ __all__ = [
     "ReportCategory",
     "RingRotation",
     "RiskLevel",
+    "MessageChannel",
     "Role",
     "Volunteer",
     "alert_dedupe_key",

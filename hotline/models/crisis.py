@@ -150,6 +150,8 @@ class Escalation(models.Model):
         WEB = "web", _("web page")
         API = "api", _("API")
         SMS = "sms", _("SMS reply")
+        VOICE = "voice", _("key press on an alert call")
+        WECOM = "wecom", _("WeCom link")
 
     call = models.ForeignKey(
         "hotline.Call", on_delete=models.PROTECT, related_name="escalations", verbose_name=_("call")
@@ -200,7 +202,7 @@ class Escalation(models.Model):
         verbose_name=_("acknowledged by"),
     )
     ack_channel = models.CharField(
-        _("acknowledged through"), max_length=4, choices=Channel.choices, blank=True
+        _("acknowledged through"), max_length=8, choices=Channel.choices, blank=True
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolved_by = models.ForeignKey(

@@ -24,6 +24,14 @@ ROLE_FLAG = {
 }
 
 
+class MessageChannel(models.TextChoices):
+    """How a message reaches a person (hotline/sms/channels.py)."""
+
+    SMS = "sms", _("SMS")
+    VOICE = "voice", _("voice call")
+    WECOM = "wecom", _("WeCom")
+
+
 class Organisation(models.Model):
     """A county/district branch or a unit; volunteers belong to one, reports group by it."""
 
@@ -77,6 +85,24 @@ class Volunteer(models.Model):
         _("maximum shifts per week"), default=3, validators=[MaxValueValidator(21)]
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # The channels messages reach this person on, in order (values of MessageChannel); empty:
+    # the defaults of each kind of message (setting MESSAGE_CHANNELS).
+    # db_default: rows written by code older than this field (a rolling upgrade) stay valid.
+    channels = models.JSONField(
+        _("message channels, in order"),
+        default=list,
+        db_default=models.Value([], output_field=models.JSONField()),
+        blank=True,
+        help_text=_('e.g. ["wecom", "voice", "sms"]; empty: the defaults'),
+    )
+    wecom_user_id = models.CharField(
+        _("WeCom user id"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The member's UserID in WeCom"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

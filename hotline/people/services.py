@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hotline.models import Organisation, Role, Volunteer
+from hotline.models import MessageChannel, Organisation, Role, Volunteer
 from hotline.phone import normalize_phone
 
 User = get_user_model()
@@ -40,6 +40,8 @@ VOLUNTEER_FIELDS = (
     "organisation",
     "max_shifts_per_week",
     "is_active",
+    "channels",
+    "wecom_user_id",
 )
 _username_characters = UnicodeUsernameValidator()
 
@@ -91,6 +93,25 @@ def phone_validate(phone_number: str) -> str:
         raise ValidationError({"phone_number": exc.messages}) from exc
 
 
+def channels_validate(channels) -> list[str]:
+    """A person's channel order: known channels, each once (empty: the defaults)."""
+    if not isinstance(channels, list | tuple):
+        raise ValidationError({"channels": [_("Give the channels as a list, e.g. wecom, sms.")]})
+    unknown = [c for c in channels if c not in MessageChannel.values]
+    if unknown:
+        raise ValidationError(
+            {
+                "channels": [
+                    _("“%(channel)s” is not a channel (sms, voice, wecom).") % {"channel": c}
+                    for c in unknown
+                ]
+            }
+        )
+    if len(set(channels)) != len(channels):
+        raise ValidationError({"channels": [_("Name each channel once.")]})
+    return list(channels)
+
+
 def _apply(volunteer: Volunteer, fields: dict) -> None:
     unknown = set(fields) - set(VOLUNTEER_FIELDS)
     if unknown:
@@ -98,6 +119,10 @@ def _apply(volunteer: Volunteer, fields: dict) -> None:
     for name, value in fields.items():
         if name == "phone_number":
             value = phone_validate(value)
+        if name == "channels":
+            value = channels_validate(value)
+        if name == "wecom_user_id":
+            value = (value or "").strip()
         setattr(volunteer, name, value)
 
 
@@ -137,6 +162,8 @@ def volunteer_create(
     organisation: Organisation | None = None,
     max_shifts_per_week: int = 3,
     is_active: bool = True,
+    channels: list[str] | None = None,
+    wecom_user_id: str = "",
 ) -> Volunteer:
     """A volunteer with a new login (`username` and `password`) or for an existing `user`
     (the admin, seed_demo); the login is active exactly when the volunteer is."""
@@ -163,6 +190,8 @@ def volunteer_create(
             "organisation": organisation,
             "max_shifts_per_week": max_shifts_per_week,
             "is_active": is_active,
+            "channels": channels or [],
+            "wecom_user_id": wecom_user_id,
         },
     )
     volunteer.full_clean(exclude=[] if user.pk else ["user"])

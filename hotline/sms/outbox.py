@@ -1,7 +1,11 @@
-"""The SMS outbox: every outgoing SMS is a Message row, sent by a background task.
+"""The outbox: every outgoing message is a Message row, sent by a background task.
 
-Callers use `sms_send(to=..., body=..., dedupe_key=...)` only. The same key never makes a
-second message, so a service may call it again after a crash or a replayed webhook.
+Callers use `sms_send(to=..., body=..., dedupe_key=..., recipient=..., params=...)` only.
+The same key never makes a second message, so a service may call it again after a crash or
+a replayed webhook. With a `recipient` the message goes over their channels in order (SMS,
+voice call, WeCom; hotline/sms/channels.py): a channel that fails, refuses, is over the
+person's hourly limit for the kind, or (a call) is not answered, hands the message to the
+next one, and each step is recorded on the message (`channel_log`).
 
 Delivery: `message_deliver` claims a queued message with a conditional UPDATE (only one
 worker wins), sends it through the configured backend and records the result. Failures are
@@ -22,7 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hotline.models import Message
-from hotline.sms import backends
+from hotline.sms import backends, channels
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +34,26 @@ log = logging.getLogger(__name__)
 
 
 def sms_send(
-    *, to: str, body: str, dedupe_key: str, purpose: str = "", from_number: str = ""
+    *,
+    to: str,
+    body: str,
+    dedupe_key: str,
+    purpose: str = "",
+    from_number: str = "",
+    recipient=None,
+    params: dict | None = None,
+    used_before: str = "",
 ) -> Message:
-    """Queue one SMS under `dedupe_key` and schedule its delivery after the transaction
-    commits. Calling again with the same key returns the existing message unchanged."""
+    """Queue one message under `dedupe_key` and schedule its delivery after the transaction
+    commits. Calling again with the same key returns the existing message unchanged.
+
+    `recipient` (a Volunteer): deliver over their channels (`channels.plan`); `params`: what
+    the kind's other texts are made of (hotline/sms/texts.py); `used_before`: the channel the
+    previous round of the same alert went out on (tried last this time)."""
     existing = Message.objects.filter(dedupe_key=dedupe_key).first()
     if existing is not None:
         return existing
+    order = channels.plan(recipient, purpose, used_before=used_before) if recipient else []
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -46,6 +63,11 @@ def sms_send(
                 purpose=purpose,
                 from_number=from_number or settings.TWILIO_SMS_FROM,
                 next_attempt_at=timezone.now(),
+                recipient=recipient,
+                channels=order,
+                channel=order[0] if order else channels.SMS,
+                params=params or {},
+                language=getattr(recipient, "language", "") or "",
             )
     except IntegrityError:
         return Message.objects.get(dedupe_key=dedupe_key)
@@ -67,6 +89,37 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
 
 
+def _log_entry(message: Message, now: dt.datetime, outcome: str) -> list[dict]:
+    return [
+        *(message.channel_log or []),
+        {"channel": message.channel, "at": now.isoformat(), "outcome": outcome[:300]},
+    ]
+
+
+def _fall_back(message: Message, *, now: dt.datetime, outcome: str, from_status: str) -> bool:
+    """Hand `message` (in `from_status`) to its next channel, recording why the current one
+    did not reach the person. False when there is no next channel or it was cancelled."""
+    following = channels.next_channel(message)
+    if following is None or message.cancelled_at is not None:
+        return False
+    moved = Message.objects.filter(
+        pk=message.pk, status=from_status, channel=message.channel, cancelled_at__isnull=True
+    ).update(
+        status=Message.Status.QUEUED,
+        channel=following,
+        channel_log=_log_entry(message, now, outcome),
+        attempts=0,
+        last_error=outcome[:1000],
+        next_attempt_at=now,
+        claimed_at=None,
+        updated_at=now,
+    )
+    if moved:
+        log.info("message %s: %s → %s (%s)", message.pk, message.channel, following, outcome)
+        transaction.on_commit(lambda: _enqueue(message.pk))
+    return bool(moved)
+
+
 def message_deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
     """Send one message if it is due and nobody else is sending it. Returns its status."""
     now = now or timezone.now()
@@ -74,21 +127,42 @@ def message_deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
         pk=message_id,
         status=Message.Status.QUEUED,
+        cancelled_at__isnull=True,
     ).update(status=Message.Status.SENDING, claimed_at=now, updated_at=now)
     if not claimed:
         return Message.objects.filter(pk=message_id).values_list("status", flat=True).first() or ""
-    message = Message.objects.get(pk=message_id)
+    message = Message.objects.select_related("recipient").get(pk=message_id)
     max_attempts = settings.SMS_MAX_ATTEMPTS
     attempts = message.attempts + 1
+    if channels.over_limit(message, message.channel, now):
+        limit = channels.hourly_limit(message.purpose)
+        outcome = f"not sent: over the hourly limit of {limit} for this kind on {message.channel}"
+        if _fall_back(message, now=now, outcome=outcome, from_status=Message.Status.SENDING):
+            return Message.Status.QUEUED
+        Message.objects.filter(pk=message_id).update(
+            status=Message.Status.FAILED,
+            last_error=outcome,
+            channel_log=_log_entry(message, now, outcome),
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        return Message.Status.FAILED
     try:
-        sid = backends.send(message)
+        sid = channels.send(message)
     except Exception as exc:  # noqa: BLE001 - any transport failure is recorded and retried
         permanent = isinstance(exc, backends.SendError) and exc.permanent
+        error = str(exc)[:1000] or exc.__class__.__name__
+        # A failing channel hands over at once when there is another: an alert must not
+        # wait for a provider's backoff.
+        if _fall_back(message, now=now, outcome=error, from_status=Message.Status.SENDING):
+            log.warning("message %s on %s failed: %s", message_id, message.channel, exc)
+            return Message.Status.QUEUED
         final = permanent or attempts >= max_attempts
         Message.objects.filter(pk=message_id).update(
             status=Message.Status.FAILED if final else Message.Status.QUEUED,
             attempts=attempts,
-            last_error=str(exc)[:1000] or exc.__class__.__name__,
+            last_error=error,
+            channel_log=_log_entry(message, now, error) if final else message.channel_log,
             next_attempt_at=None if final else now + backoff(attempts),
             updated_at=now,
         )
@@ -106,6 +180,57 @@ def message_deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
     return Message.Status.SENT
 
 
+def message_channel_failed(
+    *, message_id: int, outcome: str, now: dt.datetime | None = None
+) -> bool:
+    """A channel that reported later did not reach the person (an alert call nobody
+    answered, or a machine did): the next channel takes the message. False when there is
+    none (the message is then failed) or it had already moved on or been taken care of."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(pk=message_id).first()
+        if message is None or message.status != Message.Status.SENT:
+            return False
+        if _fall_back(message, now=now, outcome=outcome, from_status=Message.Status.SENT):
+            return True
+        if message.cancelled_at is None:
+            Message.objects.filter(pk=message_id, status=Message.Status.SENT).update(
+                status=Message.Status.UNDELIVERED,
+                last_error=outcome[:1000],
+                channel_log=_log_entry(message, now, outcome),
+                updated_at=now,
+            )
+        return False
+
+
+def message_reached(*, message_id: int, now: dt.datetime | None = None) -> bool:
+    """The person confirmed the message (pressed a key on the alert call): delivered, and no
+    further channel. False when it was already recorded."""
+    now = now or timezone.now()
+    return bool(
+        Message.objects.filter(
+            pk=message_id, status__in=[Message.Status.SENT, Message.Status.SENDING]
+        ).update(status=Message.Status.DELIVERED, updated_at=now)
+    )
+
+
+def messages_cancel(*, dedupe_prefix: str, reason: str, now: dt.datetime) -> int:
+    """No message under `dedupe_prefix` goes further: queued ones are failed with `reason`,
+    sent ones (a call ringing) hand over to no further channel. Returns how many queued
+    messages were stopped."""
+    Message.objects.filter(dedupe_key__startswith=dedupe_prefix, cancelled_at__isnull=True).update(
+        cancelled_at=now
+    )
+    return Message.objects.filter(
+        dedupe_key__startswith=dedupe_prefix, status=Message.Status.QUEUED
+    ).update(
+        status=Message.Status.FAILED,
+        last_error=reason,
+        next_attempt_at=None,
+        updated_at=now,
+    )
+
+
 def message_recover(message_id: int, *, now: dt.datetime | None = None) -> str:
     """Settle a message left in `sending` by a worker that died mid-delivery.
 
@@ -114,15 +239,28 @@ def message_recover(message_id: int, *, now: dt.datetime | None = None) -> str:
     be asked, the message stays in `sending` and the next flush asks again.
     """
     now = now or timezone.now()
-    message = Message.objects.filter(pk=message_id, status=Message.Status.SENDING).first()
+    message = (
+        Message.objects.select_related("recipient")
+        .filter(pk=message_id, status=Message.Status.SENDING)
+        .first()
+    )
     if message is None:
         return ""
     try:
-        sid = backends.lookup(message)
+        sid = channels.lookup(message)
     except Exception:  # noqa: BLE001 - unknown is not "not sent": ask again next time
         log.warning("could not ask the provider about SMS %s; will retry", message_id)
         return Message.Status.SENDING
     stale = Q(pk=message_id, status=Message.Status.SENDING, claimed_at=message.claimed_at)
+    if sid == backends.UNKNOWN:
+        # The provider cannot be asked: the next channel, never this one twice.
+        outcome = "worker stopped while sending; unknown whether it arrived"
+        if _fall_back(message, now=now, outcome=outcome, from_status=Message.Status.SENDING):
+            return Message.Status.QUEUED
+        Message.objects.filter(stale).update(
+            status=Message.Status.FAILED, last_error=outcome, next_attempt_at=None, updated_at=now
+        )
+        return Message.Status.FAILED
     if sid:
         Message.objects.filter(stale).update(
             status=Message.Status.SENT,
@@ -204,4 +342,9 @@ def message_status_update(
     if not updated and not Message.objects.filter(twilio_sid=twilio_sid).exists():
         log.info("status %s for unknown SMS %s ignored", status, twilio_sid)
         return None
-    return Message.objects.filter(twilio_sid=twilio_sid).first()
+    message = Message.objects.filter(twilio_sid=twilio_sid).first()
+    if updated and new in (Message.Status.UNDELIVERED, Message.Status.FAILED):
+        # The carrier dropped it (a link, a template, a repeat): the next channel, if any.
+        if _fall_back(message, now=now, outcome=fields["last_error"], from_status=new):
+            message.refresh_from_db()
+    return message

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import logging
 
-from hotline.sms import inbound, outbox
-from hotline.telephony.twiml import empty_messaging_response, messaging_response
-from hotline.telephony.webhooks import Malformed, is_replay, received_at, sid, twilio_webhook
+from hotline.sms import inbound, outbox, voice
+from hotline.telephony.twiml import empty_messaging_response, messaging_response, twiml
+from hotline.telephony.webhooks import (
+    Malformed,
+    int_query,
+    is_replay,
+    received_at,
+    sid,
+    twilio_webhook,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +61,48 @@ def sms_status(request):
         now=received_at(request),
     )
     return empty_messaging_response()
+
+
+# --- the voice channel's alert calls (hotline/sms/voice.py) ---------------------------------
+
+
+@twilio_webhook(fallback=None)
+def voice_alert(request):
+    """Twilio asks what the alert call says (the call was answered)."""
+    return twiml(
+        voice.alert_answered(
+            message_id=int_query(request, "m"),
+            call_sid=sid(request),
+            answered_by=request.POST.get("AnsweredBy", "")[:20],
+            now=received_at(request),
+        )
+    )
+
+
+@twilio_webhook(fallback=None)
+def voice_alert_key(request):
+    """A key pressed on the alert call (the `<Gather>`'s action)."""
+    return twiml(
+        voice.alert_key(
+            message_id=int_query(request, "m"),
+            call_sid=sid(request),
+            digits=request.POST.get("Digits", "")[:4],
+            now=received_at(request),
+        )
+    )
+
+
+@twilio_webhook(fallback=None, inbox_keeps=("CallSid", "CallStatus", "AnsweredBy"))
+def voice_alert_status(request):
+    """How the alert call ended: without a key press the message goes to its next channel."""
+    call_status = request.POST.get("CallStatus", "")
+    if not call_status:
+        raise Malformed("CallStatus missing")
+    voice.alert_ended(
+        message_id=int_query(request, "m"),
+        call_sid=sid(request),
+        call_status=call_status[:20],
+        answered_by=request.POST.get("AnsweredBy", "")[:20],
+        now=received_at(request),
+    )
+    return twiml(None)

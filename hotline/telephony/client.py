@@ -155,15 +155,27 @@ def _redact(data) -> dict:
 _clients: dict[tuple, Client] = {}
 
 
+def api_base() -> str:
+    """Twilio's REST API base (setting TWILIO_API_BASE; a local fake in black-box checks)."""
+    return (settings.TWILIO_API_BASE or "https://api.twilio.com").rstrip("/")
+
+
+def _based(rest: Client) -> Client:
+    rest.api.base_url = api_base()
+    return rest
+
+
 def client() -> Client:
     if http_client is not None:
-        return Client(
-            settings.TWILIO_ACCOUNT_SID or CONSOLE_ACCOUNT_SID,
-            settings.TWILIO_AUTH_TOKEN or "console",
-            http_client=http_client,
+        return _based(
+            Client(
+                settings.TWILIO_ACCOUNT_SID or CONSOLE_ACCOUNT_SID,
+                settings.TWILIO_AUTH_TOKEN or "console",
+                http_client=http_client,
+            )
         )
     backend = voice_backend()
-    key = (backend, settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+    key = (backend, settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, api_base())
     if key not in _clients:
         if backend == "console":
             _clients[key] = Client(
@@ -177,6 +189,7 @@ def client() -> Client:
                 settings.TWILIO_AUTH_TOKEN,
                 http_client=MediaHttpClient(),
             )
+        _based(_clients[key])
     return _clients[key]
 
 
@@ -241,6 +254,41 @@ def call_create(*, to: str, from_: str, url: str, status_callback: str, timeout:
     return call.sid
 
 
+def alert_call_create(*, to: str, from_: str, url: str, status_callback: str, timeout: int) -> str:
+    """Call a person with an automated alert: `url` answers with the spoken text and a
+    key press; answering machines are detected (the TwiML hears `AnsweredBy`), and the status
+    callback reports how the call ended. Returns the call's SID; raises DialError."""
+    try:
+        call = client().calls.create(
+            to=to,
+            from_=from_,
+            url=url,
+            method="POST",
+            status_callback=status_callback,
+            status_callback_method="POST",
+            status_callback_event=["completed"],
+            timeout=timeout,
+            machine_detection="Enable",
+        )
+    except TwilioRestException as exc:
+        raise DialError(f"Twilio {exc.status} {exc.code}: {exc.msg}") from exc
+    except (TwilioException, OSError) as exc:
+        raise DialError(f"Twilio unreachable: {exc}") from exc
+    return call.sid
+
+
+def find_call(*, to: str, since) -> str | None:
+    """The SID of a call Twilio already placed to `to` at or after `since` (less a minute of
+    clock skew); None if there is none."""
+    floor = since - dt.timedelta(minutes=1) if since else None
+    kwargs = {"to": to, "limit": 20}
+    if floor is not None:
+        kwargs["start_time_after"] = floor
+    for call in client().calls.list(**kwargs):
+        return call.sid
+    return None
+
+
 def call_stop(sid: str, *, answered: bool = False) -> None:
     """Stop a leg: cancel it while ringing, hang it up once answered. Best effort."""
     try:
@@ -263,7 +311,6 @@ def call_redirect(sid: str, url: str) -> bool:
 # --- recordings -------------------------------------------------------------------------------
 
 RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
-API_BASE = "https://api.twilio.com/2010-04-01"
 
 
 def recording_open(recording_sid: str, *, range_header: str = "") -> MediaResponse:
@@ -273,7 +320,7 @@ def recording_open(recording_sid: str, *, range_header: str = "") -> MediaRespon
     if not RECORDING_SID.match(recording_sid or ""):
         raise RecordingUnavailable("not a recording SID", gone=True)
     rest = client()
-    uri = f"{API_BASE}/Accounts/{rest.account_sid}/Recordings/{recording_sid}.mp3"
+    uri = f"{api_base()}/2010-04-01/Accounts/{rest.account_sid}/Recordings/{recording_sid}.mp3"
     headers = {"Range": range_header} if range_header else {}
     try:
         response = rest.http_client.stream(

@@ -26,6 +26,9 @@ urlpatterns = [
     path("voice/leg-status", voice.voice_leg_status, name="voice-leg-status"),
     path("sms/incoming", sms.sms_incoming, name="sms-incoming"),
     path("sms/status", sms.sms_status, name="sms-status"),
+    path("voice/alert", sms.voice_alert, name="voice-alert"),
+    path("voice/alert-key", sms.voice_alert_key, name="voice-alert-key"),
+    path("voice/alert-status", sms.voice_alert_status, name="voice-alert-status"),
 ]
 if settings.BENCH_BARE_VIEW:  # bench/webhook.py only; never set in production
     urlpatterns.append(path("bench/bare", call_views.bench_bare, name="bench-bare"))

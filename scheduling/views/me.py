@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from hotline.access import can_see_open_slots, is_coordinator, volunteer_of
+from hotline.models import MessageChannel
+from hotline.people import services as people
 from hotline.stats.selectors import volunteer_service
 from scheduling import reminders, services, swaps
 from scheduling.availability import ics_import
@@ -108,8 +110,37 @@ def my_shifts(request):
             "contact": settings.COORDINATOR_CONTACT,
             "reminders_enabled": reminders.reminders_enabled(volunteer),
             "reminder_hours": reminders.reminder_hours(),
+            "channel_choices": MessageChannel.choices,
+            "channel_slots": _channel_slots(volunteer),
         },
     )
+
+
+def _channel_slots(volunteer) -> list[str]:
+    """The person's order, padded to one select per channel ("" = none)."""
+    order = list(volunteer.channels or [])
+    return order + [""] * (len(MessageChannel.values) - len(order))
+
+
+@login_required
+@require_POST
+def my_channels(request):
+    """The channels messages reach me on, in order, and my WeCom user id."""
+    volunteer = volunteer_or_404(request)
+    order = [c for c in request.POST.getlist("channel") if c]
+    try:
+        people.volunteer_update(
+            volunteer=volunteer,
+            channels=order,
+            wecom_user_id=request.POST.get("wecom_user_id", volunteer.wecom_user_id)[:64],
+        )
+    except ValidationError as exc:
+        for errors in exc.message_dict.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("scheduling:my-shifts")
+    messages.success(request, _("Your message channels are saved."))
+    return redirect("scheduling:my-shifts")
 
 
 @login_required

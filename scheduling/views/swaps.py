@@ -19,12 +19,14 @@ from hotline.access import (
     managed_hotlines_q,
     volunteer_of,
 )
+from hotline.links import ActionLinkInvalid, action_token_read
 from scheduling import swaps
 from scheduling.feeds import tokens
 from scheduling.forms import (
     RejectForm,
 )
 from scheduling.models import CalendarToken, SwapRequest
+from scheduling.notify import shift_words
 from scheduling.rules import RuleViolation
 from scheduling.views.me import volunteer_or_404
 
@@ -76,6 +78,46 @@ def _claimed(swap: SwapRequest) -> str:
     if swap.status == SwapRequest.Status.DONE:
         return _("You took the shift. Thank you!")
     return _("Thank you. A coordinator will confirm before the shift is yours.")
+
+
+@login_required
+def swap_take(request, token: str):
+    """A drop ask's WeCom card: the signed link names the drop and the person asked. Opening
+    it (after login, as that person) shows the shift and a button; pressing it takes the
+    shift through the same rules as the list. A forged, altered or expired link, or
+    another person's, changes nothing; a GET never takes (chat apps preview links)."""
+    try:
+        swap_id, volunteer_id = action_token_read(token, action="swap")
+    except ActionLinkInvalid:
+        return render(
+            request,
+            "scheduling/swaps/take.html",
+            {"error": _("This link is not valid or has expired. Open the open shifts instead.")},
+            status=403,
+        )
+    volunteer = volunteer_of(request.user)
+    if volunteer is None or volunteer.pk != volunteer_id:
+        return render(
+            request,
+            "scheduling/swaps/take.html",
+            {"error": _("This link was sent to someone else.")},
+            status=403,
+        )
+    swap = get_object_or_404(
+        SwapRequest.objects.select_related("assignment__shift__roster__hotline"), pk=swap_id
+    )
+    if request.method == "POST":
+        return _swap_action(
+            request,
+            swap.pk,
+            lambda s: swaps.swap_claim(swap=s, volunteer=volunteer),
+            _("You took the shift. Thank you!"),
+        )
+    return render(
+        request,
+        "scheduling/swaps/take.html",
+        {"swap": swap, "shift": shift_words(swap.assignment)},
+    )
 
 
 @login_required

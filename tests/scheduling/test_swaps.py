@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from hotline.models import Message, Volunteer
+from hotline.sms import backends
 from scheduling import swaps
 from scheduling.feeds import tokens
 from scheduling.models import Assignment, DropAsk, SwapRequest
@@ -276,3 +277,62 @@ def test_drop_candidates_match_one_by_one_checks_in_one_query_each(scene, clock)
     assert sorted(v.pk for v in found) == sorted(v.pk for v in one_by_one)
     assert 0 < len(found) < pool.count()
     assert queries <= pool.count() + 6, queries
+
+
+# --- a drop ask on WeCom: a card whose signed link takes the shift ----------------------------
+
+
+@pytest.fixture
+def fake_wecom(settings, monkeypatch):
+    from django.core.cache import cache
+
+    from hotline.wecom import client as wecom
+    from tests.support.wecom import FakeWeCom
+
+    settings.WECOM_CORP_ID, settings.WECOM_AGENT_ID = "ww0000", "1000002"
+    settings.WECOM_SECRET = "wecom-secret"
+    fake = FakeWeCom(members={"ben"})
+    monkeypatch.setattr(wecom, "transport", fake)
+    cache.clear()
+    return fake
+
+
+def test_drop_ask_on_wecom_is_taken_through_its_signed_link(
+    scene, fake_wecom, outbox, client, django_capture_on_commit_callbacks
+):
+    from urllib.parse import urlparse
+
+    scene["hotline"].auto_approve_swaps = True
+    scene["hotline"].save()
+    taker = scene["taker"]
+    Volunteer.objects.filter(pk=taker.pk).update(wecom_user_id="ben")
+    with django_capture_on_commit_callbacks(execute=True):
+        swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"], kind="drop")
+    (card,) = fake_wecom.accepted
+    assert card["touser"] == "ben" and card["textcard"]["title"] == "Can you take a hotline shift?"
+    assert card["textcard"]["description"].startswith("Wed 2027-03-24 09:00")
+    assert not [m for m in backends.outbox if m["to"] == taker.phone_number]  # WeCom, not SMS
+    link = urlparse(card["textcard"]["url"]).path
+    assert link.startswith("/swaps/take/")
+    # someone else's login: refused, nothing changed
+    client.force_login(scene["giver"].user)
+    assert client.post(link).status_code == 403
+    assert SwapRequest.objects.get(pk=swap.pk).status == "open"
+    # the person asked: a GET shows the shift, the POST takes it through the rules
+    client.force_login(taker.user)
+    assert "Take it" in client.get(link).content.decode()
+    assert SwapRequest.objects.get(pk=swap.pk).status == "open"
+    assert client.post(link).status_code == 302
+    swap.refresh_from_db()
+    assert swap.status == SwapRequest.Status.DONE and swap.claimant == taker
+
+
+def test_drop_ask_in_plain_text_has_no_reply_code_nor_link(scene, outbox, settings):
+    settings.SMS_PLAIN_TEXT = True
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"], kind="drop")
+    asks = [m["body"] for m in backends.outbox if m["to"] == scene["taker"].phone_number]
+    assert asks and all("TAKE" not in b and "http" not in b for b in asks)
+    assert "Take it in WeCom or on the Hotline Roster site." in asks[0]
