@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
-.PHONY: install run test test-browser messages migrate lint bench
+.PHONY: install run test test-browser test-cluster messages migrate lint bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test: install messages
 
 test-browser: install messages
 	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
+# Two web servers and two task clusters on PostgreSQL and Redis (tests/cluster/harness.py):
+# needs psql, a PostgreSQL server (HARNESS_PG) and redis-server.
+test-cluster: install
+	$(PY) -m tests.cluster.harness
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -9,7 +9,14 @@ from rest_framework.routers import DefaultRouter
 from api.views import call, me, resources, roster_build, stats
 from api.views.auth import TokenRevokeView, TokenView
 from api.views.escalation import EscalationViewSet
+from api.views.follow_up import FollowUpViewSet
 from api.views.report import CallReportAddendumView, CallReportView
+from api.views.resource import ResourceViewSet
+from api.views.taxonomy import (
+    TaxonomyActionViewSet,
+    TaxonomyCallerGroupViewSet,
+    TaxonomyCategoryViewSet,
+)
 
 app_name = "api"
 
@@ -26,6 +33,13 @@ router.register("me", resources.MeViewSet, basename="me")
 router.register("calls", call.CallViewSet, basename="call")
 router.register("callbacks", call.CallbackViewSet, basename="callback")
 router.register("escalations", EscalationViewSet, basename="escalation")
+router.register("follow-ups", FollowUpViewSet, basename="follow-up")
+router.register("resources", ResourceViewSet, basename="resource")
+router.register("taxonomy/categories", TaxonomyCategoryViewSet, basename="taxonomy-category")
+router.register("taxonomy/actions", TaxonomyActionViewSet, basename="taxonomy-action")
+router.register(
+    "taxonomy/caller-groups", TaxonomyCallerGroupViewSet, basename="taxonomy-caller-group"
+)
 router.register("swaps", me.SwapViewSet, basename="swap")
 router.register("autofill", roster_build.AutofillRunViewSet, basename="autofill")
 

@@ -3,6 +3,7 @@ time, always stopped), and the latency summary."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import socket
@@ -32,6 +33,7 @@ def bench_env(*, database_url: str, **extra: str) -> dict[str, str]:
         "DEBUG": "0",
         "SECRET_KEY": "bench-" + uuid.uuid4().hex,
         "CALLER_HASH_SECRET": "bench-" + uuid.uuid4().hex,
+        "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "BENCH_BARE_VIEW": "1",

@@ -15,6 +15,8 @@ SCHEDULES: list[tuple[str, str, int]] = [
     ("drop-asks", "scheduling.tasks.drops_ask_due", 5),
     ("roster-change-notices", "scheduling.tasks.roster_changes_notify", 5),
     ("escalations-advance", "hotline.tasks.escalations_advance", 1),
+    ("follow-ups-overdue", "hotline.tasks.follow_ups_overdue", 5),
+    ("resources-unverified", "hotline.tasks.resources_unverified", 24 * 60),
     ("retention-purge", "hotline.tasks.retention_purge", 24 * 60),
     ("login-records-purge", "hotline.tasks.login_records_purge", 24 * 60),
     ("sqlite-checkpoint", "config.sqlite.wal_checkpoint_task", 1),

@@ -299,6 +299,10 @@ SPECTACULAR_SETTINGS = {
         # An availability window's kind and a swap request's kind.
         "AvailabilityKindEnum": "scheduling.models.AVAILABILITY_KINDS",
         "SwapKindEnum": "scheduling.models.SWAP_KINDS",
+        # A follow-up's kind, source and status (docs/follow-ups.md).
+        "FollowUpKindEnum": "hotline.models.followups.FOLLOW_UP_KINDS",
+        "FollowUpSourceEnum": "hotline.models.followups.FOLLOW_UP_SOURCES",
+        "FollowUpStatusEnum": "hotline.models.followups.FOLLOW_UP_STATUSES",
     },
 }
 
@@ -415,8 +419,15 @@ BENCH_BARE_VIEW = env_bool("BENCH_BARE_VIEW", False)
 # report and escalation notes (`purge_expired`, daily). A report is editable this many hours.
 RETENTION_DAYS_CALLBACK = env_int("RETENTION_DAYS_CALLBACK", 30)
 RETENTION_DAYS_RECORDING = env_int("RETENTION_DAYS_RECORDING", 90)
-RETENTION_DAYS_NOTES = env_int("RETENTION_DAYS_NOTES", 365)
+# Notes: three years by default, the national hotline guideline's minimum (docs/privacy.md).
+RETENTION_DAYS_NOTES = env_int("RETENTION_DAYS_NOTES", 1095)
 REPORT_EDIT_HOURS = env_int("REPORT_EDIT_HOURS", 24)
+# Follow-ups (docs/follow-ups.md): hours until a new follow-up is due, and until a debrief is.
+FOLLOW_UP_DUE_HOURS = env_int("FOLLOW_UP_DUE_HOURS", 24)
+DEBRIEF_DUE_HOURS = env_int("DEBRIEF_DUE_HOURS", 24)
+# The referral directory (docs/referrals.md): a resource not verified for this many days is
+# on the coordinators' monthly list.
+RESOURCE_VERIFY_DAYS = env_int("RESOURCE_VERIFY_DAYS", 180)
 
 # Volunteers on their own (calendar feeds, reminders, swaps; docs/volunteers.md).
 # Host part of calendar UIDs (assignment-<id>@<host>): set it once and never change it, or

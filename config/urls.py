@@ -10,6 +10,8 @@ urlpatterns = [
     path("calls/", include("hotline.calls.urls")),  # namespace calls
     path("crisis/", include("hotline.crisis.urls")),  # namespace crisis
     path("reports/", include("hotline.stats.urls")),  # namespace reports
+    path("follow-ups/", include("hotline.followups.urls")),  # namespace followups
+    path("referrals/", include("hotline.referrals.urls")),  # namespace referrals
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("hotline.accounts.urls")),  # namespace accounts: two-factor
     path("accounts/", include("django.contrib.auth.urls")),

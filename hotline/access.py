@@ -22,7 +22,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 
-from hotline.models import Call, Hotline, Volunteer
+from hotline.models import Call, FollowUp, Hotline, Volunteer
 from scheduling.models import Assignment, Roster
 
 COORDINATORS_GROUP = "coordinators"
@@ -155,15 +155,55 @@ def can_see_callbacks(user) -> bool:
 
 
 def can_report_on(user, call: Call) -> bool:
-    """Only the volunteer who answered the call files or edits its report."""
+    """The volunteer who answered the call files its report. A voicemail (or a callback
+    request) nobody answered is reported by whoever handles it: a supervisor, or the
+    volunteer a follow-up on it is assigned to. Coordinators without a volunteer record
+    cannot author reports."""
     volunteer = active_volunteer_of(user)
-    return bool(volunteer is not None and call.answered_by_id == volunteer.pk)
+    if volunteer is None:
+        return False
+    if call.answered_by_id is not None:
+        return call.answered_by_id == volunteer.pk
+    if call.outcome != Call.Outcome.VOICEMAIL and not call.recording_sid:
+        return False
+    return (
+        volunteer.is_supervisor or FollowUp.objects.filter(call=call, assignee=volunteer).exists()
+    )
 
 
 def can_escalate(user, call: Call) -> bool:
     """Who may raise an escalation on `call` by hand (the web page and the API alike): the
     volunteer who answered it, and crisis staff."""
     return can_report_on(user, call) or is_crisis_staff(user)
+
+
+def is_active_supervisor(user) -> bool:
+    """An active volunteer record with the supervisor role (coordinators alone are not)."""
+    volunteer = active_volunteer_of(user)
+    return bool(volunteer and volunteer.is_supervisor)
+
+
+def can_manage_follow_ups(user) -> bool:
+    """The supervisors' follow-up queue: see every follow-up of the line (debriefs aside),
+    assign and reassign, create one from an escalation (crisis staff)."""
+    return is_crisis_staff(user)
+
+
+def can_see_debriefs(user) -> bool:
+    """Debriefs and their notes are for supervisors only: not coordinators (who read
+    statistics per person), not the volunteer debriefed."""
+    return is_active_supervisor(user)
+
+
+def can_work_follow_up(user, follow_up) -> bool:
+    """Change, complete or call back through one follow-up: its assignee, and whoever
+    manages follow-ups (supervisors only, for a debrief)."""
+    if follow_up.kind == "debrief":
+        return can_see_debriefs(user)
+    volunteer = active_volunteer_of(user)
+    if volunteer is not None and follow_up.assignee_id == volunteer.pk:
+        return True
+    return can_manage_follow_ups(user)
 
 
 def can_send_password_reset(user, target: Volunteer) -> bool:

@@ -12,6 +12,8 @@ import datetime as dt
 from hotline.accounts import housekeeping
 from hotline.calls import services as calls
 from hotline.crisis import escalations, retention
+from hotline.followups import services as followups
+from hotline.referrals import services as referrals
 from hotline.sms import outbox
 from hotline.stats import services as stats
 
@@ -71,3 +73,15 @@ def activity_reports_monthly() -> dict[str, int]:
 def voice_key_ack(*, message, digits: str, now: dt.datetime) -> str:
     """A key pressed on an escalation's alert call (VOICE_KEY_HANDLERS)."""
     return escalations.escalation_ack_voice(message=message, digits=digits, now=now)
+
+
+def follow_ups_overdue() -> int:
+    """Every 5 minutes: tell the supervisors (up the chain) of each newly overdue follow-up,
+    once."""
+    return followups.follow_ups_alert_overdue()
+
+
+def resources_unverified() -> int:
+    """Daily: tell the coordinators, once a month each, which referral resources nobody
+    verified lately (the dedupe key carries the month)."""
+    return referrals.resources_unverified_notify()

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from hotline import stamps
 from hotline.links import site_url
 from hotline.models import Role
 from hotline.sms.outbox import sms_send
@@ -101,6 +102,7 @@ def roster_changes_notify(*, roster: Roster | None = None, now: dt.datetime | No
         qs = qs.filter(shift__ends_at__gt=now)
     changed: dict[int, list[Assignment]] = defaultdict(list)
     record: list[Assignment] = []
+    raised: set[int] = set()  # volunteers whose feeds change with a raised sequence
     for a in qs.order_by("volunteer_id", "shift__starts_at", "id"):
         notice = getattr(a, "notice", None)
         fp = fingerprint(a)
@@ -111,6 +113,7 @@ def roster_changes_notify(*, roster: Roster | None = None, now: dt.datetime | No
             # the sequence so calendar apps take the new version.
             Assignment.objects.filter(pk=a.pk).update(sequence=F("sequence") + 1, updated_at=now)
             a.refresh_from_db(fields=["sequence", "updated_at"])
+            raised.add(a.volunteer_id)
         record.append(a)
         never_told = notice is None
         if never_told and not a.is_active:
@@ -154,4 +157,5 @@ def roster_changes_notify(*, roster: Roster | None = None, now: dt.datetime | No
         )
         sent += 1
     notices_record(record, now=now)
+    stamps.volunteers_changed(raised)
     return sent

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from hotline import stamps
 from hotline.access import can_override_rules
 from hotline.models import Hotline, Volunteer
 from scheduling import rules
@@ -75,6 +76,26 @@ def _lock_volunteer(volunteer_id: int) -> Volunteer:
     return Volunteer.objects.select_for_update().get(pk=volunteer_id)
 
 
+# Calendar feeds answer from change stamps (hotline/stamps.py): every write below that alters
+# what a feed shows raises the stamps of the feeds it alters, last, in its own transaction.
+
+
+def _shift_feeds_changed(shift: Shift, *volunteer_ids: int) -> None:
+    """The feeds of everyone on `shift` (their feeds name each other, and show cancelled
+    assignments too) and its hotline's unfilled slots."""
+    on_shift = Assignment.objects.filter(shift_id=shift.pk).values_list("volunteer_id", flat=True)
+    stamps.volunteers_changed({*volunteer_ids, *on_shift}, hotline_ids=[shift.roster.hotline_id])
+
+
+def _roster_feeds_changed(roster: Roster) -> None:
+    on_roster = (
+        Assignment.objects.filter(shift__roster_id=roster.pk)
+        .values_list("volunteer_id", flat=True)
+        .distinct()
+    )
+    stamps.volunteers_changed(set(on_roster), hotline_ids=[roster.hotline_id])
+
+
 @transaction.atomic
 def assignment_create(
     *,
@@ -100,7 +121,7 @@ def assignment_create(
     )
     try:
         with transaction.atomic():
-            return Assignment.objects.create(
+            created = Assignment.objects.create(
                 shift=shift,
                 volunteer=volunteer,
                 role=role,
@@ -121,6 +142,8 @@ def assignment_create(
                 )
             ]
         ) from exc
+    _shift_feeds_changed(shift, volunteer.pk)
+    return created
 
 
 @transaction.atomic
@@ -159,6 +182,7 @@ def assignment_update(
         assignment.change_reason = {}  # a builder's reason no longer explains it
         assignment.save()
         assignment.refresh_from_db()
+        _shift_feeds_changed(shift, assignment.volunteer_id)
     return assignment
 
 
@@ -176,6 +200,10 @@ def assignment_cancel(
         assignment.change_reason = change_reason or {}
         assignment.save(update_fields=["status", "sequence", "change_reason", "updated_at"])
         assignment.refresh_from_db()
+        _shift_feeds_changed(
+            Shift.objects.select_related("roster").get(pk=assignment.shift_id),
+            assignment.volunteer_id,
+        )
     return assignment
 
 
@@ -222,6 +250,7 @@ def shift_update(*, shift: Shift, by=None, **changes) -> Shift:
         shift.assignments.filter(status=Assignment.Status.ACTIVE).update(
             sequence=F("sequence") + 1, updated_at=timezone.now()
         )
+    _shift_feeds_changed(shift)
     return shift
 
 
@@ -296,7 +325,10 @@ def roster_generate_shifts(
         )
         if (start, end) not in existing
     ]
-    return Shift.objects.bulk_create(new)
+    made = Shift.objects.bulk_create(new)
+    if made:
+        stamps.volunteers_changed((), hotline_ids=[hotline.pk])  # new unfilled slots
+    return made
 
 
 def roster_delete_check(*, roster: Roster) -> None:
@@ -311,6 +343,7 @@ def roster_delete(*, roster: Roster, by=None) -> None:
     """Delete a draft roster with its shifts and assignments (roster_delete_check)."""
     roster = Roster.objects.select_for_update().get(pk=roster.pk)
     roster_delete_check(roster=roster)
+    _roster_feeds_changed(roster)
     roster.delete()
 
 
@@ -332,6 +365,7 @@ def shift_delete(*, shift: Shift, by=None) -> None:
     is put on it while it goes."""
     shift = _lock_shift(shift.pk)
     shift_delete_check(shift=shift)
+    _shift_feeds_changed(shift)
     shift.delete()
 
 
@@ -346,4 +380,20 @@ def roster_publish(*, roster: Roster, by=None, now: dt.datetime | None = None) -
     roster.published_at = now or timezone.now()
     roster.save(update_fields=["status", "published_at", "updated_at"])
     roster_changes_notify(roster=roster, now=roster.published_at)
+    _roster_feeds_changed(roster)
+    return roster
+
+
+@transaction.atomic
+def roster_update(*, roster: Roster, **changes) -> Roster:
+    """Change a roster's fields (its hotline, its days); the feeds of everyone on it follow."""
+    roster = Roster.objects.select_for_update().get(pk=roster.pk)
+    before = roster.hotline_id
+    for field, value in changes.items():
+        setattr(roster, field, value)
+    roster.full_clean()
+    roster.save()
+    _roster_feeds_changed(roster)
+    if before != roster.hotline_id:
+        stamps.volunteers_changed((), hotline_ids=[before])
     return roster

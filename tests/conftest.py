@@ -8,6 +8,7 @@ from hotline.sms import backends
 from tests.support import factories as f
 from tests.support.clock import Clock
 from tests.support.scenes import NOW
+from tests.support.taxonomy import reseed_after_flush
 
 
 def pytest_collection_modifyitems(config, items):
@@ -15,6 +16,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords and connection.vendor != "postgresql":
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    # After a transactional test's flush: the seeded taxonomy and directory rows come back.
+    result = yield
+    reseed_after_flush(item)
+    return result
 
 
 @pytest.fixture(autouse=True)

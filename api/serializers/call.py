@@ -45,6 +45,7 @@ class CallSerializer(serializers.ModelSerializer):
             "duration",
             "earlier_calls_30d",
             "recording",
+            "non_data_type",
         ]
         read_only_fields = fields
 
@@ -89,3 +90,9 @@ class CallbackSerializer(serializers.ModelSerializer):
 
 class CallbackDoneSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class NonDataSerializer(serializers.Serializer):
+    """`type`: silent, hang_up, wrong_number, prank, abusive, test; "" undoes it."""
+
+    type = serializers.CharField(max_length=20, allow_blank=True)

@@ -2,7 +2,14 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from hotline.crisis.reports import EDITABLE_FIELDS
-from hotline.models import CallerGroup, CallReport, CallReportAddendum, ReportCategory
+from hotline.models import (
+    CallerAgeBand,
+    CallerSex,
+    CallReport,
+    CallReportAddendum,
+    Resource,
+    TaxonomyAction,
+)
 
 
 class AddendumSerializer(serializers.ModelSerializer):
@@ -18,8 +25,30 @@ class CallReportSerializer(serializers.ModelSerializer):
     """The volunteer's report on one call. `risk_level`: 0 none, 1 low, 2 moderate,
     3 high, 4 imminent; 3 or more opens an escalation (its id comes back in `escalation`)."""
 
-    category = serializers.ChoiceField(choices=ReportCategory.choices)
-    caller_group = serializers.ChoiceField(choices=CallerGroup.choices)
+    # Codes of the taxonomy tables (GET /api/v1/taxonomy/…); checked by the report service:
+    # an unknown code, or one no longer offered, is a 400 naming the field.
+    category = serializers.CharField(max_length=40)
+    sub_category = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    caller_group = serializers.CharField(max_length=40)
+    caller_sex = serializers.ChoiceField(
+        choices=CallerSex.choices, required=False, allow_blank=True
+    )
+    caller_age_band = serializers.ChoiceField(
+        choices=CallerAgeBand.choices, required=False, allow_blank=True
+    )
+    actions = serializers.SlugRelatedField(
+        slug_field="code",
+        many=True,
+        required=False,
+        queryset=TaxonomyAction.objects.all(),
+        help_text="codes of actions taken",
+    )
+    referred_resources = serializers.PrimaryKeyRelatedField(
+        many=True,
+        required=False,
+        queryset=Resource.objects.all(),
+        help_text="ids of directory resources (GET /api/v1/resources/) the caller was referred to",
+    )
     risk_level = serializers.IntegerField(
         min_value=0,
         max_value=4,
@@ -44,6 +73,8 @@ class CallReportSerializer(serializers.ModelSerializer):
             "call",
             "author",
             *EDITABLE_FIELDS,
+            "actions",
+            "referred_resources",
             "created_at",
             "updated_at",
             "escalation",

@@ -14,7 +14,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.permissions import CanSeeCallbacks
-from api.serializers.call import CallbackDoneSerializer, CallbackSerializer, CallSerializer
+from api.serializers.call import (
+    CallbackDoneSerializer,
+    CallbackSerializer,
+    CallSerializer,
+    NonDataSerializer,
+)
 from hotline.calls import recordings
 from hotline.calls import services as calls
 from hotline.calls.selectors import (
@@ -111,6 +116,24 @@ class CallViewSet(viewsets.ReadOnlyModelViewSet):
         except recordings.RecordingUnavailable as exc:
             raise (RecordingGone() if exc.gone else RecordingUnavailable()) from exc
         return recordings.recording_response(media, call=call)
+
+    @extend_schema(
+        request=NonDataSerializer,
+        responses={200: CallSerializer, 400: OpenApiResponse(description="unknown type")},
+    )
+    @action(detail=True, methods=["post"], url_path="non-data")
+    def non_data(self, request, pk=None):
+        """Mark the call silent, hung up, wrong number, prank, abusive or a test: counted,
+        no report needed."""
+        payload = NonDataSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        call = calls.call_mark_non_data(
+            call=self.get_object(),
+            by=request.user,
+            kind=payload.validated_data["type"],
+            now=timezone.now(),
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=call.pk)).data)
 
 
 class CallbackViewSet(viewsets.ReadOnlyModelViewSet):

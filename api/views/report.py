@@ -17,7 +17,23 @@ from hotline.crisis.selectors import reports_visible_to
 from hotline.models import Call, CallReport
 
 
+def _data(validated: dict) -> dict:
+    """The serializer's data as the report service takes it: actions as codes."""
+    data = dict(validated)
+    if "actions" in data:
+        data["actions"] = [action.code for action in data["actions"]]
+    if "referred_resources" in data:
+        data["referred_resources"] = [r.pk for r in data["referred_resources"]]
+    return data
+
+
+# Ids past a 64-bit integer exist nowhere (and SQLite refuses to compare them): 404.
+MAX_ID = 2**63 - 1
+
+
 def _visible_report(request, pk) -> CallReport:
+    if pk > MAX_ID:
+        raise exceptions.NotFound()
     report = reports_visible_to(request.user).filter(call_id=pk).first()
     if report is None:
         raise exceptions.NotFound()
@@ -43,6 +59,8 @@ class CallReportView(APIView):
         },
     )
     def post(self, request, pk: int):
+        if pk > MAX_ID:
+            raise exceptions.NotFound()
         call = get_object_or_404(Call, pk=pk)
         if not can_report_on(request.user, call):
             raise exceptions.PermissionDenied(
@@ -51,7 +69,7 @@ class CallReportView(APIView):
         payload = CallReportSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         report = reports.report_create(
-            call=call, by=request.user, data=dict(payload.validated_data), now=timezone.now()
+            call=call, by=request.user, data=_data(payload.validated_data), now=timezone.now()
         )
         return Response(CallReportSerializer(report).data, status=status.HTTP_201_CREATED)
 
@@ -64,7 +82,7 @@ class CallReportView(APIView):
         payload = CallReportSerializer(report, data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         report = reports.report_update(
-            report=report, by=request.user, data=dict(payload.validated_data), now=timezone.now()
+            report=report, by=request.user, data=_data(payload.validated_data), now=timezone.now()
         )
         return Response(CallReportSerializer(report).data)
 

@@ -26,6 +26,7 @@ from api.views.roster_build import RosterBuildActions
 from hotline.access import is_coordinator, managed_organisations_q
 from hotline.accounts.reset import password_reset_send
 from hotline.models import Hotline, Organisation, Volunteer
+from hotline.people import services as people
 from scheduling import services
 from scheduling.models import Assignment, Availability, Shift, TimeOff
 from scheduling.selectors import roster_visibility_q, rosters_visible_to
@@ -47,6 +48,12 @@ class OrganisationViewSet(CoordinatorWriteViewSet):
 class HotlineViewSet(CoordinatorWriteViewSet):
     queryset = Hotline.objects.order_by("name", "id")
     serializer_class = HotlineSerializer
+
+    def perform_update(self, serializer):
+        hotline = serializer.instance
+        for field, value in serializer.validated_data.items():
+            setattr(hotline, field, value)
+        serializer.instance = people.hotline_save(hotline=hotline)
 
     def perform_destroy(self, instance):
         if instance.rosters.exists():
@@ -86,6 +93,11 @@ class RosterViewSet(RosterBuildActions, CoordinatorWriteViewSet):
 
     def get_queryset(self):
         return rosters_visible_to(self.request.user).order_by("-first_day", "id")
+
+    def perform_update(self, serializer):
+        serializer.instance = services.roster_update(
+            roster=serializer.instance, **serializer.validated_data
+        )
 
     def perform_destroy(self, instance):
         services.roster_delete(roster=instance, by=self.request.user)

@@ -43,6 +43,9 @@ class HotlineAdmin(admin.ModelAdmin):
         (_("Escalations"), {"fields": ["ack_window_minutes"]}),
     ]
 
+    def save_model(self, request, obj, form, change):
+        people.hotline_save(hotline=obj)
+
 
 @admin.register(Volunteer)
 class VolunteerAdmin(admin.ModelAdmin):

@@ -24,13 +24,14 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Case, F, Value, When
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from hotline import access
 from hotline.calls.selectors import (
     hotline_for_number,
     hotline_with_open_flag,
@@ -38,13 +39,17 @@ from hotline.calls.selectors import (
     shift_of,
     voicemail_recipients,
 )
+from hotline.crisis.audit import audit_record
+from hotline.followups.services import follow_up_from_callback
 from hotline.models import (
     MENU_KEYS,
     Call,
     CallAttempt,
     CallbackRequest,
+    CallReport,
     Category,
     Hotline,
+    NonDataType,
     RingRotation,
 )
 from hotline.phone import normalize_phone, validate_e164
@@ -633,6 +638,7 @@ def call_for_voicemail(*, call_id: int) -> Call | None:
     return Call.objects.select_related("hotline").filter(pk=call_id).first()
 
 
+@transaction.atomic
 def callback_request_create(*, call: Call, number: str, now: dt.datetime) -> CallbackRequest | None:
     """The caller pressed 1 to be called back on `number` (their caller ID). Idempotent."""
     try:
@@ -645,6 +651,7 @@ def callback_request_create(*, call: Call, number: str, now: dt.datetime) -> Cal
     )
     if created:
         _late_voicemail(call)
+        follow_up_from_callback(callback=request, now=now)
         voicemail_notify(call_id=call.pk, now=now)
     return request
 
@@ -714,3 +721,26 @@ def callback_done(
     )
     callback.refresh_from_db()
     return callback
+
+
+# --- non-data calls ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def call_mark_non_data(*, call: Call, by, kind: str, now: dt.datetime) -> Call:
+    """Mark a call silent, hung up, wrong number, prank, abusive or a test (`kind`; "" to
+    undo): counted in statistics, no report needed. Whoever may escalate the call may mark
+    it (its volunteer, crisis staff); a call with a report is a real conversation and is
+    refused."""
+    if not access.can_escalate(by, call):
+        raise PermissionDenied(
+            _("Only the volunteer who answered this call, or a supervisor, can do this.")
+        )
+    if kind and kind not in NonDataType.values:
+        raise ValidationError({"type": [_("Unknown call type.")]})
+    if kind and CallReport.objects.filter(call=call).exists():
+        raise ValidationError({"type": [_("This call has a report: it was a conversation.")]})
+    Call.objects.filter(pk=call.pk).update(non_data_type=kind, updated_at=now)
+    audit_record(actor=by, action="call.non_data", obj=call, at=now, detail={"type": kind})
+    call.non_data_type = kind
+    return call

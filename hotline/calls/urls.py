@@ -17,4 +17,5 @@ urlpatterns = [
     path("<int:call_id>/recording/", views.call_recording, name="recording"),
     path("<int:call_id>/report/", crisis_views.call_report, name="report"),
     path("<int:call_id>/escalate/", crisis_views.call_escalate, name="escalate"),
+    path("<int:call_id>/non-data/", views.call_mark_non_data, name="non-data"),
 ]

@@ -4,7 +4,7 @@ do what, selectors which rows they see (hotline/calls/selectors.py), services ch
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,7 +26,7 @@ from hotline.calls.selectors import (
     with_recording_flag,
     with_report_and_escalation,
 )
-from hotline.models import Volunteer
+from hotline.models import Call, Volunteer
 
 PAGE_SIZE = 50
 
@@ -94,6 +94,21 @@ def callback_mark_done(request, pk: int):
     )
     messages.success(request, _("Marked as called back."))
     return redirect("calls:callback-list")
+
+
+@login_required
+@require_POST
+def call_mark_non_data(request, call_id: int):
+    """One tap on the call's page: silent, hang-up, wrong number, prank, abusive, test."""
+    call = get_object_or_404(Call, pk=call_id)
+    try:
+        calls.call_mark_non_data(
+            call=call, by=request.user, kind=request.POST.get("type", ""), now=timezone.now()
+        )
+        messages.success(request, _("Marked. No report is needed for this call."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("calls:report", call_id=call.pk)
 
 
 @login_required

@@ -38,6 +38,7 @@ from hotline.access import can_escalate, volunteer_of
 from hotline.conflicts import DomainConflict
 from hotline.crisis.audit import audit_record
 from hotline.crisis.selectors import LAST_TIER, crisis_staff_by_phone, tier_recipients
+from hotline.followups.services import debrief_offer
 from hotline.links import action_token, site_url
 from hotline.models import Escalation, EscalationAlert, Message
 from hotline.sms.outbox import messages_cancel, sms_send
@@ -135,6 +136,8 @@ def escalation_raise(
     )
     escalation.hotline = call.hotline
     _step(escalation, now)
+    # Care for the volunteer who took the call: a debrief with the supervisor on shift.
+    debrief_offer(escalation=escalation, now=now)
     return escalation
 
 

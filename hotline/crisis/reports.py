@@ -19,23 +19,32 @@ from hotline import access
 from hotline.conflicts import DomainConflict
 from hotline.crisis.audit import audit_record
 from hotline.crisis.escalations import escalation_raise
+from hotline.followups.services import follow_up_from_report
 from hotline.models import (
     ESCALATION_RISK,
-    CallerGroup,
     CallReport,
     CallReportAddendum,
     Escalation,
-    ReportCategory,
+    Resource,
+    TaxonomyAction,
 )
+from hotline.taxonomy.selectors import check_report_codes
 
 EDITABLE_FIELDS = (
     "category",
+    "sub_category",
     "caller_group",
+    "caller_sex",
+    "caller_age_band",
     "summary",
     "risk_level",
     "follow_up_needed",
     "referral",
 )
+# Set through the many-to-many, after the row is saved: a list of action codes, and a list
+# of directory resource ids (the free-text `referral` stays beside them).
+ACTIONS = "actions"
+REFERRALS = "referred_resources"
 
 
 class ReportConflict(DomainConflict):
@@ -55,19 +64,39 @@ def _is_author(user, report: CallReport) -> bool:
     return volunteer is not None and volunteer.pk == report.author_id
 
 
-def _clean(data: dict) -> dict:
-    """The same checks as the model's field validators, for callers that skip a form."""
+def _clean(data: dict, *, current: dict | None = None) -> dict:
+    """The same checks as the model's field validators, for callers that skip a form, and
+    the taxonomy's (hotline.taxonomy.selectors.check_report_codes): an unknown code, or one
+    no longer offered that the report did not already carry, is refused."""
     errors = {}
     risk = data.get("risk_level")
     if not isinstance(risk, int) or isinstance(risk, bool) or not 0 <= risk <= 4:
         errors["risk_level"] = [_("Choose a risk level from 0 to 4.")]
-    if data.get("category") not in ReportCategory.values:
+    if not data.get("category"):
         errors["category"] = [_("Choose a category.")]
-    if data.get("caller_group") not in CallerGroup.values:
+    if not data.get("caller_group"):
         errors["caller_group"] = [_("Choose a caller group.")]
+    codes = {k: v for k, v in data.items() if k not in errors}
+    errors.update(check_report_codes(codes, current=current))
+    if data.get(REFERRALS):
+        wanted = {int(i) for i in data[REFERRALS] if str(i).isdigit()}
+        had = set((current or {}).get(REFERRALS) or [])
+        listed = set(
+            Resource.objects.filter(pk__in=wanted, active=True).values_list("pk", flat=True)
+        )
+        if len(wanted) != len(data[REFERRALS]) or wanted - listed - had:
+            errors[REFERRALS] = [_("Choose resources from the directory.")]
     if errors:
         raise ValidationError(errors)
-    return {k: data[k] for k in EDITABLE_FIELDS if k in data}
+    return {k: data[k] for k in (*EDITABLE_FIELDS, ACTIONS, REFERRALS) if k in data}
+
+
+def _set_actions(report: CallReport, codes) -> None:
+    report.actions.set(TaxonomyAction.objects.filter(code__in=list(codes or [])))
+
+
+def _set_referrals(report: CallReport, ids) -> None:
+    report.referred_resources.set(Resource.objects.filter(pk__in=[int(i) for i in ids or []]))
 
 
 def _escalate_if_high(report: CallReport, *, by, now: dt.datetime) -> Escalation | None:
@@ -85,17 +114,25 @@ def _escalate_if_high(report: CallReport, *, by, now: dt.datetime) -> Escalation
 
 
 @transaction.atomic
-def report_create(*, call, by, data: dict, now: dt.datetime) -> CallReport:
+def report_create(
+    *, call, by, data: dict, now: dt.datetime, safety: dict | None = None
+) -> CallReport:
     """File the report on `call` by user `by` (must have answered it: else PermissionDenied).
-    Raises ReportConflict if the call has a report already, ValidationError on bad data."""
+    Raises ReportConflict if the call has a report already, ValidationError on bad data.
+    With `follow_up_needed`, a follow-up is made with the caller's `safety` answers
+    (safe_to_call, safe_to_leave_message, best_time, number)."""
     if not access.can_report_on(by, call):
         raise PermissionDenied(_("Only the volunteer who answered this call can report on it."))
     fields = _clean({"summary": "", "follow_up_needed": False, "referral": "", **data})
+    actions = fields.pop(ACTIONS, [])
+    referrals = fields.pop(REFERRALS, [])
     try:
         with transaction.atomic():
             report = CallReport.objects.create(
                 call=call, author=access.volunteer_of(by), created_at=now, updated_at=now, **fields
             )
+            _set_actions(report, actions)
+            _set_referrals(report, referrals)
     except IntegrityError as exc:
         raise ReportConflict(
             "report_exists", _("This call already has a report: edit it instead.")
@@ -107,12 +144,15 @@ def report_create(*, call, by, data: dict, now: dt.datetime) -> CallReport:
         at=now,
         detail={"call": call.pk, "risk_level": report.risk_level},
     )
+    report.follow_up = follow_up_from_report(report=report, by=by, now=now, safety=safety)
     report.escalation = _escalate_if_high(report, by=by, now=now)
     return report
 
 
 @transaction.atomic
-def report_update(*, report: CallReport, by, data: dict, now: dt.datetime) -> CallReport:
+def report_update(
+    *, report: CallReport, by, data: dict, now: dt.datetime, safety: dict | None = None
+) -> CallReport:
     """Change a report: its author only, within the edit window (else ReportConflict)."""
     report = (
         CallReport.objects.select_for_update(of=("self",)).select_related("call").get(pk=report.pk)
@@ -126,8 +166,18 @@ def report_update(*, report: CallReport, by, data: dict, now: dt.datetime) -> Ca
             % {"hours": int(edit_window().total_seconds() // 3600)},
         )
     current = {k: getattr(report, k) for k in EDITABLE_FIELDS}
-    fields = _clean({**current, **data})
+    current[ACTIONS] = sorted(report.actions.values_list("code", flat=True))
+    current[REFERRALS] = sorted(report.referred_resources.values_list("pk", flat=True))
+    fields = _clean({**current, **data}, current=current)
+    actions = sorted(fields.pop(ACTIONS, current[ACTIONS]))
+    referrals = sorted(int(i) for i in fields.pop(REFERRALS, current[REFERRALS]))
     changed = sorted(k for k, v in fields.items() if current[k] != v)
+    if actions != current[ACTIONS]:
+        changed = sorted([*changed, ACTIONS])
+        _set_actions(report, actions)
+    if referrals != current[REFERRALS]:
+        changed = sorted([*changed, REFERRALS])
+        _set_referrals(report, referrals)
     for key, value in fields.items():
         setattr(report, key, value)
     report.updated_at = now
@@ -143,6 +193,7 @@ def report_update(*, report: CallReport, by, data: dict, now: dt.datetime) -> Ca
     # Only a rise into the high levels opens (or joins) a chain: editing the summary of a
     # report whose escalation was resolved must not start a new one.
     raised = report.risk_level > current["risk_level"]
+    report.follow_up = follow_up_from_report(report=report, by=by, now=now, safety=safety)
     report.escalation = _escalate_if_high(report, by=by, now=now) if raised else None
     return report
 

@@ -1,10 +1,14 @@
 """Retention: erase what identifies a caller or holds a conversation once it is old enough,
 keep what counts (dates, durations, categories, risk levels, outcomes).
 
-- callback numbers (CallbackRequest.number), after RETENTION_DAYS_CALLBACK days;
+- callback numbers (CallbackRequest.number, FollowUp.number), RETENTION_DAYS_CALLBACK days
+  after their follow-up closed (never while one is open); a request without a follow-up
+  counts from the request;
 - recording references (Call.recording_sid), after RETENTION_DAYS_RECORDING;
 - report notes (CallReport.summary and referral, addenda texts, escalation reasons and
-  resolution notes), after RETENTION_DAYS_NOTES.
+  resolution notes, closed follow-ups' outcome notes and best time to call), after
+  RETENTION_DAYS_NOTES (1,095 days by default: the national guideline keeps handling
+  records at least three years).
 
 The age is counted from when the thing was made (requested, recorded = call arrival, report
 filed, escalation opened). Idempotent: a second run finds nothing. Work goes in batches so a
@@ -24,7 +28,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from hotline.crisis.audit import audit_record
-from hotline.models import Call, CallbackRequest, CallReport, CallReportAddendum, Escalation
+from hotline.models import (
+    Call,
+    CallbackRequest,
+    CallReport,
+    CallReportAddendum,
+    Escalation,
+    FollowUp,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +83,20 @@ def purge_expired(
     cut = {name: now - dt.timedelta(days=n) for name, n in days.items()}
     result = PurgeResult()
 
+    # A number is needed until its follow-up closes, then kept RETENTION_DAYS_CALLBACK more.
     result.counts["callback_numbers"] = _in_batches(
-        CallbackRequest.objects.filter(requested_at__lt=cut["callback"]).exclude(number=""),
+        CallbackRequest.objects.filter(requested_at__lt=cut["callback"])
+        .exclude(number="")
+        .exclude(follow_ups__status=FollowUp.Status.OPEN)
+        .exclude(follow_ups__closed_at__gte=cut["callback"]),
         {"number": ""},
         "callback_numbers",
+        progress,
+    )
+    result.counts["follow_up_numbers"] = _in_batches(
+        FollowUp.objects.filter(closed_at__lt=cut["callback"]).exclude(number=""),
+        {"number": ""},
+        "follow_up_numbers",
         progress,
     )
     result.counts["recordings"] = _in_batches(
@@ -105,6 +126,15 @@ def purge_expired(
         ),
         {"reason": "", "resolution_notes": "", "notes_purged_at": now},
         "escalation_notes",
+        progress,
+    )
+    # Closed follow-ups only: an open one's notes are still being written.
+    result.counts["follow_up_notes"] = _in_batches(
+        FollowUp.objects.filter(
+            created_at__lt=cut["notes"], closed_at__isnull=False, notes_purged_at__isnull=True
+        ),
+        {"notes": "", "best_time": "", "notes_purged_at": now},
+        "follow_up_notes",
         progress,
     )
     if result.total:

@@ -70,8 +70,20 @@ def tier_recipients(*, escalation: Escalation, tier: int, at: dt.datetime) -> li
     3: the coordinators (as `is_coordinator` decides) who have an active Volunteer
        record — it carries their phone number.
     """
+    return chain_tier_people(
+        hotline=escalation.hotline, tier=tier, at=at, exclude_user_id=escalation.raised_by_id
+    )
+
+
+def chain_tier_people(
+    *, hotline, tier: int, at: dt.datetime, exclude_user_id: int | None = None
+) -> list[Volunteer]:
+    """The escalation chain's tier `tier` on `hotline` at `at` (see tier_recipients), for
+    anything that goes "up the chain" (an overdue follow-up too). One query."""
     if tier == TIER_ON_SHIFT:
-        qs = volunteers_on_shift(escalation.hotline, at).filter(is_supervisor=True)
+        if hotline is None:
+            return []
+        qs = volunteers_on_shift(hotline, at).filter(is_supervisor=True)
     elif tier == TIER_SUPERVISORS:
         qs = Volunteer.objects.filter(is_active=True, is_supervisor=True)
     elif tier == TIER_COORDINATORS:
@@ -79,8 +91,8 @@ def tier_recipients(*, escalation: Escalation, tier: int, at: dt.datetime) -> li
     else:
         raise ValueError(f"no tier {tier}")
     qs = qs.filter(user__is_active=True).exclude(phone_number="")
-    if escalation.raised_by_id:
-        qs = qs.exclude(user_id=escalation.raised_by_id)
+    if exclude_user_id:
+        qs = qs.exclude(user_id=exclude_user_id)
     seen: set[str] = set()
     result = []
     for volunteer in qs.distinct().order_by("id"):
@@ -88,6 +100,20 @@ def tier_recipients(*, escalation: Escalation, tier: int, at: dt.datetime) -> li
             seen.add(volunteer.phone_number)
             result.append(volunteer)
     return result
+
+
+def chain_first_people(
+    *, hotline, at: dt.datetime, exclude_user_id: int | None = None
+) -> list[Volunteer]:
+    """The first non-empty tier of the chain (on shift, then every supervisor, then the
+    coordinators): who hears about something once, without a chain of its own."""
+    for tier in (TIER_ON_SHIFT, TIER_SUPERVISORS, TIER_COORDINATORS):
+        people = chain_tier_people(
+            hotline=hotline, tier=tier, at=at, exclude_user_id=exclude_user_id
+        )
+        if people:
+            return people
+    return []
 
 
 def crisis_staff_by_phone(number: str) -> Volunteer | None:

@@ -24,8 +24,17 @@ from hotline.crisis.selectors import (
     escalations_visible_to,
     reports_visible_to,
 )
+from hotline.followups.forms import SafetyForm
 from hotline.links import ActionLinkInvalid, action_token_read
-from hotline.models import RISK_DESCRIPTIONS, Call, CallReport, Escalation, RiskLevel
+from hotline.models import (
+    RISK_DESCRIPTIONS,
+    Call,
+    CallReport,
+    Escalation,
+    NonDataType,
+    RiskLevel,
+)
+from hotline.taxonomy import selectors as taxonomy
 
 DASHBOARD_RESOLVED_DAYS = 7
 REFRESH_SECONDS = 30
@@ -73,15 +82,19 @@ def call_report(request, call_id: int):
                 if not author:
                     raise PermissionDenied
                 form = ReportForm(request.POST, instance=report if editable else None)
-                if form.is_valid():
+                safety_form = SafetyForm(request.POST)
+                if form.is_valid() and safety_form.is_valid():
                     data = {k: form.cleaned_data[k] for k in reports.EDITABLE_FIELDS}
+                    data[reports.ACTIONS] = form.cleaned_data["actions"]
+                    data[reports.REFERRALS] = form.cleaned_data["referred_resources"]
+                    safety = safety_form.answers()
                     if report is None:
                         saved = reports.report_create(
-                            call=call, by=request.user, data=data, now=now
+                            call=call, by=request.user, data=data, now=now, safety=safety
                         )
                     else:
                         saved = reports.report_update(
-                            report=report, by=request.user, data=data, now=now
+                            report=report, by=request.user, data=data, now=now, safety=safety
                         )
                     if getattr(saved, "escalation", None) is not None:
                         messages.warning(
@@ -112,6 +125,9 @@ def call_report(request, call_id: int):
             "call": call,
             "report": report,
             "form": form,
+            "safety_form": SafetyForm(),
+            "shown": _report_labels(report) if report is not None else None,
+            "non_data_types": NonDataType.choices,
             "addendum_form": addendum_form,
             "addenda": list(report.addenda.all()) if report else [],
             "risk_choices": _risk_choices(),
@@ -120,6 +136,20 @@ def call_report(request, call_id: int):
             "edit_until": report.created_at + reports.edit_window() if report else None,
         },
     )
+
+
+def _report_labels(report: CallReport) -> dict:
+    """The report's taxonomy codes as labels in the reader's language (a code since deleted
+    shows as itself)."""
+    names = taxonomy.labels()
+    return {
+        "category": names["category"].get(report.category, report.category),
+        "sub_category": names["category"].get(report.sub_category, report.sub_category),
+        "caller_group": names["caller_group"].get(report.caller_group, report.caller_group),
+        "actions": [
+            names["action"].get(c, c) for c in report.actions.values_list("code", flat=True)
+        ],
+    }
 
 
 @login_required

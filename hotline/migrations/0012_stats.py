@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hotline', '0016_channels'),
+        ('hotline', '0017_change_stamps'),
         ('scheduling', '0008_assignment_change_reason'),
     ]
 

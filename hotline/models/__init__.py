@@ -11,6 +11,7 @@ from hotline.models.calls import (
     CallAttempt,
     CallbackRequest,
     Category,
+    NonDataType,
     RingRotation,
 )
 from hotline.models.crisis import (
@@ -18,7 +19,9 @@ from hotline.models.crisis import (
     ESCALATION_RISK,
     RISK_DESCRIPTIONS,
     AuditLog,
+    CallerAgeBand,
     CallerGroup,
+    CallerSex,
     CallReport,
     CallReportAddendum,
     Escalation,
@@ -27,10 +30,14 @@ from hotline.models.crisis import (
     RiskLevel,
     alert_dedupe_key,
 )
+from hotline.models.followups import CallBackAttempt, FollowUp
 from hotline.models.hotlines import Hotline
 from hotline.models.people import ROLE_FLAG, MessageChannel, Organisation, Role, Volunteer
+from hotline.models.referrals import Resource, ResourceCategory
 from hotline.models.sms import InboundSms, Message
+from hotline.models.stamps import ChangeStamp
 from hotline.models.stats import ActivityReport
+from hotline.models.taxonomy import TaxonomyAction, TaxonomyCallerGroup, TaxonomyCategory
 
 __all__ = [
     "CATEGORY_ROLE",
@@ -44,23 +51,34 @@ __all__ = [
     "AuditLog",
     "Call",
     "CallAttempt",
+    "CallBackAttempt",
     "CallReport",
     "CallReportAddendum",
     "CallbackRequest",
+    "CallerAgeBand",
     "CallerGroup",
+    "CallerSex",
+    "ChangeStamp",
     "Category",
     "Escalation",
+    "FollowUp",
     "EscalationAlert",
     "Hotline",
     "InboundSms",
     "Message",
+    "NonDataType",
     "Organisation",
     "PasswordResetCode",
     "ReportCategory",
     "RingRotation",
     "RiskLevel",
     "MessageChannel",
+    "Resource",
+    "ResourceCategory",
     "Role",
+    "TaxonomyAction",
+    "TaxonomyCallerGroup",
+    "TaxonomyCategory",
     "Volunteer",
     "alert_dedupe_key",
 ]

@@ -32,6 +32,17 @@ CATEGORY_ROLE = {
 }
 
 
+class NonDataType(models.TextChoices):
+    """Calls that count but need no report, marked with one tap on the call's page."""
+
+    SILENT = "silent", _("silent call")
+    HANG_UP = "hang_up", _("hung up at once")
+    WRONG_NUMBER = "wrong_number", _("wrong number")
+    PRANK = "prank", _("prank call")
+    ABUSIVE = "abusive", _("abusive call")
+    TEST = "test", _("test call")
+
+
 class Call(models.Model):
     """One inbound call, keyed by Twilio's CallSid. Never holds the caller's full number."""
 
@@ -63,6 +74,9 @@ class Call(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.MENU)
     outcome = models.CharField(
         _("outcome"), max_length=12, choices=Outcome.choices, blank=True, db_index=True
+    )
+    non_data_type = models.CharField(
+        _("non-data call"), max_length=12, choices=NonDataType.choices, blank=True
     )
     # Why the caller went to voicemail: "out_of_hours", "nobody_on_shift", "nobody_answered".
     voicemail_reason = models.CharField(max_length=20, blank=True)

@@ -45,12 +45,27 @@ ESCALATION_RISK = RiskLevel.HIGH
 
 
 class ReportCategory(models.TextChoices):
-    """The call menu's categories, plus `other` (a volunteer may re-classify a call)."""
+    """The call menu's categories, plus `other`: the first codes of the category table
+    (hotline.TaxonomyCategory), which is what reports are checked against now."""
 
     PSYCHOLOGICAL = "psychological", _("psychological support")
     FAMILY_EDUCATION = "family_education", _("family education")
     MEDICAL_FAMILY = "medical_family", _("medical-worker family support")
     OTHER = "other", _("other")
+
+
+class CallerSex(models.TextChoices):
+    FEMALE = "female", _("female")
+    MALE = "male", _("male")
+    OTHER = "other", _("other or not said")
+
+
+class CallerAgeBand(models.TextChoices):
+    UNDER_18 = "under_18", _("under 18")
+    AGE_18_29 = "18_29", _("18-29")
+    AGE_30_44 = "30_44", _("30-44")
+    AGE_45_59 = "45_59", _("45-59")
+    AGE_60_PLUS = "60_plus", _("60 and over")
 
 
 class CallerGroup(models.TextChoices):
@@ -75,8 +90,24 @@ class CallReport(models.Model):
         related_name="call_reports",
         verbose_name=_("author"),
     )
-    category = models.CharField(_("category"), max_length=20, choices=ReportCategory.choices)
-    caller_group = models.CharField(_("caller group"), max_length=24, choices=CallerGroup.choices)
+    # Codes of the taxonomy tables (hotline/models/taxonomy.py): stable, so statistics
+    # survive a renamed label; a deactivated code stays on the reports that have it.
+    category = models.CharField(_("category"), max_length=40, db_index=True)
+    sub_category = models.CharField(_("sub-category"), max_length=40, blank=True)
+    caller_group = models.CharField(_("caller group"), max_length=40, db_index=True)
+    actions = models.ManyToManyField(
+        "hotline.TaxonomyAction",
+        blank=True,
+        related_name="reports",
+        verbose_name=_("actions taken"),
+    )
+    # Minimum necessary: optional, and only as a band.
+    caller_sex = models.CharField(
+        _("caller's sex"), max_length=6, choices=CallerSex.choices, blank=True
+    )
+    caller_age_band = models.CharField(
+        _("caller's age band"), max_length=8, choices=CallerAgeBand.choices, blank=True
+    )
     summary = EncryptedTextField(_("summary"), blank=True, max_length=5000)
     risk_level = models.PositiveSmallIntegerField(
         _("risk level"),
@@ -89,6 +120,14 @@ class CallReport(models.Model):
         max_length=300,
         blank=True,
         help_text=_("Where the caller was referred, if anywhere."),
+    )
+    # The directory entries the caller was referred to (statistics count them by category);
+    # `referral` keeps free text for anything not in the directory.
+    referred_resources = models.ManyToManyField(
+        "hotline.Resource",
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("referred to (directory)"),
     )
     created_at = models.DateTimeField(_("filed at"), db_index=True)
     updated_at = models.DateTimeField(_("last changed at"))

@@ -25,7 +25,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hotline.models import MessageChannel, Organisation, Role, Volunteer
+from hotline import stamps
+from hotline.models import Hotline, MessageChannel, Organisation, Role, Volunteer
 from hotline.phone import normalize_phone
 
 User = get_user_model()
@@ -222,12 +223,24 @@ def volunteer_update(
         user.set_password(password)
     if roles is not None:
         volunteer.set_roles(roles_validate(roles))
+    renamed = "display_name" in fields and fields["display_name"] != volunteer.display_name
     _apply(volunteer, fields)
     volunteer.full_clean()
     user.is_active = volunteer.is_active
     user.save()
     _save(volunteer)
+    if renamed:
+        # Co-volunteers' calendar feeds name them (their own feed follows `updated_at`).
+        stamps.everything_changed()
     return volunteer
+
+
+@transaction.atomic
+def hotline_save(*, hotline: Hotline) -> Hotline:
+    """Save a hotline (admin, API). Every calendar feed may name it: their stamps are raised."""
+    hotline.save()
+    stamps.everything_changed()
+    return hotline
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from django.urls import path
 
 from hotline.calls import views as call_views
 from hotline.calls import webhooks as voice
+from hotline.followups import webhooks as followup
 from hotline.sms import webhooks as sms
 
 app_name = "twilio"
@@ -24,6 +25,10 @@ urlpatterns = [
     path("voice/accept", voice.voice_accept, name="voice-accept"),
     path("voice/dial-done", voice.voice_dial_done, name="voice-dial-done"),
     path("voice/leg-status", voice.voice_leg_status, name="voice-leg-status"),
+    path("voice/followup-answer", followup.followup_answer, name="followup-answer"),
+    path("voice/followup-connect", followup.followup_connect, name="followup-connect"),
+    path("voice/followup-dial-done", followup.followup_dial_done, name="followup-dial-done"),
+    path("voice/followup-leg-status", followup.followup_leg_status, name="followup-leg-status"),
     path("sms/incoming", sms.sms_incoming, name="sms-incoming"),
     path("sms/status", sms.sms_status, name="sms-status"),
     path("voice/alert", sms.voice_alert, name="voice-alert"),

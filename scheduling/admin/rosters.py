@@ -301,6 +301,13 @@ class RosterAdmin(ServiceDeleteAdmin):
     def delete_one(self, obj: Roster, *, by) -> None:
         services.roster_delete(roster=obj, by=by)
 
+    def save_model(self, request, obj, form, change):
+        if change:
+            fields = {k: form.cleaned_data[k] for k in form.changed_data}
+            services.roster_update(roster=obj, **fields)
+        else:
+            super().save_model(request, obj, form, change)
+
     @admin.action(description=_("Publish selected rosters"))
     def publish(self, request, queryset):
         for roster in queryset:

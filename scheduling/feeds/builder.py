@@ -8,20 +8,22 @@ Two feeds, each behind a secret token (`CalendarToken`):
 
 Output is a pure function of the data: DTSTAMP and LAST-MODIFIED come from the rows' own
 `updated_at`, the window edges are rounded to whole days, and events are ordered by id, so
-unchanged data gives byte-identical bytes and the ETag (from `*_version`, one aggregate
-query) lets clients revalidate without the feed being built at all.
+unchanged data gives byte-identical bytes. The ETag comes from change stamps
+(hotline/stamps.py) raised in the same transaction as every change a feed shows, read with
+the token in one query: a conditional request is answered without reading the roster at
+all, and the full feed is kept in the cache under its ETag.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum, Value
-from django.db.models.functions import Concat
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
 from icalendar import (
@@ -35,9 +37,11 @@ from scheduling.feeds.vtimezone import vtimezone
 from scheduling.models import Assignment, Roster, Shift
 from scheduling.selectors import shift_coverage, shifts_with_fill
 
+log = logging.getLogger(__name__)
+
 PRODID = "-//Hotline Roster//Calendar feed//EN"
 # Raise when the feed's layout changes, so every client fetches it again.
-FEED_FORMAT = 1
+FEED_FORMAT = 2
 DAYS_BACK = 60
 CANCELLED_KEPT_DAYS = 30
 REFRESH = dt.timedelta(hours=1)
@@ -65,12 +69,6 @@ class FeedVersion:
     last_modified: dt.datetime | None
 
 
-def _version(kind: str, parts: tuple) -> FeedVersion:
-    digest = hashlib.sha256(repr((FEED_FORMAT, kind, *parts)).encode()).hexdigest()[:32]
-    stamps = [p for p in parts if isinstance(p, dt.datetime)]
-    return FeedVersion(etag=f'"{digest}"', last_modified=max(stamps) if stamps else None)
-
-
 # --- a volunteer's shifts -------------------------------------------------------------------
 
 
@@ -88,52 +86,37 @@ def volunteer_feed_assignments(volunteer: Volunteer, *, now: dt.datetime) -> Que
     )
 
 
-def volunteer_feed_version(volunteer: Volunteer, *, now: dt.datetime) -> FeedVersion:
-    """The feed's version from one aggregate query: any change, addition, removal from the
-    window, roster or shift edit, or language change gives a new ETag."""
-    # Hotlines have no change time; their shown fields stand in for one.
-    hotline_shown = Concat(
-        "shift__roster__hotline__name",
-        Value("|"),
-        "shift__roster__hotline__phone_number",
-        Value("|"),
-        "shift__roster__hotline__time_zone",
-    )
-    agg = volunteer_feed_assignments(volunteer, now=now).aggregate(
-        n=Count("id"),
-        seq=Sum("sequence"),
-        ids=Sum("id"),
-        changed=Max("updated_at"),
-        shift_changed=Max("shift__updated_at"),
-        roster_changed=Max("shift__roster__updated_at"),
-        # Co-volunteers named in DESCRIPTION: anyone joining, leaving or renamed.
-        crew=Count("shift__assignments", distinct=True),
-        crew_changed=Max("shift__assignments__updated_at"),
-        crew_renamed=Max("shift__assignments__volunteer__updated_at"),
-        hotline_max=Max(hotline_shown),
-        hotline_min=Min(hotline_shown),
-    )
-    return _version(
+def _version_from_stamps(
+    kind: str, parts: tuple, *, changed: dt.datetime | None, now: dt.datetime
+) -> FeedVersion:
+    # The window moves with the day (60 days back, cancellations kept 30): the day is part of
+    # the version, and so are the settings a feed shows.
+    today = _day_floor(now)
+    digest = hashlib.sha256(
+        repr((FEED_FORMAT, kind, *parts, today, settings.COORDINATOR_CONTACT, uid_host())).encode()
+    ).hexdigest()[:32]
+    stamps_ = [t for t in (changed, today) if t is not None]
+    return FeedVersion(etag=f'"{digest}"', last_modified=max(stamps_))
+
+
+def volunteer_feed_version(
+    *,
+    volunteer_id: int,
+    language: str,
+    display_name: str,
+    updated_at: dt.datetime,
+    stamp_version: int | None,
+    stamp_changed: dt.datetime | None,
+    now: dt.datetime,
+) -> FeedVersion:
+    """The feed's version from its change stamps (read with the token, no query of its own)
+    and the volunteer's own row (their name and language; `updated_at` follows any edit)."""
+    changed = max(filter(None, [stamp_changed, updated_at]), default=None)
+    return _version_from_stamps(
         "shifts",
-        (
-            volunteer.pk,
-            agg["crew"],
-            agg["crew_changed"],
-            agg["crew_renamed"],
-            agg["hotline_max"],
-            agg["hotline_min"],
-            volunteer.language,
-            volunteer.display_name,
-            settings.COORDINATOR_CONTACT,
-            uid_host(),
-            agg["n"],
-            agg["seq"],
-            agg["ids"],
-            agg["changed"],
-            agg["shift_changed"],
-            agg["roster_changed"],
-            volunteer.updated_at,
-        ),
+        (volunteer_id, stamp_version or 0, stamp_changed, updated_at, language, display_name),
+        changed=changed,
+        now=now,
     )
 
 
@@ -171,10 +154,17 @@ def cached(version: FeedVersion, build) -> bytes:
     """The feed for `version`, built once per version and kept an hour in the cache (the
     ETag covers everything the feed shows, so equal ETags mean equal bytes)."""
     key = f"ical-feed:{version.etag.strip(chr(34))}"
-    body = cache.get(key)
+    try:
+        body = cache.get(key)
+    except Exception:  # the cache (Redis) is down: the feed is built, as on a miss
+        log.warning("feed cache unavailable; building the feed", exc_info=True)
+        return build()
     if body is None:
         body = build()
-        cache.set(key, body, CACHE_SECONDS)
+        try:
+            cache.set(key, body, CACHE_SECONDS)
+        except Exception:
+            log.warning("feed cache unavailable; feed not kept", exc_info=True)
     return body
 
 
@@ -256,27 +246,15 @@ def open_slots_shifts(*, now: dt.datetime) -> QuerySet[Shift]:
     )
 
 
-def open_slots_version(*, language: str, now: dt.datetime) -> FeedVersion:
-    agg = open_slots_shifts(now=now).aggregate(
-        n=Count("id", distinct=True),
-        ids=Sum("id", distinct=True),
-        changed=Max("updated_at"),
-        roster_changed=Max("roster__updated_at"),
-        assignment_changed=Max("assignments__updated_at"),
-        assignments=Count("assignments", distinct=True),
-    )
-    return _version(
-        "open",
-        (
-            language,
-            uid_host(),
-            agg["n"],
-            agg["ids"],
-            agg["assignments"],
-            agg["changed"],
-            agg["roster_changed"],
-            agg["assignment_changed"],
-        ),
+def open_slots_version(
+    *,
+    language: str,
+    stamp_version: int | None,
+    stamp_changed: dt.datetime | None,
+    now: dt.datetime,
+) -> FeedVersion:
+    return _version_from_stamps(
+        "open", (language, stamp_version or 0, stamp_changed), changed=stamp_changed, now=now
     )
 
 

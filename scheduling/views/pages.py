@@ -1,8 +1,10 @@
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from hotline.access import is_coordinator, volunteer_of
+from hotline.models import FollowUp
 from scheduling.models import Assignment, Roster
 from scheduling.selectors import (
     coverage_summary,
@@ -41,7 +43,17 @@ def home(request):
             "volunteer": volunteer,
             "upcoming": upcoming,
             "rosters": rosters,
+            "follow_ups": _follow_up_counts(volunteer),
         },
+    )
+
+
+def _follow_up_counts(volunteer) -> dict[str, int]:
+    """The volunteer's open follow-ups and how many are overdue (one query)."""
+    if volunteer is None:
+        return {"open": 0, "overdue": 0}
+    return FollowUp.objects.filter(assignee=volunteer, status=FollowUp.Status.OPEN).aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=timezone.now()))
     )
 
 

@@ -99,6 +99,7 @@ def test_call_fields_never_carry_the_number(calls, coordinator_api):
         "duration",
         "earlier_calls_30d",
         "recording",  # our own endpoint's URL, or null: never Twilio's (test_call_recording)
+        "non_data_type",  # silent, prank, …: counted, no report needed
     }
     assert row["recording"] is None  # no voicemail on this call
     assert "8000" not in str(row) and "h" * 64 not in str(row)

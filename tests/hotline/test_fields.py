@@ -223,7 +223,7 @@ def test_no_admin_searches_filters_or_sorts_on_an_encrypted_field():
             )
         }
         assert not named & encrypted, model
-    assert checked == 4  # reports, escalations, callback requests, calendar tokens
+    assert checked == 5  # reports, escalations, callback requests, calendar tokens, follow-ups
 
 
 def test_no_api_filter_names_an_encrypted_field():

@@ -10,6 +10,8 @@ LABELS = {
     "report_notes": "report notes erased",
     "addenda": "report addenda erased",
     "escalation_notes": "escalation notes erased",
+    "follow_up_numbers": "follow-up numbers erased",
+    "follow_up_notes": "follow-up notes erased",
 }
 
 

@@ -326,8 +326,12 @@ def test_end_to_end_report_alert_chain_sms_ack_and_resolution(
     trail = list(AuditLog.objects.order_by("at", "id").values_list("action", "actor_label"))
     assert trail == [
         ("report.create", counsellor.user.username),
+        # follow_up_needed: a call-back follow-up for the author (docs/follow-ups.md)
+        ("followup.create", counsellor.user.username),
         ("escalation.open", counsellor.user.username),
         ("escalation.alert", "system"),
+        # risk 3: a debrief for the counsellor, with the supervisor on shift
+        ("followup.create", "system"),
         ("escalation.alert", "system"),
         ("escalation.acknowledge", sup_off.user.username),
         ("escalation.resolve", sup_off.user.username),

@@ -58,6 +58,9 @@ def test_purge_erases_old_keeps_recent_and_statistics(records):
         "report_notes": 1,
         "addenda": 1,
         "escalation_notes": 1,
+        # the reports' follow-ups are still open: their number and notes stay
+        "follow_up_numbers": 0,
+        "follow_up_notes": 0,
     }
     old, recent = records["old"], records["recent"]
     old.refresh_from_db()
