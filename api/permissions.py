@@ -2,7 +2,13 @@
 
 from rest_framework import permissions
 
-from hotline.access import can_decide_swaps, can_see_callbacks, is_coordinator, is_crisis_staff
+from hotline.access import (
+    can_decide_swaps,
+    can_see_callbacks,
+    can_see_statistics,
+    is_coordinator,
+    is_crisis_staff,
+)
 
 
 class IsCoordinator(permissions.BasePermission):
@@ -32,3 +38,8 @@ class CanSeeCallbacks(permissions.BasePermission):
 class CanDecideSwaps(permissions.BasePermission):
     def has_permission(self, request, view):
         return can_decide_swaps(request.user)
+
+
+class CanSeeStatistics(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return can_see_statistics(request.user)

@@ -7,7 +7,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
-from api.views import call, me, resources, roster_build
+from api.views import call, me, resources, roster_build, stats
 from api.views.auth import TokenRevokeView, TokenView
 from api.views.escalation import EscalationViewSet
 from api.views.follow_up import FollowUpViewSet
@@ -64,6 +64,11 @@ urlpatterns = [
         CallReportAddendumView.as_view(),
         name="call-report-addenda",
     ),
+    # Statistics and the activity report's files (hotline/stats/).
+    path("v1/stats/", stats.StatsView.as_view(), name="stats"),
+    path("v1/stats/activity.xlsx", stats.ActivityXlsxView.as_view(), name="stats-xlsx"),
+    path("v1/stats/activity.docx", stats.ActivityDocxView.as_view(), name="stats-docx"),
+    path("v1/stats/<str:table>.csv", stats.StatsTableCsvView.as_view(), name="stats-csv"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

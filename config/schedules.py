@@ -21,6 +21,7 @@ SCHEDULES: list[tuple[str, str, int]] = [
     ("login-records-purge", "hotline.tasks.login_records_purge", 24 * 60),
     ("sqlite-checkpoint", "config.sqlite.wal_checkpoint_task", 1),
     ("webhook-inbox", "hotline.tasks.webhook_inbox_replay", 1),
+    ("activity-reports", "hotline.tasks.activity_reports_monthly", 24 * 60),
 ]
 
 

@@ -509,6 +509,12 @@ WEBHOOK_INBOX_DIR = env_str("WEBHOOK_INBOX_DIR", str(BASE_DIR / "var" / "inbox")
 ROSTER_SPREAD_TOLERANCE_HOURS = env_int("ROSTER_SPREAD_TOLERANCE_HOURS", 12)
 if ROSTER_SPREAD_TOLERANCE_HOURS < 0:
     raise ImproperlyConfigured("ROSTER_SPREAD_TOLERANCE_HOURS must be 0 or more")
+# Monthly activity reports (docs/reports.md): e-mailed to these addresses when set, through
+# an SMTP server at EMAIL_HOST:EMAIL_PORT; always kept for download either way.
+ACTIVITY_REPORT_EMAILS = env_list("ACTIVITY_REPORT_EMAILS")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
 # Channels (docs/channels.md). Each kind of message goes to a person over their own channel
 # order (Volunteer.channels), else the order here, falling back to the next channel when one

@@ -9,6 +9,7 @@ urlpatterns = [
     path("twilio/", include("hotline.telephony.urls")),  # namespace twilio: every webhook
     path("calls/", include("hotline.calls.urls")),  # namespace calls
     path("crisis/", include("hotline.crisis.urls")),  # namespace crisis
+    path("reports/", include("hotline.stats.urls")),  # namespace reports
     path("follow-ups/", include("hotline.followups.urls")),  # namespace followups
     path("referrals/", include("hotline.referrals.urls")),  # namespace referrals
     path("i18n/", include("django.conf.urls.i18n")),

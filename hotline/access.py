@@ -411,3 +411,17 @@ def supervised_hotlines(volunteer: Volunteer) -> QuerySet[Hotline]:
         rosters__shifts__assignments__volunteer=volunteer,
         rosters__shifts__assignments__status=Assignment.Status.ACTIVE,
     ).distinct()
+
+
+# --- statistics (hotline/stats/, docs/reports.md) ---------------------------------------------
+
+
+def can_see_statistics(user) -> bool:
+    """Read the activity statistics and exports of the hotlines one manages (coordinators)."""
+    return is_coordinator(user)
+
+
+def can_see_crisis_statistics(user) -> bool:
+    """Read the crisis part (risk levels, escalations): coordinators, and supervisors for the
+    hotlines they work on."""
+    return is_crisis_staff(user)

@@ -15,6 +15,7 @@ from hotline.crisis import escalations, retention
 from hotline.followups import services as followups
 from hotline.referrals import services as referrals
 from hotline.sms import outbox
+from hotline.stats import services as stats
 
 
 def sms_deliver(message_id: int) -> str:
@@ -62,6 +63,11 @@ def sms_reply_ack(*, from_number: str, body: str, now: dt.datetime) -> str | Non
 def login_records_purge() -> dict[str, int]:
     """Daily: expired API tokens, and sign-in records past LOGIN_LOG_RETENTION_DAYS."""
     return housekeeping.login_records_purge()
+
+
+def activity_reports_monthly() -> dict[str, int]:
+    """Daily: last month's activity report per organisation, once (and its e-mail)."""
+    return stats.monthly_reports_build()
 
 
 def voice_key_ack(*, message, digits: str, now: dt.datetime) -> str:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("me/shifts/<int:pk>/offer/", me.my_shift_offer, name="my-shift-offer"),
     path("me/calendar/rotate/", me.my_calendar_rotate, name="my-calendar-rotate"),
     path("me/reminders/", me.my_reminders, name="my-reminders"),
+    path("me/hours/", me.my_hours, name="my-hours"),
     path("me/channels/", me.my_channels, name="my-channels"),
     path("me/availability/", me.my_availability, name="my-availability"),
     # Swaps and drops

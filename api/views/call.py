@@ -59,6 +59,8 @@ class AudioRenderer(renderers.BaseRenderer):
 class CallFilter(django_filters.FilterSet):
     arrived_after = BoundedIsoDateTimeFilter(field_name="arrived_at", lookup_expr="gte")
     arrived_before = BoundedIsoDateTimeFilter(field_name="arrived_at", lookup_expr="lt")
+    last4 = django_filters.CharFilter(field_name="caller_last4", max_length=4)
+    risk = django_filters.NumberFilter(field_name="report__risk_level")
 
     class Meta:
         model = Call

@@ -26,7 +26,9 @@ from hotline.models import (
     Call,
     CallAttempt,
     CallbackRequest,
+    CallReport,
     Category,
+    Escalation,
     Hotline,
     Role,
     Volunteer,
@@ -268,6 +270,44 @@ def calls_visible_to(user) -> QuerySet[Call]:
             Q(answered_by=volunteer) | Q(hotline__in=access.supervised_hotlines(volunteer))
         )
     return qs.filter(answered_by=volunteer)
+
+
+def calls_filtered(calls: QuerySet[Call], filters: dict, *, tz) -> QuerySet[Call]:
+    """Narrow a visible-calls queryset by the calls list's filters (CallFilterForm's cleaned
+    data): days in `tz`, outcome, category (the report's, else the menu's), risk level
+    (the report's), who answered, the caller's last four digits."""
+    if filters.get("start"):
+        start = dt.datetime.combine(filters["start"], dt.time(0), tzinfo=tz)
+        calls = calls.filter(arrived_at__gte=start)
+    if filters.get("end"):
+        end = dt.datetime.combine(filters["end"] + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+        calls = calls.filter(arrived_at__lt=end)
+    if filters.get("outcome"):
+        calls = calls.filter(outcome=filters["outcome"])
+    if filters.get("category"):
+        category = filters["category"]
+        calls = calls.filter(
+            Q(report__category=category) | Q(report__isnull=True, category=category)
+        )
+    if filters.get("risk") is not None:
+        calls = calls.filter(report__risk_level=filters["risk"])
+    if filters.get("answered_by"):
+        calls = calls.filter(answered_by=filters["answered_by"])
+    if filters.get("last4"):
+        calls = calls.filter(caller_last4=filters["last4"])
+    return calls
+
+
+def with_report_and_escalation(calls: QuerySet[Call]) -> QuerySet[Call]:
+    """Annotate `report_id` (its report, if filed), `report_risk` and `escalation_id` (its
+    latest escalation), in the same query, for links from a list."""
+    latest = Escalation.objects.filter(call=OuterRef("pk")).order_by("-opened_at", "-id")
+    report = CallReport.objects.filter(call=OuterRef("pk"))
+    return calls.annotate(
+        report_pk=Subquery(report.values("pk")[:1]),
+        report_risk=Subquery(report.values("risk_level")[:1]),
+        escalation_pk=Subquery(latest.values("pk")[:1]),
+    )
 
 
 REPEAT_WINDOW = dt.timedelta(days=30)

@@ -5,6 +5,7 @@ do what, selectors which rows they see (hotline/calls/selectors.py), services ch
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -16,34 +17,53 @@ from hotline import access
 from hotline.access import can_see_callbacks, is_coordinator
 from hotline.calls import conference, recordings
 from hotline.calls import services as calls
+from hotline.calls.forms import CallFilterForm
 from hotline.calls.selectors import (
     callbacks_visible_to,
+    calls_filtered,
     calls_visible_to,
     recordings_visible_to,
     with_earlier_calls,
     with_recording_flag,
+    with_report_and_escalation,
 )
-from hotline.models import Call
+from hotline.models import Call, Volunteer
 
-RECENT_CALLS = 100
+PAGE_SIZE = 50
 
 
 @login_required
 def call_list(request):
-    recent = list(
-        with_recording_flag(with_earlier_calls(calls_visible_to(request.user)), request.user)[
-            :RECENT_CALLS
-        ]
+    """Calls the user may see, newest first, a page at a time, narrowed by the filters
+    (hotline/calls/forms.py). Invalid filters are shown with their error and not applied."""
+    visible = calls_visible_to(request.user)
+    staff = is_coordinator(request.user) or can_see_callbacks(request.user)
+    volunteers = (
+        Volunteer.objects.filter(pk__in=visible.values("answered_by")).order_by("display_name")
+        if staff
+        else None
     )
+    form = CallFilterForm(request.GET or None, volunteers=volunteers)
+    calls = visible
+    if form.is_bound and form.is_valid():
+        calls = calls_filtered(calls, form.cleaned_data, tz=timezone.get_default_timezone())
+    calls = with_report_and_escalation(with_recording_flag(with_earlier_calls(calls), request.user))
+    page = Paginator(calls, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "calls/call_list.html",
         {
-            "calls": recent,
+            "calls": page.object_list,
+            "page": page,
+            "query": query.urlencode(),
+            "form": form,
             "me": access.active_volunteer_of(request.user),
             "coordinator": is_coordinator(request.user),
             "can_see_callbacks": can_see_callbacks(request.user),
         },
+        status=400 if form.is_bound and not form.is_valid() else 200,
     )
 
 

@@ -37,6 +37,7 @@ from hotline.models.people import ROLE_FLAG, MessageChannel, Organisation, Role,
 from hotline.models.referrals import Resource, ResourceCategory
 from hotline.models.sms import InboundSms, Message
 from hotline.models.stamps import ChangeStamp
+from hotline.models.stats import ActivityReport
 from hotline.models.taxonomy import TaxonomyAction, TaxonomyCallerGroup, TaxonomyCategory
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "MENU_KEYS",
     "RISK_DESCRIPTIONS",
     "ROLE_FLAG",
+    "ActivityReport",
     "ApiToken",
     "AuditLog",
     "Call",

@@ -158,6 +158,9 @@ class Call(models.Model):
             models.Index(
                 fields=["shift"], condition=models.Q(shift__isnull=False), name="call_shift_idx"
             ),
+            # Statistics (hotline/stats/): a hotline's calls in a period, without reading
+            # every other hotline's or every other year's.
+            models.Index(fields=["hotline", "arrived_at"], name="call_hotline_arrived_idx"),
         ]
 
     def __str__(self) -> str:

@@ -24,6 +24,7 @@ from hotline.access import can_see_open_slots, is_coordinator, volunteer_of
 from hotline.ids import id_or_404
 from hotline.models import MessageChannel
 from hotline.people import services as people
+from hotline.stats.selectors import volunteer_service
 from scheduling import reminders, services, swaps
 from scheduling.availability import ics_import
 from scheduling.availability import services as availability_services
@@ -344,3 +345,22 @@ def my_availability(request):
     if throttled:
         response["Retry-After"] = str(throttled.retry_after)
     return response
+
+
+@login_required
+def my_hours(request):
+    """The volunteer's own service record: hours, shifts, nights, weekends and calls per
+    month and in total, with a certificate that prints on its own (static/css/reports.css)."""
+    volunteer = volunteer_or_404(request)
+    now = timezone.now()
+    record = volunteer_service(volunteer=volunteer, now=now, tz=timezone.get_default_timezone())
+    return render(
+        request,
+        "scheduling/me/my_hours.html",
+        {
+            "volunteer": volunteer,
+            "record": record,
+            "today": timezone.localdate(),
+            "organisation": volunteer.organisation,
+        },
+    )
