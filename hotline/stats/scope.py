@@ -15,24 +15,16 @@ from django.db.models import QuerySet
 
 from hotline import access
 from hotline.models import Hotline, Organisation
-from scheduling.models import Assignment, Roster
+from hotline.people.selectors import organisation_subtree_ids
 
 
 def organisation_hotlines(organisation: Organisation) -> QuerySet[Hotline]:
     """The hotlines an organisation's statistics cover: the one place that maps an
-    organisation to hotlines.
-
-    Today a hotline belongs to no organisation, and organisations have no children: an
-    organisation's hotlines are those its volunteers serve on (an active assignment on a
-    published roster). When hotlines carry their organisation and organisations their
-    parent, this becomes "the hotlines of the organisation and its descendants"; every page,
-    export and API answer follows.
-    """
+    organisation to hotlines. Those the organisation runs and those its branches (and their
+    branches) run (`Hotline.organisation`, `Organisation.parent`)."""
     return Hotline.objects.filter(
-        rosters__status=Roster.Status.PUBLISHED,
-        rosters__shifts__assignments__status=Assignment.Status.ACTIVE,
-        rosters__shifts__assignments__volunteer__organisation=organisation,
-    ).distinct()
+        organisation_id__in=sorted(organisation_subtree_ids([organisation]))
+    )
 
 
 def visible_hotlines(user) -> QuerySet[Hotline]:

@@ -19,9 +19,9 @@ MARCH = {"from": h.FROM, "to": h.TO}
 
 
 @pytest.fixture
-def scene(db, clock):
+def scene(db, clock, coordinator):
     clock.set(h.NOW)
-    return h.known_history()
+    return h.known_history(coordinator=coordinator)
 
 
 def test_paths_are_the_contract():

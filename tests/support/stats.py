@@ -65,11 +65,17 @@ def escalation(c: Call, code, opened, *, ack=None, resolved=None, outcome="", ti
     )
 
 
-def known_history() -> SimpleNamespace:
-    north = f.organisation(name="North branch")
-    south = f.organisation(name="South branch")
-    h = f.hotline(name="City line")
-    other = f.hotline(name="County line")
+def known_history(*, coordinator=None) -> SimpleNamespace:
+    """`coordinator` (a user), if given, works for the city federation over both branches,
+    so they manage both lines (hotline/access.py)."""
+    federation = f.organisation(name="City federation")
+    north = f.organisation(name="North branch", parent=federation)
+    south = f.organisation(name="South branch", parent=federation)
+    if coordinator is not None:
+        f.volunteer(user=coordinator, roles=(), display_name="Coordinator", organisation=federation)
+    # Each line is run by an organisation (statistics per organisation follow Hotline.organisation).
+    h = f.hotline(name="City line", organisation=north)
+    other = f.hotline(name="County line", organisation=south)
     v1 = f.volunteer(display_name="An Qi", organisation=north)
     v2 = f.volunteer(display_name="Bai Lu", organisation=north, roles=("counsellor", "supervisor"))
     v4 = f.volunteer(display_name="Cao Yu", organisation=north)
@@ -161,7 +167,15 @@ def known_history() -> SimpleNamespace:
         volunteer_=v3,
     )
     return SimpleNamespace(
-        hotline=h, other=other, north=north, south=south, v1=v1, v2=v2, v3=v3, v4=v4
+        hotline=h,
+        other=other,
+        federation=federation,
+        north=north,
+        south=south,
+        v1=v1,
+        v2=v2,
+        v3=v3,
+        v4=v4,
     )
 
 

@@ -10,9 +10,9 @@ from tests.support import stats as h
 
 
 @pytest.fixture
-def scene(db, clock):
+def scene(db, clock, coordinator):
     clock.set(h.NOW)
-    return h.known_history()
+    return h.known_history(coordinator=coordinator)
 
 
 def _sids(response) -> list[str]:

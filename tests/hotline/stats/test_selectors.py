@@ -19,8 +19,8 @@ MARCH = Period(first=dt.date(2026, 3, 1), last=dt.date(2026, 3, 31), tz=SHANGHAI
 
 
 @pytest.fixture
-def scene(db):
-    return h.known_history()
+def scene(db, coordinator):
+    return h.known_history(coordinator=coordinator)
 
 
 def _stats(hotlines, period=MARCH, **kw):
@@ -94,7 +94,7 @@ def test_everything_covers_both_hotlines(scene):
     assert stats["scope"]["hotlines"] == [scene.hotline.pk, scene.other.pk]
 
 
-def test_an_organisation_covers_the_hotlines_it_serves(scene):
+def test_an_organisation_covers_the_hotlines_it_runs(scene):
     assert list(organisation_hotlines(scene.south)) == [scene.other]
     stats = _stats(organisation_hotlines(scene.south), organisation=scene.south)
     assert stats["calls"]["received"] == 1

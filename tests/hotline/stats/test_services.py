@@ -19,17 +19,20 @@ APRIL_2 = h.at(2026, 4, 2, 3)  # the first daily run after March ends
 
 
 @pytest.fixture
-def scene(db, clock):
+def scene(db, clock, coordinator):
     clock.set(APRIL_2)
-    return h.known_history()
+    return h.known_history(coordinator=coordinator)
 
 
 def test_builds_last_month_once_per_organisation(scene):
-    assert monthly_reports_build(now=APRIL_2) == {"built": 2, "emailed": 0}
+    # The federation and its two branches: the federation's report covers both lines.
+    assert monthly_reports_build(now=APRIL_2) == {"built": 3, "emailed": 0}
     assert monthly_reports_build(now=APRIL_2) == {"built": 0, "emailed": 0}
+    federation = ActivityReport.objects.get(organisation=scene.federation)
     north = ActivityReport.objects.get(organisation=scene.north)
+    assert federation.figures["calls"]["received"] > north.figures["calls"]["received"]
     assert (str(north.first_day), str(north.last_day)) == (h.FROM, h.TO)
-    # North's volunteers serve the City line: its March figures, kept.
+    # North runs the City line: its March figures, kept.
     assert north.figures["calls"]["received"] == h.CALLS["received"]
     book = load_workbook(io.BytesIO(bytes(north.xlsx)))
     summary = [row for row in book.worksheets[0].iter_rows(values_only=True) if row[0]]
@@ -47,8 +50,8 @@ def test_the_task_is_scheduled_daily():
 
 @override_settings(ACTIVITY_REPORT_EMAILS=["federation@example.org"])
 def test_emailed_once_with_both_files(scene):
-    assert monthly_reports_build(now=APRIL_2) == {"built": 2, "emailed": 2}
-    assert len(mail.outbox) == 2
+    assert monthly_reports_build(now=APRIL_2) == {"built": 3, "emailed": 3}
+    assert len(mail.outbox) == 3
     message = mail.outbox[0]
     assert message.to == ["federation@example.org"]
     assert sorted(name.rsplit(".", 1)[1] for name, _c, _t in message.attachments) == [
@@ -56,7 +59,7 @@ def test_emailed_once_with_both_files(scene):
         "xlsx",
     ]
     assert monthly_reports_build(now=APRIL_2) == {"built": 0, "emailed": 0}
-    assert len(mail.outbox) == 2
+    assert len(mail.outbox) == 3
 
 
 @override_settings(ACTIVITY_REPORT_EMAILS=["federation@example.org"])
@@ -65,10 +68,10 @@ def test_a_failed_email_is_sent_again_next_run(scene, monkeypatch):
         raise OSError("SMTP down")
 
     monkeypatch.setattr("django.core.mail.EmailMessage.send", broken)
-    assert monthly_reports_build(now=APRIL_2) == {"built": 2, "emailed": 0}
-    assert ActivityReport.objects.filter(emailed_at__isnull=True).count() == 2
+    assert monthly_reports_build(now=APRIL_2) == {"built": 3, "emailed": 0}
+    assert ActivityReport.objects.filter(emailed_at__isnull=True).count() == 3
     monkeypatch.undo()
-    assert monthly_reports_build(now=APRIL_2) == {"built": 0, "emailed": 2}
+    assert monthly_reports_build(now=APRIL_2) == {"built": 0, "emailed": 3}
 
 
 def test_coordinators_download_kept_reports(scene, client, coordinator, monkeypatch):

@@ -15,9 +15,9 @@ MARCH = {"period": "custom", "from": h.FROM, "to": h.TO}
 
 
 @pytest.fixture
-def scene(db, clock):
+def scene(db, clock, coordinator):
     clock.set(h.NOW)
-    return h.known_history()
+    return h.known_history(coordinator=coordinator)
 
 
 def _svgs(html: str) -> list[ET.Element]:
