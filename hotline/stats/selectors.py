@@ -39,11 +39,11 @@ from django.utils import timezone
 
 from hotline.models import (
     Call,
-    CallerGroup,
     CallReport,
     Escalation,
-    ReportCategory,
     RiskLevel,
+    TaxonomyCallerGroup,
+    TaxonomyCategory,
     Volunteer,
 )
 from hotline.stats.periods import Period
@@ -56,6 +56,14 @@ NIGHT_END_MINUTE = 5 * 60
 MAX_TIER = 3
 
 OUTCOMES = ("answered", "voicemail", "abandoned", "missed", "out_of_hours")
+
+
+def _offered(model, **filters) -> list[str]:
+    return list(
+        model.objects.filter(active=True, **filters)
+        .order_by("order", "code")
+        .values_list("code", flat=True)
+    )
 
 
 def _ratio(part: int, whole: int) -> float:
@@ -178,8 +186,10 @@ def report_figures(scope: Scope, period: Period) -> dict:
         .values("category", "caller_group", "risk_level")
         .annotate(n=Count("pk"), follow_ups=Count("pk", filter=Q(follow_up_needed=True)))
     )
-    by_category = _zeros(ReportCategory.values)
-    by_group = _zeros(CallerGroup.values)
+    # Every category and caller group offered today, zero or not; a code no longer offered
+    # appears when it was used in the period (counted by code: renames keep their counts).
+    by_category = _zeros(_offered(TaxonomyCategory, parent__isnull=True))
+    by_group = _zeros(_offered(TaxonomyCallerGroup))
     by_risk = _zeros(RiskLevel.values)
     filed = follow_ups = 0
     for row in rows:

@@ -19,10 +19,8 @@ from django.views.decorators.http import require_safe
 from hotline import access
 from hotline.models import (
     ActivityReport,
-    CallerGroup,
     Escalation,
     Organisation,
-    ReportCategory,
     RiskLevel,
 )
 from hotline.stats import charts, exports, periods
@@ -106,10 +104,11 @@ def _charts(stats: dict) -> list:
             every=3,
         ),
         charts.bar_chart(
-            _counts(stats["by_category"], _choice(ReportCategory)), title=_("Calls by category")
+            _counts(stats["by_category"], lambda c: exports.code_label("category", c)),
+            title=_("Calls by category"),
         ),
         charts.bar_chart(
-            _counts(stats["by_caller_group"], _choice(CallerGroup)),
+            _counts(stats["by_caller_group"], lambda c: exports.code_label("caller_group", c)),
             title=_("Calls by caller group"),
         ),
         *_crisis_charts(stats),

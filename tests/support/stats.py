@@ -228,7 +228,19 @@ PREVIOUS_CALLS = {
     "wait_seconds": {"median": 40, "p90": 40},
     "repeat_callers": 0,
 }
-BY_CATEGORY = {"psychological": 2, "family_education": 1, "medical_family": 0, "other": 1}
+# Every category the seeded taxonomy offers, zero or not (hotline/migrations/0013_taxonomy_seed).
+BY_CATEGORY = {
+    "psychological": 2,
+    "family_education": 1,
+    "medical_family": 0,
+    "rights_legal": 0,
+    "domestic_violence": 0,
+    "employment": 0,
+    "marriage_family": 0,
+    "epidemic_stress": 0,
+    "parenting_study": 0,
+    "other": 1,
+}
 BY_CALLER_GROUP = {
     "medical_family": 1,
     "pregnant_new_mother": 0,

@@ -133,3 +133,15 @@ def test_my_hours_without_history(db, client, volunteer):
     r = client.get("/me/hours/")
     assert r.status_code == 200
     assert r.context["record"]["total"]["hours"] == 0
+
+
+def test_categories_are_labelled_as_the_taxonomy_says(scene, client, coordinator):
+    """A coordinator relabels a category: the chart and the spreadsheet follow, the count
+    (kept by code) stays."""
+    from hotline.models import TaxonomyCategory
+
+    TaxonomyCategory.objects.filter(code="psychological").update(label_en="Emotional support")
+    client.force_login(coordinator)
+    html = client.get("/reports/", {**MARCH, "hotline": scene.hotline.pk}).content.decode()
+    titles = [t.text for t in _chart(_svgs(html), "Calls by category").iter(f"{SVG}title")]
+    assert "Emotional support: 2" in titles
