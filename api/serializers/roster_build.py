@@ -9,7 +9,8 @@ from rest_framework import serializers
 
 from hotline.links import site_url
 from scheduling import builder
-from scheduling.models import AutofillRun
+from scheduling.models import AutofillRun, Roster
+from scheduling.selectors import rosters_managed_by
 
 
 class AutofillRequestSerializer(serializers.Serializer):
@@ -97,6 +98,42 @@ class AutofillRequestSerializer(serializers.Serializer):
             attrs["mode"] = AutofillRun.Mode.REBUILD
         attrs.setdefault("mode", AutofillRun.Mode.FILL)
         return attrs
+
+
+class AutofillTogetherRequestSerializer(AutofillRequestSerializer):
+    """Several hotlines' rosters of one period, built from one pool of volunteers."""
+
+    rosters = serializers.PrimaryKeyRelatedField(
+        many=True,
+        queryset=Roster.objects.none(),  # the rosters the user manages: set per request
+        help_text=_(
+            "Ids of the rosters to build together: one per hotline, the same first and last "
+            "day, one time zone."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        user = request.user if request is not None else None
+        # Another coordinator's roster is "does not exist", like a missing id.
+        self.fields["rosters"].child_relation.queryset = rosters_managed_by(user).select_related(
+            "hotline"
+        )
+
+    def validate_rosters(self, rosters):
+        if len(rosters) < 2:
+            raise serializers.ValidationError(
+                _("Name at least two rosters; one roster is built at /rosters/{id}/autofill/.")
+            )
+        return rosters
+
+    def validate(self, attrs):
+        if attrs.get("options"):
+            raise serializers.ValidationError(
+                {"options": _("Options compare rebuilds of one roster at a time.")}
+            )
+        return super().validate(attrs)
 
 
 class OptionChangeSerializer(serializers.Serializer):

@@ -20,6 +20,7 @@ from api.serializers.roster_build import (
     AutofillRequestSerializer,
     AutofillRunSerializer,
     AutofillStartedSerializer,
+    AutofillTogetherRequestSerializer,
     RosterCoverageSerializer,
     autofill_status_url,
 )
@@ -87,6 +88,58 @@ class RosterBuildActions:
                 "status": run.status,
                 "status_url": autofill_status_url(request, run),
             },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    @extend_schema(
+        request=AutofillTogetherRequestSerializer,
+        responses={
+            202: AutofillStartedSerializer(many=True),
+            409: OpenApiResponse(
+                AutofillRunningSerializer,
+                description="One of the rosters has an auto-fill queued or running.",
+            ),
+        },
+        summary="Build several hotlines' rosters of one period together",
+        description=(
+            "Coordinators of every roster named (a coordinator of the parent organisation, "
+            "for a province's city lines). One solve for all of them from one pool of "
+            "volunteers: a volunteer's weekly limit, rest and overlaps count across every "
+            "hotline, each hotline keeps its own crisis minimum and patterns, fairness is "
+            "across the whole pool. One run per roster (answered in the order given), all "
+            "queued or none; the first run's task builds them all. 400 naming `rosters` for "
+            "fewer than two, an unknown or unmanaged id, two of one hotline, different "
+            "periods or time zones."
+        ),
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="autofill-together",
+        permission_classes=[IsCoordinator],
+    )
+    def autofill_together(self, request):
+        params = AutofillTogetherRequestSerializer(data=request.data, context={"request": request})
+        params.is_valid(raise_exception=True)
+        data = dict(params.validated_data)
+        rosters = data.pop("rosters")
+        try:
+            runs = builder.autofill_start_group(rosters=rosters, by=request.user, **data)
+        except builder.BuildRefused as exc:
+            return Response(
+                {"code": "invalid", "errors": {"rosters": [str(exc)]}, "detail": str(exc)},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(
+            [
+                {
+                    "id": run.pk,
+                    "task_id": str(run.pk),
+                    "status": run.status,
+                    "status_url": autofill_status_url(request, run),
+                }
+                for run in runs
+            ],
             status=status.HTTP_202_ACCEPTED,
         )
 
