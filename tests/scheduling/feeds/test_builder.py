@@ -300,6 +300,7 @@ def test_co_volunteer_joining_changes_the_etag(client, scene, clock):
     clock.advance(hours=1)
     cai = f.volunteer(display_name="Cai")
     services.assignment_create(shift=scene["day"], volunteer=cai, role=Role.COUNSELLOR)
+    services.roster_publish(roster=scene["day"].roster)  # a staged change, published
     second = fetch(client, scene["token"], if_none_match=first["ETag"])
     assert second.status_code == 200 and "Cai" in second.content.decode()
 
