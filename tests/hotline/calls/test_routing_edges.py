@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from hotline.calls import queue
 from hotline.calls import services as calls
 from hotline.models import Call, CallAttempt, CallbackRequest
 from tests.support.twilio import NOW, call_data, fixture
@@ -137,28 +138,44 @@ def test_calls_api_shows_a_callback_without_recording_as_voicemail(scene, tw, cl
 # --- the sweep at exactly the batch deadline ---------------------------------------------------
 
 
+def _offer_expiry(call: Call) -> dt.datetime:
+    """When the first phone's offer is given up (its ring time plus the grace for a late
+    status callback): the moment the caller must move on to the next volunteer."""
+    first = CallAttempt.objects.filter(call=call).order_by("offered_at").first()
+    return first.offered_at + dt.timedelta(seconds=call.hotline.ring_timeout + queue.BATCH_GRACE)
+
+
 def test_sweep_at_exactly_the_batch_deadline_moves_the_call_on(scene, tw, fake_twilio, clock):
-    """Mutations: `batch_deadline__lte=now` → `__lt` in calls_sweep, and `<=` → `<` in
-    call_tick, each leave the caller ringing a batch nobody answers for another minute."""
+    """Mutations: `batch_deadline__lte=now` → `__lt` in calls_sweep leaves a due call alone
+    for another minute; `offered_at__lte` → `__lt` for overdue offers keeps the caller
+    ringing a phone nobody answers past its ring time."""
     scene.hotline.ring_batch_size = 1
     scene.hotline.save()
     scene.on_shift("counsellor")
     second = scene.on_shift("counsellor")
     start(tw, "1")
     call = Call.objects.get()
+    assert fake_twilio.dialled()[-1] != second.phone_number
+    # Its next check, exactly: due (the hold loop's recheck).
     deadline = call.batch_deadline
     assert calls.calls_sweep(now=deadline - dt.timedelta(microseconds=1)) == 0
     assert calls.calls_sweep(now=deadline) == 1
+    # The first phone's ring time runs out: exactly then the second counsellor is rung.
+    expiry = _offer_expiry(call)
     call.refresh_from_db()
-    assert call.ring_batch == 2
+    assert call.batch_deadline == expiry
+    calls.calls_sweep(now=expiry - dt.timedelta(microseconds=1))
+    assert fake_twilio.dialled()[-1] != second.phone_number
+    assert calls.calls_sweep(now=expiry) == 1
     assert fake_twilio.dialled()[-1] == second.phone_number
 
 
 def test_tick_at_exactly_the_batch_deadline_moves_the_call_on(scene, tw, fake_twilio):
+    """Mutation: `<=` → `<` in call_tick (the caller's hold loop) skips a call that is due."""
     scene.hotline.ring_batch_size = 1
     scene.hotline.save()
     scene.on_shift("counsellor")
-    scene.on_shift("counsellor")
+    second = scene.on_shift("counsellor")
     start(tw, "1")
     call = Call.objects.get()
     assert (
@@ -166,4 +183,6 @@ def test_tick_at_exactly_the_batch_deadline_moves_the_call_on(scene, tw, fake_tw
     )
     assert calls.call_tick(call=call, now=call.batch_deadline) is True
     call.refresh_from_db()
-    assert call.ring_batch == 2
+    expiry = _offer_expiry(call)
+    assert calls.call_tick(call=call, now=expiry) is True
+    assert fake_twilio.dialled()[-1] == second.phone_number

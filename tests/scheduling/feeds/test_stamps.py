@@ -130,7 +130,8 @@ def test_co_volunteer_joining_and_renamed_changes_the_feed(client, scene, clock)
     assert "With: Ben" in text
     clock.advance(minutes=5)
     text = changes_feed(
-        client, lambda: people.volunteer_update(volunteer=scene["ben"], display_name="Benjamin", by=None)
+        client,
+        lambda: people.volunteer_update(volunteer=scene["ben"], display_name="Benjamin", by=None),
     )
     assert "With: Benjamin" in text
 
