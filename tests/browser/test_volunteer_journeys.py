@@ -59,6 +59,17 @@ def test_volunteer_sees_shifts_subscribes_and_declares_time_off(page):
     page.fill("input[name=reason]", "体检 check-up")
     page.click_text(page.t("Add time off"))
     page.sees_text("体检 check-up")
+    # The shift she is rostered on is named as a clash, with a one-tap way out.
+    page.sees("Clashes with your shifts")
+    assert page.find(f"#conflict-{assignment.pk}").is_displayed()
+    page.looks_right()
+    offer = next(
+        form
+        for form in page.find_all(f"#conflict-{assignment.pk} form")
+        if form.find_element("css selector", "input[name=kind]").get_attribute("value") == "offer"
+    )
+    page._click_and_wait(offer.find_element("css selector", "button"))
+    assert SwapRequest.objects.filter(assignment=assignment).exists()
     page.looks_right()
 
 
