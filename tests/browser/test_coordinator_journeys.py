@@ -43,3 +43,55 @@ def test_coordinator_fills_the_gaps_of_a_week_and_publishes(page):
 
     page.submit("form[action$='/board/publish/'] button[type=submit]")
     page.looks_right()
+
+
+def test_coordinator_makes_next_weeks_roster_publishes_it_and_stages_a_removal(page):
+    """New roster from the start page; fill it; publish; remove a volunteer a week ahead (a
+    pending change nobody sees yet); publish the change."""
+    hotline = Roster.objects.get().hotline
+    page.sign_in("coordinator", PASSWORD)
+    page.open("/")
+    page.submit("#roster-new")
+    page.looks_right()
+    page.select("#roster-new-form select[name=hotline]", str(hotline.pk))
+    page.fill("#roster-new-form input[name=first_day]", "2027-03-08")
+    page.fill("#roster-new-form input[name=last_day]", "2027-03-14")
+    with_patterns = page.find("#roster-new-form input[name=with_patterns]")
+    if not with_patterns.is_selected():
+        with_patterns.click()
+    page.submit("#roster-new-form button[type=submit]")
+    roster = Roster.objects.get(first_day="2027-03-08")
+    assert roster.shifts.exists(), "the hotline's patterns made no shifts"
+    assert f"/rosters/{roster.pk}/board/" in page.driver.current_url
+    page.looks_right()
+
+    page.submit("#autofill form button[type=submit]")  # fill the draft's seats
+    page.submit("#publish-roster button[type=submit]")
+    roster.refresh_from_db()
+    assert roster.is_published
+    page.sees("Publish changes")
+    page.looks_right()
+
+    # Remove someone from the first shift (a week ahead: outside the freeze window).
+    first = (
+        Assignment.objects.filter(shift__roster=roster, status=Assignment.Status.ACTIVE)
+        .select_related("volunteer", "shift")
+        .order_by("shift__starts_at", "id")
+        .first()
+    )
+    assert first is not None, "auto-fill filled nothing"
+    page.open(f"/rosters/{roster.pk}/board/?week=2027-03-08&shift={first.shift_id}")
+    row = f"#assignment-{first.pk}"
+    page.find(f"{row} details.confirm summary").click()
+    page.submit(f"{row} details.confirm button[type=submit]")
+    first.refresh_from_db()
+    assert first.status == Assignment.Status.ACTIVE and first.pending_cancel  # nobody sees it yet
+    assert first.volunteer.display_name in page.find("#pending-diff").text
+    assert page.find_all("#pending-diff li.removed")
+    page.looks_right()
+
+    page.submit("#publish-changes button[type=submit]")
+    first.refresh_from_db()
+    assert first.status == Assignment.Status.CANCELLED
+    assert page.find_all("#pending-none")
+    page.looks_right()
