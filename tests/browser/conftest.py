@@ -236,6 +236,16 @@ class Page:
         self.fits()
         self.speaks_the_language()
 
+    def snap(self, name: str) -> None:
+        """With DOCS_SCREENSHOTS set (a folder), keep this page as `<name>-<lang>-<size>.png`
+        for the user docs (docs/img/ holds the desktop ones)."""
+        folder = os.environ.get("DOCS_SCREENSHOTS")
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            self.driver.save_screenshot(
+                str(Path(folder) / f"{name}-{self.language}-{self.size}.png")
+            )
+
     def keep_evidence(self, nodeid: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid)[-150:]

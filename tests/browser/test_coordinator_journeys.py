@@ -59,6 +59,7 @@ def test_coordinator_makes_next_weeks_roster_publishes_it_and_stages_a_removal(p
     with_patterns = page.find("#roster-new-form input[name=with_patterns]")
     if not with_patterns.is_selected():
         with_patterns.click()
+    page.snap("roster-new")
     page.submit("#roster-new-form button[type=submit]")
     roster = Roster.objects.get(first_day="2027-03-08")
     assert roster.shifts.exists(), "the hotline's patterns made no shifts"
@@ -89,6 +90,8 @@ def test_coordinator_makes_next_weeks_roster_publishes_it_and_stages_a_removal(p
     assert first.volunteer.display_name in page.find("#pending-diff").text
     assert page.find_all("#pending-diff li.removed")
     page.looks_right()
+    page.driver.execute_script("document.getElementById('pending-changes').scrollIntoView();")
+    page.snap("board-pending-changes")
 
     page.submit("#publish-changes button[type=submit]")
     first.refresh_from_db()
