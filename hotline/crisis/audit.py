@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from hotline.models import AuditLog
+from hotline.people.selectors import person_name
 
 SYSTEM = "system"
 
@@ -86,10 +86,7 @@ def actor_words(entry: AuditLog) -> str:
     """The person by name with their login (the log must say which account; marked
     translate="no"), else what the log recorded (the system, the SMS gateway). Safe HTML."""
     if entry.actor is not None:
-        try:
-            name = entry.actor.volunteer.display_name
-        except ObjectDoesNotExist:
-            name = entry.actor.get_full_name()
+        name = person_name(entry.actor)
         login = format_html('<span translate="no">{}</span>', entry.actor.get_username())
         return format_html("{} ({})", name, login) if name else login
     return str(ACTOR_WORDS.get(entry.actor_label, entry.actor_label))

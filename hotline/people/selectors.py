@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.exceptions import ObjectDoesNotExist
+
 from hotline.models import Organisation
+
+
+def person_name(user) -> str:
+    """The name a user goes by: their volunteer display name, else their full name, else ""
+    (a staff account with neither). Select `<user>__volunteer` with the user to avoid a query."""
+    try:
+        name = user.volunteer.display_name
+    except (ObjectDoesNotExist, AttributeError):
+        name = ""
+    return name or user.get_full_name()
 
 
 def organisation_subtree_ids(roots: Iterable[int | Organisation]) -> frozenset[int]:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from hotline.models import Escalation, RiskLevel, TaxonomyCallerGroup, TaxonomyCategory
+from hotline.models import Escalation, RiskLevel
+from hotline.taxonomy.selectors import labels as taxonomy_labels
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -28,15 +29,6 @@ def _label(choices, code: str) -> str:
         return str(choices(code).label)
     except ValueError:
         return code
-
-
-def code_label(table: str, code: str) -> str:
-    """A category's or caller group's label in the current language, from the taxonomy the
-    coordinators edit (hotline/taxonomy/); a code no longer in it is shown as is. One query:
-    a breakdown has a handful of rows."""
-    model = {"category": TaxonomyCategory, "caller_group": TaxonomyCallerGroup}[table]
-    entry = model.objects.filter(code=code).first()
-    return entry.label() if entry is not None else code
 
 
 def _risk_label(code: str) -> str:
@@ -94,6 +86,17 @@ def _counts(key: str, label: Callable[[str], str]) -> Callable[[dict], list[list
     return rows
 
 
+def _taxonomy_counts(key: str, table: str) -> Callable[[dict], list[list]]:
+    """`_counts` labelled from the taxonomy coordinators edit, read once per table built (in
+    the current language); a code no longer in it is shown as is."""
+
+    def rows(stats: dict) -> list[list]:
+        names = taxonomy_labels()[table]
+        return _counts(key, lambda code: names.get(code, code))(stats)
+
+    return rows
+
+
 def _count_headers() -> list[str]:
     return [_("code"), _("name"), _("this period"), _("previous period")]
 
@@ -126,13 +129,13 @@ TABLES: dict[str, Table] = {
             "categories",
             lambda: _("Categories"),
             _count_headers,
-            _counts("by_category", lambda c: code_label("category", c)),
+            _taxonomy_counts("by_category", "category"),
         ),
         Table(
             "caller_groups",
             lambda: _("Caller groups"),
             _count_headers,
-            _counts("by_caller_group", lambda c: code_label("caller_group", c)),
+            _taxonomy_counts("by_caller_group", "caller_group"),
         ),
         Table(
             "risk_levels", lambda: _("Risk levels"), _count_headers, _counts("by_risk", _risk_label)

@@ -27,6 +27,7 @@ from hotline.stats import charts, exports, periods
 from hotline.stats.params import StatsInputError, stats_query
 from hotline.stats.scope import visible_hotlines, visible_organisations
 from hotline.stats.selectors import activity_stats, crisis_stats
+from hotline.taxonomy.selectors import labels as taxonomy_labels
 
 ARCHIVE_SIZE = 24
 PRESETS = ("this_month", "last_month", "quarter", "custom")
@@ -89,6 +90,7 @@ def _crisis_charts(stats: dict) -> list:
 
 def _charts(stats: dict) -> list:
     days = stats["by_day"]
+    names = taxonomy_labels()  # code → label per table, in the reader's language
     legend = (_("received"), _("answered"))
     return [
         charts.paired_chart(
@@ -104,11 +106,11 @@ def _charts(stats: dict) -> list:
             every=3,
         ),
         charts.bar_chart(
-            _counts(stats["by_category"], lambda c: exports.code_label("category", c)),
+            _counts(stats["by_category"], lambda c: names["category"].get(c, c)),
             title=_("Calls by category"),
         ),
         charts.bar_chart(
-            _counts(stats["by_caller_group"], lambda c: exports.code_label("caller_group", c)),
+            _counts(stats["by_caller_group"], lambda c: names["caller_group"].get(c, c)),
             title=_("Calls by caller group"),
         ),
         *_crisis_charts(stats),

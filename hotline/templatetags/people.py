@@ -1,7 +1,8 @@
 """How a person is named on a page: by the name they go by, never by their login."""
 
 from django import template
-from django.core.exceptions import ObjectDoesNotExist
+
+from hotline.people.selectors import person_name
 
 register = template.Library()
 
@@ -12,8 +13,4 @@ def person(user) -> str:
     staff account with neither). Select `<user>__volunteer` with the user to avoid a query."""
     if user is None:
         return ""
-    try:
-        name = user.volunteer.display_name
-    except (ObjectDoesNotExist, AttributeError):
-        name = ""
-    return name or user.get_full_name() or user.get_username()
+    return person_name(user) or user.get_username()
