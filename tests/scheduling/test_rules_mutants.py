@@ -256,3 +256,80 @@ def test_facts_load_each_assignments_shift_and_hotline(roster, django_assert_num
         assert [a.shift.roster.hotline.name for a in facts[volunteer.pk].assignments] == [
             roster.hotline.name
         ]
+
+
+def test_crisis_training_refusal_words(roster):
+    """Kills check_assignment mutants 135–138 (with test_crisis_training_counts_counsellor_
+    seats_only, which reads the same message)."""
+    shift = f.shift(roster_=roster, required_counsellors=1, crisis_trained_required=1)
+    assert messages(shift, f.volunteer(display_name="Li Na", crisis_trained=False)) == [
+        (
+            "crisis_training",
+            "The remaining counsellor seat on this shift needs crisis-intervention training, "
+            "which Li Na does not have.",
+        )
+    ]
+
+
+@pytest.mark.parametrize("with_facts", [False, True])
+def test_a_shift_at_monday_midnight_counts_in_that_week(roster, with_facts):
+    """The week starts Monday 00:00 local, inclusive. Kills check_assignment mutant 189."""
+    volunteer = f.volunteer(display_name="Li Na", max_shifts_per_week=1)
+    first = f.shift(roster_=roster, starts_at=f.at(2026, 3, 2, 0))
+    thursday = f.shift(roster_=roster, starts_at=f.at(2026, 3, 5, 8))
+    f.assignment(shift_=first, volunteer_=volunteer)
+    kw = {}
+    if with_facts:
+        kw["facts"] = volunteers_facts(
+            [volunteer], starts_at=thursday.starts_at, ends_at=thursday.ends_at
+        )[volunteer.pk]
+    assert messages(thursday, volunteer, **kw) == [
+        ("weekly_limit", "Li Na already has 1 shifts that week, their maximum."),
+    ]
+
+
+def test_the_volunteers_other_shifts_as_seen_in_the_view(roster):
+    """A staged removal still overlaps in the live roster, not in the planned one; a staged
+    addition the other way round. Kills check_assignment mutant 174."""
+    volunteer = f.volunteer()
+    asked = f.shift(roster_=roster, starts_at=f.at(2026, 3, 3, 8))
+    leaving = f.assignment(
+        shift_=f.shift(roster_=roster, starts_at=f.at(2026, 3, 3, 10)),
+        volunteer_=volunteer,
+        pending_cancel=True,
+    )
+
+    def codes(view):
+        return [
+            v.code
+            for v in check_assignment(
+                shift=asked, volunteer=volunteer, role="counsellor", view=view
+            )
+        ]
+
+    assert codes(LIVE) == [rules.OVERLAP]
+    assert codes(PLANNED) == []
+    leaving.status = Assignment.Status.PENDING
+    leaving.pending_cancel = False
+    leaving.save()
+    assert codes(LIVE) == []
+    assert codes(PLANNED) == [rules.OVERLAP]
+
+
+def test_a_check_runs_four_queries_however_many_shifts_the_volunteer_holds(
+    roster, django_assert_num_queries
+):
+    """As check_assignment's docstring says (the shift's roster and hotline loaded). Kills
+    check_assignment mutant 164 (the other shifts' rows not joined)."""
+    volunteer = f.volunteer(max_shifts_per_week=5)
+    for day in (2, 4, 6):
+        f.assignment(
+            shift_=f.shift(roster_=roster, starts_at=f.at(2026, 3, day, 8)), volunteer_=volunteer
+        )
+    asked = f.shift(roster_=roster, starts_at=f.at(2026, 3, 2, 16))  # 2 h after Monday's
+    asked = type(asked).objects.select_related("roster__hotline").get(pk=asked.pk)
+    with django_assert_num_queries(4):
+        codes = [
+            v.code for v in check_assignment(shift=asked, volunteer=volunteer, role="counsellor")
+        ]
+    assert codes == [rules.REST]
