@@ -333,3 +333,48 @@ def test_a_check_runs_four_queries_however_many_shifts_the_volunteer_holds(
             v.code for v in check_assignment(shift=asked, volunteer=volunteer, role="counsellor")
         ]
     assert codes == [rules.REST]
+
+
+def test_a_shift_at_the_next_mondays_midnight_is_in_the_next_week(roster):
+    """The week ends before Monday 00:00 of the next. Kills check_assignment mutant 190
+    (and 193, the held shift counted twice, with the messages above)."""
+    volunteer = f.volunteer(max_shifts_per_week=1)
+    f.assignment(
+        shift_=f.shift(roster_=roster, starts_at=f.at(2026, 3, 9, 0)), volunteer_=volunteer
+    )
+    assert messages(f.shift(roster_=roster, starts_at=f.at(2026, 3, 5, 8)), volunteer) == []
+
+
+def test_overlap_refusal_words(roster):
+    """Kills check_assignment mutant 227."""
+    volunteer = f.volunteer(display_name="Li Na")
+    held = f.shift(roster_=roster, starts_at=f.at(2026, 3, 3, 10))
+    f.assignment(shift_=held, volunteer_=volunteer)
+    asked = f.shift(roster_=roster, starts_at=f.at(2026, 3, 3, 8))
+    assert messages(asked, volunteer) == [
+        (
+            "overlap",
+            "Li Na already has an overlapping shift: Tue 2026-03-03 10:00–16:00 "
+            f"({roster.hotline.name}).",
+        )
+    ]
+
+
+def test_rest_refusal_words(roster):
+    """Hours and the other shift's local time. Kills check_assignment mutants 249, 251, 261
+    (235 is the same for the overlap message, above)."""
+    hotline = roster.hotline
+    hotline.min_rest_hours = 11
+    hotline.save()
+    volunteer = f.volunteer(display_name="Li Na")
+    f.assignment(
+        shift_=f.shift(roster_=roster, starts_at=f.at(2026, 3, 3, 8)), volunteer_=volunteer
+    )
+    asked = f.shift(roster_=roster, starts_at=f.at(2026, 3, 3, 20))  # 6 h after 14:00
+    assert messages(asked, volunteer) == [
+        (
+            "rest",
+            "Li Na would have less than 11 hours of rest between this shift and "
+            "Tue 2026-03-03 08:00–14:00.",
+        )
+    ]
