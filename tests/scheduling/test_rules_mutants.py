@@ -378,3 +378,10 @@ def test_rest_refusal_words(roster):
             "Tue 2026-03-03 08:00–14:00.",
         )
     ]
+
+
+def test_someone_elses_time_off_does_not_refuse_a_volunteer(roster):
+    """Kills check_assignment mutant 285 (time off looked up without the volunteer)."""
+    shift = f.shift(roster_=roster, starts_at=f.at(2026, 3, 3, 8))
+    f.time_off(volunteer_=f.volunteer(), starts_at=f.at(2026, 3, 3), ends_at=f.at(2026, 3, 4))
+    assert messages(shift, f.volunteer()) == []
