@@ -261,7 +261,7 @@ def run(
     recheck: bool = False,
 ) -> tuple[int, int, list[str], bool]:
     """Run the module's mutants (all, or those matching `only`); with `recheck`, only the
-    ones that survived the last run, in a fresh copy with the tests as they are now (a
+    ones that survived the last run or were not run, in a fresh copy with the tests as they are now (a
     mutant the tests killed stays killed: tests were only added, the code is the same)."""
     before = _saved(module)
     names = list(only)
@@ -270,7 +270,8 @@ def run(
             raise SystemExit(
                 f"{module.name}: no earlier run to recheck ({WORK}/{module.name}.json)"
             )
-        names = sorted(n for n, s in before.items() if s in SURVIVED)
+        # The survivors, and the mutants a time limit left unrun.
+        names = sorted(n for n, s in before.items() if s not in KILLED)
     where = _scratch(module, resume=resume and not recheck)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"}
     env.pop("DATABASE_URL", None)  # SQLite: the fast subset, no server needed
