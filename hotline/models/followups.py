@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from hotline.fields import EncryptedCharField, EncryptedTextField
+from hotline.models.calls import CallbackBestTime
 
 
 class FollowUp(models.Model):
@@ -177,6 +178,14 @@ class FollowUp(models.Model):
 
     def is_overdue(self, now) -> bool:
         return self.is_open and self.due_at < now
+
+    @property
+    def best_time_text(self) -> str:
+        """The best time to call in the reader's language: a voicemail caller's key press is
+        kept as its code ("morning") and translated when shown; typed words stay as typed."""
+        if self.best_time in CallbackBestTime.values:
+            return str(CallbackBestTime(self.best_time).label)
+        return self.best_time
 
 
 class CallBackAttempt(models.Model):
