@@ -221,6 +221,40 @@ class CallBackAttempt(models.Model):
         return f"call-back {self.pk} on follow-up {self.follow_up_id}: {self.result or 'ringing'}"
 
 
+class FollowUpSms(models.Model):
+    """One SMS sent to the caller of a follow-up, through the outbox and from the hotline's
+    number (never the volunteer's). The text and the number are on the outbox Message;
+    retention erases both there (hotline/crisis/retention.py)."""
+
+    follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="sms")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
+    message = models.ForeignKey(
+        "hotline.Message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("outbox message"),
+    )
+    length = models.PositiveSmallIntegerField(_("length (characters)"))
+    created_at = models.DateTimeField(_("sent at"))
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("follow-up SMS")
+        verbose_name_plural = _("follow-up SMS")
+
+    def __str__(self) -> str:
+        return f"SMS {self.pk} on follow-up {self.follow_up_id}"
+
+
 # For drf-spectacular's ENUM_NAME_OVERRIDES (it imports a module attribute by path).
 FOLLOW_UP_KINDS = FollowUp.Kind.choices
 FOLLOW_UP_SOURCES = FollowUp.Source.choices
