@@ -99,6 +99,13 @@ def follow_up_detail(request, pk: int):
             "not_callable": callbacks.not_callable_reason(follow_up),
             "number_last4": callbacks.number_to_call(follow_up)[-4:],
             "not_sendable": sms.not_sendable_reason(follow_up),
+            # The call's report page: its author's, or (a voicemail) whoever handles it.
+            "report_link": follow_up.call_id is not None
+            and follow_up.kind != FollowUp.Kind.DEBRIEF
+            and (
+                follow_up.report_id is not None
+                or access.can_report_on(request.user, follow_up.call)
+            ),
             "sms_form": SmsForm(),
             "sms_max": sms.BODY_MAX,
             "sms_sent": list(follow_up.sms.select_related("message", "sent_by__volunteer")),

@@ -215,3 +215,15 @@ def test_callback_queue_shows_the_answers_and_no_dial_link_when_not_safe(
     assert "not safe to call them back" in page
     assert 'href="tel:+8613800138000"' not in page  # nobody dials it from their own phone
     assert "Safe to leave a message: yes" in page
+
+
+def test_the_assignee_of_a_voicemail_follow_up_finds_its_report_page(asked, tw, client, volunteer):
+    """Reports can be filed for voicemails by whoever handles them: from the follow-up page."""
+    call, _url = asked
+    tw(f"/twilio/voice/recorded?call={call.pk}", fixture("voice-record-done"))
+    fu = FollowUp.objects.get()
+    FollowUp.objects.filter(pk=fu.pk).update(assignee=volunteer)
+    client.force_login(volunteer.user)
+    page = client.get(f"/follow-ups/{fu.pk}/").content.decode()
+    assert f'href="/calls/{call.pk}/report/"' in page
+    assert client.get(f"/calls/{call.pk}/report/").status_code == 200

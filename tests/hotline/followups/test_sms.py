@@ -232,3 +232,12 @@ def test_retention_erases_the_callers_number_and_text_from_the_outbox(
     assert (sent.status, sent.to, sent.body) == ("sent", "", "")
     assert (waiting.to, waiting.body) == (CALLER, "Ho")  # still to be delivered: kept
     assert FollowUpSms.objects.count() == 2  # the log stays
+
+
+def test_failed_sms_list_shows_only_the_callers_last_four_digits(world, client, coordinator):
+    fu, volunteer = world["fu"], world["volunteer"]
+    messages.follow_up_sms_send(follow_up=fu, by=volunteer.user, body="Hi", now=NOW)
+    Message.objects.filter(purpose="followup_sms").update(status="failed", last_error="boom")
+    client.force_login(coordinator)
+    page = client.get("/calls/sms-failed/").content.decode()
+    assert "boom" in page and "…9000" in page and CALLER not in page
