@@ -227,3 +227,15 @@ def test_the_assignee_of_a_voicemail_follow_up_finds_its_report_page(asked, tw, 
     page = client.get(f"/follow-ups/{fu.pk}/").content.decode()
     assert f'href="/calls/{call.pk}/report/"' in page
     assert client.get(f"/calls/{call.pk}/report/").status_code == 200
+
+
+def test_callback_queue_sends_the_call_back_through_the_hotline(asked, tw, client, coordinator):
+    """No tel: link (it would show the staff member's own number): the follow-up's masked
+    call-back instead."""
+    _call, url = asked
+    press(tw, url, "1")
+    fu = FollowUp.objects.get()
+    client.force_login(coordinator)
+    page = client.get("/calls/callbacks/").content.decode()
+    assert "tel:" not in page and f'href="/follow-ups/{fu.pk}/"' in page
+    assert "Call back through the hotline" in page
