@@ -239,3 +239,9 @@ def test_callback_queue_sends_the_call_back_through_the_hotline(asked, tw, clien
     page = client.get("/calls/callbacks/").content.decode()
     assert "tel:" not in page and f'href="/follow-ups/{fu.pk}/"' in page
     assert "Call back through the hotline" in page
+
+
+def test_an_answer_costs_a_bounded_number_of_queries(asked, tw, django_assert_max_num_queries):
+    _call, url = asked
+    with django_assert_max_num_queries(12):
+        press(tw, url, "2")
