@@ -385,3 +385,57 @@ def test_someone_elses_time_off_does_not_refuse_a_volunteer(roster):
     shift = f.shift(roster_=roster, starts_at=f.at(2026, 3, 3, 8))
     f.time_off(volunteer_=f.volunteer(), starts_at=f.at(2026, 3, 3), ends_at=f.at(2026, 3, 4))
     assert messages(shift, f.volunteer()) == []
+
+
+def test_weekly_windows_of_a_hotline_in_another_zone_than_the_servers():
+    """The server's zone is Shanghai (settings.TIME_ZONE); a London hotline's Monday
+    08:00–12:00 window is London time. Kills local_span mutants 11 and 14 (the window's
+    start read as naive, i.e. in the server's zone), which a Shanghai hotline cannot tell."""
+    london = f.hotline(time_zone="Europe/London")
+    volunteer = f.volunteer()
+    window = [f.availability(volunteer_=volunteer, weekday=MON, start=dt.time(8), end=dt.time(12))]
+    tz = london.tz
+    assert availability_of(window, f.at(2026, 3, 2, 9, tz=tz), f.at(2026, 3, 2, 11, tz=tz), tz) == (
+        "available"
+    )
+    # 06:00 London is 14:00 in Shanghai: before the window, whichever zone reads it.
+    assert (
+        availability_of(window, f.at(2026, 3, 2, 6, tz=tz), f.at(2026, 3, 2, 7, tz=tz), tz) is None
+    )
+
+
+def test_a_change_at_once_must_hold_in_the_live_and_the_planned_roster(roster):
+    """check_assignment_now: a staged removal still overlaps in the live roster; every code
+    found in either view once, the assignment being changed left out. Kills
+    check_assignment_now mutants 5, 6, 10–15."""
+    volunteer = f.volunteer(display_name="Li Na")
+    asked = f.shift(roster_=roster, starts_at=f.at(2026, 3, 3, 8), required_counsellors=1)
+    f.assignment(
+        shift_=f.shift(roster_=roster, starts_at=f.at(2026, 3, 3, 10)),
+        volunteer_=volunteer,
+        pending_cancel=True,
+    )
+    f.time_off(volunteer_=volunteer, starts_at=f.at(2026, 3, 3), ends_at=f.at(2026, 3, 4))
+    found = rules.check_assignment_now(shift=asked, volunteer=volunteer, role="counsellor")
+    assert [v.code for v in found] == [rules.OVERLAP, rules.TIME_OFF]
+    own = f.assignment(shift_=asked, volunteer_=volunteer)
+    changed = rules.check_assignment_now(
+        shift=asked, volunteer=volunteer, role="counsellor", ignore=own
+    )
+    assert [v.code for v in changed] == [rules.OVERLAP, rules.TIME_OFF]
+
+
+def test_standing_conflicts_name_the_volunteer_and_keep_time_off_half_open(roster):
+    """Time off that ends as the shift starts, or starts as it ends, is no conflict. Kills
+    standing_violations mutants 10, 17 and 18."""
+    shift = f.shift(roster_=roster, starts_at=f.at(2026, 3, 3, 8))  # 08:00–14:00
+    volunteer = f.volunteer(display_name="Li Na", is_active=False)
+    f.time_off(volunteer_=volunteer, starts_at=f.at(2026, 3, 3, 0), ends_at=f.at(2026, 3, 3, 8))
+    f.time_off(volunteer_=volunteer, starts_at=f.at(2026, 3, 3, 14), ends_at=f.at(2026, 3, 4))
+    facts = volunteers_facts(
+        [volunteer], starts_at=shift.starts_at, ends_at=shift.ends_at, with_assignments=False
+    )[volunteer.pk]
+    found = rules.standing_violations(shift=shift, volunteer=volunteer, facts=facts)
+    assert [(v.code, v.message) for v in found] == [
+        ("inactive", "Li Na is not an active volunteer.")
+    ]
