@@ -38,6 +38,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -628,12 +629,43 @@ def leg_status_update(*, attempt_id: int, status: str, now: dt.datetime) -> None
     CallAttempt.objects.filter(on_leg, result=CallAttempt.Result.PENDING).update(
         result=result, ended_at=now
     )
-    # The accepted volunteer hung up: no longer on a call.
+    # The accepted volunteer hung up: no longer on a call. If the caller is still there,
+    # the conference does not end by itself (the volunteer's endConferenceOnExit is off
+    # for the key sequence): conference.volunteer_left ends it or hands it over.
+    left = list(
+        CallAttempt.objects.filter(
+            on_leg,
+            result=CallAttempt.Result.ACCEPTED,
+            ended_at__isnull=True,
+            call__state=Call.State.CONNECTED,
+        ).select_related("call__hotline", "volunteer__user")
+    )
     CallAttempt.objects.filter(
         on_leg, result=CallAttempt.Result.ACCEPTED, ended_at__isnull=True
     ).update(ended_at=now)
+    if left:
+        from hotline.calls import conference  # it builds on this module
+
+        for live in left:
+            conference.volunteer_left(attempt=live, now=now)
     if moved:
         hotline_dispatch(hotline_id=attempt.call.hotline_id, now=now)
+
+
+def leg_conference_over(*, attempt: CallAttempt, now: dt.datetime) -> bool:
+    """The accepted volunteer's `<Dial>` into the conference ended and the caller's call is
+    over (the conference ended with the caller): we answer with a hang-up, so the leg is
+    over now — the volunteer is free at once, whether or not the leg's final status
+    callback ever arrives. True when that freed a seat (the queue is dispatched)."""
+    ended = CallAttempt.objects.filter(
+        pk=attempt.pk,
+        result=CallAttempt.Result.ACCEPTED,
+        leg_status__in=lower_statuses("completed"),
+        call__state=Call.State.ENDED,
+    ).update(leg_status="completed", ended_at=Coalesce(F("ended_at"), Value(now)))
+    if ended:
+        hotline_dispatch(hotline_id=attempt.call.hotline_id, now=now)
+    return bool(ended)
 
 
 def leg_answered(*, attempt: CallAttempt) -> None:
