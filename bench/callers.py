@@ -366,7 +366,7 @@ class Sim:
             if caller is not None and caller.state == "waiting":
                 caller.state = "talking"
                 leg.caller = caller
-                done = re.search(r'<Dial action="([^"]*)"', body)
+                done = re.search(r'<Dial [^>]*action="([^"]*)"', body)
                 leg.dial_action = done.group(1).replace("&amp;", "&") if done else ""
                 self.at(self.now + caller.talk, "talk_end", sid=sid)
                 return
