@@ -464,7 +464,6 @@ def test_counsellor_who_comes_free_is_rung_while_the_supervisors_phone_rings(
 ):
     """Tiers re-evaluated at every pick: before, while a supervisor's phone rang for the
     caller, a counsellor who came free was not rung until it stopped."""
-    from hotline.calls import queue
 
     v = scene.on_shift("counsellor")
     sup = scene.on_shift("supervisor")
