@@ -8,9 +8,12 @@ under the hotline's row lock, so two web processes never offer one volunteer two
 
 - longest-waiting caller first; each volunteer is offered one caller at a time; a caller
   gets one volunteer before any caller gets a second (up to `ring_batch_size`);
-- tiers are re-evaluated at every batch: the service's own role first (counsellors,
+- tiers are re-evaluated for every phone: the service's own role first (counsellors,
   family-education experts); supervisors only when nobody of that role is free and not yet
-  tried, and either everyone of that role was tried or the caller waited a ring time;
+  tried, and either the caller waited SUPERVISOR_AFTER or everyone of that role was tried
+  (and none of their phones still rings for the caller);
+- a caller whose phones ring unanswered gets one more each STAGGER (up to
+  `ring_batch_size` - 1 more, at most RING_MORE_MAX), none once a phone is answered;
 - a volunteer is busy while an offer to them is open, while they are on a call, and while
   a leg we stopped has not sent its final status (at most LEG_LINGER after we stopped it);
 - voicemail only when nobody is on shift for the service (`nobody_on_shift`), everyone on
@@ -187,7 +190,9 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
     tried: dict[int, set[int]] = {c: set() for c in by_id}
     # A phone answered for the caller (the volunteer is hearing the whisper): no more rung.
     answering: set[int] = set()
-    # A call's tier while offers of it are open: top-ups stay in that tier.
+    # A call's tier while offers of it are open: "volunteers" while any phone of the
+    # service's own role rings for it (supervisors are then added only after
+    # SUPERVISOR_AFTER), else "supervisors".
     tier_of: dict[int, str] = {}
     for call_id, volunteer_id, result, offered_at, tier, leg_status in CallAttempt.objects.filter(
         call_id__in=by_id
@@ -218,8 +223,8 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
         active.append(call)
 
     # Offers: every waiting caller one volunteer before any gets a second, oldest first;
-    # one tier per batch. A caller's phones ringing unanswered for a while: one more each
-    # STAGGER (fan_out).
+    # the tiers looked at for every phone (_pick). A caller's phones ringing unanswered for
+    # a while: one more each STAGGER (fan_out).
     new: dict[int, list[CallAttempt]] = {c.pk: [] for c in active}
     fan_out = {c.pk: _fan_out(hotline, pending[c.pk], c.pk in answering, now) for c in active}
     # The caller's preference, decided once for this round of offers.
@@ -244,7 +249,8 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
             )
             if member is None:
                 continue
-            tier_of[call.pk] = tier
+            if tier_of.get(call.pk) != Call.Tier.VOLUNTEERS:
+                tier_of[call.pk] = tier
             taken.add(member.volunteer.pk)
             tried[call.pk].add(member.volunteer.pk)
             new[call.pk].append(
