@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hotline', '0012_activity_reports'),
+        ('hotline', '0018_followup_safety_sms'),
     ]
 
     operations = [
