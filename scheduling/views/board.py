@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from hotline.access import can_manage_rosters, managed_organisations_q
@@ -27,7 +28,7 @@ from hotline.ids import id_or_404
 from hotline.models import Volunteer
 from scheduling import builder, services
 from scheduling.models import Assignment, AutofillRun, Roster, Shift
-from scheduling.rules import RuleViolation
+from scheduling.rules import PLANNED, RuleViolation
 from scheduling.selectors import (
     assignments_conflicts,
     board_week,
@@ -148,7 +149,9 @@ def _render_board(
             planned = [a for a in on_shift if not a.pending_cancel]
             for a in planned:
                 a.shift = open_shift
-            on_shift_conflicts = {c.assignment.pk: c.reason for c in assignments_conflicts(planned)}
+            on_shift_conflicts = {
+                c.assignment.pk: c.reason for c in assignments_conflicts(planned, PLANNED)
+            }
     run = builder.autofill_latest(roster)
     panel_error = request.session.pop(PANEL_ERROR, None)
     if not error and panel_error and panel_error.get("shift") == open_shift_id:
@@ -398,6 +401,16 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
             )
             % applied,
         )
+        if applied.get("shifts"):
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d shift changed: its volunteers are told the new times.",
+                    "%(count)d shifts changed: their volunteers are told the new times.",
+                    applied["shifts"],
+                )
+                % {"count": applied["shifts"]},
+            )
     else:
         messages.success(
             request, _("The roster is published; volunteers whose shifts changed are told.")
@@ -416,4 +429,14 @@ def discard(request: HttpRequest, pk: int) -> HttpResponse:
         _("Pending changes discarded: %(added)d additions and %(removed)d removals taken back.")
         % taken_back,
     )
+    if taken_back.get("shifts"):
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d shift edit taken back.",
+                "%(count)d shift edits taken back.",
+                taken_back["shifts"],
+            )
+            % {"count": taken_back["shifts"]},
+        )
     return redirect(_board_url(roster, _week_of(request, roster)))
