@@ -147,3 +147,31 @@ def test_board_and_api_show_the_seats_of_a_deactivated_volunteer(scene, coordina
         {"week": "2027-03-22", "shift": scene["thursday"].pk},
     ).content.decode()
     assert 'class="clash conflict-reason">⚠ Amy is not an active volunteer.' in page
+
+
+def test_each_hotlines_coordinators_hear_of_their_own_shifts(clock, outbox):
+    north, south = f.organisation(name="North"), f.organisation(name="South")
+    north_line = london_hotline(name="North Line", organisation=north)
+    south_line = london_hotline(name="South Line", organisation=south)
+    amy = f.volunteer(display_name="Amy", organisation=north)
+    nina = f.volunteer(
+        display_name="Nina", user=f.coordinator_user(username="nina"), organisation=north
+    )
+    sam = f.volunteer(
+        display_name="Sam", user=f.coordinator_user(username="sam"), organisation=south
+    )
+    north_shift = f.shift(
+        roster_=published_roster(north_line), starts_at=local(2027, 3, 25, 9), hours=6
+    )
+    south_shift = f.shift(
+        roster_=published_roster(south_line), starts_at=local(2027, 3, 27, 9), hours=6
+    )
+    f.assignment(shift_=north_shift, volunteer_=amy)
+    f.assignment(shift_=south_shift, volunteer_=amy)
+
+    people.volunteer_update(by=None, volunteer=amy, is_active=False)
+
+    (to_nina,) = _conflict_sms(outbox, nina.phone_number)
+    (to_sam,) = _conflict_sms(outbox, sam.phone_number)
+    assert "North Line" in to_nina["body"] and "South Line" not in to_nina["body"]
+    assert "South Line" in to_sam["body"] and "North Line" not in to_sam["body"]
