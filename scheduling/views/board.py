@@ -27,6 +27,7 @@ from hotline.dates import date_in_range
 from hotline.ids import id_or_404
 from hotline.models import Volunteer
 from scheduling import builder, services
+from scheduling.forms import ShiftEditForm
 from scheduling.models import Assignment, AutofillRun, Roster, Shift
 from scheduling.rules import PLANNED, RuleViolation
 from scheduling.selectors import (
@@ -280,6 +281,40 @@ def lock(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(_board_url(roster, _week_of(request, roster), assignment.shift_id))
+
+
+@login_required
+@require_POST
+def shift_edit(request: HttpRequest, pk: int, shift_id: int) -> HttpResponse:
+    """Change a shift's times or seats from its panel: staged on a published roster, urgent
+    within the freeze window, direct on a draft (services.shift_update)."""
+    _coordinator_only(request)
+    roster = _roster(request, pk)
+    week = _week_of(request, roster)
+    shift = get_object_or_404(Shift.objects.select_related("roster__hotline"), pk=shift_id)
+    if shift.roster_id != roster.pk:
+        raise Http404
+    with timezone.override(roster.hotline.tz):  # the times are the hotline's wall clock
+        form = ShiftEditForm(request.POST)
+        valid = form.is_valid()
+    if not valid:
+        problems = [e for errors in form.errors.values() for e in errors]
+        return _refuse_in_panel(request, roster, week, shift.pk, " ".join(problems))
+    changes = {
+        name: value for name, value in form.cleaned_data.items() if getattr(shift, name) != value
+    }
+    if not changes:
+        return redirect(_board_url(roster, week, shift.pk))
+    try:
+        updated = services.shift_update(shift=shift, by=request.user, **changes)
+    except RuleViolation as exc:
+        return _refuse_in_panel(
+            request, roster, week, shift.pk, " ".join(v.message for v in exc.violations)
+        )
+    except ValidationError as exc:
+        return _refuse_in_panel(request, roster, week, shift.pk, " ".join(exc.messages))
+    messages.success(request, _change_message(updated, _("The shift is changed.")))
+    return redirect(_board_url(roster, week, shift.pk))
 
 
 @login_required

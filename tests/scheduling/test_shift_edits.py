@@ -22,7 +22,7 @@ from scheduling.reminders import reminders_send_due
 from scheduling.rules import RuleViolation
 from scheduling.selectors import roster_conflicts, roster_pending_changes, volunteers_on_shift
 from tests.support import factories as f
-from tests.support.scenes import local, london_hotline, published_roster
+from tests.support.scenes import LONDON, local, london_hotline, published_roster
 
 pytestmark = pytest.mark.django_db
 
@@ -450,3 +450,71 @@ def test_admin_edit_is_staged(scene, client, outbox):
     }
     assert len(outbox) == before
     assert "09:00–15:00 → 2027-03-25 11:00–17:00" in client.get(url).content.decode()
+
+
+# --- the coverage board ------------------------------------------------------------------------
+
+
+def _board_edit(client, scene, key, **fields):
+    shift = scene[key]
+    planned = shift.planned()
+    data = {
+        "week": "2027-03-22",
+        "starts_at": f"{planned.starts_at.astimezone(LONDON):%Y-%m-%dT%H:%M}",
+        "ends_at": f"{planned.ends_at.astimezone(LONDON):%Y-%m-%dT%H:%M}",
+        "required_counsellors": planned.required_counsellors,
+        "crisis_trained_required": planned.crisis_trained_required,
+        "required_family_educators": planned.required_family_educators,
+        "required_supervisors": planned.required_supervisors,
+        **fields,
+    }
+    url = reverse("scheduling:roster-board-shift-edit", args=[scene["roster"].pk, shift.pk])
+    return client.post(url, data, follow=True)
+
+
+def test_board_edit_is_staged_and_shown_in_the_panel(scene, client, coordinator, outbox):
+    client.force_login(coordinator)
+    before = len(outbox)
+    page = _board_edit(
+        client, scene, "thursday", starts_at="2027-03-25T11:00", ends_at="2027-03-25T17:00"
+    ).content.decode()
+
+    assert "The shift is changed. Pending: volunteers see it once you publish the changes." in page
+    assert 'id="pending-shift-edit"' in page
+    assert "Pending change: Thu 2027-03-25 11:00–17:00 once you publish." in page
+    assert "time: Thu 03-25 09:00–15:00 → Thu 03-25 11:00–17:00" in page
+    thursday = Shift.objects.get(pk=scene["thursday"].pk)
+    assert thursday.starts_at == local(2027, 3, 25, 9)
+    assert thursday.pending_starts_at == local(2027, 3, 25, 11)
+    assert len(outbox) == before
+    # The editor offers the planned values next time.
+    assert 'name="starts_at" value="2027-03-25T11:00"' in page
+
+
+def test_board_edit_refusal_is_shown_in_the_panel_and_changes_nothing(scene, client, coordinator):
+    client.force_login(coordinator)
+    response = _board_edit(client, scene, "sunday", required_counsellors=0)  # urgent: 1 on it
+    page = response.content.decode()
+    assert 'id="panel-error"' in page and "This shift needs no" in page
+    assert Shift.objects.get(pk=scene["sunday"].pk).required_counsellors == 2
+
+    response = _board_edit(client, scene, "thursday", ends_at="2027-03-25T08:00")
+    assert 'id="panel-error"' in response.content.decode()
+    assert not Shift.objects.get(pk=scene["thursday"].pk).has_pending_edit
+
+
+def test_board_edit_in_the_freeze_window_is_urgent(scene, client, coordinator, outbox):
+    client.force_login(coordinator)
+    page = _board_edit(
+        client, scene, "sunday", starts_at="2027-03-21T10:00", ends_at="2027-03-21T16:00"
+    ).content.decode()
+    assert "Urgent change: it took effect now and the volunteer is told." in page
+    assert Shift.objects.get(pk=scene["sunday"].pk).starts_at == local(2027, 3, 21, 10)
+    assert "Sun 2027-03-21 10:00–16:00" in _changes(outbox, scene["amy"])[-1]["body"]
+
+
+def test_board_edit_is_for_the_rosters_coordinators(scene, client, volunteer):
+    client.force_login(volunteer.user)
+    response = _board_edit(client, scene, "thursday", required_counsellors=3)
+    assert response.status_code in (403, 404)
+    assert not Shift.objects.get(pk=scene["thursday"].pk).has_pending_edit
