@@ -33,10 +33,6 @@ class ChangesSummarySerializer(serializers.Serializer):
     moved = serializers.IntegerField()
     total = serializers.IntegerField(help_text="Lines of the diff: seats and shift edits.")
     volunteers = serializers.IntegerField()
-    shifts = serializers.IntegerField(help_text="Shifts with a staged edit (times or seats).")
-    shift_problems = serializers.IntegerField(
-        help_text="Assignments a staged shift edit would make break a rule."
-    )
 
 
 class ShiftSpanSerializer(serializers.Serializer):
@@ -77,7 +73,10 @@ class RosterChangesSerializer(serializers.Serializer):
     freeze_hours = serializers.IntegerField()
     summary = ChangesSummarySerializer()
     volunteers = VolunteerChangesSerializer(many=True)
-    shifts = ShiftEditSerializer(many=True)
+    shifts = ShiftEditSerializer(many=True, help_text="Shifts with a staged edit (times, seats).")
+    shift_problems = serializers.IntegerField(
+        help_text="Assignments a staged shift edit would make break a rule."
+    )
 
 
 class ChangesAppliedSerializer(serializers.Serializer):
@@ -108,8 +107,6 @@ def changes_data(roster, changes: dict, freeze_hours: int) -> dict:
             "moved": changes["moved"],
             "total": changes["total"],
             "volunteers": len(changes["volunteers"]),
-            "shifts": len(changes["shifts"]),
-            "shift_problems": changes["shift_problems"],
         },
         "volunteers": [
             {
@@ -137,6 +134,7 @@ def changes_data(roster, changes: dict, freeze_hours: int) -> dict:
             }
             for edit in changes["shifts"]
         ],
+        "shift_problems": changes["shift_problems"],
     }
 
 

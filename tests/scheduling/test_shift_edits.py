@@ -367,7 +367,8 @@ def test_api_patch_is_staged_and_listed_in_changes(scene, coordinator_api, outbo
     assert {"added", "removed", "moved", "total", "volunteers"} <= set(changes["summary"])
     assert changes["summary"]["total"] == 1 and changes["volunteers"] == []
     # …and the shift edit listed.
-    assert changes["summary"]["shifts"] == 1
+    assert set(changes["summary"]) == {"added", "removed", "moved", "total", "volunteers"}
+    assert changes["shift_problems"] == 0
     (edit,) = changes["shifts"]
     assert edit["shift"] == thursday.pk and edit["times_changed"] is True
     assert dt.datetime.fromisoformat(edit["before"]["starts_at"]) == local(2027, 3, 25, 9)
@@ -393,7 +394,7 @@ def test_api_changes_list_problems_and_publish_answers_409(scene, coordinator_ap
     )
     assert response.status_code == 200 and response.json()["requirements"]["counsellor"] == 2
     changes = coordinator_api.get(f"/api/v1/rosters/{scene['roster'].pk}/changes/").json()
-    assert changes["summary"]["shift_problems"] >= 1
+    assert changes["shift_problems"] >= 1
     problem = changes["shifts"][0]["problems"][0]
     assert problem["blocking"] is True
     assert problem["violations"][0]["code"] == "capacity"
