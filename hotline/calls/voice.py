@@ -307,11 +307,68 @@ def voicemail(call: Call) -> VoiceResponse:
     return response
 
 
-def record(call: Call, *, callback_requested: bool = False) -> VoiceResponse:
+SAFETY_TIMEOUT_SECONDS = 5
+SAFETY_WORDS = {
+    "call": gettext_lazy(
+        "Is it safe for us to call you back on this number? Press 1 for yes, 2 for no."
+    ),
+    "message": gettext_lazy(
+        "Is it safe to leave you a message, by voice or by text? Press 1 for yes, 2 for no."
+    ),
+    "time": gettext_lazy(
+        "When is the best time to reach you? Morning, press 1. Afternoon, press 2. "
+        "Evening, press 3. Any time, press 4."
+    ),
+}
+
+
+def callback_question(call: Call, question: str, **carry) -> VoiceResponse:
+    """One safety question after "press 1 to be called back" (SAFETY_WORDS): one key, a
+    short wait; no key, or any key, goes on (voice-callback-safety), so nobody is dropped
+    and the message is always recorded. `carry`: earlier answers, in the next URL."""
+    response = VoiceResponse()
+    url = _u("twilio:voice-callback-safety", call=call.pk, q=question, **carry)
+    with _Speaker(call.hotline) as s:
+        if question == "call":
+            s.say(response, _("Thank you. We will call you back as soon as we can."))
+        gather = response.gather(
+            num_digits=1,
+            timeout=SAFETY_TIMEOUT_SECONDS,
+            action=url,
+            method="POST",
+            action_on_empty_result=True,
+        )
+        s.say(gather, str(SAFETY_WORDS[question]))
+    response.redirect(url, method="POST")
+    return response
+
+
+def callback_next(call: Call, question: str, *, digits: str, earlier: str = "") -> VoiceResponse:
+    """After an answer to `question`: the next question, or the recording. A caller who said
+    it is safe neither to call nor to leave a message is not asked when to call, and is told
+    so. `earlier`: the key pressed for the call-back question."""
+    key = (digits or "")[:1]
+    if question == "call":
+        return callback_question(call, "message", c=key if key.isdigit() else "-")
+    if question == "message" and earlier == "2" and key == "2":
+        return record(call, no_contact=True)
+    if question == "message":
+        return callback_question(call, "time")
+    return record(call)
+
+
+def record(
+    call: Call, *, callback_requested: bool = False, no_contact: bool = False
+) -> VoiceResponse:
     response = VoiceResponse()
     with _Speaker(call.hotline) as s:
         if callback_requested:
             s.say(response, _("Thank you. We will call you back as soon as we can."))
+        if no_contact:
+            s.say(
+                response,
+                _("We will not call you or leave you a message. Call us again when it is safe."),
+            )
         s.say(
             response,
             _("Please leave a message after the tone, and press the hash key when you are done."),

@@ -241,7 +241,9 @@ def _callback_busy(request):
     if call is None:
         return voice.hangup()
     wanted = request.POST.get("Digits", "").strip()[:1] == "1"
-    return voice.record(call, callback_requested=wanted and bool(caller_number(request)))
+    if wanted and caller_number(request):
+        return voice.callback_question(call, "call")
+    return voice.record(call)
 
 
 @twilio_webhook(fallback=_sorry, inbox_keeps=("Digits", "From"), on_busy=_callback_busy)
@@ -257,7 +259,66 @@ def voice_callback(request):
             number
             and calls.callback_request_create(call=call, number=number, now=received_at(request))
         )
-    return twiml(voice.record(call, callback_requested=requested))
+    if requested:
+        return twiml(voice.callback_question(call, "call"))
+    return twiml(voice.record(call))
+
+
+def _safety_question(request) -> str:
+    question = request.GET.get("q", "")
+    if question not in calls.SAFETY_QUESTIONS:
+        raise Malformed("q missing or unknown")
+    return question
+
+
+def _safety_next(request, call):
+    return voice.callback_next(
+        call,
+        _safety_question(request),
+        digits=request.POST.get("Digits", "").strip(),
+        earlier=request.GET.get("c", ""),
+    )
+
+
+def _callback_safety_busy(request):
+    # The answer is kept in the inbox (after the request it answers): the caller goes on.
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    if call is None:
+        return voice.hangup()
+    return _safety_next(request, call)
+
+
+def _callback_safety_fallback(request):
+    # The answer could not be kept: the caller still goes on to leave their message.
+    if request is None:
+        return voice.sorry(None)
+    try:
+        return _callback_safety_busy(request)
+    except Exception:
+        log.exception("callback safety: the next step failed too")
+        return _sorry(request)
+
+
+@twilio_webhook(
+    fallback=_callback_safety_fallback,
+    inbox_keeps=("Digits", "From"),
+    on_busy=_callback_safety_busy,
+)
+def voice_callback_safety(request):
+    """A key pressed (or none) for one safety question after the callback request: kept on
+    the request and its follow-up, then the next question or the recording."""
+    question = _safety_question(request)
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    if call is None:
+        return twiml(voice.hangup())
+    calls.callback_safety_answer(
+        call=call,
+        number=caller_number(request),
+        question=question,
+        digits=request.POST.get("Digits", "").strip(),
+        now=received_at(request),
+    )
+    return twiml(_safety_next(request, call))
 
 
 @twilio_webhook(fallback=_sorry)

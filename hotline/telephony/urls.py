@@ -19,6 +19,7 @@ urlpatterns = [
     path("voice/queue-done", voice.voice_queue_done, name="voice-queue-done"),
     path("voice/voicemail", voice.voice_voicemail, name="voice-voicemail"),
     path("voice/callback", voice.voice_callback, name="voice-callback"),
+    path("voice/callback-safety", voice.voice_callback_safety, name="voice-callback-safety"),
     path("voice/record", voice.voice_record, name="voice-record"),
     path("voice/recorded", voice.voice_recorded, name="voice-recorded"),
     path("voice/status", voice.voice_status, name="voice-status"),
