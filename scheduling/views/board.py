@@ -188,6 +188,10 @@ def _render_board(
                 and services.is_frozen(open_shift, now=now)
             ),
             "run_options": _run_options(run),
+            # Why fewer than three choices (e.g. a new roster: nothing earlier to keep).
+            "run_notes": builder.option_notes((run.result or {}).get("notes", []))
+            if run and run.status == AutofillRun.Status.DONE
+            else [],
         },
         status=status,
     )

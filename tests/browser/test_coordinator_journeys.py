@@ -80,9 +80,17 @@ def test_coordinator_makes_next_weeks_roster_publishes_it_and_stages_a_removal(p
     assert run.status == AutofillRun.Status.DONE, run
     assert not Assignment.objects.filter(shift__roster=roster).exists(), "saved before chosen"
     page.sees("Choose one", "Use this one")
-    choices = page.find_all("#autofill-choices li")
+    choices = page.find_all("#autofill-choices ul.choices > li")
     offered = [o["key"] for o in run.result["options"]]
     assert 1 <= len(choices) == len(offered) <= 3, page.find("#autofill").text
+    if len(offered) < 3:  # the board says why there are fewer choices
+        notes = page.find("#autofill-notes").text
+        assert notes.strip(), page.find("#autofill").text
+    if offered == ["fairest"]:  # a new roster: nothing earlier to keep
+        assert (
+            page.t("There is no earlier version to keep: only the fairest roster is offered.")
+            in notes
+        )
     labels = {"fewest_changes": "Fewest changes", "balanced": "Balanced", "fairest": "Fairest"}
     for key, choice in zip(offered, choices, strict=True):
         option = next(o for o in run.result["options"] if o["key"] == key)

@@ -6,6 +6,7 @@ run failed (the fairest option of an empty roster has no list of changes) and th
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from scheduling import builder
 from scheduling.models import Assignment, AutofillRun
@@ -15,7 +16,7 @@ from tests.support.scenes import local, london_hotline
 pytestmark = pytest.mark.django_db
 
 
-def test_options_of_an_empty_draft_offer_the_fairest_and_can_be_used(clock):
+def test_options_of_an_empty_draft_offer_the_fairest_and_can_be_used(clock, client, coordinator):
     roster = f.roster(hotline_=london_hotline(), first_day=local(2027, 3, 22).date())
     shift = f.shift(roster_=roster, starts_at=local(2027, 3, 23, 9), required_family_educators=0)
     amy, bob = f.volunteer(display_name="Amy"), f.volunteer(display_name="Bob")
@@ -31,6 +32,10 @@ def test_options_of_an_empty_draft_offer_the_fairest_and_can_be_used(clock):
     assert option["summary"]["seats_filled"] == 2
     assert [n["code"] for n in run.result["notes"]] == ["no_previous"]
     assert not Assignment.objects.filter(shift=shift).exists()  # nothing saved before chosen
+    client.force_login(coordinator)
+    page = client.get(reverse("scheduling:roster-board", args=[roster.pk])).content.decode()
+    assert 'id="option-fairest"' in page and 'id="autofill-notes"' in page
+    assert "There is no earlier version to keep: only the fairest roster is offered." in page
 
     applied = builder.option_apply(run=run, key="fairest")
     assert applied["created"] == 2 and not applied["staged"]
