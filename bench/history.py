@@ -14,12 +14,14 @@ in process through Django's test client (the whole middleware stack, no HTTP ser
 - My shifts (`/me/shifts/`, a volunteer with shifts every week),
 - the coverage board of the current roster (`/rosters/<pk>/board/`, a coordinator),
 - the volunteer's calendar feed, built (cache emptied first) and revalidated (304),
-- the calls list (`/calls/`) and `GET /api/v1/calls/` (a coordinator: every call),
+- the calls list (`/calls/`) and `GET /api/v1/calls/` (a coordinator: every call), and the
+  calls list of the volunteer (the calls they answered),
 
-each as its number of queries and the median wall time of `--repeat` requests (after two to
-warm up). Then it grows the database to `--years` years — the rest of the calls in batches
-(`bulk_create`), one roster a month back to the first, their shifts and assignments — and
-measures the same paths again. It prints, per path, queries before / after, median ms before
+each as its number of queries and the median wall and CPU time of `--repeat` requests
+(after two to warm up). Then it grows the database to `--years` years — one roster a month
+back to the first with its shifts and assignments (`bulk_create`), the rest of the calls
+with their reports, escalations and attempts (`executemany` in batches) — and measures the
+same paths again. It prints, per path, queries before / after, median ms before
 / after, the ratio, and PASS when the query count is unchanged and the ratio is at most 1.5
 (issue 17's budget), FAIL otherwise. Figures to read, not a test: on a shared machine run it
 several times.
@@ -411,6 +413,9 @@ class Paths:
     def calls_list(self):
         self._get(self.coordinator, "/calls/")
 
+    def my_calls(self):
+        self._get(self.volunteer, "/calls/")
+
     def calls_api(self):
         self._get(self.coordinator, "/api/v1/calls/")
 
@@ -422,6 +427,7 @@ class Paths:
             "calendar feed (built)": self.feed_full,
             "calendar feed (304)": self.feed_304,
             "calls list": self.calls_list,
+            "calls list (a volunteer)": self.my_calls,
             "GET /api/v1/calls/": self.calls_api,
         }
 

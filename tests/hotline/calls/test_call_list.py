@@ -125,3 +125,14 @@ def test_a_lines_newest_calls_come_from_its_index_in_order(scene):
     plan = calls_visible_to(boss).values("pk")[:50].explain()
     assert "call_hotline_arrived_idx" in plan
     assert "TEMP B-TREE" not in plan
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plans")
+def test_a_volunteers_newest_calls_come_from_its_index_in_order(scene):
+    """A volunteer's own calls, newest first, from the (answered_by, arrived_at) index: no
+    sort of every call they answered in years."""
+    from hotline.calls.selectors import calls_visible_to
+
+    plan = calls_visible_to(scene.v1.user).values("pk")[:50].explain()
+    assert "call_answered_by_arrived_idx" in plan
+    assert "TEMP B-TREE" not in plan
