@@ -5,8 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("hotline", "0012_activity_reports"),
-        ("scheduling", "0014_pattern_days"),
+        ("hotline", "0019_call_transfer"),
     ]
 
     operations = [
