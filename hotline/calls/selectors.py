@@ -261,7 +261,8 @@ def calls_visible_to(user) -> QuerySet[Call]:
     they answered."""
     qs = Call.objects.select_related("hotline", "answered_by").order_by("-arrived_at", "-id")
     if access.is_coordinator(user):
-        return qs.filter(access.managed_hotlines_q(user, "hotline__"))
+        hotlines = access.managed_hotline_ids(user)
+        return qs if hotlines is None else qs.filter(hotline_id__in=sorted(hotlines))
     volunteer = access.active_volunteer_of(user)
     if volunteer is None:
         return qs.none()

@@ -150,10 +150,12 @@ class Call(models.Model):
                 condition=models.Q(batch_deadline__isnull=False),
                 name="call_ringing_idx",
             ),
+            # With arrived_at: a volunteer's calls, newest first, come from the index in
+            # order (the calls list stops at its page instead of sorting years of them).
             models.Index(
-                fields=["answered_by"],
+                fields=["answered_by", "arrived_at"],
                 condition=models.Q(answered_by__isnull=False),
-                name="call_answered_by_idx",
+                name="call_answered_by_arrived_idx",
             ),
             models.Index(
                 fields=["shift"], condition=models.Q(shift__isnull=False), name="call_shift_idx"
