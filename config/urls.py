@@ -12,6 +12,7 @@ urlpatterns = [
     path("reports/", include("hotline.stats.urls")),  # namespace reports
     path("follow-ups/", include("hotline.followups.urls")),  # namespace followups
     path("referrals/", include("hotline.referrals.urls")),  # namespace referrals
+    path("taxonomy/", include("hotline.taxonomy.urls")),  # namespace taxonomy
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("hotline.accounts.urls")),  # namespace accounts: two-factor
     path("accounts/", include("django.contrib.auth.urls")),

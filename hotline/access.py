@@ -156,6 +156,14 @@ def can_see_open_slots(user) -> bool:
     return is_coordinator(user)
 
 
+def can_edit_taxonomy(user) -> bool:
+    """Add, relabel, reorder and deactivate the taxonomy's entries (categories, actions taken,
+    caller groups): coordinators. The tables are the federation's, shared by every
+    organisation like the referral directory, so there is no narrower scope (the API's
+    writes ask the same: api.permissions.CoordinatorWritesOthersRead)."""
+    return is_coordinator(user)
+
+
 def can_see_failed_sms(user) -> bool:
     """Read the list of SMS that could not be delivered (coordinators)."""
     return is_coordinator(user)

@@ -2,7 +2,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from hotline.followups.callbacks import number_to_call
-from hotline.models import CallBackAttempt, FollowUp, Volunteer
+from hotline.followups.messages import BODY_MAX
+from hotline.models import CallBackAttempt, FollowUp, FollowUpSms, Volunteer
 
 
 class CallBackAttemptSerializer(serializers.ModelSerializer):
@@ -10,6 +11,22 @@ class CallBackAttemptSerializer(serializers.ModelSerializer):
         model = CallBackAttempt
         fields = ["id", "volunteer", "result", "dial_status", "duration", "started_at", "ended_at"]
         read_only_fields = fields
+
+
+class FollowUpSmsSerializer(serializers.ModelSerializer):
+    """One SMS sent to the caller: who, when, how long, and the outbox's status (never the
+    number; the text stays on the follow-up page)."""
+
+    status = serializers.CharField(source="message.status", read_only=True, default=None)
+
+    class Meta:
+        model = FollowUpSms
+        fields = ["id", "sent_by", "length", "status", "created_at"]
+        read_only_fields = fields
+
+
+class FollowUpSendSmsSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=BODY_MAX)
 
 
 class FollowUpListSerializer(serializers.ModelSerializer):
@@ -67,6 +84,7 @@ class FollowUpSerializer(FollowUpListSerializer):
     number = serializers.CharField(max_length=20, allow_blank=True, required=False, write_only=True)
     number_last4 = serializers.SerializerMethodField()
     attempts = CallBackAttemptSerializer(many=True, read_only=True)
+    sms = FollowUpSmsSerializer(many=True, read_only=True)
 
     class Meta(FollowUpListSerializer.Meta):
         fields = [
@@ -76,6 +94,7 @@ class FollowUpSerializer(FollowUpListSerializer):
             "number",
             "number_last4",
             "attempts",
+            "sms",
             "updated_at",
         ]
         read_only_fields = [

@@ -1,7 +1,8 @@
 """Follow-ups: `/api/v1/follow-ups/` — list (`?status=&assignee=&overdue=1`), create (from an
 escalation or a call), retrieve (audited: it carries the notes), update, and
 `POST /api/v1/follow-ups/{id}/complete/` with `{"status", "notes"}`;
-`POST /api/v1/follow-ups/{id}/call-back/` rings you, then the caller, through the hotline.
+`POST /api/v1/follow-ups/{id}/call-back/` rings you, then the caller, through the hotline;
+`POST /api/v1/follow-ups/{id}/send-sms/` with `{"body"}` texts the caller from the hotline.
 A follow-up you may not see is a 404 (hotline.followups.selectors.follow_ups_visible_to);
 the services refuse (403) a change you may not make."""
 
@@ -19,11 +20,13 @@ from api.serializers.follow_up import (
     FollowUpCompleteSerializer,
     FollowUpCreateSerializer,
     FollowUpListSerializer,
+    FollowUpSendSmsSerializer,
     FollowUpSerializer,
+    FollowUpSmsSerializer,
 )
 from hotline import access
 from hotline.crisis.selectors import escalations_visible_to
-from hotline.followups import callbacks, services
+from hotline.followups import callbacks, messages, services
 from hotline.followups.selectors import follow_ups_visible_to
 from hotline.models import Call, FollowUp
 
@@ -67,7 +70,7 @@ class FollowUpViewSet(
     def get_queryset(self):
         qs = follow_ups_visible_to(self.request.user)
         if self.action != "list":
-            return qs.prefetch_related("attempts")
+            return qs.prefetch_related("attempts", "sms__message")
         params = self.request.query_params
         errors = {}
         wanted = params.get("status", "")
@@ -190,3 +193,25 @@ class FollowUpViewSet(
             base_url=request.build_absolute_uri("/"),
         )
         return Response(CallBackAttemptSerializer(attempt).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=FollowUpSendSmsSerializer,
+        responses={
+            202: FollowUpSmsSerializer,
+            409: OpenApiResponse(
+                description="not safe to leave a message or to contact, no number, or closed"
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="send-sms")
+    def send_sms(self, request, pk=None):
+        follow_up = self.get_object()
+        payload = FollowUpSendSmsSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        sms = messages.follow_up_sms_send(
+            follow_up=follow_up,
+            by=request.user,
+            body=payload.validated_data["body"],
+            now=timezone.now(),
+        )
+        return Response(FollowUpSmsSerializer(sms).data, status=status.HTTP_202_ACCEPTED)

@@ -5,12 +5,25 @@ of the list entirely (supervisors only, on the pages)."""
 from django.contrib import admin
 
 from hotline.admin.base import ReadOnlyAdmin
-from hotline.models import CallBackAttempt, FollowUp
+from hotline.models import CallBackAttempt, FollowUp, FollowUpSms
 
 
 class AttemptInline(admin.TabularInline):
     model = CallBackAttempt
     fields = ["volunteer", "started_at", "result", "dial_status", "duration", "ended_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class SmsInline(admin.TabularInline):
+    """SMS sent to the caller: who, when, how long, the outbox row (not the text)."""
+
+    model = FollowUpSms
+    fields = ["sent_by", "created_at", "length", "message"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -45,7 +58,7 @@ class FollowUpAdmin(ReadOnlyAdmin):
         "overdue_alerted_at",
         "notes_purged_at",
     ]
-    inlines = [AttemptInline]
+    inlines = [AttemptInline, SmsInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).exclude(kind=FollowUp.Kind.DEBRIEF)

@@ -41,6 +41,7 @@ from hotline.calls.queue import (  # noqa: F401 - the webhooks' names for them
     calls_sweep,
     hotline_dispatch,
     leg_answered,
+    leg_conference_over,
     leg_reoffer,
     leg_status_update,
     lower_statuses,
@@ -51,11 +52,12 @@ from hotline.calls.selectors import (
     voicemail_recipients,
 )
 from hotline.crisis.audit import audit_record
-from hotline.followups.services import follow_up_from_callback
+from hotline.followups.services import follow_up_callback_answers, follow_up_from_callback
 from hotline.models import (
     MENU_KEYS,
     Call,
     CallAttempt,
+    CallbackBestTime,
     CallbackRequest,
     CallReport,
     Category,
@@ -352,6 +354,51 @@ def callback_request_create(*, call: Call, number: str, now: dt.datetime) -> Cal
         _late_voicemail(call)
         follow_up_from_callback(callback=request, now=now)
         voicemail_notify(call_id=call.pk, now=now)
+    return request
+
+
+# The safety questions asked after "press 1 to be called back" (hotline/calls/voice.py):
+# question → the request's field and what each key means. Any other key, or none, is "not
+# answered" and changes nothing: the caller goes on to the next question all the same.
+SAFETY_QUESTIONS = {
+    "call": ("safe_to_call", {"1": True, "2": False}),
+    "message": ("safe_to_leave_message", {"1": True, "2": False}),
+    "time": (
+        "best_time",
+        {
+            "1": CallbackBestTime.MORNING,
+            "2": CallbackBestTime.AFTERNOON,
+            "3": CallbackBestTime.EVENING,
+            "4": CallbackBestTime.ANY,
+        },
+    ),
+}
+
+
+def safety_answer(question: str, digits: str):
+    """What a key press means for `question`: True / False / a best-time code, or None."""
+    _field, keys = SAFETY_QUESTIONS[question]
+    return keys.get((digits or "").strip()[:1])
+
+
+@transaction.atomic
+def callback_safety_answer(
+    *, call: Call, number: str, question: str, digits: str, now: dt.datetime
+) -> CallbackRequest | None:
+    """The caller keyed an answer to a safety question (`question`: a SAFETY_QUESTIONS key).
+    Kept on the callback request and carried to its open follow-up. No key or a meaningless
+    one changes nothing (a replay neither). The request is made here when it is not there yet
+    (its own webhook still waiting in the inbox while the database was busy)."""
+    field, _keys = SAFETY_QUESTIONS[question]
+    value = safety_answer(question, digits)
+    request = CallbackRequest.objects.filter(call=call).first()
+    if request is None:
+        request = callback_request_create(call=call, number=number, now=now) if number else None
+    if request is None or value is None:
+        return request
+    CallbackRequest.objects.filter(pk=request.pk).update(**{field: value})
+    setattr(request, field, value)
+    follow_up_callback_answers(callback=request, answers={field: value}, now=now)
     return request
 
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -27,7 +28,7 @@ from hotline.calls.selectors import (
     with_recording_flag,
     with_report_and_escalation,
 )
-from hotline.models import Call, Volunteer
+from hotline.models import Call, FollowUp, Volunteer
 
 PAGE_SIZE = 50
 
@@ -79,7 +80,16 @@ def callback_list(request):
         request,
         "calls/callback_list.html",
         {
-            "open": list(visible.filter(done_at__isnull=True)[:200]),
+            # Each with its open follow-up: the call-back goes through the hotline from there.
+            "open": list(
+                visible.filter(done_at__isnull=True).prefetch_related(
+                    Prefetch(
+                        "follow_ups",
+                        queryset=FollowUp.objects.filter(status=FollowUp.Status.OPEN),
+                        to_attr="open_follow_ups",
+                    )
+                )[:200]
+            ),
             "done": list(done)[::-1],
         },
     )

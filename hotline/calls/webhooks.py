@@ -220,6 +220,9 @@ def voice_join(request):
     join_id = int_query(request, "join")
     sid(request)
     if request.GET.get("status"):
+        conference.join_leg_status(
+            join_id=join_id, status=request.POST.get("CallStatus", ""), now=received_at(request)
+        )
         return twiml()
     join_row = conference.join_answered(join_id=join_id, now=received_at(request))
     if join_row is None:
@@ -241,7 +244,9 @@ def _callback_busy(request):
     if call is None:
         return voice.hangup()
     wanted = request.POST.get("Digits", "").strip()[:1] == "1"
-    return voice.record(call, callback_requested=wanted and bool(caller_number(request)))
+    if wanted and caller_number(request):
+        return voice.callback_question(call, "call")
+    return voice.record(call)
 
 
 @twilio_webhook(fallback=_sorry, inbox_keeps=("Digits", "From"), on_busy=_callback_busy)
@@ -257,7 +262,66 @@ def voice_callback(request):
             number
             and calls.callback_request_create(call=call, number=number, now=received_at(request))
         )
-    return twiml(voice.record(call, callback_requested=requested))
+    if requested:
+        return twiml(voice.callback_question(call, "call"))
+    return twiml(voice.record(call))
+
+
+def _safety_question(request) -> str:
+    question = request.GET.get("q", "")
+    if question not in calls.SAFETY_QUESTIONS:
+        raise Malformed("q missing or unknown")
+    return question
+
+
+def _safety_next(request, call):
+    return voice.callback_next(
+        call,
+        _safety_question(request),
+        digits=request.POST.get("Digits", "").strip(),
+        earlier=request.GET.get("c", ""),
+    )
+
+
+def _callback_safety_busy(request):
+    # The answer is kept in the inbox (after the request it answers): the caller goes on.
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    if call is None:
+        return voice.hangup()
+    return _safety_next(request, call)
+
+
+def _callback_safety_fallback(request):
+    # The answer could not be kept: the caller still goes on to leave their message.
+    if request is None:
+        return voice.sorry(None)
+    try:
+        return _callback_safety_busy(request)
+    except Exception:
+        log.exception("callback safety: the next step failed too")
+        return _sorry(request)
+
+
+@twilio_webhook(
+    fallback=_callback_safety_fallback,
+    inbox_keeps=("Digits", "From"),
+    on_busy=_callback_safety_busy,
+)
+def voice_callback_safety(request):
+    """A key pressed (or none) for one safety question after the callback request: kept on
+    the request and its follow-up, then the next question or the recording."""
+    question = _safety_question(request)
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    if call is None:
+        return twiml(voice.hangup())
+    calls.callback_safety_answer(
+        call=call,
+        number=caller_number(request),
+        question=question,
+        digits=request.POST.get("Digits", "").strip(),
+        now=received_at(request),
+    )
+    return twiml(_safety_next(request, call))
 
 
 @twilio_webhook(fallback=_sorry)
@@ -356,9 +420,49 @@ def voice_dial_done(request):
     attempt_id = int_query(request, "attempt")
     sid(request)
     attempt = calls.attempt_for_offer(attempt_id=attempt_id)
+    if attempt is not None:
+        now = received_at(request)
+        if not calls.leg_conference_over(attempt=attempt, now=now):
+            # The call is live: the volunteer pressed * (hangupOnStar).
+            transfer = conference.volunteer_star(attempt=attempt, now=now)
+            if transfer is not False:
+                return twiml(voice.transfer_menu(attempt.call, attempt.pk, transfer))
     return twiml(
         voice.dial_done(attempt.call if attempt else None, request.POST.get("DialCallStatus", ""))
     )
+
+
+@twilio_webhook(fallback=_hangup)
+def voice_transfer_key(request):
+    """The volunteer's key after *: 9 the supervisor, 1 hand over, 0 (or none) back."""
+    attempt_id = int_query(request, "attempt")
+    sid(request)
+    attempt = calls.attempt_for_offer(attempt_id=attempt_id)
+    if attempt is None:
+        return twiml(voice.hangup())
+    what, detail = conference.transfer_key(
+        attempt=attempt, digits=_digits(request), now=received_at(request)
+    )
+    return twiml(voice.transfer_after_key(attempt.call, attempt.pk, what, detail))
+
+
+@twilio_webhook(fallback=_hangup)
+def voice_transfer_hold(request):
+    """The caller's hold words while on hold in the conference; gives up a transfer whose
+    supervisor never answered (the caller comes back to the volunteer)."""
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    if call is None:
+        return twiml(voice.hangup())
+    conference.transfer_overdue(call=call, now=received_at(request))
+    return twiml(voice.transfer_hold(call))
+
+
+@twilio_webhook(fallback=_hangup)
+def voice_transfer_news(request):
+    join_row = conference.join_for(join_id=int_query(request, "join"))
+    if join_row is None:
+        return twiml()
+    return twiml(voice.transfer_news(join_row.call))
 
 
 @twilio_webhook(fallback=None, inbox_keeps=("CallSid", "CallStatus"))

@@ -4,6 +4,8 @@ keep what counts (dates, durations, categories, risk levels, outcomes).
 - callback numbers (CallbackRequest.number, FollowUp.number), RETENTION_DAYS_CALLBACK days
   after their follow-up closed (never while one is open); a request without a follow-up
   counts from the request;
+- SMS sent to callers from a follow-up (the outbox Message's number and text), after
+  RETENTION_DAYS_CALLBACK, once delivered or given up;
 - recording references (Call.recording_sid), after RETENTION_DAYS_RECORDING;
 - report notes (CallReport.summary and referral, addenda texts, escalation reasons and
   resolution notes, closed follow-ups' outcome notes and best time to call), after
@@ -35,6 +37,7 @@ from hotline.models import (
     CallReportAddendum,
     Escalation,
     FollowUp,
+    Message,
 )
 
 log = logging.getLogger(__name__)
@@ -97,6 +100,16 @@ def purge_expired(
         FollowUp.objects.filter(closed_at__lt=cut["callback"]).exclude(number=""),
         {"number": ""},
         "follow_up_numbers",
+        progress,
+    )
+    # An SMS to a caller (hotline/followups/messages.py) carries their number and our words
+    # on the outbox row: erased like the callback numbers, once it is no longer in flight.
+    result.counts["follow_up_sms"] = _in_batches(
+        Message.objects.filter(purpose="followup_sms", created_at__lt=cut["callback"])
+        .exclude(status__in=[Message.Status.QUEUED, Message.Status.SENDING])
+        .exclude(to=""),
+        {"to": "", "body": ""},
+        "follow_up_sms",
         progress,
     )
     result.counts["recordings"] = _in_batches(

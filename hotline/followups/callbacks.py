@@ -43,7 +43,7 @@ def not_callable_reason(follow_up: FollowUp) -> str:
         return _("A debrief is not a call to a caller.")
     if not follow_up.is_open:
         return _("This follow-up is closed.")
-    if follow_up.safe_to_call is False:
+    if not safe_to_call(follow_up):
         return _(
             "The caller said it is not safe to call them back: someone may be listening. "
             "Do not call; wait for them to call the line again."
@@ -51,6 +51,15 @@ def not_callable_reason(follow_up: FollowUp) -> str:
     if not number_to_call(follow_up):
         return _("There is no number to call: the caller did not leave one.")
     return ""
+
+
+def safe_to_call(follow_up: FollowUp) -> bool:
+    """False when the caller said calling them back is not safe: on the follow-up, or (when
+    the follow-up has no answer of its own) keyed in on the phone with their voicemail."""
+    if follow_up.safe_to_call is not None:
+        return follow_up.safe_to_call
+    callback = follow_up.callback if follow_up.callback_id else None
+    return not (callback is not None and callback.safe_to_call is False)
 
 
 def number_to_call(follow_up: FollowUp) -> str:

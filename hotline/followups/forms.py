@@ -93,3 +93,14 @@ class FromEscalationForm(forms.Form):
         required=False,
         max_length=5000,
     )
+
+
+class SmsForm(forms.Form):
+    """An SMS to the caller, sent from the hotline's number (hotline/followups/messages.py
+    checks the length again, for the API alike)."""
+
+    body = forms.CharField(
+        label=gettext_lazy("Message"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 300}),
+    )

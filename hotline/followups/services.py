@@ -143,10 +143,14 @@ def follow_up_from_report(
     )
 
 
+VOICEMAIL_ANSWERS = ("safe_to_call", "safe_to_leave_message", "best_time")
+
+
 @transaction.atomic
 def follow_up_from_callback(*, callback, now: dt.datetime) -> FollowUp:
     """A voicemail callback request: one open follow-up, unassigned (in the supervisors'
-    queue), due FOLLOW_UP_DUE_HOURS later. The caller asked to be called: safe to call."""
+    queue), due FOLLOW_UP_DUE_HOURS later, with whatever safety answers the caller has keyed
+    in so far (not asked until then: the questions come after the request is made)."""
     return _create_once(
         {"callback": callback},
         by=None,
@@ -156,8 +160,32 @@ def follow_up_from_callback(*, callback, now: dt.datetime) -> FollowUp:
         hotline_id=callback.hotline_id,
         call_id=callback.call_id,
         due_at=default_due_at(now),
-        safe_to_call=True,
+        **{key: getattr(callback, key) for key in VOICEMAIL_ANSWERS},
     )
+
+
+@transaction.atomic
+def follow_up_callback_answers(*, callback, answers: dict, now: dt.datetime) -> int:
+    """The caller answered a safety question on the phone after asking to be called back:
+    the open follow-up made from that request takes the answer (`answers`: field → value,
+    fields of VOICEMAIL_ANSWERS). Returns how many follow-ups changed (0 or 1)."""
+    answers = {k: v for k, v in answers.items() if k in VOICEMAIL_ANSWERS}
+    if not answers:
+        return 0
+    changed = 0
+    for follow_up in FollowUp.objects.select_for_update(of=("self",)).filter(
+        callback=callback, status=FollowUp.Status.OPEN
+    ):
+        FollowUp.objects.filter(pk=follow_up.pk).update(updated_at=now, **answers)
+        audit_record(
+            actor=None,
+            action="followup.update",
+            obj=follow_up,
+            at=now,
+            detail={"fields": sorted(answers), "via": "voicemail"},
+        )
+        changed += 1
+    return changed
 
 
 @transaction.atomic

@@ -19,4 +19,5 @@ urlpatterns = [
     path("<int:pk>/complete/", views.follow_up_complete, name="complete"),
     path("<int:pk>/reassign/", views.follow_up_reassign, name="reassign"),
     path("<int:pk>/call-back/", views.follow_up_call_back, name="call-back"),
+    path("<int:pk>/send-sms/", views.follow_up_send_sms, name="send-sms"),
 ]

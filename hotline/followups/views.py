@@ -17,7 +17,8 @@ from django.views.decorators.http import require_POST
 from hotline import access
 from hotline.crisis.selectors import escalations_visible_to
 from hotline.followups import callbacks, services
-from hotline.followups.forms import CompleteForm, FromEscalationForm, ReassignForm
+from hotline.followups import messages as sms
+from hotline.followups.forms import CompleteForm, FromEscalationForm, ReassignForm, SmsForm
 from hotline.followups.selectors import (
     follow_up_queue,
     follow_ups_assigned_to,
@@ -97,6 +98,17 @@ def follow_up_detail(request, pk: int):
             "callable": follow_up.kind != FollowUp.Kind.DEBRIEF,
             "not_callable": callbacks.not_callable_reason(follow_up),
             "number_last4": callbacks.number_to_call(follow_up)[-4:],
+            "not_sendable": sms.not_sendable_reason(follow_up),
+            # The call's report page: its author's, or (a voicemail) whoever handles it.
+            "report_link": follow_up.call_id is not None
+            and follow_up.kind != FollowUp.Kind.DEBRIEF
+            and (
+                follow_up.report_id is not None
+                or access.can_report_on(request.user, follow_up.call)
+            ),
+            "sms_form": SmsForm(),
+            "sms_max": sms.BODY_MAX,
+            "sms_sent": list(follow_up.sms.select_related("message", "sent_by__volunteer")),
         },
     )
 
@@ -168,6 +180,27 @@ def follow_up_call_back(request, pk: int):
             request,
             _("Your phone will ring now. Answer and press 1 to be connected to the caller."),
         )
+    return redirect("followups:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def follow_up_send_sms(request, pk: int):
+    """Queue an SMS to the caller through the outbox, from the hotline's number."""
+    follow_up = _visible(request, pk)
+    try:
+        sms.follow_up_sms_send(
+            follow_up=follow_up,
+            by=request.user,
+            body=request.POST.get("body", ""),
+            now=timezone.now(),
+        )
+    except services.FollowUpConflict as exc:
+        messages.error(request, exc.message)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The SMS is on its way, from the hotline's number."))
     return redirect("followups:detail", pk=pk)
 
 

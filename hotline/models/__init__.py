@@ -9,6 +9,7 @@ from hotline.models.calls import (
     MENU_KEYS,
     Call,
     CallAttempt,
+    CallbackBestTime,
     CallbackRequest,
     CallJoin,
     Category,
@@ -31,7 +32,7 @@ from hotline.models.crisis import (
     RiskLevel,
     alert_dedupe_key,
 )
-from hotline.models.followups import CallBackAttempt, FollowUp
+from hotline.models.followups import CallBackAttempt, FollowUp, FollowUpSms
 from hotline.models.hotlines import Hotline
 from hotline.models.people import ROLE_FLAG, MessageChannel, Organisation, Role, Volunteer
 from hotline.models.referrals import Resource, ResourceCategory
@@ -55,6 +56,7 @@ __all__ = [
     "CallBackAttempt",
     "CallReport",
     "CallReportAddendum",
+    "CallbackBestTime",
     "CallbackRequest",
     "CallJoin",
     "CallerAgeBand",
@@ -64,6 +66,7 @@ __all__ = [
     "Category",
     "Escalation",
     "FollowUp",
+    "FollowUpSms",
     "EscalationAlert",
     "Hotline",
     "InboundSms",

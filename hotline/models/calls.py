@@ -244,6 +244,12 @@ class CallJoin(models.Model):
     leg_sid = models.CharField(max_length=64, blank=True)
     joined_at = models.DateTimeField(_("joined at"), null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    # A warm transfer: the volunteer brought the supervisor in with the key sequence, the
+    # caller on hold while they talk; `handed_over_at`: the volunteer left the caller with
+    # the supervisor. `ended_at`: the supervisor's leg ended (answered or not).
+    transfer = models.BooleanField(_("warm transfer"), default=False)
+    handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
 
     class Meta:
         ordering = ["requested_at", "id"]
@@ -270,9 +276,21 @@ class RingRotation(models.Model):
         return f"{self.volunteer_id} last offered {self.last_offered_at:%Y-%m-%d %H:%M}"
 
 
+class CallbackBestTime(models.TextChoices):
+    """When a caller who left a voicemail said is best to reach them (a key press)."""
+
+    MORNING = "morning", _("morning")
+    AFTERNOON = "afternoon", _("afternoon")
+    EVENING = "evening", _("evening")
+    ANY = "any", _("any time")
+
+
 class CallbackRequest(models.Model):
     """A caller asked to be called back. The one place a full caller number is kept:
-    encrypted, like the note (hotline/fields.py), and erased after RETENTION_DAYS_CALLBACK."""
+    encrypted, like the note (hotline/fields.py), and erased after RETENTION_DAYS_CALLBACK.
+
+    The caller's safety answers, given by key presses before the message (None / "": no key,
+    or a key that means nothing): carried to the follow-up the request makes."""
 
     call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="callback")
     hotline = models.ForeignKey(Hotline, on_delete=models.PROTECT, related_name="callbacks")
@@ -288,6 +306,11 @@ class CallbackRequest(models.Model):
         verbose_name=_("called back by"),
     )
     note = EncryptedCharField(_("note"), max_length=500, blank=True)
+    safe_to_call = models.BooleanField(_("safe to call back"), null=True, blank=True)
+    safe_to_leave_message = models.BooleanField(_("safe to leave a message"), null=True, blank=True)
+    best_time = models.CharField(
+        _("best time to call"), max_length=10, choices=CallbackBestTime.choices, blank=True
+    )
 
     class Meta:
         ordering = ["requested_at", "id"]

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from hotline.fields import EncryptedCharField, EncryptedTextField
+from hotline.models.calls import CallbackBestTime
 
 
 class FollowUp(models.Model):
@@ -178,6 +179,14 @@ class FollowUp(models.Model):
     def is_overdue(self, now) -> bool:
         return self.is_open and self.due_at < now
 
+    @property
+    def best_time_text(self) -> str:
+        """The best time to call in the reader's language: a voicemail caller's key press is
+        kept as its code ("morning") and translated when shown; typed words stay as typed."""
+        if self.best_time in CallbackBestTime.values:
+            return str(CallbackBestTime(self.best_time).label)
+        return self.best_time
+
 
 class CallBackAttempt(models.Model):
     """One call-back through the hotline: the volunteer's phone rings first, then the caller
@@ -210,6 +219,40 @@ class CallBackAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"call-back {self.pk} on follow-up {self.follow_up_id}: {self.result or 'ringing'}"
+
+
+class FollowUpSms(models.Model):
+    """One SMS sent to the caller of a follow-up, through the outbox and from the hotline's
+    number (never the volunteer's). The text and the number are on the outbox Message;
+    retention erases both there (hotline/crisis/retention.py)."""
+
+    follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="sms")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
+    message = models.ForeignKey(
+        "hotline.Message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("outbox message"),
+    )
+    length = models.PositiveSmallIntegerField(_("length (characters)"))
+    created_at = models.DateTimeField(_("sent at"))
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("follow-up SMS")
+        verbose_name_plural = _("follow-up SMS")
+
+    def __str__(self) -> str:
+        return f"SMS {self.pk} on follow-up {self.follow_up_id}"
 
 
 # For drf-spectacular's ENUM_NAME_OVERRIDES (it imports a module attribute by path).

@@ -11,3 +11,8 @@ register = template.Library()
 def can_see_reports(user) -> bool:
     """Coordinators (everything) and supervisors (the crisis part) have a reports page."""
     return rules.can_see_statistics(user) or rules.can_see_crisis_statistics(user)
+
+
+@register.filter
+def can_edit_taxonomy(user) -> bool:
+    return rules.can_edit_taxonomy(user)

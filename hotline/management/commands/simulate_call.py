@@ -165,6 +165,19 @@ class Command(BaseCommand):
                     f"/twilio/voice/callback?call={call.pk}",
                     {**live, "Digits": "1"},
                 )
+                for question, key, label in (
+                    ("call", "1", "safe to call back: 1 (yes)"),
+                    ("message", "2", "safe to leave a message: 2 (no)"),
+                    ("time", "3", "best time: 3 (evening)"),
+                ):
+                    query = f"call={call.pk}&q={question}" + (
+                        "&c=1" if question == "message" else ""
+                    )
+                    self._post(
+                        f"caller answers {label}",
+                        f"/twilio/voice/callback-safety?{query}",
+                        {**live, "Digits": key},
+                    )
             else:
                 self._post("caller presses nothing", f"/twilio/voice/record?call={call.pk}", live)
             rec = "RE" + uuid.uuid4().hex
@@ -252,6 +265,16 @@ class Command(BaseCommand):
             ("voicemail", call.recording_sid or "—"),
             ("callback requested", "yes" if hasattr(call, "callback") else "no"),
         ]
+        if hasattr(call, "callback"):
+            cb = call.callback
+            answer = {True: "yes", False: "no", None: "not answered"}
+            rows.append(
+                (
+                    "caller's answers",
+                    f"call back {answer[cb.safe_to_call]}, message "
+                    f"{answer[cb.safe_to_leave_message]}, best time {cb.best_time or '—'}",
+                )
+            )
         for key, value in rows:
             self.stdout.write(f"  {key:<19} {value}")
         self.stdout.write("  attempts:")

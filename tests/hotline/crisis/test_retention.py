@@ -54,6 +54,7 @@ def test_purge_erases_old_keeps_recent_and_statistics(records):
     result = purge_expired(now=NOW)
     assert result.counts == {
         "callback_numbers": 1,
+        "follow_up_sms": 0,
         "recordings": 1,
         "report_notes": 1,
         "addenda": 1,

@@ -73,13 +73,34 @@ def test_callback_request_kept_while_busy_with_the_callers_consent(
     call = Call.objects.get()
     monkeypatch.setattr(calls, "callback_request_create", locked)
     r = tw(f"/twilio/voice/callback?call={call.pk}", {**call_data(), "Digits": "1"})
-    assert "call you back" in r.content.decode() and "<Record" in r.content.decode()
+    # the caller goes on to the safety questions, then the message
+    assert "call you back" in r.content.decode() and "safe for us" in r.content.decode()
     (entry,) = entries(inbox_dir)
     assert entry["post"] == {"Digits": "1", "From": call_data()["From"]}  # asked for
     assert oct(stat.S_IMODE(os.stat(next(inbox_dir.glob("*.json"))).st_mode)) == "0o600"
     monkeypatch.undo()
     tasks.webhook_inbox_replay()
     assert CallbackRequest.objects.get(call=call).number == call_data()["From"]
+
+
+def test_safety_answer_kept_while_busy_is_replayed_after_its_request(
+    scene, tw, monkeypatch, inbox_dir
+):
+    tw("/twilio/voice/incoming", call_data())
+    call = Call.objects.get()
+    monkeypatch.setattr(calls, "callback_request_create", locked)
+    monkeypatch.setattr(calls, "callback_safety_answer", locked)
+    tw(f"/twilio/voice/callback?call={call.pk}", {**call_data(), "Digits": "1"})
+    r = tw(f"/twilio/voice/callback-safety?call={call.pk}&q=call", {**call_data(), "Digits": "2"})
+    assert "leave you a message" in r.content.decode()  # the caller is not held up
+    assert [e["path"] for e in entries(inbox_dir)] == [
+        "/twilio/voice/callback",
+        "/twilio/voice/callback-safety",
+    ]
+    monkeypatch.undo()
+    assert tasks.webhook_inbox_replay()["replayed"] == 2
+    request = CallbackRequest.objects.get(call=call)
+    assert request.safe_to_call is False and request.follow_ups.get().safe_to_call is False
 
 
 def test_leg_status_kept_while_busy(ringing, tw, monkeypatch, inbox_dir):

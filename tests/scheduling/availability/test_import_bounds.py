@@ -26,7 +26,8 @@ pytestmark = pytest.mark.django_db
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 IMPORT = "/api/v1/me/calendar/import/"
-# What a hostile import may cost: refused in well under a second (measured: a few ms) and
+# What a hostile import may cost: refused in well under a second of this process's CPU
+# (measured: a few ms; CPU rather than wall time, so a busy machine does not fail the test) and
 # with the Python heap growing by less than this (tracemalloc peak over the whole request).
 MEMORY_BOUND = 4 * 1024 * 1024
 
@@ -102,9 +103,9 @@ def upload(data: bytes) -> SimpleUploadedFile:
 def test_hostile_recurrence_refused_within_a_second_and_bounded_memory(amy_api, name):
     data = HOSTILE[name]
     assert len(data) < 50_000  # small files: a few hundred bytes to a few dozen KB
-    started = time.monotonic()
+    started = time.process_time()
     response = amy_api.post(IMPORT, {"file": upload(data)}, format="multipart")
-    took = time.monotonic() - started
+    took = time.process_time() - started
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "invalid" and response.json()["errors"]["file"]
     assert took < 1.0, took
@@ -124,10 +125,10 @@ def test_rule_that_never_matches_costs_little_and_imports_nothing(amy_api):
     data = calendar(
         event("a", "19000101T090000", "19000101T100000", "RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30")
     )
-    started = time.monotonic()
+    started = time.process_time()
     response = amy_api.post(IMPORT, {"file": upload(data)}, format="multipart")
     assert response.status_code == 201 and response.json() == {"imported": 0}
-    assert time.monotonic() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 def test_hostile_import_refused_in_the_users_language(amy_api):
