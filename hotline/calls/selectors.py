@@ -69,7 +69,9 @@ def hotline_with_open_flag(number: str, at: dt.datetime) -> Hotline | None:
     db = connections[DEFAULT_DB_ALIAS]  # the thread's connection, not the proxy
     sql, attnames, converted = _hotline_open_plan(db)
     when = db.ops.adapt_datetimefield_value(at)
-    with db.cursor() as cursor:
+    # On PostgreSQL a prepared statement, planned once per connection (config/postgresql).
+    prepared = getattr(db, "prepared_cursor", None)
+    with prepared() if prepared else db.cursor() as cursor:
         cursor.execute(sql, [Roster.Status.PUBLISHED.value, when, when, number, True])
         row = cursor.fetchone()
     if row is None:
