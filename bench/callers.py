@@ -148,6 +148,7 @@ class Leg:
     timeout: int
     status: str = "ringing"  # ringing, in-progress, ended
     caller: Caller | None = None
+    dial_action: str = ""
 
 
 class Sim:
@@ -365,6 +366,8 @@ class Sim:
             if caller is not None and caller.state == "waiting":
                 caller.state = "talking"
                 leg.caller = caller
+                done = re.search(r'<Dial [^>]*action="([^"]*)"', body)
+                leg.dial_action = done.group(1).replace("&amp;", "&") if done else ""
                 self.at(self.now + caller.talk, "talk_end", sid=sid)
                 return
             self.at(self.now + 1, "leg_final", sid=sid, status="completed")
@@ -377,6 +380,11 @@ class Sim:
     def on_talk_end(self, sid):
         leg = self.legs[sid]
         self.hang_up(leg.caller)
+        if leg.dial_action:
+            # The conference ended with the caller: Twilio asks the volunteer's <Dial>
+            # action for what next (a TwiML request, not a status callback).
+            body = self.post(leg.dial_action, self.leg_data(leg, DialCallStatus="completed"))
+            assert "<Hangup" in body, body
         self.at(self.now, "leg_final", sid=sid, status="completed")
 
     def on_leg_final(self, sid, status):

@@ -56,7 +56,9 @@ def database_from_url(url: str) -> dict:
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            # Django's backend with a health check that needs no round trip while the
+            # connection is in use (config/postgresql/base.py, docs/deployment.md).
+            "ENGINE": "config.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")),
             "USER": unquote(parsed.username or ""),
             "PASSWORD": unquote(parsed.password or ""),
@@ -64,6 +66,8 @@ def database_from_url(url: str) -> dict:
             "PORT": str(parsed.port or ""),
             "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
             "CONN_HEALTH_CHECKS": True,
+            # A kept connection unused for longer than this is checked with a round trip.
+            "PING_AFTER_IDLE": env_int("DATABASE_PING_AFTER_IDLE_MS", 1000) / 1000,
             "OPTIONS": options,
         }
     if parsed.scheme == "sqlite":

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 
+import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.http import HttpResponse, JsonResponse
@@ -67,7 +68,10 @@ class LockWaits:
     and for a webhook a `statement_timeout` too, set only before a statement that can take a
     lock — plain SELECTs never wait on row locks, so a read-only request costs nothing —
     and set again when the value in force is no longer known (a rolled-back transaction or
-    savepoint undoes a SET made inside it).
+    savepoint undoes a SET made inside it). On Django's own (client-side) cursors the SET
+    travels in the same query string as the statement, with a RESET after it (`_around`):
+    no round trip of its own, and nothing left on the connection. Otherwise it is a
+    statement of its own, and `restore` puts the defaults back at the end.
     """
 
     STEP = 0.25  # seconds: the wait in force is lowered when it overshoots the deadline by more
@@ -88,10 +92,55 @@ class LockWaits:
 
     def __call__(self, execute, sql, params, many, context):
         try:
-            self._apply(sql)
+            around = self._around(sql, many, context)
         except Exception:
-            log.debug("could not set the lock wait", exc_info=True)
-        return execute(sql, params, many, context)
+            log.debug("could not bound the lock wait", exc_info=True)
+            around = None
+        if around is None:
+            try:
+                self._apply(sql)
+            except Exception:
+                log.debug("could not set the lock wait", exc_info=True)
+            return execute(sql, params, many, context)
+        before, after = around
+        result = execute(f"{before}{sql.rstrip().rstrip(';')}{after}", params, many, context)
+        context["cursor"].cursor.nextset()  # past set_config's row, to the statement's result
+        return result
+
+    # Statements that may wait on a lock and can share a round trip with their bounds.
+    SHARED = ("INSERT", "UPDATE", "DELETE", "SELECT", "WITH", "MERGE", "LOCK")
+
+    def _around(self, sql: str, many: bool, context) -> tuple[str, str] | None:
+        """PostgreSQL, one statement on a client-side cursor (Django's own): the bounds set
+        in the same round trip as the statement and reset right after it, in one query
+        string, so a webhook's write costs no extra round trips and nothing outlives it. (A
+        query string runs as one transaction: if the statement fails, the SET is undone
+        too.) None where that cannot be done (another database, executemany, server-side
+        binding, a statement that takes no row locks): then `_apply`."""
+        if self.connection.vendor != "postgresql" or many or self.connection.needs_rollback:
+            return None
+        head = sql.lstrip()[:6].upper()
+        if not head.startswith(self.SHARED):
+            return None
+        if head == "SELECT" and " FOR " not in sql.upper():
+            return None  # plain SELECTs never wait on row locks (`_apply` skips them)
+        cursor = getattr(context["cursor"], "cursor", None)
+        if not isinstance(cursor, psycopg.ClientCursor) or cursor.connection._pipeline:
+            return None
+        left = max(self.deadline - time.monotonic(), 0.0)
+        wait = max(int(left * 1000), 1)
+        if self.statement_ms:
+            before = (
+                f"SELECT set_config('lock_timeout', '{wait}ms', false),"
+                f" set_config('statement_timeout', '{self.statement_ms}ms', false);\n"
+            )
+            after = "\n; RESET lock_timeout; RESET statement_timeout"
+        else:
+            before = f"SELECT set_config('lock_timeout', '{wait}ms', false);\n"
+            after = "\n; RESET lock_timeout"
+        # What an earlier `_apply` set is reset by this statement: set it again when needed.
+        self.applied = None
+        return before, after
 
     def _known(self) -> bool:
         if self.applied is None:

@@ -788,8 +788,10 @@ def roster_options(
                 "key": option["key"],
                 "summary": option["summary"],
                 "metrics": _metrics(option["metrics"]),
-                "diff": by_volunteer(option["changes"]),
-                "changes": option["changes"],
+                # A roster with nothing on it yet has no earlier version to change: its
+                # one option (fairest) comes without a list of changes.
+                "diff": by_volunteer(option.get("changes") or []),
+                "changes": option.get("changes") or [],
                 "unfilled": option["unfilled"],
                 "assignments": [
                     [a["shift"], a["volunteer"], a["role"]] for a in option["assignments"]

@@ -78,3 +78,23 @@ class RosterForm(forms.Form):
     def __init__(self, *args, hotlines=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["hotline"].queryset = hotlines
+
+
+class ShiftEditForm(forms.Form):
+    """A shift's times (in its hotline's zone: the view parses them there) and seats, from
+    the coverage board. The service checks the rest (span, roster days, crisis seats)."""
+
+    starts_at = BoundedDateTimeField(
+        label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = BoundedDateTimeField(
+        label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    required_counsellors = forms.IntegerField(label=_("counsellors"), min_value=0, max_value=50)
+    crisis_trained_required = forms.IntegerField(
+        label=_("of the counsellors, crisis-trained"), min_value=0, max_value=50
+    )
+    required_family_educators = forms.IntegerField(
+        label=_("family-education experts"), min_value=0, max_value=50
+    )
+    required_supervisors = forms.IntegerField(label=_("supervisors"), min_value=0, max_value=50)

@@ -176,34 +176,46 @@ def roster_changes_notify(
 def conflicts_notify(*, volunteer, conflicts, now: dt.datetime | None = None) -> int:
     """Tell the coordinators (those with a volunteer record and a phone) that `volunteer`'s
     assignments clash with their time off, windows or deactivation (`conflicts`, from
-    `scheduling.selectors`): one SMS per coordinator per volunteer per change — the dedupe key
-    is made of the clashing assignments and codes, so saving the same change again, or a
-    change that adds no clash, tells nobody twice. Returns the number of SMS queued."""
+    `scheduling.selectors`): each coordinator hears of the clashes on the hotlines they
+    manage (hotline/access.py `hotline_coordinators_q`), in one SMS per volunteer per change —
+    the dedupe key is made of the clashing assignments and codes, so saving the same change
+    again, or a change that adds no clash, tells nobody twice. Returns the number of SMS
+    queued."""
     if not conflicts:
         return 0
     conflicts = sorted(conflicts, key=lambda c: (c.assignment.shift.starts_at, c.assignment.pk))
-    src = ",".join(f"{c.assignment.pk}:{'+'.join(sorted(c.codes))}" for c in conflicts)
-    digest = hashlib.sha256(src.encode()).hexdigest()[:20]
-    roster = conflicts[0].assignment.shift.roster
-    # The coordinators of this line's organisation and those above it (hotline/access.py).
-    coordinators = (
-        Volunteer.objects.filter(is_active=True)
-        .filter(hotline_coordinators_q(roster.hotline))
-        .exclude(pk=volunteer.pk)
-        .distinct()
-        .order_by("pk")
-    )
-    link = site_url(reverse("scheduling:roster-board", args=[roster.pk]))
+    by_hotline: dict[int, list] = defaultdict(list)
+    for c in conflicts:
+        by_hotline[c.assignment.shift.roster.hotline_id].append(c)
+    # Each coordinator's share: the clashes on the hotlines they coordinate, in time order.
+    shares: dict[int, list] = defaultdict(list)
+    people: dict[int, Volunteer] = {}
+    for group in by_hotline.values():
+        hotline = group[0].assignment.shift.roster.hotline
+        for coordinator in (
+            Volunteer.objects.filter(is_active=True)
+            .filter(hotline_coordinators_q(hotline))
+            .exclude(pk=volunteer.pk)
+            .distinct()
+        ):
+            people[coordinator.pk] = coordinator
+            shares[coordinator.pk] += group
     sent = 0
-    for coordinator in coordinators:
+    for pk in sorted(shares):
+        coordinator = people[pk]
+        theirs = sorted(shares[pk], key=lambda c: (c.assignment.shift.starts_at, c.assignment.pk))
+        src = ",".join(f"{c.assignment.pk}:{'+'.join(sorted(c.codes))}" for c in theirs)
+        digest = hashlib.sha256(src.encode()).hexdigest()[:20]
+        roster = theirs[0].assignment.shift.roster
+        link = site_url(reverse("scheduling:roster-board", args=[roster.pk]))
         with translation.override(coordinator.language):
             lines = [
                 _("%(shift)s — %(reason)s")
                 % {"shift": shift_words(c.assignment), "reason": c.violations[0].message}
-                for c in conflicts[:MAX_LINES]
+                for c in theirs[:MAX_LINES]
             ]
-            if len(conflicts) > MAX_LINES:
-                lines.append(_("…and %(count)d more.") % {"count": len(conflicts) - MAX_LINES})
+            if len(theirs) > MAX_LINES:
+                lines.append(_("…and %(count)d more.") % {"count": len(theirs) - MAX_LINES})
             body = "\n".join(
                 [
                     _("%(name)s can no longer keep these shifts:")

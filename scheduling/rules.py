@@ -55,6 +55,23 @@ def occupying_q(view: str = PLANNED, prefix: str = "") -> Q:
     )
 
 
+def _near_q(view: str, lo: dt.datetime, hi: dt.datetime, prefix: str = "shift__") -> Q:
+    """Assignments whose shift reaches into lo..hi: as published, or in the PLANNED view
+    also where a staged shift edit moves it (Shift.pending_starts_at/pending_ends_at)."""
+    live = Q(**{f"{prefix}ends_at__gt": lo, f"{prefix}starts_at__lt": hi})
+    if view == LIVE:
+        return live
+    moved = Q(**{f"{prefix}pending_starts_at__isnull": False}) | Q(
+        **{f"{prefix}pending_ends_at__isnull": False}
+    )
+    return live | moved
+
+
+def as_viewed(shift: Shift, view: str) -> Shift:
+    """The shift as `view` sees it: as published (LIVE) or with its staged edit (PLANNED)."""
+    return shift.planned() if view == PLANNED else shift
+
+
 ALL_CODES = (ROLE, CRISIS_TRAINING, OVERLAP, REST, WEEKLY_LIMIT, UNAVAILABLE, TIME_OFF, CAPACITY)
 # Only these may be set aside by a coordinator, with a recorded reason.
 OVERRIDABLE = frozenset({UNAVAILABLE, TIME_OFF})
@@ -211,10 +228,7 @@ def volunteers_facts(
         Assignment.objects.none()
         if not with_assignments
         else Assignment.objects.filter(
-            occupying_q(view),
-            volunteer_id__in=ids,
-            shift__ends_at__gt=lo,
-            shift__starts_at__lt=hi,
+            occupying_q(view), _near_q(view, lo, hi), volunteer_id__in=ids
         )
         .select_related("shift__roster__hotline")
         .order_by("shift__starts_at", "id")
@@ -266,6 +280,7 @@ def check_assignment(
     Runs a fixed number of queries (four, with `shift.roster.hotline` loaded) whatever the
     roster size.
     """
+    shift = as_viewed(shift, view)  # a staged edit of the shift counts in the planned roster
     hotline = shift.roster.hotline
     tz = hotline.tz
     name = volunteer.display_name
@@ -328,26 +343,19 @@ def check_assignment(
     hi = max(week_end, shift.ends_at + rest)
     if facts is None:
         others = (
-            Assignment.objects.filter(
-                occupying_q(view),
-                volunteer=volunteer,
-                shift__ends_at__gt=lo,
-                shift__starts_at__lt=hi,
-            )
+            Assignment.objects.filter(occupying_q(view), _near_q(view, lo, hi), volunteer=volunteer)
             .exclude(pk=ignore_id)
             .select_related("shift__roster__hotline")
             .order_by("shift__starts_at")
         )
     else:
-        others = [
-            a
-            for a in facts.assignments
-            if a.pk != ignore_id and a.shift.ends_at > lo and a.shift.starts_at < hi
-        ]
+        others = [a for a in facts.assignments if a.pk != ignore_id]
     in_week = 0
     overlap_hit = rest_hit = None
     for other in others:
-        o = other.shift
+        o = as_viewed(other.shift, view)
+        if not (o.ends_at > lo and o.starts_at < hi):
+            continue
         if week_start <= o.starts_at < week_end:
             in_week += 1
         gap = gap_between(shift.starts_at, shift.ends_at, o.starts_at, o.ends_at)

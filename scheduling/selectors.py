@@ -10,10 +10,12 @@ from django.db.models import Count, Q, QuerySet
 
 from hotline.access import is_coordinator, managed_hotlines_q
 from hotline.models import ROLE_FLAG, Hotline, Role, Volunteer
-from scheduling.models import Assignment, Roster, Shift
+from scheduling.models import PENDING_REQUIREMENT_FIELDS, Assignment, Roster, Shift
 from scheduling.rules import (
     LIVE,
     PLANNED,
+    Violation,
+    as_viewed,
     check_assignment,
     local_week_bounds,
     occupying_q,
@@ -168,7 +170,11 @@ class Cell:
     @property
     def changed(self) -> bool:
         """The cell has staged changes (pending publication)."""
-        return bool(self.removed) or any(a.status == Assignment.Status.PENDING for a in self.people)
+        return (
+            bool(self.removed)
+            or self.shift.has_pending_edit
+            or any(a.status == Assignment.Status.PENDING for a in self.people)
+        )
 
     @property
     def shift(self) -> Shift:
@@ -218,7 +224,7 @@ def board_week(roster: Roster, monday: dt.date) -> dict:
     planned = [a for group in assignments.values() for a in group]
     for a in planned:
         a.shift = by_id[a.shift_id]
-    clashes = {c.assignment.pk: c.reason for c in assignments_conflicts(planned)}
+    clashes = {c.assignment.pk: c.reason for c in assignments_conflicts(planned, PLANNED)}
 
     cells: dict[tuple[dt.date, tuple[dt.time, dt.time]], list[Cell]] = defaultdict(list)
     slots: set[tuple[dt.time, dt.time]] = set()
@@ -277,7 +283,8 @@ def shift_candidates(
         .exclude(pk__in={a.volunteer_id for a in on_shift})
         .order_by("display_name", "id")
     )
-    facts = volunteers_facts(volunteers, starts_at=shift.starts_at, ends_at=shift.ends_at)
+    planned = shift.planned()
+    facts = volunteers_facts(volunteers, starts_at=planned.starts_at, ends_at=planned.ends_at)
     groups = []
     for role in ROLE_FLAG:
         required = shift.required(role)
@@ -336,13 +343,96 @@ class VolunteerChanges:
     moved: list[tuple[Assignment, Assignment]] = field(default_factory=list)  # (from, to)
 
 
+@dataclass
+class ShiftEdit:
+    """A staged edit of a published shift: `shift` as published, `planned` as it will be,
+    and the assignments on it that would break a rule at the new times or seats (`problems`:
+    (assignment, [Violation]) pairs, from the rule layer; codes a coordinator set aside when
+    making the assignment left out)."""
+
+    shift: Shift
+    planned: Shift
+    problems: list[tuple[Assignment, list[Violation]]] = field(default_factory=list)
+
+    @property
+    def times_changed(self) -> bool:
+        return (self.shift.starts_at, self.shift.ends_at) != (
+            self.planned.starts_at,
+            self.planned.ends_at,
+        )
+
+    @property
+    def seats(self) -> list[dict]:
+        """Each requirement that changes: {"field", "label", "before", "after"}."""
+        rows = []
+        for name in PENDING_REQUIREMENT_FIELDS:
+            before, after = getattr(self.shift, name), getattr(self.planned, name)
+            if before != after:
+                label = Shift._meta.get_field(name).verbose_name
+                rows.append({"field": name, "label": label, "before": before, "after": after})
+        return rows
+
+    @property
+    def blocking(self) -> list[Violation]:
+        """The problems nobody may override: publishing refuses while any is left."""
+        return [v for _a, found in self.problems for v in found if not v.overridable]
+
+
+def shift_edit_problems(
+    shift: Shift, *, ignore_overridden: bool = True
+) -> list[tuple[Assignment, list[Violation]]]:
+    """The assignments on `shift` as planned that its staged edit would make break a rule
+    (`check_assignment` at the planned times and seats, against the planned roster). One
+    query, then the rule layer's four per assignment."""
+    planned = shift.planned()
+    found = []
+    for a in (
+        Assignment.objects.filter(occupying_q(PLANNED), shift_id=shift.pk)
+        .select_related("volunteer")
+        .order_by("role", "volunteer__display_name", "id")
+    ):
+        violations = check_assignment(
+            shift=planned, volunteer=a.volunteer, role=a.role, ignore=a, view=PLANNED
+        )
+        if ignore_overridden:
+            skip = set(a.overridden_rules or ())
+            violations = [v for v in violations if v.code not in skip]
+        if violations:
+            a.shift = shift
+            found.append((a, violations))
+    return found
+
+
+def roster_shift_edits(roster: Roster) -> list[ShiftEdit]:
+    """The roster's shifts with a staged edit, in time order, with the rule problems it
+    would bring (`shift_edit_problems`)."""
+    edited = (
+        Shift.objects.filter(roster=roster)
+        .filter(
+            Q(pending_starts_at__isnull=False)
+            | Q(pending_ends_at__isnull=False)
+            | ~Q(pending_requirements={})
+        )
+        .order_by("starts_at", "id")
+    )
+    edits = []
+    for shift in edited:
+        shift.roster = roster
+        edits.append(
+            ShiftEdit(shift=shift, planned=shift.planned(), problems=shift_edit_problems(shift))
+        )
+    return edits
+
+
 def roster_pending_changes(roster: Roster) -> dict:
     """The staged changes of a roster, per volunteer: added, removed and moved (a removal and
     an addition of one volunteer, paired in time order; a role change on one shift is a
-    move too). One query.
+    move too). One query for the seats.
 
     Returns {"volunteers": [VolunteerChanges], "added": n, "removed": n, "moved": n,
-    "total": n} — the counts are of the lines shown (a move counts once).
+    "shifts": [ShiftEdit], "shift_problems": n, "total": n} — the counts are of the lines
+    shown (a move counts once, a shift edit once). A query per shift edit, plus the rule
+    layer's for each assignment on an edited shift.
     """
     rows = (
         Assignment.objects.filter(shift__roster=roster)
@@ -362,12 +452,15 @@ def roster_pending_changes(roster: Roster) -> dict:
     added = sum(len(e.added) for e in listed)
     removed = sum(len(e.removed) for e in listed)
     moved = sum(len(e.moved) for e in listed)
+    shifts = roster_shift_edits(roster)
     return {
         "volunteers": listed,
         "added": added,
         "removed": removed,
         "moved": moved,
-        "total": added + removed + moved,
+        "shifts": shifts,
+        "shift_problems": sum(len(e.problems) for e in shifts),
+        "total": added + removed + moved + len(shifts),
     }
 
 
@@ -388,23 +481,25 @@ class Conflict:
         return " ".join(v.message for v in self.violations)
 
 
-def assignments_conflicts(assignments: list[Assignment]) -> list[Conflict]:
+def assignments_conflicts(assignments: list[Assignment], view: str = LIVE) -> list[Conflict]:
     """The assignments (shift, roster, hotline and volunteer loaded) that clash with their
-    volunteer's time off, weekly windows or deactivation, by the rule layer's codes. Two
-    queries however many (none for none)."""
+    volunteer's time off, weekly windows or deactivation, by the rule layer's codes; in the
+    PLANNED `view` a shift with a staged edit is judged at its new times. Two queries however
+    many (none for none)."""
     if not assignments:
         return []
     volunteers = {a.volunteer_id: a.volunteer for a in assignments}
+    shifts = {a.pk: as_viewed(a.shift, view) for a in assignments}
     facts = volunteers_facts(
         volunteers.values(),
-        starts_at=min(a.shift.starts_at for a in assignments),
-        ends_at=max(a.shift.ends_at for a in assignments),
+        starts_at=min(s.starts_at for s in shifts.values()),
+        ends_at=max(s.ends_at for s in shifts.values()),
         with_assignments=False,
     )
     found = []
     for a in assignments:
         violations = standing_violations(
-            shift=a.shift,
+            shift=shifts[a.pk],
             volunteer=a.volunteer,
             facts=facts[a.volunteer_id],
             overridden=a.overridden_rules or (),
@@ -424,7 +519,7 @@ def roster_conflicts(roster: Roster, *, now: dt.datetime) -> list[Conflict]:
         .select_related("shift__roster__hotline", "volunteer")
         .order_by("shift__starts_at", "id")
     )
-    return assignments_conflicts(rows)
+    return assignments_conflicts(rows, PLANNED)
 
 
 def volunteer_conflicts(volunteer: Volunteer, *, now: dt.datetime) -> list[Conflict]:

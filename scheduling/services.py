@@ -16,8 +16,16 @@ from hotline import stamps
 from hotline.access import can_override_rules
 from hotline.models import Hotline, Volunteer
 from scheduling import holidays, rules
-from scheduling.models import Assignment, Roster, Shift, ShiftPattern, SwapRequest
+from scheduling.models import (
+    PENDING_REQUIREMENT_FIELDS,
+    Assignment,
+    Roster,
+    Shift,
+    ShiftPattern,
+    SwapRequest,
+)
 from scheduling.rules import PLANNED, RuleViolation, Violation
+from scheduling.selectors import shift_edit_problems
 
 # How a change to an assignment takes effect (docs/roster-changes.md).
 DIRECT = "direct"  # a draft roster: nobody sees it yet
@@ -395,18 +403,56 @@ def shift_move_check(*, shift: Shift, roster: Roster | None) -> None:
         raise ValidationError({"roster": [_("A shift cannot move to another roster.")]})
 
 
+SHIFT_TIME_FIELDS = ("starts_at", "ends_at")
+
+
+def shift_edit_mode(*, shift: Shift, changes: dict, now: dt.datetime | None = None) -> str:
+    """How an edit of `shift` (times, seats) takes effect: DIRECT on a draft roster; URGENT
+    when the shift starts within the freeze window, or the edit would make it; STAGED
+    otherwise (pending until the roster's changes are published)."""
+    if not shift.roster.is_published:
+        return DIRECT
+    now = now or timezone.now()
+    new_start = changes.get("starts_at") or shift.starts_at
+    if is_frozen(shift, now=now) or new_start < now + dt.timedelta(hours=freeze_hours()):
+        return URGENT
+    return STAGED
+
+
 @transaction.atomic
-def shift_update(*, shift: Shift, by=None, **changes) -> Shift:
-    """Change a shift's times or requirements, refusing changes that break a rule for the
-    volunteers already on it (their assignments are checked again against the new shift)."""
+def shift_update(*, shift: Shift, by=None, now: dt.datetime | None = None, **changes) -> Shift:
+    """Change a shift's times or requirements (seats per role).
+
+    On a draft roster, and for an urgent change (a published shift starting within
+    ROSTER_FREEZE_HOURS), the change applies at once, refusing changes that break a rule
+    nobody may override for the volunteers already on it; an urgent change tells those
+    volunteers straight away (through the outbox). On a published roster otherwise the edit
+    is staged (`Shift.pending_*`): volunteers, feeds, reminders and call routing keep the
+    published shift until `roster_publish`; the rule problems it would bring show in the
+    pending diff (`selectors.roster_shift_edits`) and nobody-may-override ones refuse the
+    publish. The returned shift's `change_mode` says which."""
     roster = changes.pop("roster", None)
     shift = _lock_shift(shift.pk)  # as stored: the caller's copy may carry the change already
     shift_move_check(shift=shift, roster=roster)
+    unknown = set(changes) - {*SHIFT_TIME_FIELDS, *PENDING_REQUIREMENT_FIELDS}
+    if unknown:
+        raise TypeError(f"not a shift field: {', '.join(sorted(unknown))}")
+    mode = shift_edit_mode(shift=shift, changes=changes, now=now)
+    if mode == STAGED:
+        return _shift_edit_stage(shift, changes)
     timing_changed = any(
-        k in changes and changes[k] != getattr(shift, k) for k in ("starts_at", "ends_at")
+        k in changes and changes[k] != getattr(shift, k) for k in SHIFT_TIME_FIELDS
     )
     for field, value in changes.items():
         setattr(shift, field, value)
+    # What is applied now is no longer pending (a staged edit of the other fields stays).
+    if "starts_at" in changes:
+        shift.pending_starts_at = None
+    if "ends_at" in changes:
+        shift.pending_ends_at = None
+    shift.pending_requirements = {
+        k: v for k, v in (shift.pending_requirements or {}).items() if k not in changes
+    }
     shift.full_clean()
     shift.save()
     # Only the rules a coordinator cannot override refuse the change: the coordinator is
@@ -419,7 +465,63 @@ def shift_update(*, shift: Shift, by=None, **changes) -> Shift:
             sequence=F("sequence") + 1, updated_at=timezone.now()
         )
     _shift_feeds_changed(shift)
+    if mode == URGENT and timing_changed:
+        on_shift = shift.assignments.filter(status=Assignment.Status.ACTIVE).values_list(
+            "volunteer_id", flat=True
+        )
+        _tell_now(shift, list(on_shift), now=now)
+    shift.change_mode = mode
     return shift
+
+
+def _shift_edit_stage(shift: Shift, changes: dict) -> Shift:
+    """Record `changes` as the shift's staged edit (merged with one already staged; a value
+    back to the published one is no longer a change). Checked as the model checks a shift
+    (span, in its roster, seats); rule problems for the volunteers on it are shown, not
+    refused, here: the coordinator may move them before publishing."""
+    staged = shift.pending_requirements or {}
+    planned = Shift(  # the shift as planned so far, unsaved
+        pk=shift.pk,
+        roster=shift.roster,
+        pattern_id=shift.pattern_id,
+        starts_at=shift.pending_starts_at or shift.starts_at,
+        ends_at=shift.pending_ends_at or shift.ends_at,
+        **{name: staged.get(name, getattr(shift, name)) for name in PENDING_REQUIREMENT_FIELDS},
+    )
+    for field, value in changes.items():
+        setattr(planned, field, value)
+    planned.full_clean(exclude=["pattern"], validate_unique=False)
+    shift.pending_starts_at = planned.starts_at if planned.starts_at != shift.starts_at else None
+    shift.pending_ends_at = planned.ends_at if planned.ends_at != shift.ends_at else None
+    shift.pending_requirements = {
+        name: getattr(planned, name)
+        for name in PENDING_REQUIREMENT_FIELDS
+        if getattr(planned, name) != getattr(shift, name)
+    }
+    shift.save(
+        update_fields=["pending_starts_at", "pending_ends_at", "pending_requirements", "updated_at"]
+    )
+    shift.change_mode = STAGED
+    return shift
+
+
+def _shift_edits_apply(shifts: list[Shift], *, now: dt.datetime) -> None:
+    """Make the staged edits of `shifts` (locked) the published shifts: the volunteers on a
+    shift whose times change get a raised sequence, so `roster_changes_notify` tells them
+    (and their calendar apps take the new version); a change of seats alone tells nobody."""
+    for shift in shifts:
+        planned = shift.planned()
+        timing_changed = (planned.starts_at, planned.ends_at) != (shift.starts_at, shift.ends_at)
+        shift.starts_at, shift.ends_at = planned.starts_at, planned.ends_at
+        for name in PENDING_REQUIREMENT_FIELDS:
+            setattr(shift, name, getattr(planned, name))
+        shift.pending_starts_at = shift.pending_ends_at = None
+        shift.pending_requirements = {}
+        shift.save()
+        if timing_changed:
+            shift.assignments.filter(status=Assignment.Status.ACTIVE).update(
+                sequence=F("sequence") + 1, updated_at=now
+            )
 
 
 MAX_PATTERN_DAYS = 400
@@ -551,6 +653,12 @@ def shift_delete(*, shift: Shift, by=None) -> None:
 
 
 STAGED_Q = Q(status=Assignment.Status.PENDING) | Q(pending_cancel=True)
+# Shifts with a staged edit (new times or seats).
+EDITED_Q = (
+    Q(pending_starts_at__isnull=False)
+    | Q(pending_ends_at__isnull=False)
+    | ~Q(pending_requirements={})
+)
 
 
 def _staged_swaps_reopen(assignment_ids: list[int]) -> None:
@@ -572,7 +680,8 @@ def roster_publish(*, roster: Roster, by=None, now: dt.datetime | None = None) -
     One transaction: every staged addition is checked again against the roster as it will
     be (the rules nobody may override); a refusal (RuleViolation) or any failure leaves the
     roster, its staged changes and the outbox as they were. The returned roster's
-    `published_changes` counts what was applied ({"added", "removed"}).
+    `published_changes` counts what was applied ({"added", "removed", "shifts"}: staged shift
+    edits, whose new times tell the volunteers on those shifts).
     """
     from scheduling.notify import roster_changes_notify
 
@@ -585,10 +694,15 @@ def roster_publish(*, roster: Roster, by=None, now: dt.datetime | None = None) -
                 "shift_id", flat=True
             )
         )
+        | set(Shift.objects.filter(EDITED_Q, roster=roster).values_list("pk", flat=True))
     )
-    list(
-        Shift.objects.select_for_update(of=("self",)).filter(pk__in=staged_shift_ids).order_by("pk")
+    locked_shifts = list(
+        Shift.objects.select_for_update(of=("self",))
+        .select_related("roster__hotline")
+        .filter(pk__in=staged_shift_ids)
+        .order_by("pk")
     )
+    edited = [s for s in locked_shifts if s.has_pending_edit]
     staged = list(
         Assignment.objects.filter(STAGED_Q, shift__roster=roster)
         .select_related("shift__roster__hotline", "volunteer")
@@ -607,9 +721,15 @@ def roster_publish(*, roster: Roster, by=None, now: dt.datetime | None = None) -
             shift=a.shift, volunteer=a.volunteer, role=a.role, ignore=a, view=PLANNED
         )
         problems += [v for v in violations if not v.overridable]
+    # A staged shift edit must suit everyone on the shift as planned (its new times and
+    # seats; the rules nobody may override). `shift_edit_problems` is the pending diff's.
+    for shift in edited:
+        for _a, violations in shift_edit_problems(shift, ignore_overridden=False):
+            problems += [v for v in violations if not v.overridable]
     if problems:
         raise RuleViolation(problems)
     now = now or timezone.now()
+    _shift_edits_apply(edited, now=now)
     for a in removals:
         if a.status == Assignment.Status.ACTIVE:
             a.status = Assignment.Status.CANCELLED
@@ -634,7 +754,11 @@ def roster_publish(*, roster: Roster, by=None, now: dt.datetime | None = None) -
     roster.published_at = now
     roster.save(update_fields=["status", "published_at", "updated_at"])
     roster_changes_notify(roster=roster, now=now)
-    roster.published_changes = {"added": len(additions), "removed": len(removals)}
+    roster.published_changes = {
+        "added": len(additions),
+        "removed": len(removals),
+        "shifts": len(edited),
+    }
     _roster_feeds_changed(roster)
     return roster
 
@@ -657,7 +781,8 @@ def roster_update(*, roster: Roster, **changes) -> Roster:
 @transaction.atomic
 def roster_changes_discard(*, roster: Roster, by=None) -> dict[str, int]:
     """Take back every staged change of the roster: staged additions go, staged removals
-    are kept. Nobody is told (nobody saw them). Returns {"added", "removed"} taken back."""
+    are kept, staged shift edits are dropped. Nobody is told (nobody saw them). Returns
+    {"added", "removed", "shifts"} taken back."""
     roster = Roster.objects.select_for_update().get(pk=roster.pk)
     additions = list(
         Assignment.objects.filter(shift__roster=roster, status=Assignment.Status.PENDING)
@@ -669,4 +794,10 @@ def roster_changes_discard(*, roster: Roster, by=None) -> dict[str, int]:
     removed = Assignment.objects.filter(shift__roster=roster, pending_cancel=True).update(
         pending_cancel=False, pending_reason={}, updated_at=timezone.now()
     )
-    return {"added": len(additions), "removed": removed}
+    shifts = Shift.objects.filter(EDITED_Q, roster=roster).update(
+        pending_starts_at=None,
+        pending_ends_at=None,
+        pending_requirements={},
+        updated_at=timezone.now(),
+    )
+    return {"added": len(additions), "removed": removed, "shifts": shifts}

@@ -45,6 +45,11 @@ urlpatterns = [
         board.lock,
         name="roster-board-lock",
     ),
+    path(
+        "rosters/<int:pk>/board/shifts/<int:shift_id>/edit/",
+        board.shift_edit,
+        name="roster-board-shift-edit",
+    ),
     path("rosters/<int:pk>/board/autofill/", board.autofill, name="roster-board-autofill"),
     path(
         "rosters/<int:pk>/board/autofill/<int:run_id>/status/",

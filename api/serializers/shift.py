@@ -57,15 +57,76 @@ class RequirementsField(serializers.Field):
         return result
 
 
+def planned_shift_data(shift: Shift) -> dict | None:
+    """A shift's staged edit as the API shows it (None when there is none): the shift as it
+    will be once its roster's changes are published, times in the hotline's zone."""
+    if not shift.has_pending_edit:
+        return None
+    planned = shift.planned()
+    tz = shift.roster.hotline.tz
+    return {
+        "starts_at": planned.starts_at.astimezone(tz).isoformat(),
+        "ends_at": planned.ends_at.astimezone(tz).isoformat(),
+        "requirements": planned.requirements,
+        "crisis_trained_required": planned.crisis_trained_required,
+    }
+
+
+PLANNED_SHIFT_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "description": (
+        "The staged edit of a published shift, pending publication (null: none): the shift "
+        "as it will be. Volunteers, feeds, reminders and call routing see the fields above."
+    ),
+    "properties": {
+        "starts_at": {"type": "string", "format": "date-time"},
+        "ends_at": {"type": "string", "format": "date-time"},
+        "requirements": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "crisis_trained_required": {"type": "integer"},
+    },
+}
+
+
+@extend_schema_field(PLANNED_SHIFT_SCHEMA)
+class PendingEditField(serializers.Field):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        return instance
+
+    def to_representation(self, shift):
+        return planned_shift_data(shift)
+
+
 class ShiftSerializer(ManagedChoicesMixin, serializers.ModelSerializer):
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
     requirements = RequirementsField()
     crisis_trained_required = serializers.IntegerField(min_value=0, max_value=MAX_SEATS, default=0)
+    pending = PendingEditField()
+    change_mode = serializers.SerializerMethodField(
+        help_text="After a write: direct (draft roster), staged (pending publication) or urgent "
+        "(within the freeze window: applied now, volunteers told); null on reads."
+    )
 
     class Meta:
         model = Shift
-        fields = ["id", "roster", "starts_at", "ends_at", "requirements", "crisis_trained_required"]
+        fields = [
+            "id",
+            "roster",
+            "starts_at",
+            "ends_at",
+            "requirements",
+            "crisis_trained_required",
+            "pending",
+            "change_mode",
+        ]
+
+    def get_change_mode(self, instance) -> str | None:
+        return getattr(instance, "change_mode", None)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, renderers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from api.filters import BoundedIsoDateTimeFilter
@@ -31,6 +32,7 @@ from hotline.calls.selectors import (
     with_recording_flag,
 )
 from hotline.models import Call, CallbackRequest
+from hotline.paging import BoundedPaginator
 
 
 class RecordingGone(exceptions.APIException):
@@ -67,6 +69,17 @@ class CallFilter(django_filters.FilterSet):
         fields = ["hotline", "outcome", "category", "answered_by"]
 
 
+class CallPagination(PageNumberPagination):
+    """Pages whose cost does not grow with the years of calls (hotline/paging.py): `count`
+    stops at 10,000 (a date filter reaches older calls); `rows` adds the annotations to the
+    page's calls only."""
+
+    rows = None
+
+    def django_paginator_class(self, queryset, page_size):
+        return BoundedPaginator(queryset, page_size, rows=self.rows)
+
+
 class CallViewSet(viewsets.ReadOnlyModelViewSet):
     """Coordinators see every call, supervisors the calls of their hotlines, a volunteer
     only the calls they answered."""
@@ -76,9 +89,21 @@ class CallViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = CallFilter
     queryset = Call.objects.none()  # for the schema only
 
+    pagination_class = CallPagination
+
     def get_queryset(self):
-        user = self.request.user
-        return with_recording_flag(with_earlier_calls(calls_visible_to(user)), user)
+        if self.action == "list":  # the page's rows get their annotations (CallPagination)
+            return calls_visible_to(self.request.user)
+        return self.annotated(calls_visible_to(self.request.user))
+
+    def annotated(self, calls):
+        return with_recording_flag(with_earlier_calls(calls), self.request.user)
+
+    def paginate_queryset(self, queryset):
+        self.paginator.rows = lambda page_calls: self.annotated(
+            page_calls.select_related("hotline", "answered_by")
+        )
+        return super().paginate_queryset(queryset)
 
     @extend_schema(
         responses={

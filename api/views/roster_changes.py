@@ -41,7 +41,10 @@ class RosterChangeActions:
         description=(
             "Changes made to a published roster wait here until a coordinator publishes them: "
             "per volunteer, the seats added, removed and moved (a removal and an addition of "
-            "one volunteer). Volunteers, calendar feeds, reminders and call routing do not "
+            "one volunteer); and `shifts`, the staged edits of shifts (new times or seats, "
+            "`before` and `after`) with the assignments they would make break a rule "
+            "(`problems`, the rule layer's codes; `blocking` ones refuse the publish). "
+            "Volunteers, calendar feeds, reminders and call routing do not "
             "see them. Changes to shifts starting within `freeze_hours` are urgent: they take "
             "effect at once and are never staged."
         ),
@@ -58,9 +61,10 @@ class RosterChangeActions:
         summary="Publish the roster and its staged changes",
         description=(
             "Applies every staged change in one transaction and SMSes only the volunteers "
-            "whose shifts changed (a first publish tells everyone on the roster). If a rule "
-            "nobody may override now refuses a staged addition, nothing is applied: 409 with "
-            "the violations."
+            "whose shifts changed (a first publish tells everyone on the roster; a shift's "
+            "new times tell the volunteers on it, new seats alone nobody). If a rule "
+            "nobody may override now refuses a staged addition or shift edit, nothing is "
+            "applied: 409 with the violations."
         ),
     )
     @action(detail=True, methods=["post"], permission_classes=[IsCoordinator])

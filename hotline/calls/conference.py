@@ -54,7 +54,14 @@ def supervisor_for(*, call: Call, now: dt.datetime) -> Volunteer | None:
 
 
 def call_join(
-    *, call: Call, volunteer: Volunteer | None, mode: str, by, now: dt.datetime, why: str
+    *,
+    call: Call,
+    volunteer: Volunteer | None,
+    mode: str,
+    by,
+    now: dt.datetime,
+    why: str,
+    transfer: bool = False,
 ) -> CallJoin:
     """Dial `volunteer` into the live `call`'s conference in `mode` (listen / speak).
     Logged on the call (CallJoin) and in the audit log. Raises JoinRefused."""
@@ -69,7 +76,12 @@ def call_join(
     except ValidationError:
         raise JoinRefused(_("The supervisor's phone number cannot be dialled.")) from None
     join = CallJoin.objects.create(
-        call=call, volunteer=volunteer, mode=mode, requested_by=by, requested_at=now
+        call=call,
+        volunteer=volunteer,
+        mode=mode,
+        requested_by=by,
+        requested_at=now,
+        transfer=transfer,
     )
     audit_record(
         actor=by,
@@ -87,7 +99,7 @@ def call_join(
             timeout=call.hotline.ring_timeout,
         )
     except twilio_api.DialError as exc:
-        CallJoin.objects.filter(pk=join.pk).update(error=str(exc)[:500])
+        CallJoin.objects.filter(pk=join.pk).update(error=str(exc)[:500], ended_at=now)
         log.warning("call %s: dialling supervisor %s failed: %s", call.pk, volunteer.pk, exc)
         raise JoinRefused(_("The supervisor's phone could not be dialled.")) from exc
     CallJoin.objects.filter(pk=join.pk).update(leg_sid=sid)
@@ -95,8 +107,237 @@ def call_join(
     return join
 
 
+def join_for(*, join_id: int) -> CallJoin | None:
+    return CallJoin.objects.select_related("call__hotline", "volunteer").filter(pk=join_id).first()
+
+
 def join_answered(*, join_id: int, now: dt.datetime) -> CallJoin | None:
     """The joining supervisor's phone was answered: they enter the conference now (the
     first answer is the time recorded)."""
     CallJoin.objects.filter(Q(pk=join_id), Q(joined_at__isnull=True)).update(joined_at=now)
     return CallJoin.objects.select_related("call__hotline", "volunteer").filter(pk=join_id).first()
+
+
+# --- the volunteer's key sequence and the warm transfer ----------------------------------------
+#
+# The volunteer joins the conference with `<Dial hangupOnStar="true">` and
+# `endConferenceOnExit="false"` (a `<Conference>` hears no keys): pressing * takes them out
+# of the conference and Twilio asks the Dial's action (`voice/dial-done`), which puts the
+# caller on hold (the Participant resource's `hold`, hearing `voice/transfer-hold`) and asks
+# for a key (`voice/transfer-key`): 9 brings in the supervisor on shift, the caller still on
+# hold while they talk; once the supervisor is there, * then 1 hands the call over (the
+# volunteer leaves; the supervisor's leaving now ends the conference) and * then 0 (or no
+# key) goes back to the caller, off hold. The caller is never left behind: a supervisor who
+# does not answer takes the caller off hold and the volunteer hears so; the caller's hold
+# loop does the same once the ring time passed, should that status callback be lost.
+
+TRANSFER_GRACE = dt.timedelta(seconds=10)
+
+
+def _participant(call: Call, leg_sid: str, **changes) -> bool:
+    conference_sid = twilio_api.conference_sid(call.queue_name)
+    if not conference_sid or not leg_sid:
+        return False
+    return twilio_api.participant_update(conference_sid, leg_sid, **changes)
+
+
+def caller_hold(call: Call, on: bool) -> bool:
+    """Put the caller of `call` on hold in its conference (hearing `voice/transfer-hold`),
+    or take them off hold."""
+    if on:
+        return _participant(
+            call,
+            call.call_sid,
+            hold=True,
+            hold_url=_url(call, "twilio:voice-transfer-hold", call=call.pk),
+            hold_method="POST",
+        )
+    return _participant(call, call.call_sid, hold=False)
+
+
+def open_transfer(call: Call) -> CallJoin | None:
+    """The call's warm transfer under way: asked for, not handed over, its leg not ended."""
+    return (
+        CallJoin.objects.select_related("volunteer")
+        .filter(call=call, transfer=True, handed_over_at__isnull=True, ended_at__isnull=True)
+        .order_by("-requested_at", "-id")
+        .first()
+    )
+
+
+def on_the_call(attempt: CallAttempt) -> bool:
+    """Whether `attempt` is the live volunteer of a live call (accepted, not ended)."""
+    return (
+        attempt.result == CallAttempt.Result.ACCEPTED
+        and attempt.ended_at is None
+        and attempt.call.state == Call.State.CONNECTED
+    )
+
+
+def volunteer_star(*, attempt: CallAttempt, now: dt.datetime) -> CallJoin | None | bool:
+    """The volunteer pressed * (their `<Dial>` ended while the call is live): the caller
+    goes on hold while the volunteer chooses. False when this is not the volunteer on a
+    live call; else the transfer under way, if any (None)."""
+    attempt.refresh_from_db(fields=["result", "ended_at"])
+    if not on_the_call(attempt):
+        return False
+    caller_hold(attempt.call, True)
+    return open_transfer(attempt.call)
+
+
+def transfer_key(*, attempt: CallAttempt, digits: str, now: dt.datetime) -> tuple[str, object]:
+    """The volunteer's choice after *. Returns (what happened, detail):
+    ("calling", join), ("refused", message), ("handed_over", join), ("back", join or None),
+    ("gone", None: the call is over)."""
+    call = attempt.call
+    attempt.refresh_from_db(fields=["result", "ended_at"])
+    call.refresh_from_db(fields=["state"])
+    if not on_the_call(attempt):
+        return "gone", None
+    key = (digits or "").strip()[:1]
+    transfer = open_transfer(call)
+    if key == "9" and transfer is None:
+        try:
+            join = call_join(
+                call=call,
+                volunteer=supervisor_for(call=call, now=now),
+                mode=CallJoin.Mode.SPEAK,
+                by=attempt.volunteer.user,
+                now=now,
+                why="volunteer_key",
+                transfer=True,
+            )
+        except JoinRefused as exc:
+            caller_hold(call, False)
+            return "refused", exc.message
+        return "calling", join
+    if key == "1" and transfer is not None and transfer.joined_at is not None:
+        hand_over(transfer=transfer, attempt=attempt, now=now)
+        return "handed_over", transfer
+    caller_hold(call, False)
+    return "back", transfer
+
+
+def hand_over(*, transfer: CallJoin, attempt: CallAttempt, now: dt.datetime) -> None:
+    """The volunteer leaves the caller with the supervisor who joined: the caller comes off
+    hold, the supervisor's leaving now ends the conference, the volunteer is free."""
+    call = attempt.call
+    done = CallJoin.objects.filter(pk=transfer.pk, handed_over_at__isnull=True).update(
+        handed_over_at=now
+    )
+    if not done:
+        return
+    CallAttempt.objects.filter(pk=attempt.pk, ended_at__isnull=True).update(ended_at=now)
+    audit_record(
+        actor=attempt.volunteer.user,
+        action="call.transfer",
+        obj=call,
+        detail={"join": transfer.pk, "from": attempt.volunteer_id, "to": transfer.volunteer_id},
+        at=now,
+    )
+    _participant(call, transfer.leg_sid, end_conference_on_exit=True)
+    caller_hold(call, False)
+
+
+def transfer_failed(*, join: CallJoin, status: str, now: dt.datetime) -> bool:
+    """The supervisor of a transfer did not answer (or their phone failed): the caller comes
+    off hold and the volunteer hears so. True if that was news."""
+    changed = CallJoin.objects.filter(
+        pk=join.pk, joined_at__isnull=True, ended_at__isnull=True
+    ).update(ended_at=now, error=status[:500])
+    if not changed:
+        return False
+    call = join.call
+    audit_record(
+        actor=None,
+        action="call.transfer_failed",
+        obj=call,
+        detail={"join": join.pk, "volunteer": join.volunteer_id, "status": status},
+        at=now,
+    )
+    if call.state != Call.State.CONNECTED:
+        return True
+    caller_hold(call, False)
+    live = (
+        CallAttempt.objects.filter(
+            call=call, result=CallAttempt.Result.ACCEPTED, ended_at__isnull=True
+        )
+        .exclude(leg_sid__isnull=True)
+        .exclude(leg_sid="")
+        .values_list("leg_sid", flat=True)
+        .first()
+    )
+    if live:
+        _participant(
+            call,
+            live,
+            announce_url=_url(call, "twilio:voice-transfer-news", join=join.pk),
+            announce_method="POST",
+        )
+    return True
+
+
+def join_leg_status(*, join_id: int, status: str, now: dt.datetime) -> None:
+    """A supervisor's join leg reported its status. A final status before they joined ends
+    the join (for a transfer: the caller comes off hold); after a hand-over, the
+    supervisor leaving ends the call for the caller too (should the conference not)."""
+    if status not in ("completed", "busy", "no-answer", "failed", "canceled"):
+        return
+    join = CallJoin.objects.select_related("call__hotline").filter(pk=join_id).first()
+    if join is None:
+        return
+    if join.joined_at is None:
+        if join.transfer:
+            transfer_failed(join=join, status=status, now=now)
+        else:
+            CallJoin.objects.filter(pk=join.pk, ended_at__isnull=True).update(
+                ended_at=now, error=status
+            )
+        return
+    CallJoin.objects.filter(pk=join.pk, ended_at__isnull=True).update(ended_at=now)
+    if join.call.state != Call.State.CONNECTED:
+        return
+    if join.handed_over_at is not None:
+        twilio_api.call_stop(join.call.call_sid, answered=True)
+    elif join.transfer:
+        caller_hold(join.call, False)  # the supervisor left before a hand-over
+
+
+def transfer_overdue(*, call: Call, now: dt.datetime) -> bool:
+    """The caller's hold loop: a transfer whose supervisor never answered within the ring
+    time (its status callback lost) is given up, the caller back with the volunteer."""
+    transfer = open_transfer(call)
+    if transfer is None or transfer.joined_at is not None:
+        return False
+    deadline = transfer.requested_at + dt.timedelta(seconds=call.hotline.ring_timeout)
+    if now < deadline + TRANSFER_GRACE:
+        return False
+    return transfer_failed(join=transfer, status="no answer in time", now=now)
+
+
+def volunteer_left(*, attempt: CallAttempt, now: dt.datetime) -> None:
+    """The volunteer's phone leg ended while they were on the live call (they hung up, or
+    their phone dropped). They join with `endConferenceOnExit="false"` (for the key
+    sequence), so the call's end is ours to make: with a supervisor there in a transfer,
+    the call is handed over; with a supervisor still being called, the caller comes off
+    hold to wait for them; else the caller's call ends, as it always did."""
+    call = attempt.call
+    transfer = open_transfer(call)
+    if transfer is not None and transfer.joined_at is not None:
+        hand_over(transfer=transfer, attempt=attempt, now=now)
+        return
+    if transfer is not None:
+        caller_hold(call, False)
+        return
+    speaking = (
+        CallJoin.objects.filter(
+            call=call, joined_at__isnull=False, ended_at__isnull=True, mode=CallJoin.Mode.SPEAK
+        )
+        .order_by("-joined_at")
+        .first()
+    )
+    if speaking is not None:
+        # A supervisor speaking on the call stays with the caller; their leaving now ends it.
+        _participant(call, speaking.leg_sid, end_conference_on_exit=True)
+        return
+    twilio_api.call_stop(call.call_sid, answered=True)

@@ -8,9 +8,12 @@ under the hotline's row lock, so two web processes never offer one volunteer two
 
 - longest-waiting caller first; each volunteer is offered one caller at a time; a caller
   gets one volunteer before any caller gets a second (up to `ring_batch_size`);
-- tiers are re-evaluated at every batch: the service's own role first (counsellors,
+- tiers are re-evaluated for every phone: the service's own role first (counsellors,
   family-education experts); supervisors only when nobody of that role is free and not yet
-  tried, and either everyone of that role was tried or the caller waited a ring time;
+  tried, and either the caller waited SUPERVISOR_AFTER or everyone of that role was tried
+  (and none of their phones still rings for the caller);
+- a caller whose phones ring unanswered gets one more each STAGGER (up to
+  `ring_batch_size` - 1 more, at most RING_MORE_MAX), none once a phone is answered;
 - a volunteer is busy while an offer to them is open, while they are on a call, and while
   a leg we stopped has not sent its final status (at most LEG_LINGER after we stopped it);
 - voicemail only when nobody is on shift for the service (`nobody_on_shift`), everyone on
@@ -38,6 +41,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -65,6 +69,16 @@ LEG_LINGER = dt.timedelta(seconds=30)
 # A waiting caller with no open offer is looked at again after this at the latest.
 RECHECK = dt.timedelta(seconds=15)
 MAX_DIAL_ROUNDS = 10
+# A caller whose phones have rung this long with none answered gets one more phone rung
+# (if someone is free who is not wanted by a caller waiting longer), and another after each
+# further STAGGER, up to RING_MORE_MAX beyond the hotline's `ring_batch_size`: a phone that is
+# not picked up costs the caller one stagger, not a whole ring time.
+STAGGER = dt.timedelta(seconds=6)
+RING_MORE_MAX = 3
+# The supervisors' tier is offered a caller who waited this long with nobody of the
+# service's own role free (or everyone of that role tried): not at once, as supervisors are
+# also the line's escalation and help on calls; not a whole ring time either.
+SUPERVISOR_AFTER = dt.timedelta(seconds=8)
 
 REASON = Call.VoicemailReason
 
@@ -174,14 +188,20 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
         plan.stop = [(sid, status == "in-progress") for _, sid, status in overdue if sid]
     pending: dict[int, list[dt.datetime]] = {c: [] for c in by_id}
     tried: dict[int, set[int]] = {c: set() for c in by_id}
-    # A call's tier while offers of it are open: top-ups stay in that tier.
+    # A phone answered for the caller (the volunteer is hearing the whisper): no more rung.
+    answering: set[int] = set()
+    # A call's tier while offers of it are open: "volunteers" while any phone of the
+    # service's own role rings for it (supervisors are then added only after
+    # SUPERVISOR_AFTER), else "supervisors".
     tier_of: dict[int, str] = {}
-    for call_id, volunteer_id, result, offered_at, tier in CallAttempt.objects.filter(
+    for call_id, volunteer_id, result, offered_at, tier, leg_status in CallAttempt.objects.filter(
         call_id__in=by_id
-    ).values_list("call_id", "volunteer_id", "result", "offered_at", "tier"):
+    ).values_list("call_id", "volunteer_id", "result", "offered_at", "tier", "leg_status"):
         tried[call_id].add(volunteer_id)
         if result == CallAttempt.Result.PENDING:
             pending[call_id].append(offered_at)
+            if leg_status in ("in-progress", "answered"):
+                answering.add(call_id)
             if tier_of.get(call_id) != Call.Tier.VOLUNTEERS:
                 tier_of[call_id] = tier
     pool = queue_pool(hotline=hotline, at=now, leg_linger=LEG_LINGER)
@@ -190,7 +210,6 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
         by_role.setdefault(member.role, []).append(member)
     taken: set[int] = {m.volunteer.pk for m in pool if m.busy}
     limit = dt.timedelta(seconds=hotline.max_queue_seconds)
-    ring_wait = dt.timedelta(seconds=hotline.ring_timeout)
 
     # Nobody on shift who could ever take it: voicemail now.
     active: list[Call] = []
@@ -204,12 +223,16 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
         active.append(call)
 
     # Offers: every waiting caller one volunteer before any gets a second, oldest first;
-    # one tier per batch.
+    # the tiers looked at for every phone (_pick). A caller's phones ringing unanswered for
+    # a while: one more each STAGGER (fan_out).
     new: dict[int, list[CallAttempt]] = {c.pk: [] for c in active}
+    fan_out = {c.pk: _fan_out(hotline, pending[c.pk], c.pk in answering, now) for c in active}
     # The caller's preference, decided once for this round of offers.
     prefers = {c.pk: _preference(c, by_role, tried[c.pk], now) for c in active}
-    for round_ in range(hotline.ring_batch_size):
+    for round_ in range(max(fan_out.values(), default=0)):
         for call in active:
+            if round_ >= fan_out[call.pk]:
+                continue
             if len(pending[call.pk]) + len(new[call.pk]) > round_:
                 continue
             member, tier = _pick(
@@ -222,11 +245,12 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
                 all_first_tried=all(
                     m.volunteer.pk in tried[call.pk] for m in by_role.get(_role_of(call), [])
                 ),
-                waited_a_ring=now - call.arrived_at >= ring_wait,
+                waited_a_ring=now - call.arrived_at >= SUPERVISOR_AFTER,
             )
             if member is None:
                 continue
-            tier_of[call.pk] = tier
+            if tier_of.get(call.pk) != Call.Tier.VOLUNTEERS:
+                tier_of[call.pk] = tier
             taken.add(member.volunteer.pk)
             tried[call.pk].add(member.volunteer.pk)
             new[call.pk].append(
@@ -283,8 +307,16 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
             call.ring_batch += 1
             call.ring_tier = tier_of[call.pk]
             pending[call.pk].append(now)
-        # The next look at this caller: an offer's ring time, the wait limit, or RECHECK.
+        # The next look at this caller: an offer's ring time, the wait limit, the next
+        # stagger or the supervisors' turn, or RECHECK.
         checks = [now + RECHECK, *(_ring_deadline(hotline, t) for t in pending[call.pk])]
+        if pending[call.pk] and call.pk not in answering:
+            first = min(pending[call.pk])
+            steps = (now - first) // STAGGER + 1
+            if steps <= _ring_more_max(hotline):
+                checks.append(first + steps * STAGGER)
+        if call.arrived_at + SUPERVISOR_AFTER > now and by_role.get(Role.SUPERVISOR):
+            checks.append(call.arrived_at + SUPERVISOR_AFTER)
         if call.arrived_at + limit > now:
             checks.append(call.arrived_at + limit)
         relax = call.arrived_at + dt.timedelta(seconds=hotline.preference_wait_seconds)
@@ -301,6 +333,24 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
             updated_at=now,
         )
     return plan
+
+
+def _ring_more_max(hotline: Hotline) -> int:
+    """How many phones beyond `ring_batch_size` a caller may get by staggering: none for a
+    hotline that rings one phone at a time."""
+    return min(RING_MORE_MAX, hotline.ring_batch_size - 1)
+
+
+def _fan_out(
+    hotline: Hotline, pending: list[dt.datetime], answering: bool, now: dt.datetime
+) -> int:
+    """How many phones may ring for one caller now: the hotline's `ring_batch_size`, and
+    one more for each STAGGER its oldest open offer has rung unanswered (up to
+    `_ring_more_max`)."""
+    if not pending or answering:
+        return hotline.ring_batch_size
+    more = min(_ring_more_max(hotline), (now - min(pending)) // STAGGER)
+    return hotline.ring_batch_size + more
 
 
 def _pick(
@@ -324,13 +374,15 @@ def _pick(
                     return member
         return None
 
-    if tier in (None, Call.Tier.VOLUNTEERS):
-        member = free(_role_of(call))
-        if member is not None:
-            return member, Call.Tier.VOLUNTEERS
-        if tier is not None:
-            return None, tier
-    if all_first_tried or waited_a_ring:
+    # Re-evaluated at every pick: the service's own role first, whatever tier the caller's
+    # open offers are in (a counsellor who came free is rung while a supervisor's phone
+    # rings, and a supervisor is added to unanswered counsellors' phones once it is time).
+    member = free(_role_of(call))
+    if member is not None:
+        return member, Call.Tier.VOLUNTEERS
+    # With phones of the service's own role still ringing for the caller, supervisors are
+    # added only once the caller waited SUPERVISOR_AFTER.
+    if waited_a_ring or (all_first_tried and tier != Call.Tier.VOLUNTEERS):
         member = free(Role.SUPERVISOR)
         if member is not None:
             return member, Call.Tier.SUPERVISORS
@@ -628,12 +680,45 @@ def leg_status_update(*, attempt_id: int, status: str, now: dt.datetime) -> None
     CallAttempt.objects.filter(on_leg, result=CallAttempt.Result.PENDING).update(
         result=result, ended_at=now
     )
-    # The accepted volunteer hung up: no longer on a call.
+    # The accepted volunteer hung up: no longer on a call. If the caller is still there,
+    # the conference does not end by itself (the volunteer's endConferenceOnExit is off
+    # for the key sequence): conference.volunteer_left ends it or hands it over.
+    left = list(
+        CallAttempt.objects.filter(
+            on_leg,
+            result=CallAttempt.Result.ACCEPTED,
+            ended_at__isnull=True,
+            call__state=Call.State.CONNECTED,
+        ).select_related("call__hotline", "volunteer__user")
+    )
     CallAttempt.objects.filter(
         on_leg, result=CallAttempt.Result.ACCEPTED, ended_at__isnull=True
     ).update(ended_at=now)
+    if left:
+        from hotline.calls import conference  # it builds on this module
+
+        for live in left:
+            conference.volunteer_left(attempt=live, now=now)
     if moved:
         hotline_dispatch(hotline_id=attempt.call.hotline_id, now=now)
+
+
+def leg_conference_over(*, attempt: CallAttempt, now: dt.datetime) -> bool:
+    """The accepted volunteer's `<Dial>` into the conference ended and the caller's call is
+    over (the conference ended with the caller): we answer with a hang-up, so the leg is
+    over — the volunteer is free from now on, whether or not the leg's final status
+    callback ever arrives (before, a lost callback kept them busy for LEG_LINGER). True
+    when the leg was the live one of an ended call."""
+    ended = CallAttempt.objects.filter(
+        pk=attempt.pk,
+        result=CallAttempt.Result.ACCEPTED,
+        leg_status__in=lower_statuses("completed"),
+        call__state=Call.State.ENDED,
+    ).update(leg_status="completed", ended_at=Coalesce(F("ended_at"), Value(now)))
+    # Not dispatched from here: the leg hangs up only once Twilio has our answer, and a
+    # volunteer dialled in that instant would find their phone busy. The next event frees
+    # the seat (the leg's final status, if it arrives, dispatches at once).
+    return bool(ended)
 
 
 def leg_answered(*, attempt: CallAttempt) -> None:

@@ -69,7 +69,9 @@ def hotline_with_open_flag(number: str, at: dt.datetime) -> Hotline | None:
     db = connections[DEFAULT_DB_ALIAS]  # the thread's connection, not the proxy
     sql, attnames, converted = _hotline_open_plan(db)
     when = db.ops.adapt_datetimefield_value(at)
-    with db.cursor() as cursor:
+    # On PostgreSQL a prepared statement, planned once per connection (config/postgresql).
+    prepared = getattr(db, "prepared_cursor", None)
+    with prepared() if prepared else db.cursor() as cursor:
         cursor.execute(sql, [Roster.Status.PUBLISHED.value, when, when, number, True])
         row = cursor.fetchone()
     if row is None:
@@ -261,7 +263,8 @@ def calls_visible_to(user) -> QuerySet[Call]:
     they answered."""
     qs = Call.objects.select_related("hotline", "answered_by").order_by("-arrived_at", "-id")
     if access.is_coordinator(user):
-        return qs.filter(access.managed_hotlines_q(user, "hotline__"))
+        hotlines = access.managed_hotline_ids(user)
+        return qs if hotlines is None else qs.filter(hotline_id__in=sorted(hotlines))
     volunteer = access.active_volunteer_of(user)
     if volunteer is None:
         return qs.none()

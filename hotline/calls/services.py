@@ -41,6 +41,7 @@ from hotline.calls.queue import (  # noqa: F401 - the webhooks' names for them
     calls_sweep,
     hotline_dispatch,
     leg_answered,
+    leg_conference_over,
     leg_reoffer,
     leg_status_update,
     lower_statuses,

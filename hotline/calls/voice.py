@@ -441,19 +441,28 @@ def _conference(node, call: Call, **kw) -> None:
     dial.conference(call.queue_name, beep=False, wait_url="", **kw)
 
 
-def accepted(call: Call, attempt_id: int) -> VoiceResponse:
+def accepted(call: Call, attempt_id: int, *, words: str | None = None) -> VoiceResponse:
     """The volunteer took the call: into the call's conference (the caller is moved there
-    from the queue); the conference ends when either of them leaves."""
+    from the queue). The caller's leaving ends the conference; the volunteer's does not (it
+    is how * reaches the key sequence: `hangupOnStar`, then the Dial's action), so when
+    they hang up the app ends the call (conference.volunteer_left). `words`: said first
+    instead of "connecting you"."""
     response = VoiceResponse()
     with _Speaker(call.hotline) as s:
-        s.say(response, _("Connecting you to the caller."))
-    dial = response.dial(action=_u("twilio:voice-dial-done", attempt=attempt_id), method="POST")
+        s.say(response, words or _("Connecting you to the caller."))
+        if words is None:
+            s.say(response, _("To bring in the supervisor during the call, press star."))
+    dial = response.dial(
+        action=_u("twilio:voice-dial-done", attempt=attempt_id),
+        method="POST",
+        hangup_on_star=True,
+    )
     dial.conference(
         call.queue_name,
         beep=False,
         wait_url="",
         start_conference_on_enter=True,
-        end_conference_on_exit=True,
+        end_conference_on_exit=False,
     )
     return response
 
@@ -480,6 +489,11 @@ def join(join_row) -> VoiceResponse:
             return response
         if join_row.mode == "listen":
             s.say(response, _("Joining the call muted: you can listen."))
+        elif join_row.transfer:
+            s.say(
+                response,
+                _("The volunteer is asking for your help. The caller is on hold for now."),
+            )
         else:
             s.say(response, _("Joining the call: the caller and the volunteer can hear you."))
     _conference(
@@ -514,4 +528,92 @@ def dial_done(call: Call | None, dial_status: str) -> VoiceResponse:
         with _Speaker(call.hotline) as s:
             s.say(response, _("The caller is no longer waiting. Thank you."))
     response.hangup()
+    return response
+
+
+# --- the volunteer's key sequence and the warm transfer (hotline/calls/conference.py) --------
+
+TRANSFER_KEY_TIMEOUT_SECONDS = 8
+
+
+def transfer_menu(call: Call, attempt_id: int, transfer) -> VoiceResponse:
+    """The volunteer pressed * during the call: the caller is on hold; what next."""
+    response = VoiceResponse()
+    with _Speaker(call.hotline) as s:
+        gather = response.gather(
+            num_digits=1,
+            timeout=TRANSFER_KEY_TIMEOUT_SECONDS,
+            action=_u("twilio:voice-transfer-key", attempt=attempt_id),
+            method="POST",
+        )
+        s.say(gather, _("The caller is on hold."))
+        if transfer is None:
+            s.say(gather, _("To bring in the supervisor on shift, press 9."))
+        elif transfer.joined_at is not None:
+            s.say(
+                gather,
+                _("To hand the call over to %(name)s and leave, press 1.")
+                % {"name": transfer.volunteer.display_name},
+            )
+        else:
+            s.say(gather, _("The supervisor has not answered yet."))
+        s.say(gather, _("To go back to the caller, press 0."))
+    # No key: back to the caller.
+    response.redirect(_u("twilio:voice-transfer-key", attempt=attempt_id), method="POST")
+    return response
+
+
+def transfer_after_key(call: Call, attempt_id: int, what: str, detail) -> VoiceResponse:
+    """What the volunteer hears after their key: back into the conference (with the words
+    of what happened), or goodbye once they handed the call over or it ended."""
+    with _Speaker(call.hotline):
+        if what == "handed_over":
+            response = VoiceResponse()
+            with _Speaker(call.hotline) as s:
+                s.say(
+                    response,
+                    _("You have handed the call over to %(name)s. Thank you.")
+                    % {"name": detail.volunteer.display_name},
+                )
+            response.hangup()
+            return response
+        if what == "gone":
+            response = VoiceResponse()
+            with _Speaker(call.hotline) as s:
+                s.say(response, _("The call has ended. Thank you."))
+            response.hangup()
+            return response
+        if what == "calling":
+            words = _(
+                "Calling %(name)s. The caller stays on hold while you talk: press star, "
+                "then 1 to hand the call over, or 0 to bring the caller back."
+            ) % {"name": detail.volunteer.display_name}
+        elif what == "refused":
+            words = _("%(reason)s Back to the caller.") % {"reason": detail}
+        else:
+            words = _("Back to the caller.")
+    return accepted(call, attempt_id, words=words)
+
+
+def transfer_hold(call: Call) -> VoiceResponse:
+    """The caller on hold while the volunteer brings in a colleague (the participant's hold
+    URL, asked again after each round)."""
+    response = VoiceResponse()
+    if call.state != Call.State.CONNECTED:
+        response.hangup()
+        return response
+    with _Speaker(call.hotline) as s:
+        s.say(
+            response,
+            _("Please stay on the line. Your volunteer is asking a colleague to help you."),
+        )
+    response.pause(length=HOLD_PAUSE_SECONDS)
+    return response
+
+
+def transfer_news(call: Call) -> VoiceResponse:
+    """Announced to the volunteer: the supervisor did not answer, the caller is back."""
+    response = VoiceResponse()
+    with _Speaker(call.hotline) as s:
+        s.say(response, _("The supervisor did not answer. The caller is back with you."))
     return response

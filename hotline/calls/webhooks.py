@@ -220,6 +220,9 @@ def voice_join(request):
     join_id = int_query(request, "join")
     sid(request)
     if request.GET.get("status"):
+        conference.join_leg_status(
+            join_id=join_id, status=request.POST.get("CallStatus", ""), now=received_at(request)
+        )
         return twiml()
     join_row = conference.join_answered(join_id=join_id, now=received_at(request))
     if join_row is None:
@@ -417,9 +420,49 @@ def voice_dial_done(request):
     attempt_id = int_query(request, "attempt")
     sid(request)
     attempt = calls.attempt_for_offer(attempt_id=attempt_id)
+    if attempt is not None:
+        now = received_at(request)
+        if not calls.leg_conference_over(attempt=attempt, now=now):
+            # The call is live: the volunteer pressed * (hangupOnStar).
+            transfer = conference.volunteer_star(attempt=attempt, now=now)
+            if transfer is not False:
+                return twiml(voice.transfer_menu(attempt.call, attempt.pk, transfer))
     return twiml(
         voice.dial_done(attempt.call if attempt else None, request.POST.get("DialCallStatus", ""))
     )
+
+
+@twilio_webhook(fallback=_hangup)
+def voice_transfer_key(request):
+    """The volunteer's key after *: 9 the supervisor, 1 hand over, 0 (or none) back."""
+    attempt_id = int_query(request, "attempt")
+    sid(request)
+    attempt = calls.attempt_for_offer(attempt_id=attempt_id)
+    if attempt is None:
+        return twiml(voice.hangup())
+    what, detail = conference.transfer_key(
+        attempt=attempt, digits=_digits(request), now=received_at(request)
+    )
+    return twiml(voice.transfer_after_key(attempt.call, attempt.pk, what, detail))
+
+
+@twilio_webhook(fallback=_hangup)
+def voice_transfer_hold(request):
+    """The caller's hold words while on hold in the conference; gives up a transfer whose
+    supervisor never answered (the caller comes back to the volunteer)."""
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    if call is None:
+        return twiml(voice.hangup())
+    conference.transfer_overdue(call=call, now=received_at(request))
+    return twiml(voice.transfer_hold(call))
+
+
+@twilio_webhook(fallback=_hangup)
+def voice_transfer_news(request):
+    join_row = conference.join_for(join_id=int_query(request, "join"))
+    if join_row is None:
+        return twiml()
+    return twiml(voice.transfer_news(join_row.call))
 
 
 @twilio_webhook(fallback=None, inbox_keeps=("CallSid", "CallStatus"))

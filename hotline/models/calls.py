@@ -150,10 +150,12 @@ class Call(models.Model):
                 condition=models.Q(batch_deadline__isnull=False),
                 name="call_ringing_idx",
             ),
+            # With arrived_at: a volunteer's calls, newest first, come from the index in
+            # order (the calls list stops at its page instead of sorting years of them).
             models.Index(
-                fields=["answered_by"],
+                fields=["answered_by", "arrived_at"],
                 condition=models.Q(answered_by__isnull=False),
-                name="call_answered_by_idx",
+                name="call_answered_by_arrived_idx",
             ),
             models.Index(
                 fields=["shift"], condition=models.Q(shift__isnull=False), name="call_shift_idx"
@@ -244,6 +246,12 @@ class CallJoin(models.Model):
     leg_sid = models.CharField(max_length=64, blank=True)
     joined_at = models.DateTimeField(_("joined at"), null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    # A warm transfer: the volunteer brought the supervisor in with the key sequence, the
+    # caller on hold while they talk; `handed_over_at`: the volunteer left the caller with
+    # the supervisor. `ended_at`: the supervisor's leg ended (answered or not).
+    transfer = models.BooleanField(_("warm transfer"), default=False)
+    handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
 
     class Meta:
         ordering = ["requested_at", "id"]

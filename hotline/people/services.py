@@ -265,6 +265,7 @@ def volunteer_update(
     if roles is not None:
         volunteer.set_roles(roles_validate(roles))
     renamed = "display_name" in fields and fields["display_name"] != volunteer.display_name
+    was_active = volunteer.is_active
     _apply(volunteer, fields)
     volunteer.full_clean()
     user.is_active = volunteer.is_active
@@ -273,6 +274,8 @@ def volunteer_update(
     if renamed:
         # Co-volunteers' calendar feeds name them (their own feed follows `updated_at`).
         stamps.everything_changed()
+    if was_active and not volunteer.is_active:
+        _deactivated([volunteer])
     return volunteer
 
 
@@ -290,6 +293,26 @@ def user_active_set(*, by, user, is_active: bool) -> None:
     _may_change(by, user)
     User.objects.filter(pk=user.pk).update(is_active=is_active)
     user.is_active = is_active
-    Volunteer.objects.filter(user=user).exclude(is_active=is_active).update(
+    following = list(
+        Volunteer.objects.select_for_update().filter(user=user).exclude(is_active=is_active)
+    )
+    Volunteer.objects.filter(pk__in=[v.pk for v in following]).update(
         is_active=is_active, updated_at=timezone.now()
     )
+    if not is_active:
+        for volunteer in following:
+            volunteer.is_active = False
+        _deactivated(following)
+
+
+def _deactivated(volunteers: Iterable[Volunteer]) -> None:
+    """Volunteers just deactivated: every upcoming published shift they hold is now a
+    conflict (the rule layer's `inactive`), and the coordinators of its hotline hear of it
+    through the outbox — once per volunteer per change (the notice's dedupe key is made of
+    the clashing assignments and codes, so deactivating twice tells nobody twice). The board
+    and GET /api/v1/rosters/{id}/conflicts/ read the same conflicts."""
+    # Function-level: hotline → scheduling only here (docs/architecture.md, known exceptions).
+    from scheduling.availability.services import conflicts_after_change
+
+    for volunteer in volunteers:
+        conflicts_after_change(volunteer=volunteer)

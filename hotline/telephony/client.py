@@ -308,6 +308,30 @@ def call_redirect(sid: str, url: str) -> bool:
     return True
 
 
+def conference_sid(name: str) -> str | None:
+    """The SID of the conference in progress named `name` (a call's conference: its
+    participants are changed through it), or None. Best effort."""
+    try:
+        for conference in client().conferences.list(
+            friendly_name=name, status="in-progress", limit=1
+        ):
+            return conference.sid
+    except (TwilioException, OSError) as exc:
+        log.info("could not find conference %s: %s", name, exc)
+    return None
+
+
+def participant_update(conference_sid: str, call_sid: str, **changes) -> bool:
+    """Change one participant of a conference (`hold`, `hold_url`, `end_conference_on_exit`,
+    `announce_url`, …: Twilio's Participant resource). Best effort; False if refused."""
+    try:
+        client().conferences(conference_sid).participants(call_sid).update(**changes)
+    except (TwilioException, OSError) as exc:
+        log.info("could not update participant %s of %s: %s", call_sid, conference_sid, exc)
+        return False
+    return True
+
+
 # --- recordings -------------------------------------------------------------------------------
 
 RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")

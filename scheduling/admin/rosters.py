@@ -221,6 +221,12 @@ class ShiftAdminForm(forms.ModelForm):
         # The same rules the service applies: a shift stays in its roster, and a changed
         # shift must still suit its volunteers.
         services.shift_move_check(shift=self.instance, roster=data.get("roster"))
+        stored = Shift.objects.select_related("roster__hotline").get(pk=self.instance.pk)
+        changes = {name: data[name] for name in self.changed_data if name != "roster"}
+        if services.shift_edit_mode(shift=stored, changes=changes) == services.STAGED:
+            # Staged until the roster's changes are published: its rule problems show in the
+            # board's pending diff, and the publish refuses the ones nobody may override.
+            return data
         candidate = self.instance
         for name in self.Meta.fields:
             if name in data:
@@ -265,6 +271,26 @@ class ShiftAdmin(ManagedRowsAdmin, ServiceDeleteAdmin):
     search_fields = ["roster__hotline__name"]
     date_hierarchy = "starts_at"
     inlines = [AssignmentInline]
+    readonly_fields = ["pending_edit"]
+
+    @admin.display(description=_("pending change"))
+    def pending_edit(self, obj: Shift) -> str:
+        if obj is None or not obj.pk or not obj.has_pending_edit:
+            return "—"
+        planned = obj.planned()
+        tz = obj.roster.hotline.tz
+        seats = ", ".join(
+            f"{Shift._meta.get_field(name).verbose_name}: {getattr(obj, name)} → {value}"
+            for name, value in obj.pending_requirements.items()
+        )
+        words = [
+            f"{obj.local_start:%Y-%m-%d %H:%M}–{obj.local_end:%H:%M} → "
+            f"{planned.starts_at.astimezone(tz):%Y-%m-%d %H:%M}–"
+            f"{planned.ends_at.astimezone(tz):%H:%M}"
+        ]
+        if seats:
+            words.append(seats)
+        return "; ".join(words)
 
     def delete_check(self, obj: Shift) -> None:
         services.shift_delete_check(shift=obj)
@@ -276,9 +302,26 @@ class ShiftAdmin(ManagedRowsAdmin, ServiceDeleteAdmin):
         if change:
             fields = {k: form.cleaned_data[k] for k in form.changed_data}
             try:
-                services.shift_update(shift=obj, by=request.user, **fields)
+                updated = services.shift_update(shift=obj, by=request.user, **fields)
             except RuleViolation as exc:
                 messages.error(request, exc.message)
+                return
+            if updated.change_mode == services.STAGED:
+                messages.info(
+                    request,
+                    _(
+                        "This shift's roster is published: the change waits with its pending "
+                        "changes until you publish them on the coverage board."
+                    ),
+                )
+            elif updated.change_mode == services.URGENT:
+                messages.warning(
+                    request,
+                    _(
+                        "Urgent change: the shift starts within the freeze window, so the "
+                        "change took effect now and its volunteers are told."
+                    ),
+                )
         else:
             super().save_model(request, obj, form, change)
 

@@ -107,7 +107,10 @@ def _fetchone(sql: str, params: list):
     db.ensure_connection()
     started = time.monotonic()
     with db.wrap_database_errors:
-        cursor = db.connection.cursor()
+        # On PostgreSQL a prepared statement (config/postgresql/base.py): planning this join
+        # cost the server more than running it, on every request.
+        prepared = getattr(db, "dbapi_prepared_cursor", None)
+        cursor = prepared() if prepared else db.connection.cursor()
         try:
             cursor.execute(sql, params)
             row = cursor.fetchone()

@@ -8,6 +8,7 @@ from scheduling.models.builder import AutofillRun
 from scheduling.models.feeds import CalendarToken
 from scheduling.models.notices import AssignmentNotice, ReminderPreference
 from scheduling.models.rosters import (
+    PENDING_REQUIREMENT_FIELDS,
     REQUIREMENT_FIELDS,
     Assignment,
     Requirements,
@@ -19,6 +20,7 @@ from scheduling.models.swaps import SWAP_KINDS, DropAsk, SwapRequest
 
 __all__ = [
     "AVAILABILITY_KINDS",
+    "PENDING_REQUIREMENT_FIELDS",
     "REQUIREMENT_FIELDS",
     "SWAP_KINDS",
     "Assignment",

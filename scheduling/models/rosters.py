@@ -24,6 +24,10 @@ REQUIREMENT_FIELDS = {
 }
 
 
+# The requirement fields a staged shift edit may change (Shift.pending_requirements).
+PENDING_REQUIREMENT_FIELDS = (*REQUIREMENT_FIELDS.values(), "crisis_trained_required")
+
+
 class Requirements(models.Model):
     """Seats per role, shared by shift patterns and shifts."""
 
@@ -168,6 +172,17 @@ class Shift(Requirements):
     pattern = models.ForeignKey(
         ShiftPattern, on_delete=models.SET_NULL, null=True, blank=True, related_name="shifts"
     )
+    # A staged edit of a published shift (docs/roster-changes.md): the new times and seats wait
+    # here until the roster's changes are published. Volunteers, feeds, reminders and call
+    # routing read `starts_at`/`ends_at` and the requirement fields above, never these.
+    pending_starts_at = models.DateTimeField(
+        _("new start, pending publication"), null=True, blank=True
+    )
+    pending_ends_at = models.DateTimeField(_("new end, pending publication"), null=True, blank=True)
+    # {requirement field name: seats} for the requirement fields with a pending change.
+    pending_requirements = models.JSONField(
+        _("new seats, pending publication"), default=dict, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -204,6 +219,37 @@ class Shift(Requirements):
     @property
     def hotline(self) -> Hotline:
         return self.roster.hotline
+
+    @property
+    def has_pending_edit(self) -> bool:
+        return bool(
+            self.pending_starts_at is not None
+            or self.pending_ends_at is not None
+            or self.pending_requirements
+        )
+
+    def planned(self) -> "Shift":
+        """The shift as it will be once its roster's changes are published: an unsaved copy
+        with the staged edit applied (itself when there is none)."""
+        if not self.has_pending_edit:
+            return self
+        copy = Shift(
+            pk=self.pk,
+            roster_id=self.roster_id,
+            pattern_id=self.pattern_id,
+            starts_at=self.pending_starts_at or self.starts_at,
+            ends_at=self.pending_ends_at or self.ends_at,
+            required_counsellors=self.required_counsellors,
+            required_family_educators=self.required_family_educators,
+            required_supervisors=self.required_supervisors,
+            crisis_trained_required=self.crisis_trained_required,
+        )
+        for name, value in self.pending_requirements.items():
+            if name in PENDING_REQUIREMENT_FIELDS:
+                setattr(copy, name, value)
+        if Shift.roster.is_cached(self):
+            copy.roster = self.roster
+        return copy
 
     @property
     def local_start(self) -> dt.datetime:

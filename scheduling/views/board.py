@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from hotline.access import can_manage_rosters, managed_organisations_q
@@ -26,8 +27,9 @@ from hotline.dates import date_in_range
 from hotline.ids import id_or_404
 from hotline.models import Volunteer
 from scheduling import builder, services
+from scheduling.forms import ShiftEditForm
 from scheduling.models import Assignment, AutofillRun, Roster, Shift
-from scheduling.rules import RuleViolation
+from scheduling.rules import PLANNED, RuleViolation
 from scheduling.selectors import (
     assignments_conflicts,
     board_week,
@@ -148,7 +150,9 @@ def _render_board(
             planned = [a for a in on_shift if not a.pending_cancel]
             for a in planned:
                 a.shift = open_shift
-            on_shift_conflicts = {c.assignment.pk: c.reason for c in assignments_conflicts(planned)}
+            on_shift_conflicts = {
+                c.assignment.pk: c.reason for c in assignments_conflicts(planned, PLANNED)
+            }
     run = builder.autofill_latest(roster)
     panel_error = request.session.pop(PANEL_ERROR, None)
     if not error and panel_error and panel_error.get("shift") == open_shift_id:
@@ -184,6 +188,10 @@ def _render_board(
                 and services.is_frozen(open_shift, now=now)
             ),
             "run_options": _run_options(run),
+            # Why fewer than three choices (e.g. a new roster: nothing earlier to keep).
+            "run_notes": builder.option_notes((run.result or {}).get("notes", []))
+            if run and run.status == AutofillRun.Status.DONE
+            else [],
         },
         status=status,
     )
@@ -277,6 +285,40 @@ def lock(request: HttpRequest, pk: int, assignment_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(_board_url(roster, _week_of(request, roster), assignment.shift_id))
+
+
+@login_required
+@require_POST
+def shift_edit(request: HttpRequest, pk: int, shift_id: int) -> HttpResponse:
+    """Change a shift's times or seats from its panel: staged on a published roster, urgent
+    within the freeze window, direct on a draft (services.shift_update)."""
+    _coordinator_only(request)
+    roster = _roster(request, pk)
+    week = _week_of(request, roster)
+    shift = get_object_or_404(Shift.objects.select_related("roster__hotline"), pk=shift_id)
+    if shift.roster_id != roster.pk:
+        raise Http404
+    with timezone.override(roster.hotline.tz):  # the times are the hotline's wall clock
+        form = ShiftEditForm(request.POST)
+        valid = form.is_valid()
+    if not valid:
+        problems = [e for errors in form.errors.values() for e in errors]
+        return _refuse_in_panel(request, roster, week, shift.pk, " ".join(problems))
+    changes = {
+        name: value for name, value in form.cleaned_data.items() if getattr(shift, name) != value
+    }
+    if not changes:
+        return redirect(_board_url(roster, week, shift.pk))
+    try:
+        updated = services.shift_update(shift=shift, by=request.user, **changes)
+    except RuleViolation as exc:
+        return _refuse_in_panel(
+            request, roster, week, shift.pk, " ".join(v.message for v in exc.violations)
+        )
+    except ValidationError as exc:
+        return _refuse_in_panel(request, roster, week, shift.pk, " ".join(exc.messages))
+    messages.success(request, _change_message(updated, _("The shift is changed.")))
+    return redirect(_board_url(roster, week, shift.pk))
 
 
 @login_required
@@ -398,6 +440,16 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
             )
             % applied,
         )
+        if applied.get("shifts"):
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d shift changed: its volunteers are told the new times.",
+                    "%(count)d shifts changed: their volunteers are told the new times.",
+                    applied["shifts"],
+                )
+                % {"count": applied["shifts"]},
+            )
     else:
         messages.success(
             request, _("The roster is published; volunteers whose shifts changed are told.")
@@ -416,4 +468,14 @@ def discard(request: HttpRequest, pk: int) -> HttpResponse:
         _("Pending changes discarded: %(added)d additions and %(removed)d removals taken back.")
         % taken_back,
     )
+    if taken_back.get("shifts"):
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d shift edit taken back.",
+                "%(count)d shift edits taken back.",
+                taken_back["shifts"],
+            )
+            % {"count": taken_back["shifts"]},
+        )
     return redirect(_board_url(roster, _week_of(request, roster)))

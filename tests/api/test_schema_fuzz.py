@@ -66,6 +66,7 @@ def _operations():
     return [result.ok() for result in schema.get_all_operations()]
 
 
+@pytest.mark.django_db
 def test_the_shards_see_every_operation_in_one_order():
     # Each shard builds the schema in its own process and takes every SHARDS-th operation:
     # that covers each operation once only if the order is the same every time.

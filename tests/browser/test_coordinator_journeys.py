@@ -1,5 +1,6 @@
 """A coordinator at the coverage board: find the roster from the start page, read the week,
-auto-fill its gaps, look at a shift, publish."""
+auto-fill its gaps, look at a shift, publish; make a new roster, preview auto-fill's three
+choices and pick one, publish, stage a removal and publish it."""
 
 from __future__ import annotations
 
@@ -46,8 +47,9 @@ def test_coordinator_fills_the_gaps_of_a_week_and_publishes(page):
 
 
 def test_coordinator_makes_next_weeks_roster_publishes_it_and_stages_a_removal(page):
-    """New roster from the start page; fill it; publish; remove a volunteer a week ahead (a
-    pending change nobody sees yet); publish the change."""
+    """New roster from the start page; fill it by previewing the three auto-fill choices and
+    picking one; publish; remove a volunteer a week ahead (a pending change nobody sees
+    yet); publish the change."""
     hotline = Roster.objects.get().hotline
     page.sign_in("coordinator", PASSWORD)
     page.open("/")
@@ -66,7 +68,61 @@ def test_coordinator_makes_next_weeks_roster_publishes_it_and_stages_a_removal(p
     assert f"/rosters/{roster.pk}/board/" in page.driver.current_url
     page.looks_right()
 
-    page.submit("#autofill form button[type=submit]")  # fill the draft's seats
+    # Fill the draft by previewing the three choices (rebuild, "show me three choices
+    # first") and picking one: the coordinator reads each one's numbers before anything
+    # is saved. The choices share one run's time limit, the shortest on offer (5 s), so
+    # this costs no more than the plain fill it replaces.
+    page.find("#autofill input[name=mode][value=rebuild]").click()
+    page.find("#autofill-options input[name=options]").click()
+    page.select("#autofill select[name=time_limit]", "5")
+    page.submit("#autofill form button[type=submit]")
+    run = AutofillRun.objects.filter(roster=roster).latest("pk")
+    assert run.status == AutofillRun.Status.DONE, run
+    assert not Assignment.objects.filter(shift__roster=roster).exists(), "saved before chosen"
+    page.sees("Choose one", "Use this one")
+    choices = page.find_all("#autofill-choices ul.choices > li")
+    offered = [o["key"] for o in run.result["options"]]
+    assert 1 <= len(choices) == len(offered) <= 3, page.find("#autofill").text
+    if len(offered) < 3:  # the board says why there are fewer choices
+        notes = page.find("#autofill-notes").text
+        assert notes.strip(), page.find("#autofill").text
+    if offered == ["fairest"]:  # a new roster: nothing earlier to keep
+        assert (
+            page.t("There is no earlier version to keep: only the fairest roster is offered.")
+            in notes
+        )
+    labels = {"fewest_changes": "Fewest changes", "balanced": "Balanced", "fairest": "Fairest"}
+    for key, choice in zip(offered, choices, strict=True):
+        option = next(o for o in run.result["options"] if o["key"] == key)
+        text = choice.text
+        if key in labels:
+            assert page.t(labels[key]) in text, text
+        # The numbers a person compares, as the board words them.
+        summary = option["summary"]
+        numbers = page.t(
+            "%(filled)s seats filled, %(changes)s changes, %(moved)s people moved, "
+            "spread %(spread)s h"
+        ) % {
+            "filled": summary["seats_filled"],
+            "changes": summary["changes"],
+            "moved": summary["moved_volunteers"],
+            "spread": summary["spread_hours"],
+        }
+        assert numbers in text, text
+    page.looks_right()
+    page.driver.execute_script("document.getElementById('autofill').scrollIntoView();")
+    page.snap("autofill-choices")
+    chosen = "balanced" if "balanced" in offered else offered[0]
+    chosen_option = next(o for o in run.result["options"] if o["key"] == chosen)
+    page.submit(f"#option-{chosen} button[type=submit]")
+    made = Assignment.objects.filter(shift__roster=roster, status=Assignment.Status.ACTIVE)
+    assert made.count() == len(chosen_option["assignments"]) > 0
+    page.sees_text(
+        page.t("Option chosen: %(created)d added, %(cancelled)d removed.")
+        % {"created": made.count(), "cancelled": 0}
+    )
+    page.looks_right()
+
     page.submit("#publish-roster button[type=submit]")
     roster.refresh_from_db()
     assert roster.is_published

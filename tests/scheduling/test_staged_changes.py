@@ -221,7 +221,13 @@ def test_api_changes_publish_and_discard(scene, coordinator_api, outbox):
     assert by_name["Ben"]["added"][0]["shift"] == scene["later"].pk
 
     discarded = coordinator_api.post(f"/api/v1/rosters/{roster.pk}/discard/").json()
-    assert discarded == {"roster": roster.pk, "status": "published", "added": 2, "removed": 1}
+    assert discarded == {
+        "roster": roster.pk,
+        "status": "published",
+        "added": 2,
+        "removed": 1,
+        "shifts": 0,
+    }
     assert Assignment.objects.filter(status="pending").count() == 0
     assert Assignment.objects.get(pk=scene["on_later"].pk).is_active
     empty = coordinator_api.get(f"/api/v1/rosters/{roster.pk}/changes/").json()
@@ -240,6 +246,7 @@ def test_api_changes_publish_and_discard(scene, coordinator_api, outbox):
         "status": "published",
         "added": 1,
         "removed": 0,
+        "shifts": 0,
     }
     assert [m["to"] for m in _new_sms(scene, outbox)] == [ben.phone_number]
 
@@ -389,7 +396,11 @@ def test_discard_reopens_a_staged_swap(scene, coordinator):
     swap = swaps.swap_claim(swap=swap, volunteer=scene["ben"])
     swap = swaps.swap_approve(swap=swap, by=coordinator)
     assert swap.new_assignment.status == "pending"
-    assert services.roster_changes_discard(roster=scene["roster"]) == {"added": 1, "removed": 1}
+    assert services.roster_changes_discard(roster=scene["roster"]) == {
+        "added": 1,
+        "removed": 1,
+        "shifts": 0,
+    }
     swap.refresh_from_db()
     assert swap.status == "claimed" and swap.new_assignment is None
     assert Assignment.objects.get(pk=scene["on_later"].pk).is_active

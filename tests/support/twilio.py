@@ -89,6 +89,23 @@ class FakeTwilioHttp(HttpClient):
                     status, json.dumps({"code": 13223, "message": "refused", "status": status})
                 )
             return Response(201, json.dumps({"sid": f"CA{count:032d}", "status": "queued"}))
+        if uri.endswith("/Conferences.json"):  # the conference of a call, by its name
+            name = dict(params or {}).get("FriendlyName", "")
+            return Response(
+                200,
+                json.dumps(
+                    {
+                        "conferences": [
+                            {
+                                "sid": "CF" + name.encode().hex()[:32].ljust(32, "0"),
+                                "friendly_name": name,
+                                "status": "in-progress",
+                            }
+                        ],
+                        "next_page_uri": None,
+                    }
+                ),
+            )
         return Response(
             200,
             json.dumps(
@@ -136,6 +153,14 @@ class FakeTwilioHttp(HttpClient):
             (u.rsplit("/", 1)[-1].removesuffix(".json"), d.get("Status", ""))
             for m, u, d in self.requests
             if "/Calls/" in u and d.get("Status")
+        ]
+
+    def participants(self) -> list[tuple[str, dict]]:
+        """(call SID, changes) of each conference participant update."""
+        return [
+            (u.rsplit("/", 1)[-1].removesuffix(".json"), d)
+            for m, u, d in self.requests
+            if "/Participants/" in u
         ]
 
     def redirected(self) -> list[str]:

@@ -77,3 +77,62 @@ def test_query_count_is_flat(scene, client, coordinator):
     with CaptureQueriesContext(connection) as many:
         client.get("/calls/")
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def test_a_long_list_counts_no_further_than_its_limit(scene, client, coordinator, monkeypatch):
+    """Years of calls: the count stops at the limit (no COUNT(*) over every call ever), the
+    pages reach the newest calls up to it, and the page says how to find older ones."""
+    from hotline.models import Call
+
+    monkeypatch.setattr("hotline.paging.COUNT_LIMIT", 4)
+    monkeypatch.setattr("hotline.calls.views.PAGE_SIZE", 3)
+    client.force_login(coordinator)
+    first = client.get("/calls/")
+    paginator = first.context["page"].paginator
+    assert (paginator.count, paginator.count_capped, paginator.num_pages) == (4, True, 2)
+    assert "More than 4 calls" in first.content.decode()
+    newest = list(Call.objects.order_by("-arrived_at", "-id").values_list("call_sid", flat=True))
+    second = client.get("/calls/", {"page": 2})
+    assert _sids(first) + _sids(second) == newest[:4]  # newest first, the page's order kept
+    assert client.get("/calls/", {"outcome": "voicemail"}).context["page"].paginator.count == 2
+
+
+def test_annotations_are_computed_for_the_page_only(scene, client, coordinator, monkeypatch):
+    """The repeat-caller count, the report and the escalation (correlated subqueries) are
+    read for the page's calls by id, never for every visible call before the sort."""
+    monkeypatch.setattr("hotline.calls.views.PAGE_SIZE", 3)
+    client.force_login(coordinator)
+    with CaptureQueriesContext(connection) as ctx:
+        r = client.get("/calls/", {"risk": "3"})
+    annotated = [q["sql"] for q in ctx.captured_queries if "hotline_escalation" in q["sql"]]
+    annotated = [sql for sql in annotated if "hotline_callreport" in sql]
+    assert len(annotated) == 1
+    assert '"hotline_call"."id" IN (' in annotated[0]
+    call = r.context["calls"][0]
+    assert call.escalation_pk is not None and call.report_risk == 3
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plans")
+def test_a_lines_newest_calls_come_from_its_index_in_order(scene):
+    """A coordinator of one line: the page's ids are read from the (hotline, arrived_at)
+    index in order, stopping at the page, with no sort of every call (a join to the
+    hotline table made SQLite sort them all)."""
+    from hotline.calls.selectors import calls_visible_to
+    from tests.support import factories as f
+
+    boss = f.coordinator_user(username="north-coord")
+    f.volunteer(user=boss, roles=(), organisation=scene.north)
+    plan = calls_visible_to(boss).values("pk")[:50].explain()
+    assert "call_hotline_arrived_idx" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plans")
+def test_a_volunteers_newest_calls_come_from_its_index_in_order(scene):
+    """A volunteer's own calls, newest first, from the (answered_by, arrived_at) index: no
+    sort of every call they answered in years."""
+    from hotline.calls.selectors import calls_visible_to
+
+    plan = calls_visible_to(scene.v1.user).values("pk")[:50].explain()
+    assert "call_answered_by_arrived_idx" in plan
+    assert "TEMP B-TREE" not in plan

@@ -22,11 +22,15 @@ def live_call(scene, tw, volunteer):
 def test_caller_and_volunteer_meet_in_the_calls_conference(scene, tw, fake_twilio):
     v = scene.on_shift("counsellor")
     call, body = live_call(scene, tw, v)
-    assert 'endConferenceOnExit="true"' in body and f">call-{call.pk}</Conference>" in body
+    # The volunteer's leaving does not end the conference by itself (hangupOnStar takes them
+    # to the key sequence); the caller's does.
+    assert 'hangupOnStar="true"' in body and 'endConferenceOnExit="false"' in body
+    assert f">call-{call.pk}</Conference>" in body
     redirect = [d for m, u, d in fake_twilio.requests if u.endswith(f"/Calls/{A}.json")]
     assert redirect and redirect[-1]["Url"].endswith(f"/twilio/voice/conference?call={call.pk}")
     caller = tw(f"/twilio/voice/conference?call={call.pk}", call_data(A)).content.decode()
     assert f">call-{call.pk}</Conference>" in caller and "<Dial" in caller
+    assert 'endConferenceOnExit="true"' in caller
     # the queue's action, if Twilio asks it, answers the same
     done = tw(
         f"/twilio/voice/queue-done?call={call.pk}", {**call_data(A), "QueueResult": "redirected"}

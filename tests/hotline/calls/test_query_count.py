@@ -155,7 +155,7 @@ def test_call_routing_reads_use_their_indexes(scene):
         "call_ringing_idx"
         in Call.objects.filter(state="ringing", batch_deadline__lte=NOW).explain()
     )
-    assert "call_answered_by_idx" in Call.objects.filter(answered_by_id=1).explain()
+    assert "call_answered_by_arrived_idx" in Call.objects.filter(answered_by_id=1).explain()
     assert "call_shift_idx" in Call.objects.filter(shift_id=1).explain()
 
 

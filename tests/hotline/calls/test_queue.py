@@ -385,3 +385,93 @@ def test_no_wait_limit_still_rings_whoever_is_free_and_never_waits_for_the_busy(
     assert open_offer(A).volunteer == v  # free: rung, whatever the limit
     start(tw, "1", B)
     assert state(B) == ("voicemail", "all_busy_timeout")
+
+
+# --- ringing enough phones, soon enough -----------------------------------------------------
+
+
+def test_phones_ringing_unanswered_get_one_more_each_stagger(scene, tw, fake_twilio, clock):
+    """Before, a caller whose phones were not picked up waited a whole ring time (20 s, and
+    more when the no-answer callback was lost) before another phone rang."""
+    from hotline.calls import queue
+
+    scene.hotline.ring_batch_size = 2
+    scene.hotline.save()
+    people = [scene.on_shift("counsellor") for _ in range(5)]
+    start(tw, "1", A)
+    assert len(fake_twilio.dialled()) == 2
+    call = Call.objects.get(call_sid=A)
+    # The next look is planned for the stagger, not the ring time.
+    assert call.batch_deadline == call.arrived_at + queue.STAGGER
+    clock.advance(seconds=queue.STAGGER.total_seconds())
+    hold(tw, A)
+    assert len(fake_twilio.dialled()) == 3
+    clock.advance(seconds=queue.STAGGER.total_seconds())
+    hold(tw, A)
+    # At most ring_batch_size - 1 more than the batch (here: 1).
+    assert len(fake_twilio.dialled()) == 3
+    assert len({a.volunteer for a in offers(A)}) == 3 and {a.volunteer for a in offers(A)} < {
+        *people
+    }
+
+
+def test_no_more_phones_once_one_is_answered(scene, tw, fake_twilio, clock):
+    from hotline.calls import queue
+
+    scene.hotline.ring_batch_size = 2
+    scene.hotline.save()
+    for _ in range(4):
+        scene.on_shift("counsellor")
+    start(tw, "1", A)
+    leg(tw, offers(A)[0], "offer")  # answered: hearing the whisper
+    clock.advance(seconds=queue.STAGGER.total_seconds())
+    hold(tw, A)
+    assert len(fake_twilio.dialled()) == 2
+
+
+def test_supervisor_rung_after_a_few_seconds_not_a_whole_ring(scene, tw, fake_twilio, clock):
+    from hotline.calls import queue
+
+    scene.on_shift("counsellor")
+    sup = scene.on_shift("supervisor")
+    talking(tw, A)  # the only counsellor is busy
+    start(tw, "1", B)
+    assert not offers(B)
+    call = Call.objects.get(call_sid=B)
+    assert call.batch_deadline == call.arrived_at + queue.SUPERVISOR_AFTER
+    clock.advance(seconds=queue.SUPERVISOR_AFTER.total_seconds())
+    hold(tw, B)
+    assert open_offer(B).volunteer == sup and open_offer(B).tier == "supervisors"
+
+
+def test_supervisor_added_to_an_unanswered_counsellors_phone(scene, tw, fake_twilio, clock):
+    """Before, a caller whose one free counsellor's phone rang unanswered reached the
+    supervisor only after that phone's ring time."""
+    from hotline.calls import queue
+
+    v = scene.on_shift("counsellor")
+    sup = scene.on_shift("supervisor")
+    start(tw, "1", A)
+    assert fake_twilio.dialled() == [v.phone_number]
+    clock.advance(seconds=queue.SUPERVISOR_AFTER.total_seconds())
+    hold(tw, A)
+    assert fake_twilio.dialled() == [v.phone_number, sup.phone_number]
+    assert sorted(a.tier for a in offers(A)) == ["supervisors", "volunteers"]
+
+
+def test_counsellor_who_comes_free_is_rung_while_the_supervisors_phone_rings(
+    scene, tw, fake_twilio, clock
+):
+    """Tiers re-evaluated at every pick: before, while a supervisor's phone rang for the
+    caller, a counsellor who came free was not rung until it stopped."""
+
+    v = scene.on_shift("counsellor")
+    sup = scene.on_shift("supervisor")
+    talking(tw, A)
+    start(tw, "1", B)
+    clock.advance(seconds=scene.hotline.ring_timeout)
+    hold(tw, B)
+    assert open_offer(B).volunteer == sup
+    call_ends(tw, A)  # v is free
+    assert fake_twilio.dialled()[-1] == v.phone_number
+    assert {a.volunteer for a in offers(B)} == {v, sup}
