@@ -11,6 +11,8 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -45,8 +47,12 @@ def bench_env(*, database_url: str, **extra: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def gunicorn(*, env: dict[str, str], port: int, workers: int):
-    """gunicorn serving config.wsgi on 127.0.0.1:port until the block ends (or HARD_LIMIT)."""
+def gunicorn(*, env: dict[str, str], port: int, workers: int, ready_path: str | None = None):
+    """gunicorn serving config.wsgi on 127.0.0.1:port until the block ends (or HARD_LIMIT).
+
+    The master opens the socket before its workers have loaded the app: with `ready_path`,
+    the block starts only once a GET of that path has answered 200 (so a warm-up on a busy
+    machine does not run against workers still importing Django)."""
     server = subprocess.Popen(
         [
             "timeout",
@@ -73,6 +79,18 @@ def gunicorn(*, env: dict[str, str], port: int, workers: int):
                 time.sleep(0.1)
         else:
             raise SystemExit("gunicorn did not start")
+        if ready_path:
+            url = f"http://127.0.0.1:{port}{ready_path}"
+            for _ in range(300):
+                try:
+                    with urllib.request.urlopen(url, timeout=5) as response:
+                        if response.status == 200:
+                            break
+                except (OSError, urllib.error.URLError):
+                    pass
+                time.sleep(0.1)
+            else:
+                raise SystemExit(f"gunicorn's workers did not answer {ready_path}")
         yield server
     finally:
         server.terminate()

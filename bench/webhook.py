@@ -162,7 +162,9 @@ def main() -> int:
         subprocess.run(
             [PY, "-c", SEED.replace("{n}", str(args.volunteers))], cwd=ROOT, env=env, check=True
         )
-        with gunicorn(env=env, port=port, workers=args.workers) as server:
+        with gunicorn(
+            env=env, port=port, workers=args.workers, ready_path="/twilio/bench/bare"
+        ) as server:
             # warm both paths (imports, connections) before measuring
             run_load(server, port, "/twilio/bench/bare", 1, 2, signed=False)
             run_load(server, port, "/twilio/voice/incoming", 1, 2, signed=True)
