@@ -31,8 +31,11 @@ run: install messages migrate
 
 # The browser journeys (tests/browser/) are part of `make test` when Chromium is installed
 # (Debian: apt-get install chromium chromium-driver), skipped otherwise.
+# In parallel, one process per core (pytest-xdist; each has its own test database):
+# `make test TEST_JOBS=0` runs in one process (for -x or --pdb).
+TEST_JOBS ?= auto
 test: install messages
-	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) -m pytest -n $(TEST_JOBS) --dist worksteal $(PYTEST_ARGS)
 
 test-browser: install messages
 	DJANGO_SETTINGS_MODULE=config.test_settings $(PY) -m pytest tests/browser $(PYTEST_ARGS)
