@@ -382,11 +382,16 @@ def voice_status(request):
 # --- the volunteer's leg ----------------------------------------------------------------------
 
 
-@twilio_webhook(fallback=_hangup)
-def voice_offer(request):
+def _offered_attempt(request):
+    """The volunteer's leg named by `?attempt=` (a signed request from Twilio), or None."""
     attempt_id = int_query(request, "attempt")
     sid(request)
-    attempt = calls.attempt_for_offer(attempt_id=attempt_id)
+    return calls.attempt_for_offer(attempt_id=attempt_id)
+
+
+@twilio_webhook(fallback=_hangup)
+def voice_offer(request):
+    attempt = _offered_attempt(request)
     if attempt is None:
         return twiml(voice.hangup())
     calls.leg_answered(attempt=attempt)
@@ -417,9 +422,7 @@ def voice_accept(request):
 
 @twilio_webhook(fallback=_hangup)
 def voice_dial_done(request):
-    attempt_id = int_query(request, "attempt")
-    sid(request)
-    attempt = calls.attempt_for_offer(attempt_id=attempt_id)
+    attempt = _offered_attempt(request)
     if attempt is not None:
         now = received_at(request)
         if not calls.leg_conference_over(attempt=attempt, now=now):
@@ -435,9 +438,7 @@ def voice_dial_done(request):
 @twilio_webhook(fallback=_hangup)
 def voice_transfer_key(request):
     """The volunteer's key after *: 9 the supervisor, 1 hand over, 0 (or none) back."""
-    attempt_id = int_query(request, "attempt")
-    sid(request)
-    attempt = calls.attempt_for_offer(attempt_id=attempt_id)
+    attempt = _offered_attempt(request)
     if attempt is None:
         return twiml(voice.hangup())
     what, detail = conference.transfer_key(
