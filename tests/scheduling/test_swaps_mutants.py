@@ -175,18 +175,22 @@ def test_a_take_reply_is_answered_in_the_volunteers_language(scene):
 
 
 def test_a_take_reply_takes_the_drop_it_names(scene):
-    """Ben was asked for two drops and takes the second. Kills sms_take_reply 18 (the first
-    drop he was asked for, whatever the number)."""
-    dan = f.volunteer(display_name="Dan", language="en")
-    other_shift = f.shift(roster_=scene["roster"], starts_at=local(2027, 3, 26, 9), hours=6)
-    first = drop(scene)
-    second = drop(scene, assignment=f.assignment(shift_=other_shift, volunteer_=dan), giver=dan)
-    assert asked(first) == asked(second) == ["Ben"]
-    assert take(scene["taker"], second) == "Thanks! A coordinator will confirm."
-    assert (status(first), status(second)) == (
+    """Ben was asked for three drops and takes the middle one. Kills sms_take_reply 18 (the
+    newest or oldest drop he was asked for, whatever the number)."""
+    drops = [drop(scene)]
+    for day, name in ((26, "Dan"), (27, "Eve")):
+        giver = f.volunteer(display_name=name, language="en")
+        shift = f.shift(roster_=scene["roster"], starts_at=local(2027, 3, day, 9), hours=6)
+        drops.append(
+            drop(scene, assignment=f.assignment(shift_=shift, volunteer_=giver), giver=giver)
+        )
+    assert [asked(d) for d in drops] == [["Ben"]] * 3
+    assert take(scene["taker"], drops[1]) == "Thanks! A coordinator will confirm."
+    assert [status(d) for d in drops] == [
         SwapRequest.Status.OPEN,
         SwapRequest.Status.CLAIMED,
-    )
+        SwapRequest.Status.OPEN,
+    ]
 
 
 def test_a_take_reply_from_a_volunteer_since_deactivated_is_ignored(scene):
@@ -430,3 +434,13 @@ def test_open_offers_a_volunteer_may_take_soonest_first_and_none_started(scene, 
     )
     assert swaps.swaps_claimable(scene["taker"], now=clock.now) == [on_sooner, on_later]
     assert swaps.swaps_claimable(scene["taker"], now=local(2027, 3, 22, 9)) == [on_later]
+
+
+def test_an_offer_whose_seat_a_coordinator_cancelled_is_no_longer_offered(scene, clock):
+    """Kills swaps_claimable 18 (the offer of a cancelled seat still listed)."""
+    from scheduling import services
+
+    swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    assert swaps.swaps_claimable(scene["taker"], now=clock.now) == [swap]
+    services.assignment_cancel(assignment=scene["offered"], immediate=True)
+    assert swaps.swaps_claimable(scene["taker"], now=clock.now) == []
