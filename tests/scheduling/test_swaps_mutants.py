@@ -444,3 +444,15 @@ def test_an_offer_whose_seat_a_coordinator_cancelled_is_no_longer_offered(scene,
     assert swaps.swaps_claimable(scene["taker"], now=clock.now) == [swap]
     services.assignment_cancel(assignment=scene["offered"], immediate=True)
     assert swaps.swaps_claimable(scene["taker"], now=clock.now) == []
+
+
+def test_a_seat_the_coordinator_locked_stays_locked_with_its_new_holder(scene, coordinator):
+    """A locked seat is kept out of the automatic builder's changes; a swap hands it over
+    locked. Kills _execute 35 (the new seat unlocked)."""
+    Assignment.objects.filter(pk=scene["offered"].pk).update(locked=True)
+    swap = swaps.swap_claim(
+        swap=swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"]),
+        volunteer=scene["taker"],
+    )
+    swap = swaps.swap_approve(swap=swap, by=coordinator, now=local(2027, 3, 23, 12))
+    assert swap.new_assignment.locked is True
