@@ -22,6 +22,16 @@ from scheduling.rules import (
     standing_violations,
     volunteers_facts,
 )
+from scheduling.validators import MAX_SHIFT
+
+
+def shifts_ended_since_q(since: dt.datetime, path: str = "shift__") -> Q:
+    """Shifts (through `path`) that end at `since` or later. With the lower bound on their
+    start this implies (no shift lasts longer than MAX_SHIFT, scheduling/validators.py), so
+    that a volunteer's recent shifts are read from the shifts' start index instead of
+    through every assignment of their history: the same rows, at a cost that does not grow
+    with the years (My shifts, the calendar feed; bench/history.py)."""
+    return Q(**{f"{path}ends_at__gte": since, f"{path}starts_at__gte": since - MAX_SHIFT})
 
 
 def roster_visibility_q(user, path: str = "") -> Q:
