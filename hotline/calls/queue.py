@@ -79,6 +79,9 @@ RING_MORE_MAX = 3
 # service's own role free (or everyone of that role tried): not at once, as supervisors are
 # also the line's escalation and help on calls; not a whole ring time either.
 SUPERVISOR_AFTER = dt.timedelta(seconds=8)
+# A call in conversation has its people's legs read from Twilio this often by the sweep
+# (conference.call_live_check): a lost hang-up callback must not leave the caller alone.
+LIVE_CHECK = dt.timedelta(seconds=60)
 
 REASON = Call.VoicemailReason
 
@@ -520,8 +523,9 @@ def call_tick(*, call: Call, now: dt.datetime) -> bool:
 
 def calls_sweep(*, now: dt.datetime | None = None, limit: int = 200) -> int:
     """Scheduled every minute: dispatch every hotline with a waiting call past its next
-    check, the longest overdue first (at most `limit` hotlines a run). Returns how many
-    calls were due."""
+    check, the longest overdue first (at most `limit` hotlines a run); then read from
+    Twilio the legs of the calls in conversation due a look (LIVE_CHECK, at most `limit`),
+    for hang-up callbacks that were lost. Returns how many waiting calls were due."""
     now = now or timezone.now()
     due = list(
         Call.objects.filter(state=Call.State.RINGING, batch_deadline__lte=now)
@@ -534,6 +538,19 @@ def calls_sweep(*, now: dt.datetime | None = None, limit: int = 200) -> int:
             hotline_dispatch(hotline_id=hotline_id, now=now)
         except Exception:
             log.exception("sweep: could not dispatch hotline %s", hotline_id)
+    live = list(
+        Call.objects.filter(state=Call.State.CONNECTED, batch_deadline__lte=now)
+        .order_by("batch_deadline", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if live:
+        from hotline.calls import conference  # it builds on this module
+
+        for call_id in live:
+            try:
+                conference.call_live_check(call_id=call_id, now=now)
+            except Exception:
+                log.exception("sweep: could not check live call %s", call_id)
     return len([h for h in due if h in hotlines])
 
 
@@ -602,7 +619,7 @@ def call_accept(*, attempt_id: int, digits: str, now: dt.datetime) -> AcceptResu
             answered_by=attempt.volunteer_id,
             answered_at=now,
             shift=shift,
-            batch_deadline=None,
+            batch_deadline=now + LIVE_CHECK,
             updated_at=now,
         )
         if not won:
@@ -641,12 +658,15 @@ def call_accept(*, attempt_id: int, digits: str, now: dt.datetime) -> AcceptResu
     return AcceptResult(attempt, True)
 
 
-def leg_status_update(*, attempt_id: int, status: str, now: dt.datetime) -> None:
+def leg_status_update(
+    *, attempt_id: int, status: str, now: dt.datetime, found: bool = False
+) -> None:
     """A volunteer leg's status callback. Replays and late statuses change nothing.
 
     A final status frees the volunteer (and closes any offer made on that leg): the queue
     is dispatched at once. A leg answered after we stopped it (Twilio ignores `canceled`
-    on an answered call) is hung up with `completed`."""
+    on an answered call) is hung up with `completed`. `found`: the status was read from
+    Twilio by the sweep, its callback lost (a caller left on the call hears why)."""
     if status not in STATUS_RANK:
         return
     attempt = CallAttempt.objects.select_related("call").filter(pk=attempt_id).first()
@@ -698,7 +718,7 @@ def leg_status_update(*, attempt_id: int, status: str, now: dt.datetime) -> None
         from hotline.calls import conference  # it builds on this module
 
         for live in left:
-            conference.volunteer_left(attempt=live, now=now)
+            conference.volunteer_left(attempt=live, now=now, found=found)
     if moved:
         hotline_dispatch(hotline_id=attempt.call.hotline_id, now=now)
 

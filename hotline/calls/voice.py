@@ -477,6 +477,21 @@ def caller_conference(call: Call) -> VoiceResponse:
     return response
 
 
+def volunteer_gone(call: Call) -> VoiceResponse:
+    """The caller was found alone on the call (the volunteer's hang-up reached us late):
+    why, the emergency numbers, goodbye."""
+    response = VoiceResponse()
+    with _Speaker(call.hotline) as s:
+        s.say(response, _("We are sorry: the line to your volunteer was cut off."))
+        s.say(response, _("If you would like to talk to someone again, please call us back."))
+        emergency = _emergency(call.hotline)
+        if emergency:
+            s.say(response, emergency)
+        s.say(response, _("Thank you for calling. Goodbye."))
+    response.hangup()
+    return response
+
+
 def join(join_row) -> VoiceResponse:
     """A supervisor answering a join: into the conference, muted when listening; their
     leaving never ends the call."""

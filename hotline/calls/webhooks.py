@@ -214,6 +214,15 @@ def voice_conference(request):
     return twiml(voice.caller_conference(call))
 
 
+@twilio_webhook(fallback=_sorry)
+def voice_volunteer_gone(request):
+    """The caller found alone on the call by the sweep (conference.call_live_check)."""
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    if call is None:
+        return twiml(voice.hangup())
+    return twiml(voice.volunteer_gone(call))
+
+
 @twilio_webhook(fallback=_hangup)
 def voice_join(request):
     """A supervisor's join leg: its answer (TwiML) and its status callbacks (`status=1`)."""
