@@ -487,6 +487,12 @@ def main(argv=None):
     p.add_argument("--dial-fail", type=float, default=0.02)
     p.add_argument("--family-share", type=float, default=0.25)
     p.add_argument("--database-url", default="")
+    p.add_argument(
+        "--why",
+        action="store_true",
+        help="where callers answered after 30 s (or not at all) waited: before the first"
+        " phone, with phones ringing, with none ringing; the phones that rang in vain",
+    )
     opts = p.parse_args(argv)
 
     setup_django(opts.database_url)
@@ -595,6 +601,90 @@ def main(argv=None):
         f" ({share(len(waits)) - share(ideal_answered):+.1f} points)"
     )
     print(f"  webhooks posted          {sim.requests} in {elapsed:.1f} s")
+    if opts.why:
+        why(hotline, Call, base)
+
+
+def why(hotline, Call, base):
+    """Where the slow callers' time went, from the Call and CallAttempt rows."""
+    from hotline.models import CallAttempt
+
+    calls = {
+        c.pk: c
+        for c in Call.objects.filter(hotline=hotline).exclude(arrived_at=None).order_by("pk")
+    }
+    attempts: dict[int, list] = {pk: [] for pk in calls}
+    for a in CallAttempt.objects.filter(call__hotline=hotline).order_by("offered_at", "pk"):
+        attempts[a.call_id].append(a)
+    rows = {"fast": [], "slow": [], "lost": []}
+    vain = {"no-answer": 0, "busy": 0, "failed": 0, "declined": 0, "cancelled": 0, "late": 0}
+    vain_seconds = 0.0
+    supervisor_rings = 0
+    for pk, c in calls.items():
+        end = c.answered_at or c.ended_at
+        if end is None:
+            continue
+        wait = (end - c.arrived_at).total_seconds()
+        spans, first = [], None
+        for a in attempts[pk]:
+            stop = a.ended_at or end
+            if a.result == CallAttempt.Result.ACCEPTED:
+                stop = c.answered_at or stop
+            spans.append((a.offered_at, min(stop, end)))
+            first = first or a.offered_at
+            if a.tier == Call.Tier.SUPERVISORS:
+                supervisor_rings += 1
+            if a.result in vain:
+                vain[a.result] += 1
+                vain_seconds += (stop - a.offered_at).total_seconds()
+        ringing, cursor = 0.0, None
+        for s0, s1 in sorted(spans):
+            s0 = max(s0, cursor) if cursor else s0
+            if s1 > s0:
+                ringing += (s1 - s0).total_seconds()
+                cursor = s1
+        before = ((first or end) - c.arrived_at).total_seconds()
+        kind = "lost" if not c.answered_at else ("fast" if wait <= 30 else "slow")
+        rows[kind].append(
+            (
+                c,
+                wait,
+                before,
+                ringing,
+                max(0.0, wait - before - ringing),
+                len(attempts[pk]),
+                sum(a.result != CallAttempt.Result.ACCEPTED for a in attempts[pk]),
+            )
+        )
+    print(
+        "  why: per caller, seconds from arrival to the first phone, with phones ringing,"
+        " waiting with none ringing; phones rung (in vain)"
+    )
+    for kind, label in (("fast", "≤ 30 s"), ("slow", "> 30 s"), ("lost", "not answered")):
+        group = rows[kind]
+        if not group:
+            continue
+
+        def mean(i, group=group):
+            return statistics.mean(r[i] for r in group)
+
+        family = sum(1 for r in group if r[0].category == "family_education")
+        print(
+            f"    {label:<13} {len(group):>3} callers ({family} family): first phone"
+            f" {mean(2):.1f} s, ringing {mean(3):.1f} s, none ringing {mean(4):.1f} s;"
+            f" phones {mean(5):.1f} ({mean(6):.1f} in vain)"
+        )
+    for c, wait, before, ringing, idle, n, lost in rows["slow"] + rows["lost"]:
+        minute = (c.arrived_at - base).total_seconds() / 60
+        print(
+            f"      call {c.pk:>3} at {minute:5.1f} min {c.category[:6]:<6} wait {wait:5.1f}:"
+            f" first {before:4.1f} ringing {ringing:5.1f} none {idle:5.1f}; phones {n} ({lost})"
+        )
+    answered = sum(1 for c in calls.values() if c.answered_at)
+    print(
+        f"    phones rung in vain: {vain} ({vain_seconds:.0f} volunteer-seconds);"
+        f" supervisor rings per answered call {supervisor_rings / max(1, answered):.2f}"
+    )
 
 
 if __name__ == "__main__":
