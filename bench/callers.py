@@ -10,7 +10,8 @@ ideal router with the same people.
 Everything runs in this process on a simulated clock (`django.utils.timezone.now` is
 replaced, as the tests do; nothing sleeps). Callers arrive as a Poisson process; each is
 signed and posted to the real webhooks through Django's test client (incoming, menu, the
-hold loop every 15 s, voicemail), and hangs up if nobody took them within their patience
+hold loop — each round as long as its TwiML takes to play, at SPEECH_CHARS characters a
+second —, voicemail), and hangs up if nobody took them within their patience
 (`--patience-min` plus an exponential with mean `--patience`). Twilio's REST API is a fake transport that turns the
 app's requests into events: a dialled leg rings; its volunteer answers with probability
 `--answer` after a delay uniform in [ring-min, ring-max] s (no answer within the hotline's
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import html
 import itertools
 import os
 import random
@@ -54,6 +56,20 @@ sys.path.insert(0, str(ROOT))
 HOTLINE = "+8637520000077"
 START_HOUR = 9  # the shift starts at 08:00; the simulation at 09:00
 PRESS = 3  # seconds from answering to pressing 1 (the whisper): for both routers
+# Twilio reads a <Say> at about this many characters a second, and asks for the next TwiML
+# about this long after the last one ended: the hold loop's rounds take as long as their TwiML.
+SPEECH_CHARS = 14
+TWIML_GAP = 0.5
+
+
+def twiml_seconds(body: str) -> float:
+    """How long Twilio takes to play a TwiML answer with no key pressed: its <Say> texts,
+    <Gather> timeouts and <Pause> lengths."""
+    says = re.findall(r"<Say[^>]*>([^<]*)</Say>", body)
+    seconds = sum(len(html.unescape(text)) / SPEECH_CHARS for text in says)
+    seconds += sum(int(x) for x in re.findall(r'<Gather[^>]*timeout="(\d+)"', body))
+    seconds += sum(int(x) for x in re.findall(r'<Pause[^>]*length="(\d+)"', body))
+    return max(1.0, seconds) + TWIML_GAP
 
 
 # --- the callers, the same for both routers -------------------------------------------------
@@ -147,6 +163,7 @@ class Leg:
     status_url: str
     timeout: int
     status: str = "ringing"  # ringing, in-progress, ended
+    final: str = ""  # its final status, once ended
     caller: Caller | None = None
     dial_action: str = ""
 
@@ -195,6 +212,16 @@ class Sim:
                 return sid
         self.at(self.now + leg.timeout, "leg_final", sid=sid, status="no-answer")
         return sid
+
+    def status_of(self, sid) -> str:
+        """What Twilio's REST API reads for a call now (a GET of the call)."""
+        leg = self.legs.get(sid)
+        if leg is not None:
+            return leg.final if leg.status == "ended" else leg.status
+        caller = self.callers.get(sid)
+        if caller is None:
+            return ""
+        return "completed" if caller.state == "gone" else "in-progress"
 
     def update(self, sid, data):
         if "Url" in data:
@@ -287,7 +314,8 @@ class Sim:
         if "<Enqueue" in body:
             if caller.state == "new":
                 caller.state = "waiting"
-                self.at(self.now + 15, "hold", caller=caller)
+                # Twilio asks for the hold words once the menu's words are read.
+                self.at(self.now + twiml_seconds(body), "hold", caller=caller)
                 self.at(caller.arrives + caller.patience, "patience", caller=caller)
         else:
             self.voicemail(caller)
@@ -303,7 +331,7 @@ class Sim:
             )
             self.voicemail(caller)
             return
-        self.at(self.now + 15, "hold", caller=caller)
+        self.at(self.now + twiml_seconds(body), "hold", caller=caller)
 
     def voicemail(self, caller):
         caller.state = "voicemail"
@@ -392,6 +420,7 @@ class Sim:
         if leg.status == "ended":
             return
         leg.status = "ended"
+        leg.final = status
         if self.phone_leg.get(leg.phone) == sid:
             del self.phone_leg[leg.phone]
         if not self.drop():
@@ -542,6 +571,9 @@ def main(argv=None):
                 if sid is None:
                     return Response(500, json.dumps({"code": 20500, "message": "down"}))
                 return Response(201, json.dumps({"sid": sid, "status": "queued"}))
+            if "/Calls/" in uri and method == "GET":
+                sid = uri.rsplit("/", 1)[-1].removesuffix(".json")
+                return Response(200, json.dumps({"sid": sid, "status": sim.status_of(sid)}))
             if "/Calls/" in uri:
                 sim.update(uri.rsplit("/", 1)[-1].removesuffix(".json"), data)
                 return Response(200, json.dumps({"sid": "x", "status": data.get("Status", "")}))

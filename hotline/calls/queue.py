@@ -35,9 +35,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
@@ -45,7 +47,13 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from hotline.calls.selectors import LEG_FINAL, PoolMember, queue_pool, shift_of
+from hotline.calls.selectors import (
+    LEG_FINAL,
+    PoolMember,
+    lingering_until,
+    queue_pool,
+    shift_of,
+)
 from hotline.models import (
     CATEGORY_ROLE,
     Call,
@@ -82,6 +90,13 @@ SUPERVISOR_AFTER = dt.timedelta(seconds=8)
 # A call in conversation has its people's legs read from Twilio this often by the sweep
 # (conference.call_live_check): a lost hang-up callback must not leave the caller alone.
 LIVE_CHECK = dt.timedelta(seconds=60)
+# The caller's hold loop (voice/hold): the words every HOLD_WORDS_EVERY, and between them
+# quiet rounds of at most HOLD_TICK seconds that end when the caller's next check is due,
+# so that Twilio asks again — and the queue is looked at — then, not at the end of a fixed
+# loop (hold_round).
+HOLD_WORDS_EVERY = dt.timedelta(seconds=15)
+HOLD_TICK = 5
+HOLD_AFTER_WORDS = 1
 
 REASON = Call.VoicemailReason
 
@@ -266,6 +281,7 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
                 )
             )
 
+    linger = _UNKNOWN
     offered = [a for attempts in new.values() for a in attempts]
     for attempt in offered:
         try:
@@ -311,8 +327,15 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
             call.ring_tier = tier_of[call.pk]
             pending[call.pk].append(now)
         # The next look at this caller: an offer's ring time, the wait limit, the next
-        # stagger or the supervisors' turn, or RECHECK.
+        # stagger or the supervisors' turn, or RECHECK; with no phone ringing for them,
+        # also when a stopped leg whose final status is missing stops counting its
+        # volunteer busy (a seat free with no callback to say so).
         checks = [now + RECHECK, *(_ring_deadline(hotline, t) for t in pending[call.pk])]
+        if not pending[call.pk]:
+            if linger is _UNKNOWN:
+                linger = lingering_until(volunteer_ids=taken, at=now, leg_linger=LEG_LINGER)
+            if linger is not None:
+                checks.append(linger)
         if pending[call.pk] and call.pk not in answering:
             first = min(pending[call.pk])
             steps = (now - first) // STAGGER + 1
@@ -336,6 +359,9 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
             updated_at=now,
         )
     return plan
+
+
+_UNKNOWN = object()
 
 
 def _ring_more_max(hotline: Hotline) -> int:
@@ -519,6 +545,22 @@ def call_tick(*, call: Call, now: dt.datetime) -> bool:
         hotline_dispatch(hotline_id=call.hotline_id, now=now)
         return True
     return False
+
+
+def hold_round(*, call: Call, now: dt.datetime) -> tuple[bool, int]:
+    """The waiting caller's next hold round: whether it says the words (again after
+    HOLD_WORDS_EVERY) and how many seconds of quiet follow — after the words
+    HOLD_AFTER_WORDS, else until the caller's next check (`batch_deadline`), at most
+    HOLD_TICK — so that Twilio asks for the next round when a look at the queue is due
+    (call_tick). When the last words were said is kept in the cache; lost, the words come
+    again sooner."""
+    key = f"hold-words:{call.call_sid}"
+    said = cache.get(key)
+    if said is None or now.timestamp() - said >= HOLD_WORDS_EVERY.total_seconds():
+        cache.set(key, now.timestamp(), timeout=int(HOLD_WORDS_EVERY.total_seconds()) * 4)
+        return True, HOLD_AFTER_WORDS
+    until = (call.batch_deadline - now).total_seconds() if call.batch_deadline else HOLD_TICK
+    return False, min(HOLD_TICK, max(1, math.ceil(until)))
 
 
 def calls_sweep(*, now: dt.datetime | None = None, limit: int = 200) -> int:
@@ -737,7 +779,13 @@ def leg_conference_over(*, attempt: CallAttempt, now: dt.datetime) -> bool:
     ).update(leg_status="completed", ended_at=Coalesce(F("ended_at"), Value(now)))
     # Not dispatched from here: the leg hangs up only once Twilio has our answer, and a
     # volunteer dialled in that instant would find their phone busy. The next event frees
-    # the seat (the leg's final status, if it arrives, dispatches at once).
+    # the seat (the leg's final status, if it arrives, dispatches at once); should that
+    # callback be lost, the waiting callers are due a look now, so the next hold loop of
+    # any of them offers the seat rather than the one after RECHECK.
+    if ended:
+        Call.objects.filter(
+            hotline_id=attempt.call.hotline_id, state=Call.State.RINGING, batch_deadline__gt=now
+        ).update(batch_deadline=now)
     return bool(ended)
 
 
