@@ -83,7 +83,10 @@ def test_joining_is_on_the_escalations_trail_with_who_how_and_when(chain):
 def test_a_report_joining_an_escalation_gets_it_back_with_the_report(chain):
     """Kills _join 10 (the escalation handed back without its report)."""
     e = raise_(chain)
-    report = report_create(call=chain.call, by=chain.counsellor.user, data=REPORT, now=NOW)
+    low = {**REPORT, "risk_level": 1}  # raises nothing by itself
+    report = report_create(call=chain.call, by=chain.counsellor.user, data=low, now=NOW)
+    e.refresh_from_db()
+    assert e.report is None
     joined = escalation_raise(
         call=chain.call,
         by=chain.counsellor.user,
