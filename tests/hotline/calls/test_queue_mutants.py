@@ -288,3 +288,167 @@ def test_reoffer_gives_a_woman_the_caller_who_asked_for_one(scene, tw, fake_twil
     body = leg(tw, g_leg, "offer").content.decode()
     assert "Another caller is waiting" in body
     assert open_offer(C).volunteer == g_leg.volunteer
+
+
+# --- the volunteer's leg: status callbacks ----------------------------------------------------
+
+
+def test_a_normal_phone_answered_through_its_status_callback_is_not_hung_up(scene, tw, fake_twilio):
+    """The status callbacks of a leg still offered ("ringing", then "in-progress" before the
+    whisper's request) must never stop it: only a leg we cancelled is hung up when
+    answered. Kills leg_status_update 16, 17, 18."""
+    v = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    offer = attempt(A, v)
+    leg(tw, offer, "leg-status", CallStatus="ringing")
+    leg(tw, offer, "leg-status", CallStatus="in-progress")
+    assert fake_twilio.stopped() == []
+    leg(tw, offer, "offer")
+    assert "<Dial" in leg(tw, offer, "accept", Digits="1").content.decode()
+    assert fake_twilio.stopped() == []
+
+
+def test_a_cancelled_phone_that_rings_on_is_not_hung_up_twice(scene, tw, fake_twilio):
+    """A cancelled leg's late "ringing" is not an answer; a replayed "in-progress" hangs it
+    up once. Kills leg_status_update 18, 19."""
+    scene.on_shift("counsellor")
+    scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first, second = offers(A)
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")
+    assert fake_twilio.stopped() == [(second.leg_sid, "canceled")]
+    leg(tw, second, "leg-status", CallStatus="ringing")
+    assert fake_twilio.stopped() == [(second.leg_sid, "canceled")]
+    leg(tw, second, "leg-status", CallStatus="in-progress")
+    leg(tw, second, "leg-status", CallStatus="in-progress")
+    assert fake_twilio.stopped() == [(second.leg_sid, "canceled"), (second.leg_sid, "completed")]
+
+
+def test_a_late_ringing_status_does_not_make_a_finished_phone_busy_again(
+    scene, tw, fake_twilio, clock
+):
+    """Statuses only move forward. Kills leg_status_update 13 and lower_statuses 3."""
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first = open_offer(A)
+    leg(tw, first, "leg-status", CallStatus="no-answer")
+    assert open_offer(A).volunteer != first.volunteer
+    leg(tw, first, "leg-status", CallStatus="ringing")  # out of order, after the end
+    first.refresh_from_db()
+    assert (first.leg_status, first.result) == ("no-answer", CallAttempt.Result.NO_ANSWER)
+    start(tw, "1", B)
+    assert open_offer(B).volunteer == first.volunteer
+    assert {v, w} == {first.volunteer, open_offer(A).volunteer}
+
+
+def test_a_failed_phone_is_recorded_as_failed_when_it_failed(scene, tw, fake_twilio, clock):
+    """Kills leg_status_update 43, 44, 54, 56."""
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first = open_offer(A)
+    clock.advance(seconds=4)
+    leg(tw, first, "leg-status", CallStatus="failed")
+    first.refresh_from_db()
+    assert (first.result, first.ended_at) == (CallAttempt.Result.FAILED, clock.now)
+    assert open_offer(A).volunteer == w
+
+
+def test_one_volunteer_hanging_up_leaves_the_other_calls_alone(scene, tw, fake_twilio, clock):
+    """v hangs up on A; w, still talking to B, is neither handed A's caller nor counted free.
+    Kills leg_status_update 71, 84."""
+    v = scene.on_shift("counsellor")
+    talking(tw, A)
+    w = scene.on_shift("counsellor")
+    talking(tw, B)
+    w_offer = attempt(B, w)
+    clock.advance(seconds=30)
+    leg(tw, attempt(A, v), "leg-status", CallStatus="completed")  # v hung up
+    w_offer.refresh_from_db()
+    assert (w_offer.result, w_offer.ended_at) == (CallAttempt.Result.ACCEPTED, None)
+    assert Call.objects.get(call_sid=B).state == Call.State.CONNECTED
+    x = scene.on_shift("counsellor")
+    start(tw, "1", C)
+    assert {a.volunteer for a in offers(C)} <= {v, x}
+
+
+def test_a_phone_answered_after_its_final_status_stays_finished(scene, tw, fake_twilio):
+    """The whisper's request arriving after the leg's final status (out of order) does not
+    make the volunteer busy again. Kills leg_answered 5."""
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first = attempt(A, v)
+    leg(tw, first, "leg-status", CallStatus="no-answer")
+    leg(tw, first, "offer")
+    first.refresh_from_db()
+    assert first.leg_status == "no-answer"
+    start(tw, "1", B)
+    assert open_offer(B).volunteer == v
+
+
+# --- accepting, the sweep, preferences --------------------------------------------------------
+
+
+def test_accepting_an_offer_that_does_not_exist(scene, tw, clock):
+    """Kills call_accept 4–11."""
+    assert queue.call_accept(attempt_id=987654, digits="1", now=clock.now) == queue.AcceptResult(
+        None, False, "unknown"
+    )
+
+
+def test_a_preference_the_line_does_not_know_is_no_restriction():
+    """Kills fits_preference 16."""
+    from hotline.models import Volunteer
+
+    assert queue.fits_preference(Volunteer(gender="male"), "accent:north") is True
+
+
+def _waiting_call(n, *, overdue_minutes, now):
+    return Call.objects.create(
+        call_sid=f"CA{n:032d}",
+        hotline=f.hotline(),  # nobody on shift: a dispatch sends it to voicemail
+        arrived_at=now - dt.timedelta(minutes=10),
+        state=Call.State.RINGING,
+        category="psychological",
+        ring_tier=Call.Tier.VOLUNTEERS,
+        ring_batch=1,
+        batch_deadline=now - dt.timedelta(minutes=overdue_minutes),
+    )
+
+
+def test_sweep_takes_the_longest_overdue_first_whatever_the_row_order(db, clock):
+    """Kills calls_sweep 12."""
+    recent = _waiting_call(1, overdue_minutes=1, now=clock.now)
+    oldest = _waiting_call(2, overdue_minutes=5, now=clock.now)
+    assert queue.calls_sweep(now=clock.now, limit=1) == 1
+    assert Call.objects.get(pk=oldest.pk).state == Call.State.VOICEMAIL
+    assert Call.objects.get(pk=recent.pk).state == Call.State.RINGING
+
+
+def test_sweep_logs_a_hotline_it_could_not_dispatch_and_goes_on(db, clock, monkeypatch, caplog):
+    """Kills calls_sweep 34–39."""
+    broken = _waiting_call(1, overdue_minutes=5, now=clock.now)
+    fine = _waiting_call(2, overdue_minutes=1, now=clock.now)
+    real = queue.hotline_dispatch
+
+    def dispatch(*, hotline_id, now, **kw):
+        if hotline_id == broken.hotline_id:
+            raise RuntimeError("database went away")
+        return real(hotline_id=hotline_id, now=now, **kw)
+
+    monkeypatch.setattr(queue, "hotline_dispatch", dispatch)
+    with caplog.at_level("ERROR", logger="hotline.calls.queue"):
+        assert queue.calls_sweep(now=clock.now) == 2
+    assert [r.getMessage() for r in caplog.records] == [
+        f"sweep: could not dispatch hotline {broken.hotline_id}"
+    ]
+    assert Call.objects.get(pk=fine.pk).state == Call.State.VOICEMAIL
