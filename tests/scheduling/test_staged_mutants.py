@@ -4,6 +4,8 @@ publish of new times raises the version volunteers' calendars take, putting some
 takes back only their own staged removal, and a discard reopens only the swaps it undoes.
 Each test names the surviving mutants it kills (`scheduling.services.x_…`)."""
 
+import datetime as dt
+
 import pytest
 
 from scheduling import services, swaps
@@ -103,3 +105,43 @@ def test_discard_reopens_only_the_swaps_it_takes_back(scene, coordinator):  # no
     done = SwapRequest.objects.get(pk=done.pk)
     assert done.status == SwapRequest.Status.DONE and done.new_assignment is not None
     assert local(2027, 3, 25, 9) == Shift.objects.get(pk=scene["thursday"].pk).starts_at
+
+
+def test_a_volunteers_own_swap_approved_automatically_takes_effect_at_once(scene):  # noqa: F811
+    """`immediate`: not staged, even on a published roster outside the freeze window. Kills
+    _mode 7."""
+    new = services.assignment_create(
+        shift=scene["friday"], volunteer=scene["amy"], role="counsellor", immediate=True
+    )
+    assert (new.change_mode, new.status) == (services.IMMEDIATE, Assignment.Status.ACTIVE)
+
+
+def test_the_mode_is_decided_at_the_time_given(scene):  # noqa: F811
+    """A change made (or replayed) with its own `now`, an hour before Thursday's shift, is
+    urgent whatever the clock says. Kills _mode 3, 5, change_mode 5, 7, shift_edit_mode 11,
+    13."""
+    an_hour_before = local(2027, 3, 25, 8)
+    removed = services.assignment_cancel(assignment=scene["bob_thu"], now=an_hour_before)
+    assert removed.change_mode == services.URGENT
+    assert services.change_mode(shift=scene["friday"], now=an_hour_before) == services.URGENT
+    seats = services.shift_update(
+        shift=scene["thursday"], now=an_hour_before, required_counsellors=3
+    )
+    assert seats.change_mode == services.URGENT
+    assert Shift.objects.get(pk=scene["thursday"].pk).required_counsellors == 3
+
+
+def test_a_shift_starting_exactly_at_the_end_of_the_freeze_window_is_staged(
+    scene,  # noqa: F811
+    clock,
+):
+    """The window is half-open: [now, now + ROSTER_FREEZE_HOURS). Kills is_frozen 3 and
+    shift_edit_mode 14."""
+    edge = clock.now + dt.timedelta(hours=services.freeze_hours())
+    shift = f.shift(roster_=scene["roster"], starts_at=edge, hours=4)
+    assert not services.is_frozen(shift, now=clock.now)
+    assert services.change_mode(shift=shift, now=clock.now) == services.STAGED
+    moved = services.shift_update(
+        shift=scene["thursday"], starts_at=edge, ends_at=edge + dt.timedelta(hours=6)
+    )
+    assert moved.change_mode == services.STAGED
