@@ -167,6 +167,7 @@ MODULES = {
             (
                 "tests/scheduling/test_staged_changes.py",
                 "tests/scheduling/test_services.py",
+                "tests/scheduling/test_staged_mutants.py",
                 # Staged shift edits (shift_update, their publish and discard), and shifts
                 # made from patterns (pattern_spans, roster_generate_shifts).
                 "tests/scheduling/test_shift_edits.py",
@@ -178,6 +179,7 @@ MODULES = {
             "hotline/calls/queue.py",
             (
                 "tests/hotline/calls/test_queue.py",
+                "tests/hotline/calls/test_queue_mutants.py",
                 # The webhooks reach the queue's offers, accept, leg status, re-offer and
                 # conference legs only through these (services.py re-exports the queue).
                 "tests/hotline/calls/test_routing.py",
