@@ -36,8 +36,9 @@ def test_a_second_staged_edit_keeps_the_first(scene):  # noqa: F811
 def test_publishing_new_times_raises_the_version_of_each_assignment_on_the_shift(
     scene,  # noqa: F811
 ):
-    """What makes calendar apps take the new times (SEQUENCE); seats alone do not. Kills
-    _shift_edits_apply 2, 19."""
+    """What makes calendar apps take the new times (SEQUENCE), raised once; seats alone do
+    not raise it. Kills _shift_edits_apply 26 (2, 19 and 21 are equivalent: the publish's
+    notice raises the sequence itself when the times told changed, docs/testing.md)."""
     before = {k: Assignment.objects.get(pk=scene[k].pk).sequence for k in ("amy_thu", "cat_fri")}
     _stage_later(scene)
     services.shift_update(shift=scene["friday"], required_counsellors=3)
