@@ -146,3 +146,20 @@ def test_a_shift_starting_exactly_at_the_end_of_the_freeze_window_is_staged(
         shift=scene["thursday"], starts_at=edge, ends_at=edge + dt.timedelta(hours=6)
     )
     assert moved.change_mode == services.STAGED
+
+
+def test_moving_a_shift_out_of_the_freeze_window_is_still_urgent_at_the_time_given(
+    scene,  # noqa: F811
+):
+    """An hour before Thursday's shift, moving it to the next week: it was inside the window
+    then, so the change is urgent (the volunteers on it are told at once). Kills
+    shift_edit_mode 11, 13."""
+    an_hour_before = local(2027, 3, 25, 8)
+    moved = services.shift_update(
+        shift=scene["thursday"],
+        now=an_hour_before,
+        starts_at=local(2027, 4, 1, 9),
+        ends_at=local(2027, 4, 1, 15),
+    )
+    assert moved.change_mode == services.URGENT
+    assert Shift.objects.get(pk=scene["thursday"].pk).starts_at == local(2027, 4, 1, 9)
