@@ -298,9 +298,7 @@ def test_a_built_feed_is_kept_an_hour(monkeypatch):
     assert kept == [(("ical-feed:abc", b"feed", 3600), {})]
 
 
-def test_the_60_day_window_starts_at_midnight_utc_whatever_the_servers_zone(
-    client, scene, clock
-):
+def test_the_60_day_window_starts_at_midnight_utc_whatever_the_servers_zone(client, scene, clock):
     """At 17:00 UTC on 20 March it is already 21 March in the server's zone (Shanghai in
     tests): the window still starts at 00:00 UTC 60 days before 20 March. Kills _day_floor 2
     (the day taken in the server's zone: the window moves a day early)."""
