@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from hotline.calls import services as calls
-from hotline.models import Call, CallAttempt
+from hotline.models import Call, CallAttempt, Message
 from tests.support import factories as f
 from tests.support.twilio import HOTLINE_NUMBER, NOW, call_data, fixture
 
@@ -324,3 +324,23 @@ def test_an_out_of_hours_message_written_after_the_call_ended_makes_it_a_voicema
     calls.voicemail_record(call=call, recording_sid="RE" + "4" * 32, duration=30, now=clock.now)
     call.refresh_from_db()
     assert call.outcome == Call.Outcome.VOICEMAIL
+
+
+def test_voicemail_sms_says_the_time_in_the_hotlines_zone_and_chinese_by_default(scene, tw):
+    """A London hotline (the server's zone is Shanghai): the volunteers on shift read the
+    caller's time as London's, 02:00 GMT for 10:00 in Shanghai; a volunteer with no language
+    set reads Chinese. Kills voicemail_notify 8 (the server's zone), 30, 31 (the time's
+    format), 17 (the fallback language; 8 and 17 checked by hand)."""
+    scene.hotline.time_zone = "Europe/London"
+    scene.hotline.save()
+    english = scene.on_shift("counsellor", language="en")
+    unset = scene.on_shift("counsellor", language="")
+    call = _voicemail(tw)
+    tw(f"/twilio/voice/callback?call={call.pk}", {**fixture("voice-gather-digits"), "Digits": "1"})
+    bodies = {m.to: m.body for m in Message.objects.filter(purpose="voicemail")}
+    assert bodies[english.phone_number] == (
+        f"{scene.hotline.name}: a caller left a message or asked to be called back at 02:00."
+        " See the callback queue."
+    )
+    assert "02:00" in bodies[unset.phone_number]
+    assert "a caller left" not in bodies[unset.phone_number]  # Chinese
