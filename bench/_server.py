@@ -120,6 +120,49 @@ def server_cpu(server: subprocess.Popen) -> float:
     return total
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores, from /proc/stat:
+    how saturated the cores were during a load (a run whose cores sat idle was limited by
+    waits, not work). NaN where /proc is absent."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return float("nan"), float("nan")
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = sum(fields[:8]) / ticks  # user nice system idle iowait irq softirq steal
+    return total - (fields[3] + fields[4]) / ticks, total
+
+
+class DatabaseCPU:
+    """CPU seconds used so far by the PostgreSQL server processes that serve `database_url`'s
+    database (its backends, read from /proc: the server must run on this host), for the
+    database's share of a request when it runs on the same cores. NaN for SQLite (its work
+    is inside the web server's processes), or when the server is elsewhere."""
+
+    def __init__(self, database_url: str):
+        self.url = database_url if database_url.startswith(("postgres:", "postgresql:")) else ""
+
+    def __call__(self) -> float:
+        if not self.url:
+            return float("nan")
+        import psycopg  # only for PostgreSQL runs
+
+        ticks = os.sysconf("SC_CLK_TCK")
+        with psycopg.connect(self.url.replace("postgres://", "postgresql://", 1)) as conn:
+            pids = conn.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        total = 0.0
+        for (pid,) in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return float("nan")
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
+
 def summarise(latencies: list[float], elapsed: float) -> dict:
     latencies = sorted(latencies)
     return {

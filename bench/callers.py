@@ -10,7 +10,8 @@ ideal router with the same people.
 Everything runs in this process on a simulated clock (`django.utils.timezone.now` is
 replaced, as the tests do; nothing sleeps). Callers arrive as a Poisson process; each is
 signed and posted to the real webhooks through Django's test client (incoming, menu, the
-hold loop every 15 s, voicemail), and hangs up if nobody took them within their patience
+hold loop — each round as long as its TwiML takes to play, at SPEECH_CHARS characters a
+second —, voicemail), and hangs up if nobody took them within their patience
 (`--patience-min` plus an exponential with mean `--patience`). Twilio's REST API is a fake transport that turns the
 app's requests into events: a dialled leg rings; its volunteer answers with probability
 `--answer` after a delay uniform in [ring-min, ring-max] s (no answer within the hotline's
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import html
 import itertools
 import os
 import random
@@ -54,6 +56,20 @@ sys.path.insert(0, str(ROOT))
 HOTLINE = "+8637520000077"
 START_HOUR = 9  # the shift starts at 08:00; the simulation at 09:00
 PRESS = 3  # seconds from answering to pressing 1 (the whisper): for both routers
+# Twilio reads a <Say> at about this many characters a second, and asks for the next TwiML
+# about this long after the last one ended: the hold loop's rounds take as long as their TwiML.
+SPEECH_CHARS = 14
+TWIML_GAP = 0.5
+
+
+def twiml_seconds(body: str) -> float:
+    """How long Twilio takes to play a TwiML answer with no key pressed: its <Say> texts,
+    <Gather> timeouts and <Pause> lengths."""
+    says = re.findall(r"<Say[^>]*>([^<]*)</Say>", body)
+    seconds = sum(len(html.unescape(text)) / SPEECH_CHARS for text in says)
+    seconds += sum(int(x) for x in re.findall(r'<Gather[^>]*timeout="(\d+)"', body))
+    seconds += sum(int(x) for x in re.findall(r'<Pause[^>]*length="(\d+)"', body))
+    return max(1.0, seconds) + TWIML_GAP
 
 
 # --- the callers, the same for both routers -------------------------------------------------
@@ -147,6 +163,7 @@ class Leg:
     status_url: str
     timeout: int
     status: str = "ringing"  # ringing, in-progress, ended
+    final: str = ""  # its final status, once ended
     caller: Caller | None = None
     dial_action: str = ""
 
@@ -195,6 +212,16 @@ class Sim:
                 return sid
         self.at(self.now + leg.timeout, "leg_final", sid=sid, status="no-answer")
         return sid
+
+    def status_of(self, sid) -> str:
+        """What Twilio's REST API reads for a call now (a GET of the call)."""
+        leg = self.legs.get(sid)
+        if leg is not None:
+            return leg.final if leg.status == "ended" else leg.status
+        caller = self.callers.get(sid)
+        if caller is None:
+            return ""
+        return "completed" if caller.state == "gone" else "in-progress"
 
     def update(self, sid, data):
         if "Url" in data:
@@ -287,7 +314,8 @@ class Sim:
         if "<Enqueue" in body:
             if caller.state == "new":
                 caller.state = "waiting"
-                self.at(self.now + 15, "hold", caller=caller)
+                # Twilio asks for the hold words once the menu's words are read.
+                self.at(self.now + twiml_seconds(body), "hold", caller=caller)
                 self.at(caller.arrives + caller.patience, "patience", caller=caller)
         else:
             self.voicemail(caller)
@@ -303,7 +331,7 @@ class Sim:
             )
             self.voicemail(caller)
             return
-        self.at(self.now + 15, "hold", caller=caller)
+        self.at(self.now + twiml_seconds(body), "hold", caller=caller)
 
     def voicemail(self, caller):
         caller.state = "voicemail"
@@ -392,6 +420,7 @@ class Sim:
         if leg.status == "ended":
             return
         leg.status = "ended"
+        leg.final = status
         if self.phone_leg.get(leg.phone) == sid:
             del self.phone_leg[leg.phone]
         if not self.drop():
@@ -487,6 +516,12 @@ def main(argv=None):
     p.add_argument("--dial-fail", type=float, default=0.02)
     p.add_argument("--family-share", type=float, default=0.25)
     p.add_argument("--database-url", default="")
+    p.add_argument(
+        "--why",
+        action="store_true",
+        help="where callers answered after 30 s (or not at all) waited: before the first"
+        " phone, with phones ringing, with none ringing; the phones that rang in vain",
+    )
     opts = p.parse_args(argv)
 
     setup_django(opts.database_url)
@@ -536,6 +571,9 @@ def main(argv=None):
                 if sid is None:
                     return Response(500, json.dumps({"code": 20500, "message": "down"}))
                 return Response(201, json.dumps({"sid": sid, "status": "queued"}))
+            if "/Calls/" in uri and method == "GET":
+                sid = uri.rsplit("/", 1)[-1].removesuffix(".json")
+                return Response(200, json.dumps({"sid": sid, "status": sim.status_of(sid)}))
             if "/Calls/" in uri:
                 sim.update(uri.rsplit("/", 1)[-1].removesuffix(".json"), data)
                 return Response(200, json.dumps({"sid": "x", "status": data.get("Status", "")}))
@@ -595,6 +633,90 @@ def main(argv=None):
         f" ({share(len(waits)) - share(ideal_answered):+.1f} points)"
     )
     print(f"  webhooks posted          {sim.requests} in {elapsed:.1f} s")
+    if opts.why:
+        why(hotline, Call, base)
+
+
+def why(hotline, Call, base):
+    """Where the slow callers' time went, from the Call and CallAttempt rows."""
+    from hotline.models import CallAttempt
+
+    calls = {
+        c.pk: c
+        for c in Call.objects.filter(hotline=hotline).exclude(arrived_at=None).order_by("pk")
+    }
+    attempts: dict[int, list] = {pk: [] for pk in calls}
+    for a in CallAttempt.objects.filter(call__hotline=hotline).order_by("offered_at", "pk"):
+        attempts[a.call_id].append(a)
+    rows = {"fast": [], "slow": [], "lost": []}
+    vain = {"no-answer": 0, "busy": 0, "failed": 0, "declined": 0, "cancelled": 0, "late": 0}
+    vain_seconds = 0.0
+    supervisor_rings = 0
+    for pk, c in calls.items():
+        end = c.answered_at or c.ended_at
+        if end is None:
+            continue
+        wait = (end - c.arrived_at).total_seconds()
+        spans, first = [], None
+        for a in attempts[pk]:
+            stop = a.ended_at or end
+            if a.result == CallAttempt.Result.ACCEPTED:
+                stop = c.answered_at or stop
+            spans.append((a.offered_at, min(stop, end)))
+            first = first or a.offered_at
+            if a.tier == Call.Tier.SUPERVISORS:
+                supervisor_rings += 1
+            if a.result in vain:
+                vain[a.result] += 1
+                vain_seconds += (stop - a.offered_at).total_seconds()
+        ringing, cursor = 0.0, None
+        for s0, s1 in sorted(spans):
+            s0 = max(s0, cursor) if cursor else s0
+            if s1 > s0:
+                ringing += (s1 - s0).total_seconds()
+                cursor = s1
+        before = ((first or end) - c.arrived_at).total_seconds()
+        kind = "lost" if not c.answered_at else ("fast" if wait <= 30 else "slow")
+        rows[kind].append(
+            (
+                c,
+                wait,
+                before,
+                ringing,
+                max(0.0, wait - before - ringing),
+                len(attempts[pk]),
+                sum(a.result != CallAttempt.Result.ACCEPTED for a in attempts[pk]),
+            )
+        )
+    print(
+        "  why: per caller, seconds from arrival to the first phone, with phones ringing,"
+        " waiting with none ringing; phones rung (in vain)"
+    )
+    for kind, label in (("fast", "≤ 30 s"), ("slow", "> 30 s"), ("lost", "not answered")):
+        group = rows[kind]
+        if not group:
+            continue
+
+        def mean(i, group=group):
+            return statistics.mean(r[i] for r in group)
+
+        family = sum(1 for r in group if r[0].category == "family_education")
+        print(
+            f"    {label:<13} {len(group):>3} callers ({family} family): first phone"
+            f" {mean(2):.1f} s, ringing {mean(3):.1f} s, none ringing {mean(4):.1f} s;"
+            f" phones {mean(5):.1f} ({mean(6):.1f} in vain)"
+        )
+    for c, wait, before, ringing, idle, n, lost in rows["slow"] + rows["lost"]:
+        minute = (c.arrived_at - base).total_seconds() / 60
+        print(
+            f"      call {c.pk:>3} at {minute:5.1f} min {c.category[:6]:<6} wait {wait:5.1f}:"
+            f" first {before:4.1f} ringing {ringing:5.1f} none {idle:5.1f}; phones {n} ({lost})"
+        )
+    answered = sum(1 for c in calls.values() if c.answered_at)
+    print(
+        f"    phones rung in vain: {vain} ({vain_seconds:.0f} volunteer-seconds);"
+        f" supervisor rings per answered call {supervisor_rings / max(1, answered):.2f}"
+    )
 
 
 if __name__ == "__main__":

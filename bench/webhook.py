@@ -8,8 +8,11 @@ killed by a hard time limit whatever happens), then fires concurrent signed
 `POST /twilio/voice/incoming` requests (each a new CallSid, so each writes a Call) and the
 same load against a bare view that only returns a constant (mounted only because the bench
 sets BENCH_BARE_VIEW=1). Prints requests/s, p50 and p99 of each and their ratio
-(target: the webhook reaches at least half the bare view's throughput), and the server's
-CPU time per request (user + system, all gunicorn processes, read from /proc).
+(target: the webhook reaches at least half the bare view's throughput), the server's
+CPU time per request (user + system, all gunicorn processes, read from /proc), with
+--database-url on this host the database's own (its backends serving the bench database),
+and how busy the machine's cores were during each load (below 100 %: waits, not work,
+limited the run).
 
 The clients run on the same cores as the server, so each builds its requests (new CallSid,
 signature) before the clock starts: what is timed is sending them and the server's work.
@@ -36,9 +39,11 @@ from urllib.parse import urlencode
 from _server import (  # bench/ is on sys.path
     PY,
     ROOT,
+    DatabaseCPU,
     bench_env,
     free_port,
     gunicorn,
+    machine_cpu,
     server_cpu,
     summarise,
 )
@@ -125,15 +130,21 @@ def client_loop(args) -> list[float]:
     return latencies
 
 
-def run_load(server, port: int, path: str, seconds: float, clients: int, signed: bool) -> dict:
+def run_load(
+    server, port: int, path: str, seconds: float, clients: int, signed: bool, db_cpu: DatabaseCPU
+) -> dict:
     PREPARED[:] = [prepare(port, path, int(seconds * 800), signed) for _ in range(clients)]
-    cpu_before = server_cpu(server)
+    cpu_before, db_before = server_cpu(server), db_cpu()
+    busy_before, total_before = machine_cpu()
     started = time.monotonic()
     deadline = started + seconds
     with multiprocessing.Pool(clients) as pool:
         results = pool.map(client_loop, [(i, port, path, deadline, signed) for i in range(clients)])
     summary = summarise([x for r in results for x in r], time.monotonic() - started)
+    busy, total = machine_cpu()
     summary["cpu_ms"] = (server_cpu(server) - cpu_before) * 1000 / summary["requests"]
+    summary["db_ms"] = (db_cpu() - db_before) * 1000 / summary["requests"]
+    summary["busy"] = (busy - busy_before) / max(total - total_before, 1e-9)
     return summary
 
 
@@ -166,11 +177,14 @@ def main() -> int:
             env=env, port=port, workers=args.workers, ready_path="/twilio/bench/bare"
         ) as server:
             # warm both paths (imports, connections) before measuring
-            run_load(server, port, "/twilio/bench/bare", 1, 2, signed=False)
-            run_load(server, port, "/twilio/voice/incoming", 1, 2, signed=True)
-            bare = run_load(server, port, "/twilio/bench/bare", args.seconds, args.clients, False)
+            db_cpu = DatabaseCPU(args.database_url)
+            run_load(server, port, "/twilio/bench/bare", 1, 2, False, db_cpu)
+            run_load(server, port, "/twilio/voice/incoming", 1, 2, True, db_cpu)
+            bare = run_load(
+                server, port, "/twilio/bench/bare", args.seconds, args.clients, False, db_cpu
+            )
             hook = run_load(
-                server, port, "/twilio/voice/incoming", args.seconds, args.clients, True
+                server, port, "/twilio/voice/incoming", args.seconds, args.clients, True, db_cpu
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -180,11 +194,15 @@ def main() -> int:
         f"{args.workers} gunicorn workers, {args.seconds:g} s each, "
         f"database {'DATABASE_URL' if args.database_url else 'SQLite (WAL)'}"
     )
-    print(f"{'':28}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'server CPU':>14}")
+    print(
+        f"{'':28}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'server CPU':>14}"
+        f"{'database CPU':>16}{'cores busy':>12}"
+    )
     for label, r in [("bare Django view", bare), ("POST /twilio/voice/incoming", hook)]:
+        db = "" if r["db_ms"] != r["db_ms"] else f"{r['db_ms']:>13.3f} ms"  # NaN: SQLite
         print(
             f"{label:28}{r['requests']:>10}{r['rps']:>10.1f}{r['p50']:>10.1f}{r['p99']:>10.1f}"
-            f"{r['cpu_ms']:>10.3f} ms"
+            f"{r['cpu_ms']:>11.3f} ms{db or f'{chr(8212):>16}'}{r['busy']:>11.0%}"
         )
     ratio = hook["rps"] / bare["rps"]
     print(

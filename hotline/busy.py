@@ -69,8 +69,9 @@ class LockWaits:
     lock — plain SELECTs never wait on row locks, so a read-only request costs nothing —
     and set again when the value in force is no longer known (a rolled-back transaction or
     savepoint undoes a SET made inside it). On Django's own (client-side) cursors the SET
-    travels in the same query string as the statement, with a RESET after it (`_around`):
-    no round trip of its own, and nothing left on the connection. Otherwise it is a
+    travels in the same query string as the statement (`_around`): no round trip of its own,
+    and nothing left on the connection (outside a transaction the SET is local to the query
+    string's own transaction; inside one a RESET follows the statement). Otherwise it is a
     statement of its own, and `restore` puts the defaults back at the end.
     """
 
@@ -116,7 +117,8 @@ class LockWaits:
         string, so a webhook's write costs no extra round trips and nothing outlives it. (A
         query string runs as one transaction: if the statement fails, the SET is undone
         too.) None where that cannot be done (another database, executemany, server-side
-        binding, a statement that takes no row locks): then `_apply`."""
+        binding, a statement that takes no row locks): then `_apply`. Outside a transaction the
+        bounds are local to the query string's own transaction and need no RESET."""
         if self.connection.vendor != "postgresql" or many or self.connection.needs_rollback:
             return None
         head = sql.lstrip()[:6].upper()
@@ -129,15 +131,20 @@ class LockWaits:
             return None
         left = max(self.deadline - time.monotonic(), 0.0)
         wait = max(int(left * 1000), 1)
+        # Outside a transaction the query string is a transaction of its own: a setting
+        # local to it ends with the statement, with no RESET to parse and run. Inside one, a
+        # local setting would outlive the statement, so it is reset right after it.
+        local = self.connection.get_autocommit() and not self.connection.in_atomic_block
+        scope = "true" if local else "false"
         if self.statement_ms:
             before = (
-                f"SELECT set_config('lock_timeout', '{wait}ms', false),"
-                f" set_config('statement_timeout', '{self.statement_ms}ms', false);\n"
+                f"SELECT set_config('lock_timeout', '{wait}ms', {scope}),"
+                f" set_config('statement_timeout', '{self.statement_ms}ms', {scope});\n"
             )
-            after = "\n; RESET lock_timeout; RESET statement_timeout"
+            after = "" if local else "\n; RESET lock_timeout; RESET statement_timeout"
         else:
-            before = f"SELECT set_config('lock_timeout', '{wait}ms', false);\n"
-            after = "\n; RESET lock_timeout"
+            before = f"SELECT set_config('lock_timeout', '{wait}ms', {scope});\n"
+            after = "" if local else "\n; RESET lock_timeout"
         # What an earlier `_apply` set is reset by this statement: set it again when needed.
         self.applied = None
         return before, after

@@ -22,6 +22,19 @@ from scheduling.rules import (
     standing_violations,
     volunteers_facts,
 )
+from scheduling.validators import MAX_SHIFT
+
+
+def shifts_ended_since_q(since: dt.datetime, path: str = "shift") -> Q:
+    """Rows whose shift (through `path`) ends at `since` or later, found from the shifts'
+    start index: the shifts starting after `since` less the longest shift (MAX_SHIFT,
+    scheduling/validators.py) and ending after `since` — the same shifts — are read first
+    and joined to the rows by their shift, instead of reading every row of a volunteer's
+    history and checking its shift's end. The cost follows the shifts of the window (every
+    hotline's, future ones included), not the years of history (My shifts, the calendar
+    feed; bench/history.py)."""
+    recent = Shift.objects.filter(starts_at__gte=since - MAX_SHIFT, ends_at__gte=since)
+    return Q(**{f"{path}__in": recent.values("pk")})
 
 
 def roster_visibility_q(user, path: str = "") -> Q:

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
-from hotline.calls.queue import _url
+from hotline.calls.queue import LIVE_CHECK, TERMINAL, _url, leg_status_update
 from hotline.crisis.audit import audit_record
 from hotline.models import Call, CallAttempt, CallJoin, Role, Volunteer
 from hotline.phone import validate_e164
@@ -274,6 +274,9 @@ def transfer_failed(*, join: CallJoin, status: str, now: dt.datetime) -> bool:
             announce_url=_url(call, "twilio:voice-transfer-news", join=join.pk),
             announce_method="POST",
         )
+    elif caller_alone(call=call, now=now):
+        # The volunteer hung up while the supervisor was being called: nobody is left.
+        caller_left_alone(call)
     return True
 
 
@@ -315,12 +318,14 @@ def transfer_overdue(*, call: Call, now: dt.datetime) -> bool:
     return transfer_failed(join=transfer, status="no answer in time", now=now)
 
 
-def volunteer_left(*, attempt: CallAttempt, now: dt.datetime) -> None:
+def volunteer_left(*, attempt: CallAttempt, now: dt.datetime, found: bool = False) -> None:
     """The volunteer's phone leg ended while they were on the live call (they hung up, or
     their phone dropped). They join with `endConferenceOnExit="false"` (for the key
     sequence), so the call's end is ours to make: with a supervisor there in a transfer,
     the call is handed over; with a supervisor still being called, the caller comes off
-    hold to wait for them; else the caller's call ends, as it always did."""
+    hold to wait for them; else the caller's call ends, as it always did — with words when
+    the sweep `found` the leg ended (its callback lost), as the caller may have waited in
+    silence for a while."""
     call = attempt.call
     transfer = open_transfer(call)
     if transfer is not None and transfer.joined_at is not None:
@@ -340,4 +345,85 @@ def volunteer_left(*, attempt: CallAttempt, now: dt.datetime) -> None:
         # A supervisor speaking on the call stays with the caller; their leaving now ends it.
         _participant(call, speaking.leg_sid, end_conference_on_exit=True)
         return
+    if found:
+        return  # call_live_check finds the caller alone and tells them
     twilio_api.call_stop(call.call_sid, answered=True)
+
+
+# --- lost callbacks on a live call ----------------------------------------------------------
+#
+# The call's end is ours to make when the volunteer leaves (above), and we learn of it only
+# from their leg's final status callback, which can be lost. So the sweep reads, every
+# LIVE_CHECK, from Twilio the caller's call and the legs of the people with them, and acts
+# on what it reads as on the lost callbacks; a caller found alone on the call (nobody
+# speaking with them, nobody being called for them) hears that the line to the volunteer
+# was cut, the emergency numbers and goodbye, rather than silence.
+
+
+def caller_left_alone(call: Call) -> bool:
+    """Take the caller out of the conference to the words of `voice/volunteer-gone`."""
+    return twilio_api.call_redirect(
+        call.call_sid, _url(call, "twilio:voice-volunteer-gone", call=call.pk)
+    )
+
+
+def caller_alone(*, call: Call, now: dt.datetime) -> bool:
+    """Nobody is with the caller of the live `call`: no volunteer on it, no supervisor
+    speaking on it, and none being called for it within their ring time (a muted
+    listener does not count)."""
+    if CallAttempt.objects.filter(
+        call=call, result=CallAttempt.Result.ACCEPTED, ended_at__isnull=True
+    ).exists():
+        return False
+    ringing_since = now - dt.timedelta(seconds=call.hotline.ring_timeout) - TRANSFER_GRACE
+    return not (
+        CallJoin.objects.filter(call=call, mode=CallJoin.Mode.SPEAK, ended_at__isnull=True)
+        .filter(Q(joined_at__isnull=False) | Q(requested_at__gt=ringing_since))
+        .exists()
+    )
+
+
+def call_live_check(*, call_id: int, now: dt.datetime) -> str:
+    """The sweep's look at a call in conversation (due every LIVE_CHECK): the statuses of
+    the caller's call and of the people's legs, read from Twilio, settled as their lost
+    callbacks would have; a caller left alone hears why and goodbye. Returns what it
+    found: "ended" (the caller's call was over), "alone", "live", "unknown" (Twilio could
+    not be read: next time) or "gone" (not a live call)."""
+    from hotline.calls.services import call_status_update  # it builds on this module
+
+    call = (
+        Call.objects.select_related("hotline")
+        .filter(pk=call_id, state=Call.State.CONNECTED)
+        .first()
+    )
+    if call is None:
+        return "gone"
+    Call.objects.filter(pk=call.pk, state=Call.State.CONNECTED).update(
+        batch_deadline=now + LIVE_CHECK
+    )
+    status = twilio_api.call_status(call.call_sid)
+    if status is None:
+        return "unknown"
+    if status in TERMINAL:
+        call_status_update(call_sid=call.call_sid, status=status, duration=None, now=now)
+        return "ended"
+    for attempt_id, sid in CallAttempt.objects.filter(
+        call=call, result=CallAttempt.Result.ACCEPTED, ended_at__isnull=True
+    ).values_list("pk", "leg_sid"):
+        leg = twilio_api.call_status(sid) if sid else None
+        if leg in TERMINAL:
+            leg_status_update(attempt_id=attempt_id, status=leg, now=now, found=True)
+    for join_id, sid in CallJoin.objects.filter(
+        call=call, joined_at__isnull=False, ended_at__isnull=True
+    ).values_list("pk", "leg_sid"):
+        leg = twilio_api.call_status(sid) if sid else None
+        if leg in TERMINAL:
+            join_leg_status(join_id=join_id, status=leg, now=now)
+    if transfer_overdue(call=call, now=now) and caller_alone(call=call, now=now):
+        return "alone"  # transfer_failed told the caller
+    if not Call.objects.filter(pk=call.pk, state=Call.State.CONNECTED).exists():
+        return "ended"
+    if caller_alone(call=call, now=now):
+        caller_left_alone(call)
+        return "alone"
+    return "live"

@@ -35,9 +35,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
@@ -45,7 +47,13 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from hotline.calls.selectors import LEG_FINAL, PoolMember, queue_pool, shift_of
+from hotline.calls.selectors import (
+    LEG_FINAL,
+    PoolMember,
+    lingering_until,
+    queue_pool,
+    shift_of,
+)
 from hotline.models import (
     CATEGORY_ROLE,
     Call,
@@ -79,6 +87,16 @@ RING_MORE_MAX = 3
 # service's own role free (or everyone of that role tried): not at once, as supervisors are
 # also the line's escalation and help on calls; not a whole ring time either.
 SUPERVISOR_AFTER = dt.timedelta(seconds=8)
+# A call in conversation has its people's legs read from Twilio this often by the sweep
+# (conference.call_live_check): a lost hang-up callback must not leave the caller alone.
+LIVE_CHECK = dt.timedelta(seconds=60)
+# The caller's hold loop (voice/hold): the words every HOLD_WORDS_EVERY, and between them
+# quiet rounds of at most HOLD_TICK seconds that end when the caller's next check is due,
+# so that Twilio asks again — and the queue is looked at — then, not at the end of a fixed
+# loop (hold_round).
+HOLD_WORDS_EVERY = dt.timedelta(seconds=15)
+HOLD_TICK = 5
+HOLD_AFTER_WORDS = 1
 
 REASON = Call.VoicemailReason
 
@@ -263,6 +281,7 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
                 )
             )
 
+    linger = _UNKNOWN
     offered = [a for attempts in new.values() for a in attempts]
     for attempt in offered:
         try:
@@ -308,8 +327,15 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
             call.ring_tier = tier_of[call.pk]
             pending[call.pk].append(now)
         # The next look at this caller: an offer's ring time, the wait limit, the next
-        # stagger or the supervisors' turn, or RECHECK.
+        # stagger or the supervisors' turn, or RECHECK; with no phone ringing for them,
+        # also when a stopped leg whose final status is missing stops counting its
+        # volunteer busy (a seat free with no callback to say so).
         checks = [now + RECHECK, *(_ring_deadline(hotline, t) for t in pending[call.pk])]
+        if not pending[call.pk]:
+            if linger is _UNKNOWN:
+                linger = lingering_until(volunteer_ids=taken, at=now, leg_linger=LEG_LINGER)
+            if linger is not None:
+                checks.append(linger)
         if pending[call.pk] and call.pk not in answering:
             first = min(pending[call.pk])
             steps = (now - first) // STAGGER + 1
@@ -333,6 +359,9 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
             updated_at=now,
         )
     return plan
+
+
+_UNKNOWN = object()
 
 
 def _ring_more_max(hotline: Hotline) -> int:
@@ -518,10 +547,27 @@ def call_tick(*, call: Call, now: dt.datetime) -> bool:
     return False
 
 
+def hold_round(*, call: Call, now: dt.datetime) -> tuple[bool, int]:
+    """The waiting caller's next hold round: whether it says the words (again after
+    HOLD_WORDS_EVERY) and how many seconds of quiet follow — after the words
+    HOLD_AFTER_WORDS, else until the caller's next check (`batch_deadline`), at most
+    HOLD_TICK — so that Twilio asks for the next round when a look at the queue is due
+    (call_tick). When the last words were said is kept in the cache; lost, the words come
+    again sooner."""
+    key = f"hold-words:{call.call_sid}"
+    said = cache.get(key)
+    if said is None or now.timestamp() - said >= HOLD_WORDS_EVERY.total_seconds():
+        cache.set(key, now.timestamp(), timeout=int(HOLD_WORDS_EVERY.total_seconds()) * 4)
+        return True, HOLD_AFTER_WORDS
+    until = (call.batch_deadline - now).total_seconds() if call.batch_deadline else HOLD_TICK
+    return False, min(HOLD_TICK, max(1, math.ceil(until)))
+
+
 def calls_sweep(*, now: dt.datetime | None = None, limit: int = 200) -> int:
     """Scheduled every minute: dispatch every hotline with a waiting call past its next
-    check, the longest overdue first (at most `limit` hotlines a run). Returns how many
-    calls were due."""
+    check, the longest overdue first (at most `limit` hotlines a run); then read from
+    Twilio the legs of the calls in conversation due a look (LIVE_CHECK, at most `limit`),
+    for hang-up callbacks that were lost. Returns how many waiting calls were due."""
     now = now or timezone.now()
     due = list(
         Call.objects.filter(state=Call.State.RINGING, batch_deadline__lte=now)
@@ -534,6 +580,19 @@ def calls_sweep(*, now: dt.datetime | None = None, limit: int = 200) -> int:
             hotline_dispatch(hotline_id=hotline_id, now=now)
         except Exception:
             log.exception("sweep: could not dispatch hotline %s", hotline_id)
+    live = list(
+        Call.objects.filter(state=Call.State.CONNECTED, batch_deadline__lte=now)
+        .order_by("batch_deadline", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if live:
+        from hotline.calls import conference  # it builds on this module
+
+        for call_id in live:
+            try:
+                conference.call_live_check(call_id=call_id, now=now)
+            except Exception:
+                log.exception("sweep: could not check live call %s", call_id)
     return len([h for h in due if h in hotlines])
 
 
@@ -602,7 +661,7 @@ def call_accept(*, attempt_id: int, digits: str, now: dt.datetime) -> AcceptResu
             answered_by=attempt.volunteer_id,
             answered_at=now,
             shift=shift,
-            batch_deadline=None,
+            batch_deadline=now + LIVE_CHECK,
             updated_at=now,
         )
         if not won:
@@ -641,12 +700,15 @@ def call_accept(*, attempt_id: int, digits: str, now: dt.datetime) -> AcceptResu
     return AcceptResult(attempt, True)
 
 
-def leg_status_update(*, attempt_id: int, status: str, now: dt.datetime) -> None:
+def leg_status_update(
+    *, attempt_id: int, status: str, now: dt.datetime, found: bool = False
+) -> None:
     """A volunteer leg's status callback. Replays and late statuses change nothing.
 
     A final status frees the volunteer (and closes any offer made on that leg): the queue
     is dispatched at once. A leg answered after we stopped it (Twilio ignores `canceled`
-    on an answered call) is hung up with `completed`."""
+    on an answered call) is hung up with `completed`. `found`: the status was read from
+    Twilio by the sweep, its callback lost (a caller left on the call hears why)."""
     if status not in STATUS_RANK:
         return
     attempt = CallAttempt.objects.select_related("call").filter(pk=attempt_id).first()
@@ -698,7 +760,7 @@ def leg_status_update(*, attempt_id: int, status: str, now: dt.datetime) -> None
         from hotline.calls import conference  # it builds on this module
 
         for live in left:
-            conference.volunteer_left(attempt=live, now=now)
+            conference.volunteer_left(attempt=live, now=now, found=found)
     if moved:
         hotline_dispatch(hotline_id=attempt.call.hotline_id, now=now)
 
@@ -717,7 +779,13 @@ def leg_conference_over(*, attempt: CallAttempt, now: dt.datetime) -> bool:
     ).update(leg_status="completed", ended_at=Coalesce(F("ended_at"), Value(now)))
     # Not dispatched from here: the leg hangs up only once Twilio has our answer, and a
     # volunteer dialled in that instant would find their phone busy. The next event frees
-    # the seat (the leg's final status, if it arrives, dispatches at once).
+    # the seat (the leg's final status, if it arrives, dispatches at once); should that
+    # callback be lost, the waiting callers are due a look now, so the next hold loop of
+    # any of them offers the seat rather than the one after RECHECK.
+    if ended:
+        Call.objects.filter(
+            hotline_id=attempt.call.hotline_id, state=Call.State.RINGING, batch_deadline__gt=now
+        ).update(batch_deadline=now)
     return bool(ended)
 
 

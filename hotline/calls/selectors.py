@@ -162,6 +162,29 @@ LEG_FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
 CANCEL_LINGER = dt.timedelta(seconds=5)
 
 
+def lingering_until(
+    *, volunteer_ids, at: dt.datetime, leg_linger: dt.timedelta
+) -> dt.datetime | None:
+    """The earliest time after `at` one of these volunteers' stopped legs stops counting
+    them busy (busy_q) though its final status never came, or None: when a waiting caller
+    should be looked at again, as nothing else will tell us. One query."""
+    until = None
+    for status, result, ended in CallAttempt.objects.filter(
+        volunteer_id__in=volunteer_ids,
+        leg_sid__isnull=False,
+        ended_at__gt=at - max(leg_linger, CANCEL_LINGER),
+    ).values_list("leg_status", "result", "ended_at"):
+        if status in LEG_ANSWERED and result != CallAttempt.Result.PENDING:
+            free = ended + leg_linger
+        elif status in LEG_RINGING and result == CallAttempt.Result.CANCELLED:
+            free = ended + CANCEL_LINGER
+        else:
+            continue
+        if free > at and (until is None or free < until):
+            until = free
+    return until
+
+
 @dataclass
 class PoolMember:
     volunteer: Volunteer

@@ -209,25 +209,37 @@ def queue(call: Call) -> VoiceResponse:
 EMERGENCY_EVERY_SECONDS = 60
 
 
-def hold(call: Call, *, ahead: int = 0, ringing: bool = False, now=None) -> VoiceResponse:
+def hold(
+    call: Call,
+    *,
+    ahead: int = 0,
+    ringing: bool = False,
+    now=None,
+    words: bool = True,
+    pause: int = HOLD_PAUSE_SECONDS,
+) -> VoiceResponse:
     """Played in a loop while the caller waits; leaves the queue once routing gave up.
 
     Where the caller stands (`ahead`: callers waiting before them; `ringing`: a phone is
     ringing for them now), the emergency numbers once a minute, and a key to leave a
-    message instead (hold-key)."""
+    message instead (hold-key); then `pause` seconds of quiet listening for that key.
+    Without `words`, only the quiet (a round between two of words, so that Twilio asks
+    again when the caller's next check is due: queue.hold_round)."""
     response = VoiceResponse()
     if call.state != Call.State.RINGING:
         response.leave()
         return response
     hotline = call.hotline
     waited = int((now - call.arrived_at).total_seconds()) if now is not None else 0
+    gather = response.gather(
+        num_digits=1,
+        timeout=pause,
+        action=_u("twilio:voice-hold-key", call=call.pk),
+        method="POST",
+    )
+    if not words:
+        return response
     with _Speaker(hotline) as s:
-        gather = response.gather(
-            num_digits=1,
-            timeout=HOLD_PAUSE_SECONDS,
-            action=_u("twilio:voice-hold-key", call=call.pk),
-            method="POST",
-        )
         if ringing and not ahead:
             s.say(gather, str(HOLD_ON))
         elif ahead:
@@ -474,6 +486,21 @@ def caller_conference(call: Call) -> VoiceResponse:
         response.hangup()
         return response
     _conference(response, call, start_conference_on_enter=True, end_conference_on_exit=True)
+    return response
+
+
+def volunteer_gone(call: Call) -> VoiceResponse:
+    """The caller was found alone on the call (the volunteer's hang-up reached us late):
+    why, the emergency numbers, goodbye."""
+    response = VoiceResponse()
+    with _Speaker(call.hotline) as s:
+        s.say(response, _("We are sorry: the line to your volunteer was cut off."))
+        s.say(response, _("If you would like to talk to someone again, please call us back."))
+        emergency = _emergency(call.hotline)
+        if emergency:
+            s.say(response, emergency)
+        s.say(response, _("Thank you for calling. Goodbye."))
+    response.hangup()
     return response
 
 

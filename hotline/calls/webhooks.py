@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.urls import reverse
 
-from hotline.calls import conference, selectors, voice
+from hotline.calls import conference, queue, selectors, voice
 from hotline.calls import services as calls
 from hotline.models import Hotline
 from hotline.telephony.twiml import twiml
@@ -185,7 +185,17 @@ def voice_hold(request):
         return twiml(voice.hangup())
     if calls.call_tick(call=call, now=now):
         call = selectors.call_for_hold(call.pk)
-    return twiml(voice.hold(call, ahead=call.ahead, ringing=call.being_offered, now=now))
+    words, pause = queue.hold_round(call=call, now=now)
+    return twiml(
+        voice.hold(
+            call,
+            ahead=call.ahead,
+            ringing=call.being_offered,
+            now=now,
+            words=words,
+            pause=pause,
+        )
+    )
 
 
 @twilio_webhook(fallback=_sorry)
@@ -212,6 +222,15 @@ def voice_conference(request):
     if call is None:
         return twiml(voice.hangup())
     return twiml(voice.caller_conference(call))
+
+
+@twilio_webhook(fallback=_sorry)
+def voice_volunteer_gone(request):
+    """The caller found alone on the call by the sweep (conference.call_live_check)."""
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    if call is None:
+        return twiml(voice.hangup())
+    return twiml(voice.volunteer_gone(call))
 
 
 @twilio_webhook(fallback=_hangup)

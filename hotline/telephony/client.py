@@ -1,5 +1,5 @@
 """Twilio's REST API behind one module: the client, its transports, and the operations we use
-(send an SMS, place, stop and redirect calls, fetch a voicemail's audio).
+(send an SMS, place, stop, redirect and read calls, fetch a voicemail's audio).
 
 Tests replace only the transport (`http_client`, a `twilio.http.HttpClient`), never the
 logic above it. Every transport also answers `stream(method, uri, *, auth, timeout,
@@ -306,6 +306,17 @@ def call_redirect(sid: str, url: str) -> bool:
         log.info("could not redirect call %s: %s", sid, exc)
         return False
     return True
+
+
+def call_status(sid: str) -> str | None:
+    """The status Twilio holds for a call now (`ringing`, `in-progress`, `completed` …), or
+    None when it cannot be read: for a status callback that may have been lost. Best
+    effort."""
+    try:
+        return client().calls(sid).fetch().status or None
+    except (TwilioException, OSError) as exc:
+        log.info("could not read call %s: %s", sid, exc)
+        return None
 
 
 def conference_sid(name: str) -> str | None:

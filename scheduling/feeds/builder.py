@@ -35,7 +35,7 @@ from icalendar import (
 from hotline.models import Role, Volunteer
 from scheduling.feeds.vtimezone import vtimezone
 from scheduling.models import Assignment, Roster, Shift
-from scheduling.selectors import shift_coverage, shifts_with_fill
+from scheduling.selectors import shift_coverage, shifts_ended_since_q, shifts_with_fill
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,9 @@ def volunteer_feed_assignments(volunteer: Volunteer, *, now: dt.datetime) -> Que
     cancelled assignments only if cancelled in the last 30 days (day-rounded edges)."""
     today = _day_floor(now)
     return Assignment.objects.filter(
+        shifts_ended_since_q(today - dt.timedelta(days=DAYS_BACK)),
         volunteer=volunteer,
         shift__roster__status=Roster.Status.PUBLISHED,
-        shift__ends_at__gte=today - dt.timedelta(days=DAYS_BACK),
     ).filter(
         Q(status=Assignment.Status.ACTIVE)
         | Q(

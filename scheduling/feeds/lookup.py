@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from hotline import stamps
+from hotline.access import COORDINATORS_GROUP
 from hotline.models import ChangeStamp, Volunteer
 from scheduling.models import CalendarToken
 
@@ -44,10 +45,16 @@ class FeedKey:
     volunteer_values: dict | None  # VOLUNTEER_FIELDS by name, or None (no volunteer)
     stamp_version: int
     stamp_changed: dt.datetime | None
+    # The unfilled-slots feed's lookup also reads whether the login is in the coordinators
+    # group, which hotline.access.is_coordinator would otherwise ask in a query of its own.
+    in_coordinators_group: bool | None = None
 
     @cached_property
     def user(self):
-        return get_user_model().from_db(connection.alias, USER_FIELDS, self.user_values)
+        user = get_user_model().from_db(connection.alias, USER_FIELDS, self.user_values)
+        if self.in_coordinators_group is not None:
+            user._is_coordinator = self.in_coordinators_group  # is_coordinator's own cache
+        return user
 
     @cached_property
     def volunteer(self) -> Volunteer | None:
@@ -63,7 +70,9 @@ class FeedKey:
 def _statement(vendor: str, kind: str) -> str:
     """The statement for this database, with its driver's own placeholders. The volunteer's
     two stamps are joined by their unique (scope, key); the unfilled-slots feed sums the
-    stamps of every hotline (a few rows, on the same index)."""
+    stamps of every hotline (a few rows, on the same index) and reads whether the login is
+    in the coordinators group (on the user-groups unique index), so that its 304 is this
+    one statement for every coordinator."""
     q = connection.ops.quote_name
     key = q("key")
     stamp_table = q(ChangeStamp._meta.db_table)
@@ -73,6 +82,13 @@ def _statement(vendor: str, kind: str) -> str:
     if kind == CalendarToken.Kind.OPEN:
         every_hotline = f"FROM {stamp_table} s WHERE s.scope = '{stamps.OPEN}'"
         own = f"(SELECT SUM(s.version) {every_hotline}), (SELECT MAX(s.changed_at) {every_hotline})"
+        user_model = get_user_model()
+        through = user_model._meta.get_field("groups").remote_field.through._meta.db_table
+        group_table = user_model._meta.get_field("groups").related_model._meta.db_table
+        own += (
+            f", EXISTS (SELECT 1 FROM {q(through)} ug JOIN {q(group_table)} g"  # noqa: S608
+            " ON g.id = ug.group_id WHERE ug.user_id = u.id AND g.name = %s)"
+        )
         own_join = ""
     else:
         own = "sv.version, sv.changed_at"
@@ -125,9 +141,14 @@ def _fetchone(sql: str, params: list):
 
 def feed_key(*, token_hash: str, kind: str) -> FeedKey | None:
     """The active login holding this token of this kind, with what its feed's version needs."""
-    row = _fetchone(_statement(connection.vendor, kind), [token_hash, kind, True])
+    is_open = kind == CalendarToken.Kind.OPEN
+    params = [COORDINATORS_GROUP] if is_open else []
+    row = _fetchone(_statement(connection.vendor, kind), [*params, token_hash, kind, True])
     if row is None:
         return None
+    in_group = None
+    if is_open:
+        in_group, row = bool(row[-3]), row[:-3] + row[-2:]
     n_user, n_volunteer = len(USER_FIELDS), len(VOLUNTEER_FIELDS)
     # SQLite gives booleans as 0/1 and datetimes as text: convert as Django would.
     user_values = [
@@ -149,4 +170,5 @@ def feed_key(*, token_hash: str, kind: str) -> FeedKey | None:
         # Versions only grow: their sum grows whenever either does.
         stamp_version=int(own_version or 0) + int(shared_version or 0),
         stamp_changed=max(changed, default=None),
+        in_coordinators_group=in_group,
     )

@@ -38,7 +38,7 @@ from scheduling.forms import (
 )
 from scheduling.models import Assignment, Availability, CalendarToken, Roster, SwapRequest, TimeOff
 from scheduling.rules import RuleViolation
-from scheduling.selectors import volunteer_conflicts
+from scheduling.selectors import shifts_ended_since_q, volunteer_conflicts
 
 PAST_DAYS = 60
 
@@ -78,9 +78,9 @@ def my_shifts(request):
     )
     mine = (
         Assignment.objects.filter(
+            shifts_ended_since_q(now - dt.timedelta(days=PAST_DAYS)),
             volunteer=volunteer,
             shift__roster__status=Roster.Status.PUBLISHED,
-            shift__ends_at__gte=now - dt.timedelta(days=PAST_DAYS),
         )
         .exclude(status=Assignment.Status.PENDING)  # staged: not published yet
         .select_related("shift__roster__hotline", "created_by__volunteer")

@@ -108,6 +108,26 @@ def test_postgres_bound_travels_with_the_statement_and_nothing_stays():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_postgres_bound_outside_a_transaction_is_local_to_the_statement():
+    """Autocommit (a webhook's INSERT): the bounds hold for the write and are gone after it
+    (local to the query string's own transaction), with no RESET sent."""
+    with lock_waits(3) as waits:
+        waits.tighten(2)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO auth_group (name) VALUES (%s) RETURNING"
+                " current_setting('lock_timeout'), current_setting('statement_timeout')",
+                ["autocommit"],
+            )
+            lock_ms, statement_ms = (as_ms(v) for v in cursor.fetchone())
+        assert 1000 < lock_ms <= 2000 and statement_ms == 4000
+        assert current_wait_ms() == 0
+        assert connection.connection.execute("SHOW statement_timeout").fetchone()[0] == "0"
+        assert not waits.changed  # nothing for `restore` to put back
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_postgres_statement_and_its_bound_fail_together():
     """A statement that fails takes its SET with it (one query string, one transaction)."""
     from django.contrib.auth.models import Group

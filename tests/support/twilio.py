@@ -34,7 +34,8 @@ class FakeTwilioHttp(HttpClient):
     `accepted` lists the To numbers of the SMS Twilio took. `recordings` maps a recording SID
     to the audio bytes Twilio serves (`stream`, with byte ranges); `media_status` forces
     another status for every download; `media_requests` lists (uri, auth, headers) of each.
-    Safe to share between threads."""
+    `call_status` maps a call SID to the status a GET of that call reads (default
+    `in-progress`). Safe to share between threads."""
 
     def __init__(self):
         super().__init__(logger=logging.getLogger("fake-twilio"), is_async=False)
@@ -47,6 +48,7 @@ class FakeTwilioHttp(HttpClient):
         self.media_status: int | None = None
         self.media_requests: list[tuple[str, tuple, dict]] = []
         self.closed_media = 0
+        self.call_status: dict[str, str] = {}
         self.lock = threading.Lock()
         self.count = 0
 
@@ -106,11 +108,15 @@ class FakeTwilioHttp(HttpClient):
                     }
                 ),
             )
+        call_sid = uri.rsplit("/", 1)[-1].removesuffix(".json")
+        if method == "GET" and "/Calls/" in uri:  # reading a call's status
+            status = self.call_status.get(call_sid, "in-progress")
+            return Response(200, json.dumps({"sid": call_sid, "status": status}))
         return Response(
             200,
             json.dumps(
                 {
-                    "sid": uri.rsplit("/", 1)[-1].removesuffix(".json"),
+                    "sid": call_sid,
                     "status": data.get("Status", ""),
                 }
             ),
@@ -161,6 +167,14 @@ class FakeTwilioHttp(HttpClient):
             (u.rsplit("/", 1)[-1].removesuffix(".json"), d)
             for m, u, d in self.requests
             if "/Participants/" in u
+        ]
+
+    def read(self) -> list[str]:
+        """The SIDs of the calls whose status was read (GET), in order."""
+        return [
+            u.rsplit("/", 1)[-1].removesuffix(".json")
+            for m, u, d in self.requests
+            if m == "GET" and "/Calls/" in u
         ]
 
     def redirected(self) -> list[str]:

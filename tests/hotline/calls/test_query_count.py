@@ -38,6 +38,26 @@ def test_same_queries_with_3_or_300_on_shift(scene, tw, path):
     assert Call.objects.count() == 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_arrival_is_two_statements_outside_any_transaction(scene, tw):
+    """What a new call costs the database: the hotline with its open flag, then the INSERT;
+    each its own autocommit (no transaction, no savepoint around them), and nothing from
+    the session or sign-in middleware (Twilio sends no cookie)."""
+    scene.on_shift("counsellor")
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append((sql, connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        assert tw("/twilio/voice/incoming", call_data()).status_code == 200
+    assert [sql.split(None, 1)[0].upper() for sql, _ in seen] == ["SELECT", "INSERT"], seen
+    assert "hotline_hotline" in seen[0][0] and '"hotline_call"' in seen[1][0]
+    assert not any(in_transaction for _, in_transaction in seen)
+    assert Call.objects.get().state == Call.State.MENU
+
+
 def test_raw_open_flag_agrees_with_the_orm(scene):
     """hotline_with_open_flag is hand-written SQL for speed: same answer as hotline_open,
     at the shift's edges and with a draft roster."""

@@ -475,3 +475,68 @@ def test_counsellor_who_comes_free_is_rung_while_the_supervisors_phone_rings(
     call_ends(tw, A)  # v is free
     assert fake_twilio.dialled()[-1] == v.phone_number
     assert {a.volunteer for a in offers(B)} == {v, sup}
+
+
+# --- the hold loop comes back when the caller's next check is due -------------------------
+
+
+def test_hold_loop_quiet_rounds_end_when_the_callers_next_check_is_due(scene, tw, clock):
+    """Before, every round said the words and listened 6 s: Twilio asked again about every
+    15 s whatever was due, so a seat freed without a callback waited for that."""
+    scene.on_shift("counsellor")
+    talking(tw, A)
+    start(tw, "1", B)  # waits; looked at again after RECHECK (15 s)
+    words = hold(tw, B)
+    assert "next in line" in words and 'timeout="1"' in words
+    clock.advance(seconds=12)
+    quiet = hold(tw, B)
+    assert "<Say" not in quiet and 'timeout="3"' in quiet  # until the next check
+    assert f"/twilio/voice/hold-key?call={Call.objects.get(call_sid=B).pk}" in quiet
+    clock.advance(seconds=1)
+    assert 'timeout="2"' in hold(tw, B)
+    clock.advance(seconds=2)
+    assert "next in line" in hold(tw, B)  # 15 s since the words: again
+
+
+def test_volunteer_freed_by_the_dial_action_is_offered_at_the_next_hold_round(
+    scene, tw, fake_twilio, clock
+):
+    """The caller hung up and the volunteer's leg's final status is lost: the Dial's action
+    (the leg hanging up) makes the waiting callers due a look, so the next hold round of
+    any of them offers the seat — before, only their check after RECHECK did."""
+    v = scene.on_shift("counsellor")
+    talking(tw, A)
+    start(tw, "1", B)
+    hold(tw, B)
+    clock.advance(seconds=2)
+    hang_up(tw, A)
+    accepted = offers(A)[0]
+    assert "<Hangup" in leg(tw, accepted, "dial-done", DialCallStatus="completed").content.decode()
+    assert fake_twilio.dialled() == [v.phone_number]  # not in the instant the leg hangs up
+    clock.advance(seconds=1)
+    assert "<Say" not in hold(tw, B)  # a quiet round; the queue was looked at
+    assert fake_twilio.dialled() == [v.phone_number, v.phone_number]
+    assert open_offer(B).volunteer == v
+
+
+def test_seat_of_a_cancelled_leg_whose_status_is_lost_is_offered_when_it_stops_counting(
+    scene, tw, fake_twilio, clock
+):
+    """A leg we cancelled while it rang counts its volunteer busy for 5 s unless its final
+    status comes; lost, the waiting caller's next check is then (not after RECHECK)."""
+    scene.hotline.ring_batch_size = 2
+    scene.hotline.save()
+    u = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first, second = offers(A)
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")  # the other phone is cancelled as it rings
+    other = second.volunteer
+    start(tw, "1", B)
+    assert fake_twilio.dialled() == [u.phone_number, w.phone_number]  # `other` lingers
+    b = Call.objects.get(call_sid=B)
+    assert (b.batch_deadline - b.arrived_at).total_seconds() == 5
+    clock.advance(seconds=5)
+    hold(tw, B)
+    assert fake_twilio.dialled()[-1] == other.phone_number

@@ -252,3 +252,103 @@ def test_dial_action_after_the_caller_hung_up_frees_the_volunteer_at_once(
 
     hotline_dispatch(hotline_id=b.hotline_id, now=b.arrived_at + dt.timedelta(seconds=2))
     assert fake_twilio.dialled() == [v.phone_number, v.phone_number]
+
+
+# --- lost callbacks on a live call: the sweep reads the legs from Twilio ----------------------
+
+
+def sweep(clock, seconds):
+    from hotline.calls.services import calls_sweep
+
+    clock.advance(seconds=seconds)
+    return calls_sweep()
+
+
+def test_lost_volunteer_hang_up_the_sweep_tells_the_caller_and_frees_the_volunteer(
+    scene, tw, fake_twilio, clock
+):
+    """Before, the volunteer's hang-up reached us only through their leg's final status
+    callback: lost, the caller sat alone in the conference until they hung up."""
+    v = scene.on_shift("counsellor")
+    call, attempt = live_call(tw, v)
+    sweep(clock, 30)
+    assert fake_twilio.read() == []  # a call is looked at once a minute
+    fake_twilio.call_status[attempt.leg_sid] = "completed"  # hung up; the callback is lost
+    sweep(clock, 31)
+    # Twilio is asked for the caller's call, then the volunteer's leg.
+    assert fake_twilio.read() == [A, attempt.leg_sid]
+    (_method, uri, data) = fake_twilio.requests[-1]
+    assert uri.endswith(f"/Calls/{A}.json")
+    assert data["Url"].endswith(f"/twilio/voice/volunteer-gone?call={call.pk}")
+    assert (A, "completed") not in fake_twilio.stopped()  # not cut off: told first
+    attempt.refresh_from_db()
+    assert attempt.ended_at is not None  # the volunteer is free
+    words = tw(f"/twilio/voice/volunteer-gone?call={call.pk}", call_data(A)).content.decode()
+    assert "the line to your volunteer was cut off" in words
+    assert "please call us back" in words and "120, 110" in words
+    assert words.rstrip().endswith("<Hangup /></Response>")
+    tw("/twilio/voice/status", {**fixture("voice-status-completed"), "CallSid": A})
+    call.refresh_from_db()
+    assert call.outcome == Call.Outcome.ANSWERED and call.answered_by_id == v.pk
+
+
+def test_sweep_leaves_a_live_conversation_alone(scene, tw, fake_twilio, clock):
+    v = scene.on_shift("counsellor")
+    call, attempt = live_call(tw, v)
+    sent = len(fake_twilio.requests)
+    sweep(clock, 61)
+    sweep(clock, 60)
+    assert fake_twilio.read() == [A, attempt.leg_sid] * 2  # both in progress
+    assert len(fake_twilio.requests) == sent + 4  # reads only: nothing redirected or stopped
+    call.refresh_from_db()
+    assert call.state == Call.State.CONNECTED
+
+
+def test_lost_caller_status_the_sweep_ends_the_call(scene, tw, fake_twilio, clock):
+    v = scene.on_shift("counsellor")
+    call, attempt = live_call(tw, v)
+    fake_twilio.call_status[A] = "completed"
+    sweep(clock, 61)
+    assert fake_twilio.read() == [A]
+    call.refresh_from_db()
+    assert call.state == Call.State.ENDED and call.outcome == Call.Outcome.ANSWERED
+    attempt.refresh_from_db()
+    assert attempt.ended_at is not None
+
+
+def test_volunteer_gone_and_supervisor_not_answering_the_caller_is_told(scene, tw, fake_twilio):
+    """Before, a volunteer who hung up while the supervisor was being called, and a
+    supervisor who then did not answer, left the caller alone in the conference."""
+    v = scene.on_shift("counsellor")
+    scene.on_shift("supervisor")
+    call, attempt = live_call(tw, v)
+    star(tw, attempt)
+    leg(tw, attempt, "transfer-key", Digits="9")
+    join = CallJoin.objects.get()
+    leg(tw, attempt, "leg-status", CallStatus="completed")  # waiting for the supervisor
+    assert holds(fake_twilio) == [True, False]
+    assert gone_urls(fake_twilio) == []
+    join_status(tw, join, "no-answer")
+    assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call.pk}"]
+
+
+def test_volunteer_gone_and_supervisor_status_lost_the_sweep_tells_the_caller(
+    scene, tw, fake_twilio, clock
+):
+    v = scene.on_shift("counsellor")
+    scene.on_shift("supervisor")
+    call, attempt = live_call(tw, v)
+    star(tw, attempt)
+    leg(tw, attempt, "transfer-key", Digits="9")
+    fake_twilio.call_status[attempt.leg_sid] = "completed"
+    sweep(clock, 61)  # past the supervisor's ring time: their no-answer callback was lost
+    assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call.pk}"]
+    assert CallJoin.objects.get().ended_at is not None
+
+
+def gone_urls(fake_twilio):
+    return [
+        d["Url"].removeprefix("http://testserver")
+        for m, u, d in fake_twilio.requests
+        if "/Calls/" in u and "volunteer-gone" in d.get("Url", "")
+    ]

@@ -286,6 +286,22 @@ def test_open_slots_feed_refuses_former_coordinator(client, scene):
     )
 
 
+def test_open_slots_feed_closes_when_its_holder_leaves_the_coordinators(
+    client, scene, coordinator, django_assert_num_queries
+):
+    """Membership is read with the token on every request (one statement, 304 included):
+    leaving the coordinators group closes the feed at once."""
+    token = tokens.calendar_token_get(user=coordinator, kind=CalendarToken.Kind.OPEN)
+    url = reverse("scheduling:calendar-open-feed", kwargs={"token": token.token})
+    first = client.get(url)
+    assert first.status_code == 200
+    with django_assert_num_queries(1):
+        assert client.get(url, headers={"if-none-match": first["ETag"]}).status_code == 304
+    coordinator.groups.clear()
+    with django_assert_num_queries(1):
+        assert client.get(url, headers={"if-none-match": first["ETag"]}).status_code == 404
+
+
 def test_roster_moved_to_another_hotline_raises_sequence_via_notice_sweep(client, scene, clock):
     from scheduling.notify import roster_changes_notify
 

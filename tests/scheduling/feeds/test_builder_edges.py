@@ -64,6 +64,29 @@ def test_a_shift_that_ended_within_the_last_60_days_is_still_in_the_feed(client,
     assert f"assignment-{before.pk}@testserver" not in found
 
 
+def test_the_longest_shift_ending_on_the_edge_is_in_and_old_history_is_not(
+    client, scene, django_assert_num_queries
+):
+    """The feed reads shifts from their start index, bounded at the window's edge less the
+    longest shift (24 h, scheduling/validators.py): a 24-hour shift that ended on the edge
+    is still in; a year-old assignment is not, and the feed's query count stays 3."""
+    amy = scene["amy"]
+    edge = dt.datetime(2027, 1, 19, 0, 0, tzinfo=dt.UTC)
+    longest = f.assignment(
+        shift_=f.shift(roster_=scene["roster"], starts_at=edge - dt.timedelta(hours=24), hours=24),
+        volunteer_=amy,
+    )
+    old = f.assignment(
+        shift_=f.shift(roster_=scene["roster"], starts_at=local(2026, 3, 2, 9), hours=6),
+        volunteer_=amy,
+    )
+    cache.clear()
+    with django_assert_num_queries(3):
+        found = uids(client, scene["token"])
+    assert f"assignment-{longest.pk}@testserver" in found
+    assert f"assignment-{old.pk}@testserver" not in found
+
+
 # --- byte-identical builds ---------------------------------------------------------------------
 
 

@@ -46,6 +46,29 @@ def test_page_lists_upcoming_and_past_with_local_times_and_co_volunteers(scene, 
     assert 'name="viewport"' in page
 
 
+def test_past_shifts_go_back_60_days_and_point_to_the_service_record(scene, client, clock):
+    """Past shifts are those that ended in the last 60 days (read from the shifts' start,
+    bounded by the longest shift, 24 h): a 24-hour shift ending on the edge is listed, one
+    ending a minute earlier and a year-old one are not; older service is on My hours."""
+    edge = clock.now - dt.timedelta(days=60)
+    roster, amy = scene["roster"], scene["amy"]
+    for starts, hours in [
+        (edge - dt.timedelta(hours=24), 24),
+        (edge - dt.timedelta(hours=6, minutes=1), 6),
+        (local(2026, 3, 2, 9), 6),
+    ]:
+        f.assignment(shift_=f.shift(roster_=roster, starts_at=starts, hours=hours), volunteer_=amy)
+    client.force_login(amy.user)
+    page = client.get(reverse("scheduling:my-shifts")).content.decode()
+    london = scene["roster"].hotline.tz
+    assert (edge - dt.timedelta(hours=24)).astimezone(london).strftime("%Y-%m-%d %H:%M") in page
+    assert (edge - dt.timedelta(hours=6, minutes=1)).astimezone(london).strftime(
+        "%Y-%m-%d %H:%M"
+    ) not in page
+    assert "2026-03-02" not in page
+    assert reverse("scheduling:my-hours") in page.split("Past shifts", 1)[1]
+
+
 def test_page_offers_webcal_https_copy_and_server_qr(scene, client):
     client.force_login(scene["amy"].user)
     page = client.get(reverse("scheduling:my-shifts")).content.decode()
