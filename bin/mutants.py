@@ -129,6 +129,16 @@ MODULES = {
                 "tests/hotline/calls/test_routing_edges.py",
                 "tests/hotline/calls/test_webhooks.py",
                 "tests/hotline/calls/test_repeat_callers.py",
+                "tests/hotline/calls/test_routing_mutants.py",
+                # The rest of the services through their webhooks and pages: the second
+                # menu, the queue moving up on a hang-up, safety answers, a late recording
+                # or callback request (the inbox), non-data calls, callbacks done.
+                "tests/hotline/calls/test_preferences.py",
+                "tests/hotline/calls/test_queue.py",
+                "tests/hotline/calls/test_voicemail_safety.py",
+                "tests/hotline/telephony/test_inbox.py",
+                "tests/hotline/taxonomy/test_taxonomy.py",
+                "tests/hotline/calls/test_views.py",
             ),
         ),
         Module(
@@ -137,6 +147,9 @@ MODULES = {
             (
                 "tests/scheduling/feeds/test_builder.py",
                 "tests/scheduling/feeds/test_builder_edges.py",
+                "tests/scheduling/feeds/test_builder_mutants.py",
+                # The feeds through their URLs after each kind of change, the cache down.
+                "tests/scheduling/feeds/test_stamps.py",
             ),
         ),
         Module(
