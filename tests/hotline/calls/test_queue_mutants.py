@@ -2,7 +2,8 @@
 what happens to the phones still ringing for a caller who leaves the queue or whose batch
 is given up, and what a volunteer who answers a phone whose caller was taken meanwhile is
 offered instead. Each test names the surviving mutants it kills (`hotline.calls.queue.x_…`);
-each was rechecked with `bin/mutants.py --recheck queue` (docs/testing.md)."""
+each was rechecked with `bin/mutants.py --recheck queue` (docs/testing.md). The leg_reoffer
+numbers are those of the code before the re-offer's preference fix."""
 
 import datetime as dt
 
@@ -363,7 +364,7 @@ def test_a_failed_phone_is_recorded_as_failed_when_it_failed(scene, tw, fake_twi
 
 def test_one_volunteer_hanging_up_leaves_the_other_calls_alone(scene, tw, fake_twilio, clock):
     """v hangs up on A; w, still talking to B, is neither handed A's caller nor counted free.
-    Kills leg_status_update 71, 84."""
+    Kills leg_status_update 84 (71 survives it: docs/testing.md)."""
     v = scene.on_shift("counsellor")
     talking(tw, A)
     w = scene.on_shift("counsellor")
