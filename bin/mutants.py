@@ -135,6 +135,16 @@ MODULES = {
                 "tests/hotline/calls/test_routing_edges.py",
                 "tests/hotline/calls/test_webhooks.py",
                 "tests/hotline/calls/test_repeat_callers.py",
+                "tests/hotline/calls/test_routing_mutants.py",
+                # The rest of the services through their webhooks and pages: the second
+                # menu, the queue moving up on a hang-up, safety answers, a late recording
+                # or callback request (the inbox), non-data calls, callbacks done.
+                "tests/hotline/calls/test_preferences.py",
+                "tests/hotline/calls/test_queue.py",
+                "tests/hotline/calls/test_voicemail_safety.py",
+                "tests/hotline/telephony/test_inbox.py",
+                "tests/hotline/taxonomy/test_taxonomy.py",
+                "tests/hotline/calls/test_views.py",
             ),
         ),
         Module(
@@ -143,6 +153,9 @@ MODULES = {
             (
                 "tests/scheduling/feeds/test_builder.py",
                 "tests/scheduling/feeds/test_builder_edges.py",
+                "tests/scheduling/feeds/test_builder_mutants.py",
+                # The feeds through their URLs after each kind of change, the cache down.
+                "tests/scheduling/feeds/test_stamps.py",
             ),
         ),
         Module(
@@ -176,9 +189,33 @@ MODULES = {
         Module(
             "staged",
             "scheduling/services.py",
-            ("tests/scheduling/test_staged_changes.py", "tests/scheduling/test_services.py"),
+            (
+                "tests/scheduling/test_staged_changes.py",
+                "tests/scheduling/test_services.py",
+                "tests/scheduling/test_staged_mutants.py",
+                # Staged shift edits (shift_update, their publish and discard), and shifts
+                # made from patterns (pattern_spans, roster_generate_shifts).
+                "tests/scheduling/test_shift_edits.py",
+                "tests/scheduling/test_patterns.py",
+            ),
         ),
-        Module("queue", "hotline/calls/queue.py", ("tests/hotline/calls/test_queue.py",)),
+        Module(
+            "queue",
+            "hotline/calls/queue.py",
+            (
+                "tests/hotline/calls/test_queue.py",
+                "tests/hotline/calls/test_queue_mutants.py",
+                # The webhooks reach the queue's offers, accept, leg status, re-offer and
+                # conference legs only through these (services.py re-exports the queue).
+                "tests/hotline/calls/test_routing.py",
+                "tests/hotline/calls/test_routing_edges.py",
+                "tests/hotline/calls/test_webhooks.py",
+                "tests/hotline/calls/test_transfer.py",
+                "tests/hotline/calls/test_preferences.py",
+                "tests/hotline/calls/test_voicemail_safety.py",
+                "tests/hotline/calls/test_conference.py",
+            ),
+        ),
         Module("channels", "hotline/sms/channels.py", ("tests/hotline/sms/test_channels.py",)),
     )
 }

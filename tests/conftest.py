@@ -1,3 +1,7 @@
+import functools
+import os
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -16,6 +20,33 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords and connection.vendor != "postgresql":
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+    if os.environ.get("TESTS_THAT_USE_THE_DATABASE_ONLY"):
+        # CI's second run (PostgreSQL): a test that cannot reach the database did the same
+        # on the first run (SQLite). See docs/testing.md.
+        kept = [item for item in items if not database_neutral(item)]
+        config.hook.pytest_deselected(items=[item for item in items if database_neutral(item)])
+        items[:] = kept
+
+
+# Names in a test module that mean it may look at which database it runs on without querying
+# it (a vendor check, a connection of its own): such a module runs on both databases whole.
+_NAMES_THE_DATABASE = ("connection", "DATABASE", "vendor", "psycopg", "sqlite")
+
+
+@functools.cache
+def _names_the_database(path: str) -> bool:
+    source = Path(path).read_text(encoding="utf-8")
+    return any(name in source for name in _NAMES_THE_DATABASE)
+
+
+def database_neutral(item) -> bool:
+    """True for a test that cannot reach the database, so runs the same whatever DATABASE_URL
+    says: no django_db marker and no fixture built on django_db_setup (db, transactional_db,
+    live_server, busy_db, ...: without one pytest-django refuses the test every query) in a
+    module that never names the database."""
+    if item.get_closest_marker("django_db") or "django_db_setup" in item.fixturenames:
+        return False
+    return not _names_the_database(str(item.path))
 
 
 @pytest.hookimpl(wrapper=True)

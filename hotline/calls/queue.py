@@ -813,6 +813,11 @@ def leg_reoffer(*, attempt: CallAttempt, now: dt.datetime) -> CallAttempt | None
         member = pool.get(volunteer.pk)
         if member is None or member.busy:
             return None
+        # A caller's preference is honoured as the dispatcher honours it: while someone on
+        # shift who fits (busy or not) has not been tried for them (_preference).
+        by_role: dict[str, list[PoolMember]] = {}
+        for m in pool.values():
+            by_role.setdefault(m.role, []).append(m)
         waiting = (
             Call.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
             .filter(hotline=hotline, state=Call.State.RINGING)
@@ -821,8 +826,10 @@ def leg_reoffer(*, attempt: CallAttempt, now: dt.datetime) -> CallAttempt | None
         )
         for call in waiting[:20]:
             call.hotline = hotline
-            if call.wants and _preference(call, {member.role: [member]}, set(), now):
-                if not fits_preference(volunteer, call.wants):
+            if call.wants:
+                tried = set(call.attempts.values_list("volunteer_id", flat=True))
+                fits = _preference(call, by_role, tried, now)
+                if fits is not None and not fits(volunteer):
                     continue  # this caller still waits for someone who fits
             if member.role == _role_of(call):
                 tier = Call.Tier.VOLUNTEERS

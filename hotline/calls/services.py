@@ -404,11 +404,12 @@ def callback_safety_answer(
 
 def _late_voicemail(call: Call) -> None:
     """A message or callback request recorded after the call had ended (kept in the webhook
-    inbox while the database was busy): the outcome is voicemail after all."""
+    inbox while the database was busy): the outcome is voicemail after all, as
+    call_status_update would have settled it (a message out of hours is a voicemail too)."""
     Call.objects.filter(
         pk=call.pk,
         state=Call.State.ENDED,
-        outcome__in=[Call.Outcome.MISSED, Call.Outcome.ABANDONED],
+        outcome__in=[Call.Outcome.MISSED, Call.Outcome.ABANDONED, Call.Outcome.OUT_OF_HOURS],
     ).update(outcome=Call.Outcome.VOICEMAIL)
 
 

@@ -15,6 +15,7 @@ import io
 import os
 import re
 import shutil
+import sqlite3
 import urllib.request
 from pathlib import Path
 
@@ -70,14 +71,91 @@ def clock_start():
     return JOURNEY_START
 
 
+@pytest.fixture(scope="session")
+def demo_world(django_db_setup, django_db_blocker):
+    """The demo world of this test process: built by the first journey, put back before each
+    later one (see `DemoWorld`); its copy is dropped when the session ends."""
+    world = DemoWorld()
+    yield world
+    with django_db_blocker.unblock():
+        world.drop()
+
+
 @pytest.fixture
-def demo(transactional_db, clock, settings, live_server):
+def demo(transactional_db, clock, settings, live_server, demo_world):
     """The demo world (`seed_demo`): a hotline, a published one-week roster from today,
-    a coordinator, a supervisor and volunteers, all with the demo passwords."""
+    a coordinator, a supervisor and volunteers, all with the demo passwords. Each journey
+    gets it as `seed_demo` leaves it, whatever the journeys before it changed."""
     settings.SITE_URL = live_server.url
-    # One week is all the journeys use, and seeding is most of their cost.
-    call_command("seed_demo", weeks=1, stdout=io.StringIO())
+    demo_world.put_back()
     return live_server
+
+
+class DemoWorld:
+    """`seed_demo` run once per test process, copied, and the copy put back before each journey.
+
+    Seeding is most of a journey's cost (about 15 s against a second or two to copy it back).
+    What a journey changes is flushed after it like any transactional test's rows, and the
+    next journey starts from the copy: so journeys may change anything in the database, but
+    never depend on one another. The copy is the whole database, taken right after seeding
+    under the journeys' frozen clock and SITE_URL (the live server's address, the same for
+    the whole process), so it holds exactly what seeding each time would write.
+
+    SQLite (the in-memory test database, shared with the live server's thread): the copy is
+    a second in-memory database, written and read back with SQLite's backup API. PostgreSQL:
+    the copy is a database of its own (`<test database>_demo`), and putting it back drops
+    the test database and creates it again from that template.
+    """
+
+    def __init__(self):
+        self.copy = None  # SQLite: a sqlite3 connection; PostgreSQL: the template's name
+
+    def put_back(self) -> None:
+        from django.contrib.contenttypes.models import ContentType
+        from django.db import connection
+
+        if self.copy is None:
+            # One week is all the journeys use.
+            call_command("seed_demo", weeks=1, stdout=io.StringIO())
+            self._take(connection)
+        elif connection.vendor == "sqlite":
+            connection.ensure_connection()
+            self.copy.backup(connection.connection)
+        else:
+            name = connection.settings_dict["NAME"]
+            connection.close()
+            with connection._nodb_cursor() as cursor:
+                cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.copy}"')
+        # The flush after the last test made content types again under new ids: the copy's
+        # ids are the ones in the database now.
+        ContentType.objects.clear_cache()
+
+    def _take(self, connection) -> None:
+        if connection.vendor == "sqlite":
+            copy = sqlite3.connect(":memory:", check_same_thread=False)
+            connection.connection.backup(copy)
+            self.copy = copy
+            return
+        if connection.vendor != "postgresql":
+            return  # another database: seeded again before each journey
+        name = connection.settings_dict["NAME"]
+        template = f"{name}_demo"
+        connection.close()  # a template must have no one connected
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{template}"')
+            cursor.execute(f'CREATE DATABASE "{template}" TEMPLATE "{name}"')
+        self.copy = template
+
+    def drop(self) -> None:
+        from django.db import connection
+
+        if isinstance(self.copy, sqlite3.Connection):
+            self.copy.close()
+        elif self.copy is not None:
+            with connection._nodb_cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{self.copy}"')
+        self.copy = None
 
 
 @pytest.fixture(

@@ -1,0 +1,456 @@
+"""Queue behaviours a `make mutants` run of hotline/calls/queue.py found unpinned (issue 19):
+what happens to the phones still ringing for a caller who leaves the queue or whose batch
+is given up, and what a volunteer who answers a phone whose caller was taken meanwhile is
+offered instead. Each test names the surviving mutants it kills (`hotline.calls.queue.x_…`);
+each was rechecked with `bin/mutants.py --recheck queue` (docs/testing.md). The leg_reoffer
+numbers are those of the code before the re-offer's preference fix."""
+
+import datetime as dt
+
+from hotline.calls import queue
+from hotline.calls.services import call_advance
+from hotline.models import Call, CallAttempt, RingRotation
+from tests.hotline.calls.test_queue import (
+    A,
+    B,
+    C,
+    hold,
+    leg,
+    offers,
+    open_offer,
+    start,
+    state,
+    talking,
+)
+from tests.support import factories as f
+from tests.support.twilio import call_data
+
+D = "CA" + "4" * 32
+
+
+def attempt(sid, volunteer):
+    return CallAttempt.objects.select_related("volunteer").get(
+        call__call_sid=sid, volunteer=volunteer
+    )
+
+
+# --- a caller who stops waiting while phones ring for them -------------------------------------
+
+
+def test_caller_who_leaves_the_queue_stops_only_their_own_ringing_phones(
+    scene, tw, fake_twilio, clock
+):
+    """The answered phone is hung up, the ringing one cancelled, both offers closed at that
+    moment; an offer the volunteer already declined keeps its answer, and another caller's
+    ringing phone is left alone. Kills _close_offers 6–12, 19–22, 24–26 and
+    call_leave_queue 10, 19, 20, 23–26, 28–30."""
+    scene.hotline.ring_batch_size = 3
+    scene.hotline.save()
+    u, v, w = (scene.on_shift("counsellor") for _ in range(3))
+    start(tw, "1", A)  # u, v, w rung for A
+    first, second, third = offers(A)
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="2")  # the first declines (their leg is still up)
+    leg(tw, second, "offer")  # the second is hearing the whisper
+    x = scene.on_shift("counsellor")
+    start(tw, "1", B)  # x rung for B
+    assert open_offer(B).volunteer == x
+    start(tw, "1", C)  # nobody free: C waits
+    fake_twilio.requests.clear()
+    clock.advance(seconds=3)
+    call = Call.objects.get(call_sid=A)
+    assert "<Leave" in tw(f"/twilio/voice/hold-key?call={call.pk}", call_data(A)).content.decode()
+
+    assert state(A) == ("voicemail", "caller_chose")
+    assert sorted(fake_twilio.stopped()) == sorted(
+        [(second.leg_sid, "completed"), (third.leg_sid, "canceled")]
+    )
+    first, second, third = (attempt(A, p) for p in (u, v, w))
+    assert first.result == CallAttempt.Result.DECLINED
+    assert (second.result, second.ended_at) == (CallAttempt.Result.CANCELLED, clock.now)
+    assert (third.result, third.ended_at) == (CallAttempt.Result.CANCELLED, clock.now)
+    assert open_offer(B).volunteer == x  # B's phone still rings
+    # The stopped phones count busy until their final status: C still waits, undamaged.
+    assert Call.objects.get(call_sid=C).state == Call.State.RINGING
+    leg(tw, third, "leg-status", CallStatus="canceled")
+    assert open_offer(C).volunteer == w
+
+
+def test_pressing_a_key_after_the_call_was_taken_changes_nothing(scene, tw, fake_twilio):
+    """A hold key that arrives after a volunteer took the caller. Kills call_leave_queue 10."""
+    v = scene.on_shift("counsellor")
+    talking(tw, A)
+    call = Call.objects.get(call_sid=A)
+    r = tw(f"/twilio/voice/hold-key?call={call.pk}", call_data(A))
+    # The plain answer, not the fallback's apology (what an error in the service gives).
+    assert r.content.decode().count("<Leave") == 1 and "<Say" not in r.content.decode()
+    call.refresh_from_db()
+    assert (call.state, call.answered_by) == (Call.State.CONNECTED, v)
+
+
+# --- giving up a batch (call_advance: the simulator, and any caller that must move on) -------
+
+
+def test_advancing_a_batch_gives_up_only_its_own_open_offers(scene, tw, fake_twilio, clock):
+    """The call's batch-1 phones: the answered one hung up, the ringing one cancelled, both
+    closed as unanswered at that moment; a declined offer keeps its answer; an offer of
+    another batch, and another caller's offers, ring on. Kills call_advance 5, 23–25, 33,
+    35, 37–43."""
+    scene.hotline.ring_batch_size = 4
+    scene.hotline.save()
+    u, v, w, z = (scene.on_shift("counsellor") for _ in range(4))
+    start(tw, "1", A)
+    leg(tw, attempt(A, u), "offer")
+    leg(tw, attempt(A, u), "accept", Digits="2")  # declined
+    leg(tw, attempt(A, v), "offer")  # answered, hearing the whisper
+    x = scene.on_shift("counsellor")
+    start(tw, "1", B)
+    b_offers = {a.pk for a in offers(B) if a.result == CallAttempt.Result.PENDING}
+    assert x in {a.volunteer for a in offers(B)}
+    # z's offer belongs to another batch of A's.
+    CallAttempt.objects.filter(call__call_sid=A, volunteer=z).update(batch=2)
+    fake_twilio.requests.clear()
+    clock.advance(seconds=1)
+    moved = call_advance(call_id=Call.objects.get(call_sid=A).pk, from_batch=1, now=clock.now)
+    assert moved.call_sid == A
+    assert attempt(A, u).result == CallAttempt.Result.DECLINED
+    for p in (v, w):
+        assert (attempt(A, p).result, attempt(A, p).ended_at) == (
+            CallAttempt.Result.NO_ANSWER,
+            clock.now,
+        )
+    assert attempt(A, z).result == CallAttempt.Result.PENDING
+    assert b_offers <= {a.pk for a in offers(B) if a.result == CallAttempt.Result.PENDING}
+    assert sorted(fake_twilio.stopped()) == sorted(
+        [(attempt(A, v).leg_sid, "completed"), (attempt(A, w).leg_sid, "canceled")]
+    )
+
+
+def test_advancing_a_call_no_longer_waiting_does_nothing(scene, tw, fake_twilio):
+    """Kills call_advance 6 and 7 (a taken call, an old batch)."""
+    scene.on_shift("counsellor")
+    talking(tw, A)
+    call = Call.objects.get(call_sid=A)
+    assert call_advance(call_id=call.pk, from_batch=call.ring_batch, now=call.answered_at) is None
+    assert Call.objects.get(pk=call.pk).state == Call.State.CONNECTED
+
+
+def test_advancing_an_old_batch_does_nothing(scene, tw, fake_twilio):
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    scene.on_shift("counsellor")
+    start(tw, "1", A)
+    call = Call.objects.get(call_sid=A)
+    assert call_advance(call_id=call.pk, from_batch=1, now=call.arrived_at) is not None
+    assert Call.objects.get(pk=call.pk).ring_batch == 2
+    dialled = len(fake_twilio.dialled())
+    assert call_advance(call_id=call.pk, from_batch=1, now=call.arrived_at) is None
+    assert open_offer(A).batch == 2 and len(fake_twilio.dialled()) == dialled
+
+
+# --- a volunteer who answers a phone whose caller was taken ---------------------------------
+
+
+def _taken_leg(scene, tw, *, waiting=()):
+    """x is talking to A; v and w are rung for B; the callers `waiting` (sid, service digit)
+    arrive and wait; v takes B, and w's phone (cancelled) is answered: w's attempt."""
+    x = scene.on_shift("counsellor")
+    talking(tw, A)
+    v = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", B)
+    for sid, digit in waiting:
+        start(tw, digit, sid)
+    first = attempt(B, v)
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")
+    assert x != v
+    return attempt(B, w)
+
+
+def test_reoffer_goes_to_the_longest_waiting_caller_of_this_hotline(scene, tw, fake_twilio, clock):
+    """Order by arrival, not by row; never a caller of another hotline. Kills leg_reoffer 24,
+    29, and the call's and the offer's bookkeeping: 70, 72–76, 81, 100, 102–104, 106, 108."""
+    Call.objects.create(
+        call_sid="CA" + "8" * 32,
+        hotline=f.hotline(),
+        arrived_at=clock.now - dt.timedelta(minutes=5),
+        state=Call.State.RINGING,
+        category="psychological",
+    )
+    second = _taken_leg(scene, tw, waiting=[(C, "1"), (D, "1")])
+    # D arrived first (its row is the newer one).
+    Call.objects.filter(call_sid=D).update(arrived_at=clock.now - dt.timedelta(seconds=30))
+    clock.advance(seconds=2)
+    body = leg(tw, second, "offer").content.decode()
+    assert "Another caller is waiting" in body
+    reoffer = open_offer(D)
+    assert (reoffer.volunteer, reoffer.leg_of_id, reoffer.tier) == (
+        second.volunteer,
+        second.pk,
+        Call.Tier.VOLUNTEERS,
+    )
+    assert reoffer.leg_status == "in-progress"  # answered: no more phones rung for D
+    call = Call.objects.get(call_sid=D)
+    assert (call.ring_batch, call.ring_tier, reoffer.batch) == (1, Call.Tier.VOLUNTEERS, 1)
+    assert call.batch_deadline == clock.now + dt.timedelta(
+        seconds=scene.hotline.ring_timeout + queue.BATCH_GRACE
+    )
+    assert not CallAttempt.objects.filter(call__call_sid=C).exists()
+    assert RingRotation.objects.get(volunteer=second.volunteer).last_offered_at == clock.now
+
+
+def test_reoffer_passes_over_a_caller_of_another_service(scene, tw, fake_twilio):
+    """A counsellor is not offered a family-education caller (not a supervisor either):
+    the next caller they can take is. Kills leg_reoffer 65, 67."""
+    e = scene.on_shift("family_educator")
+    start(tw, "2", "CA" + "7" * 32)  # e takes a family-education caller
+    family = attempt("CA" + "7" * 32, e)
+    leg(tw, family, "offer")
+    leg(tw, family, "accept", Digits="1")
+    second = _taken_leg(scene, tw, waiting=[(C, "2"), (D, "1")])
+    assert Call.objects.get(call_sid=C).state == Call.State.RINGING  # waits for e
+    body = leg(tw, second, "offer").content.decode()
+    assert "Another caller is waiting" in body
+    assert open_offer(D).volunteer == second.volunteer
+    assert not CallAttempt.objects.filter(call__call_sid=C).exists()
+
+
+def test_a_supervisor_who_answers_a_taken_phone_is_offered_the_next_caller_as_supervisor(
+    scene, tw, fake_twilio, clock
+):
+    """Kills leg_reoffer 66, 96 (the offer's and the call's tier)."""
+    v = scene.on_shift("counsellor")
+    sup = scene.on_shift("supervisor")
+    start(tw, "1", B)
+    clock.advance(seconds=queue.SUPERVISOR_AFTER.total_seconds())
+    hold(tw, B)  # the supervisor is added to v's unanswered phone
+    start(tw, "1", C)  # nobody free: waits
+    leg(tw, attempt(B, v), "offer")
+    leg(tw, attempt(B, v), "accept", Digits="1")
+    body = leg(tw, attempt(B, sup), "offer").content.decode()
+    assert "Another caller is waiting" in body
+    reoffer = open_offer(C)
+    assert (reoffer.volunteer, reoffer.tier) == (sup, Call.Tier.SUPERVISORS)
+    assert Call.objects.get(call_sid=C).ring_tier == Call.Tier.SUPERVISORS
+
+
+def test_a_volunteer_whose_shift_ended_is_not_offered_another_caller(scene, tw, fake_twilio, clock):
+    """Kills leg_reoffer 19."""
+    second = _taken_leg(scene, tw, waiting=[(C, "1")])
+    clock.set(scene.shift.ends_at)
+    body = leg(tw, second, "offer").content.decode()
+    assert "This caller has been taken" in body and "<Hangup" in body
+    assert not CallAttempt.objects.filter(call__call_sid=C, volunteer=second.volunteer).exists()
+
+
+def _wanting_female(scene, tw):
+    """f (female) is talking to A; m and g (female) are rung for B; C, who asked for a
+    female counsellor, and then D, who did not, wait; m takes B. Returns g's and m's
+    phones for B (g's cancelled: m took the caller)."""
+    scene.hotline.preference_wait_seconds = 60
+    scene.hotline.save()
+    f_ = scene.on_shift("counsellor", gender="female")
+    talking(tw, A)
+    m = scene.on_shift("counsellor", gender="male")
+    g = scene.on_shift("counsellor", gender="female")
+    start(tw, "1", B)
+    start(tw, "1", C)
+    Call.objects.filter(call_sid=C).update(wants="female")
+    start(tw, "1", D)
+    assert offers(A)[0].volunteer == f_
+    return attempt(B, g), attempt(B, m)
+
+
+def test_reoffer_honours_a_callers_preference_while_someone_who_fits_is_on_shift(
+    scene, tw, fake_twilio
+):
+    """A man who answers a taken phone is offered the next caller without a preference, not
+    the caller who asked for a woman while a woman is on shift (here busy): the dispatcher
+    would not offer him that caller either. This was a bug: the re-offer looked for someone
+    who fits among the man alone, found nobody, and relaxed the preference. Kills
+    leg_reoffer 61 (and 46–55 with the next test)."""
+    g_leg, m_leg = _wanting_female(scene, tw)
+    leg(tw, g_leg, "offer")
+    leg(tw, g_leg, "accept", Digits="1")  # g takes B; m answers the cancelled phone
+    body = leg(tw, m_leg, "offer").content.decode()
+    assert "Another caller is waiting" in body
+    assert open_offer(D).volunteer == m_leg.volunteer
+    assert not CallAttempt.objects.filter(call__call_sid=C, volunteer=m_leg.volunteer).exists()
+    assert Call.objects.get(call_sid=C).state == Call.State.RINGING
+
+
+def test_reoffer_gives_a_woman_the_caller_who_asked_for_one(scene, tw, fake_twilio):
+    """Kills leg_reoffer 46–60 (the preference looked up with the wrong call, pool, tried
+    set, time, or the fit turned round)."""
+    g_leg, m_leg = _wanting_female(scene, tw)
+    leg(tw, m_leg, "offer")
+    leg(tw, m_leg, "accept", Digits="1")  # m takes B; g answers the cancelled phone
+    body = leg(tw, g_leg, "offer").content.decode()
+    assert "Another caller is waiting" in body
+    assert open_offer(C).volunteer == g_leg.volunteer
+
+
+# --- the volunteer's leg: status callbacks ----------------------------------------------------
+
+
+def test_a_normal_phone_answered_through_its_status_callback_is_not_hung_up(scene, tw, fake_twilio):
+    """The status callbacks of a leg still offered ("ringing", then "in-progress" before the
+    whisper's request) must never stop it: only a leg we cancelled is hung up when
+    answered. Kills leg_status_update 16, 17, 18."""
+    v = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    offer = attempt(A, v)
+    leg(tw, offer, "leg-status", CallStatus="ringing")
+    leg(tw, offer, "leg-status", CallStatus="in-progress")
+    assert fake_twilio.stopped() == []
+    leg(tw, offer, "offer")
+    assert "<Dial" in leg(tw, offer, "accept", Digits="1").content.decode()
+    assert fake_twilio.stopped() == []
+
+
+def test_a_cancelled_phone_that_rings_on_is_not_hung_up_twice(scene, tw, fake_twilio):
+    """A cancelled leg's late "ringing" is not an answer; a replayed "in-progress" hangs it
+    up once. Kills leg_status_update 18, 19."""
+    scene.on_shift("counsellor")
+    scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first, second = offers(A)
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")
+    assert fake_twilio.stopped() == [(second.leg_sid, "canceled")]
+    leg(tw, second, "leg-status", CallStatus="ringing")
+    assert fake_twilio.stopped() == [(second.leg_sid, "canceled")]
+    leg(tw, second, "leg-status", CallStatus="in-progress")
+    leg(tw, second, "leg-status", CallStatus="in-progress")
+    assert fake_twilio.stopped() == [(second.leg_sid, "canceled"), (second.leg_sid, "completed")]
+
+
+def test_a_late_ringing_status_does_not_make_a_finished_phone_busy_again(
+    scene, tw, fake_twilio, clock
+):
+    """Statuses only move forward. Kills leg_status_update 13 and lower_statuses 3."""
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first = open_offer(A)
+    leg(tw, first, "leg-status", CallStatus="no-answer")
+    assert open_offer(A).volunteer != first.volunteer
+    leg(tw, first, "leg-status", CallStatus="ringing")  # out of order, after the end
+    first.refresh_from_db()
+    assert (first.leg_status, first.result) == ("no-answer", CallAttempt.Result.NO_ANSWER)
+    start(tw, "1", B)
+    assert open_offer(B).volunteer == first.volunteer
+    assert {v, w} == {first.volunteer, open_offer(A).volunteer}
+
+
+def test_a_failed_phone_is_recorded_as_failed_when_it_failed(scene, tw, fake_twilio, clock):
+    """Kills leg_status_update 43, 44, 54, 56."""
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first = open_offer(A)
+    clock.advance(seconds=4)
+    leg(tw, first, "leg-status", CallStatus="failed")
+    first.refresh_from_db()
+    assert (first.result, first.ended_at) == (CallAttempt.Result.FAILED, clock.now)
+    assert open_offer(A).volunteer == w
+
+
+def test_one_volunteer_hanging_up_leaves_the_other_calls_alone(scene, tw, fake_twilio, clock):
+    """v hangs up on A; w, still talking to B, is neither handed A's caller nor counted free.
+    Kills leg_status_update 84 (71 survives it: docs/testing.md)."""
+    v = scene.on_shift("counsellor")
+    talking(tw, A)
+    w = scene.on_shift("counsellor")
+    talking(tw, B)
+    w_offer = attempt(B, w)
+    clock.advance(seconds=30)
+    leg(tw, attempt(A, v), "leg-status", CallStatus="completed")  # v hung up
+    w_offer.refresh_from_db()
+    assert (w_offer.result, w_offer.ended_at) == (CallAttempt.Result.ACCEPTED, None)
+    assert Call.objects.get(call_sid=B).state == Call.State.CONNECTED
+    x = scene.on_shift("counsellor")
+    start(tw, "1", C)
+    assert {a.volunteer for a in offers(C)} <= {v, x}
+
+
+def test_a_phone_answered_after_its_final_status_stays_finished(scene, tw, fake_twilio):
+    """The whisper's request arriving after the leg's final status (out of order) does not
+    make the volunteer busy again. Kills leg_answered 5."""
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first = attempt(A, v)
+    leg(tw, first, "leg-status", CallStatus="no-answer")
+    leg(tw, first, "offer")
+    first.refresh_from_db()
+    assert first.leg_status == "no-answer"
+    start(tw, "1", B)
+    assert open_offer(B).volunteer == v
+
+
+# --- accepting, the sweep, preferences --------------------------------------------------------
+
+
+def test_accepting_an_offer_that_does_not_exist(scene, tw, clock):
+    """Kills call_accept 4–11."""
+    assert queue.call_accept(attempt_id=987654, digits="1", now=clock.now) == queue.AcceptResult(
+        None, False, "unknown"
+    )
+
+
+def test_a_preference_the_line_does_not_know_is_no_restriction():
+    """Kills fits_preference 16."""
+    from hotline.models import Volunteer
+
+    assert queue.fits_preference(Volunteer(gender="male"), "accent:north") is True
+
+
+def _waiting_call(n, *, overdue_minutes, now):
+    return Call.objects.create(
+        call_sid=f"CA{n:032d}",
+        hotline=f.hotline(),  # nobody on shift: a dispatch sends it to voicemail
+        arrived_at=now - dt.timedelta(minutes=10),
+        state=Call.State.RINGING,
+        category="psychological",
+        ring_tier=Call.Tier.VOLUNTEERS,
+        ring_batch=1,
+        batch_deadline=now - dt.timedelta(minutes=overdue_minutes),
+    )
+
+
+def test_sweep_takes_the_longest_overdue_first_whatever_the_row_order(db, clock):
+    """Kills calls_sweep 12."""
+    recent = _waiting_call(1, overdue_minutes=1, now=clock.now)
+    oldest = _waiting_call(2, overdue_minutes=5, now=clock.now)
+    assert queue.calls_sweep(now=clock.now, limit=1) == 1
+    assert Call.objects.get(pk=oldest.pk).state == Call.State.VOICEMAIL
+    assert Call.objects.get(pk=recent.pk).state == Call.State.RINGING
+
+
+def test_sweep_logs_a_hotline_it_could_not_dispatch_and_goes_on(db, clock, monkeypatch, caplog):
+    """Kills calls_sweep 34–39."""
+    broken = _waiting_call(1, overdue_minutes=5, now=clock.now)
+    fine = _waiting_call(2, overdue_minutes=1, now=clock.now)
+    real = queue.hotline_dispatch
+
+    def dispatch(*, hotline_id, now, **kw):
+        if hotline_id == broken.hotline_id:
+            raise RuntimeError("database went away")
+        return real(hotline_id=hotline_id, now=now, **kw)
+
+    monkeypatch.setattr(queue, "hotline_dispatch", dispatch)
+    with caplog.at_level("ERROR", logger="hotline.calls.queue"):
+        assert queue.calls_sweep(now=clock.now) == 2
+    assert [r.getMessage() for r in caplog.records] == [
+        f"sweep: could not dispatch hotline {broken.hotline_id}"
+    ]
+    assert Call.objects.get(pk=fine.pk).state == Call.State.VOICEMAIL

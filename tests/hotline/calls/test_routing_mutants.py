@@ -1,0 +1,346 @@
+"""The end of a caller's call, as a `make mutants` run of hotline/calls/services.py found it
+unpinned (issue 19): the record a call leaves (outcome, end time, its volunteers' legs), a
+call whose arrival was never recorded, and a voicemail's recording. Each test names the surviving mutant(s) it kills
+(`hotline.calls.services.x_<name>`); see docs/testing.md for the recheck."""
+
+import datetime as dt
+
+import pytest
+
+from hotline.calls import services as calls
+from hotline.models import Call, CallAttempt, Message
+from tests.support import factories as f
+from tests.support.twilio import HOTLINE_NUMBER, NOW, call_data, fixture
+
+SID = "CA11111111111111111111111111111111"
+OTHER = "CA22222222222222222222222222222222"
+LOST = "CA55555555555555555555555555555555"
+
+
+def start(tw, digits="1", sid=SID):
+    assert tw("/twilio/voice/incoming", call_data(sid)).status_code == 200
+    return tw(
+        "/twilio/voice/menu", {**fixture("voice-gather-digits"), "CallSid": sid, "Digits": digits}
+    )
+
+
+def status(tw, sid, call_status, **kw):
+    return tw(
+        "/twilio/voice/status",
+        {**fixture("voice-status-completed"), "CallSid": sid, "CallStatus": call_status, **kw},
+    )
+
+
+def attempts_of(sid):
+    return list(CallAttempt.objects.filter(call__call_sid=sid).order_by("id"))
+
+
+def leg(tw, attempt, path, **kw):
+    data = {
+        **fixture("voice-screen-answer"),
+        "CallSid": attempt.leg_sid,
+        "To": attempt.volunteer.phone_number,
+    }
+    data.update(kw)
+    return tw(f"/twilio/voice/{path}?attempt={attempt.pk}", data)
+
+
+def connect(tw, sid=SID):
+    """The caller `sid` answered by the first volunteer rung (who presses 1)."""
+    attempt = attempts_of(sid)[0]
+    leg(tw, attempt, "offer")
+    assert "<Dial" in leg(tw, attempt, "accept", Digits="1").content.decode()
+    attempt.refresh_from_db()
+    return attempt
+
+
+# --- a status only moves forward ---------------------------------------------------------------
+
+
+def test_caller_status_is_kept_and_a_late_lower_status_never_moves_it_back(scene, tw):
+    """What the calls list shows as the line's status. Kills call_status_update 23, 26, 29,
+    30, 31 (a late `ringing` after `in-progress` written over it) and 35–38 (the status
+    not saved)."""
+    scene.on_shift("counsellor")
+    start(tw)
+    status(tw, SID, "in-progress")
+    call = Call.objects.get()
+    assert call.twilio_status == "in-progress"
+    status(tw, SID, "ringing")
+    call.refresh_from_db()
+    assert call.twilio_status == "in-progress" and call.state == Call.State.RINGING
+
+
+def test_a_status_callback_for_a_call_without_a_status_is_taken(scene, tw):
+    """A call whose row has no status yet (a row written by hand, or before Twilio said
+    anything) takes the first one. Kills call_status_update 27 (`.get(…, None)`: comparing
+    with None fails)."""
+    scene.on_shift("counsellor")
+    start(tw)
+    Call.objects.update(twilio_status="")
+    status(tw, SID, "queued")
+    assert Call.objects.get().twilio_status == "queued"
+
+
+# --- how the call ends ---------------------------------------------------------------------------
+
+
+def test_an_answered_call_ends_answered_with_its_end_time_and_frees_its_volunteer(
+    scene, tw, fake_twilio, clock
+):
+    """The coordinator's call list: answered, when it ended, how long; the volunteer's leg
+    ends too, so the volunteer is free for the next caller. Kills call_status_update 41, 53,
+    79, 80, 81, 86."""
+    scene.on_shift("counsellor")
+    start(tw)
+    attempt = connect(tw)
+    clock.advance(minutes=13)
+    status(tw, SID, "completed", CallDuration="780")
+    call = Call.objects.get()
+    assert (call.state, call.outcome) == (Call.State.ENDED, Call.Outcome.ANSWERED)
+    assert call.ended_at == clock.now and call.duration == 780
+    attempt.refresh_from_db()
+    assert attempt.result == CallAttempt.Result.ACCEPTED and attempt.ended_at == clock.now
+
+
+def test_one_call_ending_leaves_another_conversation_alone(scene, tw, fake_twilio, clock):
+    """Two callers in conversation with two volunteers; the first hangs up. The second
+    volunteer is still on their call: their leg must not be marked ended (they would be
+    offered a new caller mid-conversation). Kills call_status_update 83 (every accepted leg
+    of every call ended) and 85 (an accepted leg's earlier end overwritten)."""
+    scene.on_shift("counsellor")
+    scene.on_shift("counsellor")
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    start(tw, sid=SID)
+    first = connect(tw, SID)
+    start(tw, sid=OTHER)
+    second = connect(tw, OTHER)
+    assert first.volunteer != second.volunteer
+    clock.advance(minutes=5)
+    status(tw, SID, "completed", CallDuration="300")
+    second.refresh_from_db()
+    assert second.ended_at is None
+    assert Call.objects.get(call_sid=OTHER).state == Call.State.CONNECTED
+
+
+def test_an_accepted_leg_that_ended_earlier_keeps_its_own_end_time(scene, tw, fake_twilio, clock):
+    """A volunteer who left the conference (handed the caller over) ended their leg then;
+    the caller hanging up later does not move it. Kills call_status_update 85."""
+    scene.on_shift("counsellor")
+    start(tw)
+    attempt = connect(tw)
+    left = NOW + dt.timedelta(minutes=2)
+    CallAttempt.objects.filter(pk=attempt.pk).update(ended_at=left)
+    clock.advance(minutes=10)
+    status(tw, SID, "completed", CallDuration="600")
+    attempt.refresh_from_db()
+    assert attempt.ended_at == left
+
+
+def test_caller_hanging_up_while_rung_cancels_only_their_own_ringing_legs(
+    scene, tw, fake_twilio, clock
+):
+    """A caller hangs up while two volunteers' phones ring for them and a third volunteer
+    is rung for another caller. Their legs are cancelled and stopped (a ringing leg is
+    cancelled, an answered one hung up); the other caller's leg rings on; a leg that had
+    already declined stays declined. Kills call_status_update 66, 67, 75, 77, 88, 90, 92,
+    93."""
+    for _ in range(3):
+        scene.on_shift("counsellor")
+    start(tw, sid=SID)  # batch of two
+    start(tw, sid=OTHER)  # the third volunteer
+    mine = attempts_of(SID)
+    (theirs,) = attempts_of(OTHER)
+    assert len(mine) == 2
+    # The first of mine answered (hears the whisper); the second is still ringing.
+    leg(tw, mine[0], "offer")
+    tw(
+        f"/twilio/voice/leg-status?attempt={mine[0].pk}",
+        {**fixture("voice-screen-answer"), "CallSid": mine[0].leg_sid, "CallStatus": "in-progress"},
+    )
+    clock.advance(seconds=20)
+    fake_twilio.requests.clear()
+    status(tw, SID, "completed", CallDuration="20")
+    for a in mine:
+        a.refresh_from_db()
+        assert (a.result, a.ended_at) == (CallAttempt.Result.CANCELLED, clock.now)
+    stopped = dict(fake_twilio.stopped())
+    assert stopped == {mine[0].leg_sid: "completed", mine[1].leg_sid: "canceled"}
+    theirs.refresh_from_db()
+    assert theirs.result == CallAttempt.Result.PENDING and theirs.ended_at is None
+
+
+def test_an_out_of_hours_call_ends_out_of_hours_with_its_end_time(scene, tw, clock):
+    """Kills call_status_update 48 (the outcome cleared: the row is not saved and the call
+    never ends)."""
+    scene.on_shift("counsellor")
+    clock.set(f.at(2026, 3, 2, 15))  # after the 08–14 shift
+    tw("/twilio/voice/incoming", call_data(SID))
+    clock.advance(seconds=30)
+    status(tw, SID, "completed", CallDuration="30")
+    call = Call.objects.get()
+    assert (call.state, call.outcome) == (Call.State.ENDED, Call.Outcome.OUT_OF_HOURS)
+    assert call.ended_at == clock.now and call.duration == 30
+
+
+def test_a_call_closed_under_the_reasons_old_name_still_ends_out_of_hours(scene, tw, clock):
+    """A call that arrived while an old process still wrote the reason's former name
+    ("out_of_hours", renamed "closed" by migration 0015) ends out of hours, not missed.
+    Kills call_status_update 46, 47."""
+    clock.set(f.at(2026, 3, 2, 15))
+    tw("/twilio/voice/incoming", call_data(SID))
+    Call.objects.update(voicemail_reason="out_of_hours", outcome="")
+    status(tw, SID, "completed", CallDuration="30")
+    assert Call.objects.get().outcome == Call.Outcome.OUT_OF_HOURS
+
+
+# --- a call whose arrival was never recorded ------------------------------------------------------
+
+
+def test_final_status_of_a_call_never_recorded_records_it_as_missed(scene, tw, caplog):
+    """The caller hung up while the database was too busy to take the arrival: the final
+    status callback records the call after all, as missed, arrived `CallDuration` seconds
+    before, with the caller counted (hashed) but never stored. Kills _call_never_recorded
+    1–42 (10–13: the log line) and call_status_update 11–22."""
+    with caplog.at_level("WARNING", logger="hotline.calls.services"):
+        status(tw, LOST, "completed", CallDuration="12", From="+8613800138000")
+    # What the operator reads in the log: which call, and what was done about it.
+    assert f"call {LOST} ended before it could be recorded: recorded as missed" in [
+        r.getMessage() for r in caplog.records
+    ]
+    call = Call.objects.get(call_sid=LOST)
+    assert call.hotline == scene.hotline
+    assert (call.state, call.outcome, call.voicemail_reason) == (
+        Call.State.ENDED,
+        Call.Outcome.MISSED,
+        Call.VoicemailReason.NOT_RECORDED,
+    )
+    assert call.arrived_at == NOW - dt.timedelta(seconds=12)
+    assert call.ended_at == NOW and call.duration == 12
+    assert call.twilio_status == "completed"
+    assert call.caller_hash == calls.caller_hash("+8613800138000")
+    assert call.caller_last4 == "8000"
+    # A replay of the same callback records nothing more.
+    status(tw, LOST, "completed", CallDuration="12", From="+8613800138000")
+    assert Call.objects.filter(call_sid=LOST).count() == 1
+
+
+def test_a_never_recorded_call_without_a_duration_arrived_when_it_ended(scene):
+    """Kills _call_never_recorded mutants on `duration or 0`."""
+    call = calls.call_status_update(
+        call_sid=LOST, status="busy", duration=None, now=NOW, to_number=HOTLINE_NUMBER
+    )
+    assert call.arrived_at == call.ended_at == NOW and call.duration is None
+    assert call.twilio_status == "busy"
+
+
+def test_a_never_recorded_call_from_the_inbox_keeps_no_caller(scene):
+    """The inbox never keeps the caller's number: the service, given none, stores no hash.
+    Kills call_status_update 2 (a made-up number's hash) and 3 (an inbound call by default)."""
+    call = calls.call_status_update(
+        call_sid=LOST, status="completed", duration=5, now=NOW, to_number=HOTLINE_NUMBER
+    )
+    assert call is not None and call.caller_hash == "" and call.caller_last4 == ""
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"CallStatus": "ringing"},  # not final: the arrival may still be on its way
+        {"Direction": "outbound-api"},  # a volunteer's leg or a callback, not a caller
+        {"To": "+8637529999999"},  # not a hotline's number
+    ],
+)
+def test_a_status_for_an_unknown_call_records_nothing_unless_it_is_a_callers_last(scene, tw, data):
+    """Kills call_status_update 8, 9, 10 and _call_never_recorded on the hotline lookup."""
+    tw("/twilio/voice/status", {**fixture("voice-status-completed"), "CallSid": LOST, **data})
+    assert not Call.objects.filter(call_sid=LOST).exists()
+
+
+# --- a voicemail's recording ----------------------------------------------------------------------
+
+
+def _voicemail(tw, sid=SID):
+    start(tw, "2", sid=sid)  # nobody for family education on shift: voicemail at once
+    return Call.objects.get(call_sid=sid)
+
+
+def test_a_recording_lands_on_its_own_call_only_and_a_second_never_replaces_it(scene, tw, clock):
+    """Two callers leave messages. Each message is on its own call; a second recording
+    posted for a call (a retry with another SID) does not replace the first. The caller
+    hears the hotline's goodbye, not the apology of a failed request. Kills
+    voicemail_record 7, 10, 11, 19–22."""
+    scene.on_shift("counsellor")
+    first = _voicemail(tw, SID)
+    second = _voicemail(tw, OTHER)
+    clock.advance(seconds=40)
+    r = tw(
+        f"/twilio/voice/recorded?call={first.pk}",
+        {**fixture("voice-record-done"), "RecordingSid": "RE" + "1" * 32},
+    )
+    assert "Thank you for calling. Goodbye." in r.content.decode()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.recording_sid == "RE" + "1" * 32 and second.recording_sid == ""
+    assert first.updated_at == clock.now  # the calls API's "changed since" sees it
+    tw(
+        f"/twilio/voice/recorded?call={first.pk}",
+        {**fixture("voice-record-done"), "RecordingSid": "RE" + "2" * 32},
+    )
+    first.refresh_from_db()
+    assert first.recording_sid == "RE" + "1" * 32
+
+
+def test_a_recording_after_the_call_ended_makes_it_a_voicemail(scene, tw):
+    """The recording callback kept in the inbox while the database was busy is written after
+    the final status: the missed call becomes a voicemail, and only that call. Kills
+    _late_voicemail 1–3, 5–7."""
+    scene.on_shift("counsellor")
+    mine = _voicemail(tw, SID)
+    other = _voicemail(tw, OTHER)
+    status(tw, SID, "completed", CallDuration="40")
+    status(tw, OTHER, "completed", CallDuration="40")
+    assert Call.objects.get(pk=mine.pk).outcome == Call.Outcome.MISSED
+    calls.voicemail_record(call=mine, recording_sid="RE" + "3" * 32, duration=30, now=NOW)
+    mine.refresh_from_db()
+    assert (mine.state, mine.outcome) == (Call.State.ENDED, Call.Outcome.VOICEMAIL)
+    assert Call.objects.get(pk=other.pk).outcome == Call.Outcome.MISSED
+
+
+def test_an_out_of_hours_message_written_after_the_call_ended_makes_it_a_voicemail(
+    scene, tw, clock
+):
+    """Out of hours, a caller leaves a message; its recording callback waited in the inbox
+    and is written after the final status. In time, the call would have ended as a
+    voicemail (a message outranks "out of hours" in call_status_update); late, it must end
+    the same. Found through _late_voicemail 7 (the outcome filter dropped): the service
+    kept "out of hours", so the statistics counted a message as none. Fixed."""
+    clock.set(f.at(2026, 3, 2, 15))  # after the 08–14 shift
+    tw("/twilio/voice/incoming", call_data(SID))
+    status(tw, SID, "completed", CallDuration="60")
+    call = Call.objects.get()
+    assert call.outcome == Call.Outcome.OUT_OF_HOURS
+    calls.voicemail_record(call=call, recording_sid="RE" + "4" * 32, duration=30, now=clock.now)
+    call.refresh_from_db()
+    assert call.outcome == Call.Outcome.VOICEMAIL
+
+
+def test_voicemail_sms_says_the_time_in_the_hotlines_zone_and_chinese_by_default(scene, tw):
+    """A London hotline (the server's zone is Shanghai): the volunteers on shift read the
+    caller's time as London's, 02:00 GMT for 10:00 in Shanghai; a volunteer with no language
+    set reads Chinese. Kills voicemail_notify 8 (the server's zone), 30, 31 (the time's
+    format), 17 (the fallback language; 8 and 17 checked by hand)."""
+    scene.hotline.time_zone = "Europe/London"
+    scene.hotline.save()
+    english = scene.on_shift("counsellor", language="en")
+    unset = scene.on_shift("counsellor", language="")
+    call = _voicemail(tw)
+    tw(f"/twilio/voice/callback?call={call.pk}", {**fixture("voice-gather-digits"), "Digits": "1"})
+    bodies = {m.to: m.body for m in Message.objects.filter(purpose="voicemail")}
+    assert bodies[english.phone_number] == (
+        f"{scene.hotline.name}: a caller left a message or asked to be called back at 02:00."
+        " See the callback queue."
+    )
+    assert "02:00" in bodies[unset.phone_number]
+    assert "a caller left" not in bodies[unset.phone_number]  # Chinese
