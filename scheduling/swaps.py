@@ -60,6 +60,13 @@ def _check_not_started(shift, now: dt.datetime) -> None:
         )
 
 
+def _check_seat_held(swap: SwapRequest) -> None:
+    """The seat on offer must still be the offerer's: a coordinator may have cancelled it
+    since (the offer stays on record, but nobody can take or be given a removed seat)."""
+    if not swap.assignment.is_active:
+        raise SwapRefused(NOT_OPEN, _("This assignment has been cancelled."))
+
+
 def _lock(swap: SwapRequest) -> SwapRequest:
     return (
         SwapRequest.objects.select_for_update(of=("self",))
@@ -340,6 +347,7 @@ def swap_claim(
         )
     if swap.offered_by_id == volunteer.pk:
         raise SwapRefused(OWN_OFFER, _("You cannot take your own shift."))
+    _check_seat_held(swap)
     _check_not_started(swap.assignment.shift, now)
     violations = swap_violations(swap, volunteer)
     if violations:
@@ -367,6 +375,7 @@ def _execute(swap: SwapRequest, *, by, now: dt.datetime, auto: bool) -> SwapRequ
     coordinator on a shift within the freeze window, it takes effect at once and both are
     told here. Approved by a coordinator on a published roster otherwise, it is staged
     like any coordinator's change: the roster's publish applies it and tells them."""
+    _check_seat_held(swap)
     _check_not_started(swap.assignment.shift, now)
     at_once = auto or services.change_mode(shift=swap.assignment.shift, now=now) != services.STAGED
     old = services.assignment_cancel(assignment=swap.assignment, by=by, immediate=at_once, now=now)

@@ -193,3 +193,30 @@ def test_take_reply_from_a_volunteer_who_was_never_asked(scene, settings):
     assert reply == "No such request for you."
     swap.refresh_from_db()
     assert swap.status == SwapRequest.Status.OPEN and swap.claimant is None
+
+
+# --- a seat cancelled while on offer ---------------------------------------------------------------
+
+
+def test_a_seat_the_coordinator_cancelled_cannot_be_claimed(scene, coordinator):
+    """An offer whose seat a coordinator removed since: a claim straight to the API is
+    refused and nobody is given the removed seat."""
+    swap = offer(scene)
+    services.assignment_cancel(assignment=scene["offered"], by=coordinator, immediate=True)
+    api = APIClient()
+    api.force_authenticate(scene["taker"].user)
+    r = api.post(f"/api/v1/swaps/{swap.pk}/claim/")
+    assert r.status_code == 409 and r.json()["code"] == "not_open", r.content
+    assert SwapRequest.objects.get(pk=swap.pk).status == SwapRequest.Status.OPEN
+    assert not Assignment.objects.filter(volunteer=scene["taker"]).exists()
+
+
+def test_a_claimed_swap_whose_seat_was_cancelled_is_not_approved(scene, coordinator):
+    """Claimed, then the seat cancelled by a coordinator: approving gives the claimant
+    nothing (it would otherwise hand them the seat that was removed)."""
+    swap = claimed(scene)
+    services.assignment_cancel(assignment=scene["offered"], by=coordinator, immediate=True)
+    code = refused_code(lambda: swaps.swap_approve(swap=swap, by=coordinator))
+    assert code == swaps.NOT_OPEN
+    assert SwapRequest.objects.get(pk=swap.pk).status == SwapRequest.Status.CLAIMED
+    assert not Assignment.objects.filter(volunteer=scene["taker"]).exists()
