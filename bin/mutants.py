@@ -216,7 +216,16 @@ MODULES = {
                 "tests/hotline/calls/test_conference.py",
             ),
         ),
-        Module("channels", "hotline/sms/channels.py", ("tests/hotline/sms/test_channels.py",)),
+        Module(
+            "channels",
+            "hotline/sms/channels.py",
+            (
+                "tests/hotline/sms/test_channels.py",
+                "tests/hotline/sms/test_aliyun.py",
+                "tests/hotline/crisis/test_alert_channels.py",
+                "tests/hotline/crisis/test_simulate_alert.py",
+            ),
+        ),
     )
 }
 # What `make mutants` runs with no module named: the five of issue 19 (the newer ones, by name).
