@@ -216,21 +216,21 @@ def voice_queue_done(request):
     return twiml(voice.goodbye(call.hotline))
 
 
+def _callers_twiml(request, build):
+    """The caller's call named by `?call=`, answered with `build(call)`; hung up if unknown."""
+    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
+    return twiml(voice.hangup() if call is None else build(call))
+
+
 @twilio_webhook(fallback=_sorry)
 def voice_conference(request):
-    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
-    if call is None:
-        return twiml(voice.hangup())
-    return twiml(voice.caller_conference(call))
+    return _callers_twiml(request, voice.caller_conference)
 
 
 @twilio_webhook(fallback=_sorry)
 def voice_volunteer_gone(request):
     """The caller found alone on the call by the sweep (conference.call_live_check)."""
-    call = calls.call_for_voicemail(call_id=int_query(request, "call"))
-    if call is None:
-        return twiml(voice.hangup())
-    return twiml(voice.volunteer_gone(call))
+    return _callers_twiml(request, voice.volunteer_gone)
 
 
 @twilio_webhook(fallback=_hangup)

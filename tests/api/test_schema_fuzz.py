@@ -19,6 +19,14 @@ from tests.support import factories as f
 # Examples per operation and mode: 8 keeps the whole run near a minute and a half per database
 # (CI runs it on SQLite and PostgreSQL) with 60-odd operations.
 EXAMPLES = 8
+# Every plan's Hypothesis settings: its examples drawn the same way on every run, none kept.
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
 # The operations are split into shards, each its own test with its own scene, so that a
 # failure names a quarter of the operations; together they cover every operation once.
 SHARDS = 4
@@ -126,13 +134,7 @@ def test_a_plan_left_out_sends_nothing():
     sent = []
     for operation, path_parameters in ((me, None), (hotline, pinned)):
 
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )
+        @FUZZ
         @given(case=operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=path_parameters))
         def run(case):
             sent.append(case)
@@ -162,13 +164,7 @@ def test_every_operation_answers_without_a_server_error(scene, shard):
             if mode == GenerationMode.NEGATIVE and not _negatable(operation, path_parameters):
                 continue  # every case would be rejected unsent: see _negatable
 
-            @settings(
-                max_examples=EXAMPLES,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                suppress_health_check=list(HealthCheck),
-            )
+            @FUZZ
             @given(case=operation.as_strategy(mode, path_parameters=path_parameters))
             def run(case):
                 response = case.call(headers=headers)
