@@ -265,6 +265,7 @@ def _scratch(module: Module, *, resume: bool) -> Path:
         shutil.copytree(ROOT / name, where / name, ignore=ignore)
     for name in FILES:
         shutil.copy2(ROOT / name, where / name)
+    _unwrap_atomic(where / module.path)
     (where / "conftest.py").write_text(CONFTEST)
     (where / "pyproject.toml").write_text(
         PYPROJECT.format(
@@ -276,6 +277,54 @@ def _scratch(module: Module, *, resume: bool) -> Path:
         )
     )
     return where
+
+
+def _unwrap_atomic(path: Path) -> None:
+    """In the scratch copy only: `@transaction.atomic` on a function becomes
+    `with transaction.atomic():` around its body, the same transaction, so that mutmut (which
+    never mutates a decorated function) reaches the services. The mutants keep the functions'
+    names; the line numbers in `mutmut show` are the copy's."""
+    import libcst as cst  # mutmut's own parser
+
+    def atomic(d: cst.Decorator) -> bool:
+        return (
+            isinstance(d.decorator, cst.Attribute)
+            and isinstance(d.decorator.value, cst.Name)
+            and d.decorator.value.value == "transaction"
+            and d.decorator.attr.value == "atomic"
+        )
+
+    class Unwrap(cst.CSTTransformer):
+        def leave_FunctionDef(self, original, updated):
+            if len(updated.decorators) != 1 or not atomic(updated.decorators[0]):
+                return updated
+            body = list(updated.body.body)
+            if any(True for _ in _yields(original)):
+                return updated  # a generator's transaction would end at its first yield
+            doc = body[:1] if updated.get_docstring() is not None else []
+            block = cst.With(
+                items=[cst.WithItem(cst.parse_expression("transaction.atomic()"))],
+                body=cst.IndentedBlock(body=body[len(doc) :]),
+            )
+            return updated.with_changes(
+                decorators=[], body=updated.body.with_changes(body=[*doc, block])
+            )
+
+    def _yields(node):
+        found = []
+
+        class Find(cst.CSTVisitor):
+            def visit_FunctionDef(self, inner):
+                return inner is node  # not into nested functions
+
+            def visit_Yield(self, _):
+                found.append(True)
+
+        node.visit(Find())
+        return found
+
+    tree = cst.parse_module(path.read_text())
+    path.write_text(tree.visit(Unwrap()).code)
 
 
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
