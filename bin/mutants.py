@@ -221,6 +221,7 @@ MODULES = {
             "hotline/sms/channels.py",
             (
                 "tests/hotline/sms/test_channels.py",
+                "tests/hotline/sms/test_channels_mutants.py",
                 "tests/hotline/sms/test_aliyun.py",
                 "tests/hotline/crisis/test_alert_channels.py",
                 "tests/hotline/crisis/test_simulate_alert.py",
