@@ -454,3 +454,71 @@ def test_sweep_logs_a_hotline_it_could_not_dispatch_and_goes_on(db, clock, monke
         f"sweep: could not dispatch hotline {broken.hotline_id}"
     ]
     assert Call.objects.get(pk=fine.pk).state == Call.State.VOICEMAIL
+
+
+def test_a_volunteer_who_declines_hears_goodbye_in_the_lines_voice(scene, tw, fake_twilio):
+    """Kills call_accept 31 (the declined answer without its call: a bare hang-up)."""
+    scene.on_shift("counsellor")
+    start(tw, "1", A)
+    offer = open_offer(A)
+    leg(tw, offer, "offer")
+    body = leg(tw, offer, "accept", Digits="2").content.decode()
+    assert "Goodbye." in body and "<Hangup" in body
+    offer.refresh_from_db()
+    assert offer.result == CallAttempt.Result.DECLINED
+
+
+def test_declining_a_phone_already_stopped_keeps_why_it_stopped(scene, tw, fake_twilio, clock):
+    """w's phone was cancelled when v took the caller; w, still hearing the whisper, presses
+    2: the call's history keeps "cancelled: taken by another", at the time it was stopped,
+    and nobody new is rung. Kills call_accept 26 (the decline without `result=PENDING`)."""
+    scene.on_shift("counsellor")
+    scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first, second = offers(A)
+    leg(tw, second, "offer")
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")
+    stopped_at = clock.now
+    clock.advance(seconds=2)
+    dialled = len(fake_twilio.dialled())
+    body = leg(tw, second, "accept", Digits="2").content.decode()
+    assert "<Hangup" in body
+    second.refresh_from_db()
+    assert (second.result, second.ended_at) == (CallAttempt.Result.CANCELLED, stopped_at)
+    assert len(fake_twilio.dialled()) == dialled
+
+
+def test_accepting_stamps_the_call_with_the_time_it_was_taken(scene, tw, fake_twilio, clock):
+    """Kills call_accept 59 (the call's `updated_at` left at the offer's time)."""
+    scene.on_shift("counsellor")
+    start(tw, "1", A)
+    offer = open_offer(A)
+    leg(tw, offer, "offer")
+    clock.advance(seconds=7)
+    leg(tw, offer, "accept", Digits="1")
+    call = Call.objects.get(call_sid=A)
+    assert (call.answered_at, call.updated_at) == (clock.now, clock.now)
+
+
+def test_a_press_of_1_on_an_offer_still_open_after_the_call_was_taken_is_too_late(
+    scene, tw, fake_twilio, clock
+):
+    """w's offer still open when v took the caller (the state a race between two accepts
+    could leave; in sequence v's accept closes it): w's 1 is refused, they hear that
+    another volunteer took the call, and their offer is closed as "accepted too late" at
+    that moment. Kills call_accept 66–70."""
+    v = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    leg(tw, attempt(A, v), "offer")
+    leg(tw, attempt(A, v), "accept", Digits="1")
+    late = attempt(A, w)
+    CallAttempt.objects.filter(pk=late.pk).update(result=CallAttempt.Result.PENDING, ended_at=None)
+    clock.advance(seconds=3)
+    body = leg(tw, late, "accept", Digits="1").content.decode()
+    assert "Another volunteer has already taken this call" in body
+    late.refresh_from_db()
+    assert (late.result, late.ended_at) == (CallAttempt.Result.LATE, clock.now)
+    call = Call.objects.get(call_sid=A)
+    assert (call.state, call.answered_by) == (Call.State.CONNECTED, v)
