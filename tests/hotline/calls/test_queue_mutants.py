@@ -507,12 +507,14 @@ def test_a_press_of_1_on_an_offer_still_open_after_the_call_was_taken_is_too_lat
     """w's offer still open when v took the caller (the state a race between two accepts
     could leave; in sequence v's accept closes it): w's 1 is refused, they hear that
     another volunteer took the call, and their offer is closed as "accepted too late" at
-    that moment. Kills call_accept 66–70."""
+    that moment; another caller's ringing phone is left alone. Kills call_accept 66–72."""
     v = scene.on_shift("counsellor")
     w = scene.on_shift("counsellor")
     start(tw, "1", A)
     leg(tw, attempt(A, v), "offer")
     leg(tw, attempt(A, v), "accept", Digits="1")
+    x = scene.on_shift("counsellor")
+    start(tw, "1", B)  # x's phone rings for B meanwhile
     late = attempt(A, w)
     CallAttempt.objects.filter(pk=late.pk).update(result=CallAttempt.Result.PENDING, ended_at=None)
     clock.advance(seconds=3)
@@ -522,3 +524,4 @@ def test_a_press_of_1_on_an_offer_still_open_after_the_call_was_taken_is_too_lat
     assert (late.result, late.ended_at) == (CallAttempt.Result.LATE, clock.now)
     call = Call.objects.get(call_sid=A)
     assert (call.state, call.answered_by) == (Call.State.CONNECTED, v)
+    assert open_offer(B).volunteer == x  # another caller's phone rings on
