@@ -8,7 +8,7 @@ numbers are those of the code before the re-offer's preference fix."""
 import datetime as dt
 
 from hotline.calls import queue
-from hotline.calls.services import call_advance
+from hotline.calls.services import call_advance, calls_sweep
 from hotline.models import Call, CallAttempt, RingRotation
 from tests.hotline.calls.test_queue import (
     A,
@@ -525,3 +525,82 @@ def test_a_press_of_1_on_an_offer_still_open_after_the_call_was_taken_is_too_lat
     call = Call.objects.get(call_sid=A)
     assert (call.state, call.answered_by) == (Call.State.CONNECTED, v)
     assert open_offer(B).volunteer == x  # another caller's phone rings on
+
+
+def test_taking_a_caller_stops_only_their_other_ringing_phones(scene, tw, fake_twilio):
+    """v takes A: w, who is hearing A's whisper, is hung up ("completed": Twilio ignores a
+    cancel on an answered call) and z's ringing phone cancelled; u, who declined A, keeps
+    their answer; x's phone ringing for B rings on. Kills call_accept 113, 114 (which
+    offers are closed) and 127–132 (how an answered phone is stopped)."""
+    scene.hotline.ring_batch_size = 4
+    scene.hotline.save()
+    u, v, w, z = (scene.on_shift("counsellor") for _ in range(4))
+    start(tw, "1", A)
+    leg(tw, attempt(A, u), "offer")
+    leg(tw, attempt(A, u), "accept", Digits="2")  # u declines
+    x = scene.on_shift("counsellor")
+    start(tw, "1", B)
+    assert open_offer(B).volunteer == x
+    leg(tw, attempt(A, w), "offer")  # w hears the whisper
+    leg(tw, attempt(A, v), "offer")
+    fake_twilio.requests.clear()
+    assert "<Dial" in leg(tw, attempt(A, v), "accept", Digits="1").content.decode()
+    assert sorted(fake_twilio.stopped()) == sorted(
+        [(attempt(A, w).leg_sid, "completed"), (attempt(A, z).leg_sid, "canceled")]
+    )
+    assert attempt(A, u).result == CallAttempt.Result.DECLINED
+    assert attempt(A, w).result == attempt(A, z).result == CallAttempt.Result.CANCELLED
+    assert open_offer(B).volunteer == x
+
+
+def test_phones_rung_past_their_time_are_given_up_and_stopped(scene, tw, fake_twilio, clock):
+    """Both status callbacks lost: once the ring time (and its grace) passed, the caller's
+    hold loop gives the offers up; the phone hearing the whisper is hung up, the ringing one
+    cancelled. Kills hotline_dispatch 7, 8, 10."""
+    scene.hotline.ring_batch_size = 2
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    leg(tw, attempt(A, v), "offer")  # v hears the whisper, never presses a key
+    fake_twilio.requests.clear()
+    clock.advance(seconds=scene.hotline.ring_timeout + queue.BATCH_GRACE + 1)
+    hold(tw, A)
+    assert sorted(fake_twilio.stopped()) == sorted(
+        [(attempt(A, v).leg_sid, "completed"), (attempt(A, w).leg_sid, "canceled")]
+    )
+    assert attempt(A, v).result == attempt(A, w).result == CallAttempt.Result.NO_ANSWER
+
+
+def test_refused_dials_are_replaced_at_once_up_to_the_round_limit(scene, tw, fake_twilio, clock):
+    """Twilio refuses every phone: the dispatcher plans again after each refusal, eleven
+    phones in all (the first round and MAX_DIAL_ROUNDS more), then waits for the next look.
+    Each refusal is on the caller's record at that moment. Kills hotline_dispatch 1, 30 (one
+    round fewer, one more) and 26 (the dial's time lost)."""
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.max_queue_seconds = 600
+    scene.hotline.save()
+    people = [scene.on_shift("counsellor") for _ in range(queue.MAX_DIAL_ROUNDS + 2)]
+    for p in people:
+        fake_twilio.fail[p.phone_number] = 400
+    start(tw, "1", A)
+    assert len(fake_twilio.dialled()) == queue.MAX_DIAL_ROUNDS + 1
+    assert state(A) == ("ringing", "")
+    refused = offers(A)
+    assert {(a.result, a.ended_at) for a in refused} == {(CallAttempt.Result.FAILED, clock.now)}
+    assert all(a.error.startswith("Twilio 400") for a in refused)
+
+
+def test_a_caller_past_the_wait_limit_is_sent_to_their_own_voicemail(scene, tw, fake_twilio, clock):
+    """Everyone busy until the wait limit: the sweep moves the waiting caller to voicemail by
+    a redirect that names the call. Kills hotline_dispatch 18, 21."""
+    scene.on_shift("counsellor")
+    talking(tw, A)
+    start(tw, "1", B)
+    fake_twilio.requests.clear()
+    clock.advance(seconds=scene.hotline.max_queue_seconds + 1)
+    calls_sweep(now=clock.now)
+    assert state(B) == ("voicemail", "all_busy_timeout")
+    call = Call.objects.get(call_sid=B)
+    (url,) = [d["Url"] for m, u, d in fake_twilio.requests if u.endswith(f"/Calls/{B}.json")]
+    assert url.endswith(f"/twilio/voice/voicemail?call={call.pk}")
