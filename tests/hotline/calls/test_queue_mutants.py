@@ -604,3 +604,49 @@ def test_a_caller_past_the_wait_limit_is_sent_to_their_own_voicemail(scene, tw, 
     call = Call.objects.get(call_sid=B)
     (url,) = [d["Url"] for m, u, d in fake_twilio.requests if u.endswith(f"/Calls/{B}.json")]
     assert url.endswith(f"/twilio/voice/voicemail?call={call.pk}")
+
+
+# --- dialling (_dial) -------------------------------------------------------------------------
+
+
+def test_a_volunteers_phone_is_dialled_from_the_line_with_the_offer_webhooks(
+    scene, tw, fake_twilio
+):
+    """What Twilio is asked to do for one offer: ring the volunteer from the hotline's own
+    number for the line's ring time, the whisper and the leg's statuses naming the offer; the
+    leg's SID kept, its status "queued" until Twilio says more. Kills _dial's arguments and
+    its leg bookkeeping."""
+    scene.hotline.ring_timeout = 17
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    offer = open_offer(A)
+    (placed,) = [d for m, u, d in fake_twilio.requests if u.endswith("/Calls.json")]
+    assert (placed["To"], placed["From"]) == (v.phone_number, scene.hotline.phone_number)
+    assert placed["Url"].endswith(f"/twilio/voice/offer?attempt={offer.pk}")
+    assert placed["StatusCallback"].endswith(f"/twilio/voice/leg-status?attempt={offer.pk}")
+    assert placed["Timeout"] == 17
+    assert offer.leg_sid.startswith("CA") and offer.leg_status == "queued"
+    assert offer.volunteer == v
+
+
+def test_a_phone_dialled_as_the_caller_hangs_up_is_stopped(
+    scene, tw, fake_twilio, clock, monkeypatch
+):
+    """The caller hangs up while the volunteer's phone is being dialled (between the plan
+    and Twilio's answer): the new leg is cancelled at once and its offer closed, so the
+    volunteer's phone does not ring for nobody. Kills _dial's "caller left while dialling"
+    branch."""
+    v = scene.on_shift("counsellor")
+    real = fake_twilio.request
+
+    def request(method, uri, params=None, data=None, **kw):
+        if method == "POST" and uri.endswith("/Calls.json"):
+            Call.objects.filter(call_sid=A).update(state=Call.State.ENDED)
+        return real(method, uri, params=params, data=data, **kw)
+
+    monkeypatch.setattr(fake_twilio, "request", request)
+    start(tw, "1", A)
+    offer = attempt(A, v)
+    assert (offer.result, offer.ended_at) == (CallAttempt.Result.CANCELLED, clock.now)
+    assert fake_twilio.stopped() == [(offer.leg_sid, "canceled")]
