@@ -650,3 +650,18 @@ def test_a_phone_dialled_as_the_caller_hangs_up_is_stopped(
     offer = attempt(A, v)
     assert (offer.result, offer.ended_at) == (CallAttempt.Result.CANCELLED, clock.now)
     assert fake_twilio.stopped() == [(offer.leg_sid, "canceled")]
+
+
+def test_a_caller_whose_only_phone_is_refused_hears_voicemail_in_the_menus_answer(
+    scene, tw, fake_twilio
+):
+    """The one volunteer's dial is refused while the caller's menu choice is being answered:
+    the re-plan sends the caller to voicemail in that answer, not by a second, redirecting
+    request to Twilio racing it. Kills hotline_dispatch 33, 37 (the re-plan forgetting which
+    call is being answered)."""
+    v = scene.on_shift("counsellor")
+    fake_twilio.fail[v.phone_number] = 400
+    body = start(tw, "1", A).content.decode()
+    assert state(A) == ("voicemail", "nobody_answered")
+    assert "Sorry, none of our volunteers" in body and "/twilio/voice/record?call=" in body
+    assert fake_twilio.redirected() == []
