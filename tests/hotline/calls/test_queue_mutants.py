@@ -665,3 +665,15 @@ def test_a_caller_whose_only_phone_is_refused_hears_voicemail_in_the_menus_answe
     assert state(A) == ("voicemail", "nobody_answered")
     assert "Sorry, none of our volunteers" in body and "/twilio/voice/record?call=" in body
     assert fake_twilio.redirected() == []
+
+
+def test_a_refused_dial_fails_only_its_own_offer(scene, tw, fake_twilio):
+    """x's phone rings for B; the phone dialled for A is refused: only that offer is
+    recorded as failed, x's rings on. Kills _dial 42."""
+    x = scene.on_shift("counsellor")
+    start(tw, "1", B)
+    v = scene.on_shift("counsellor")
+    fake_twilio.fail[v.phone_number] = 400
+    start(tw, "1", A)
+    assert attempt(A, v).result == CallAttempt.Result.FAILED
+    assert open_offer(B).volunteer == x
