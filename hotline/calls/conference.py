@@ -426,9 +426,11 @@ def call_live_check(*, call_id: int, now: dt.datetime, known: dict[str, str] | N
     if status in TERMINAL:
         call_status_update(call_sid=call.call_sid, status=status, duration=None, now=now)
         return "ended"
-    for attempt_id, sid in CallAttempt.objects.filter(
+    # A caller offered on a leg answered for another (`leg_of`) is on that leg's SID.
+    for attempt_id, own, carried in CallAttempt.objects.filter(
         call=call, result=CallAttempt.Result.ACCEPTED, ended_at__isnull=True
-    ).values_list("pk", "leg_sid"):
+    ).values_list("pk", "leg_sid", "leg_of__leg_sid"):
+        sid = own or carried
         leg = known.get(sid) or (twilio_api.call_status(sid) if sid else None)
         if leg in TERMINAL:
             leg_status_update(attempt_id=attempt_id, status=leg, now=now, found=True)
@@ -473,7 +475,10 @@ def participant_left(*, call_id: int, leg_sid: str, leg_status: str, now: dt.dat
     # The caller's own leaving is none of ours either: their status callback ends the call.
     ours = (
         CallAttempt.objects.filter(
-            call=call, leg_sid=leg_sid, result=CallAttempt.Result.ACCEPTED, ended_at__isnull=True
+            Q(leg_sid=leg_sid) | Q(leg_of__leg_sid=leg_sid),
+            call=call,
+            result=CallAttempt.Result.ACCEPTED,
+            ended_at__isnull=True,
         ).exists()
         or CallJoin.objects.filter(
             call=call, leg_sid=leg_sid, joined_at__isnull=False, ended_at__isnull=True

@@ -284,3 +284,31 @@ def test_redirect_refused_the_next_look_tells_the_caller(scene, tw, fake_twilio,
     assert fake_twilio.redirected().count(A) == 3  # conference, refused, told
     assert gone_urls(fake_twilio)[-1] == f"/twilio/voice/volunteer-gone?call={call.pk}"
     assert Call.objects.get(pk=call.pk).alone_told_at is not None
+
+
+def test_a_volunteer_offered_a_second_caller_on_the_same_leg_is_noticed_leaving_too(
+    scene, tw, fake_twilio, clock
+):
+    """A leg answered as its caller was taken is offered the next caller (`leg_of`): that
+    attempt has no SID of its own, the leg's is its parent's."""
+    v = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    tw("/twilio/voice/incoming", call_data(A))
+    tw("/twilio/voice/menu", {**fixture("voice-gather-digits"), "CallSid": A, "Digits": "1"})
+    first = CallAttempt.objects.select_related("volunteer").get(volunteer=v)
+    other = CallAttempt.objects.select_related("volunteer").get(volunteer=w)
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")
+    tw("/twilio/voice/incoming", call_data(B))
+    tw("/twilio/voice/menu", {**fixture("voice-gather-digits"), "CallSid": B, "Digits": "1"})
+    clock.advance(seconds=1)
+    assert "Another caller is waiting" in leg(tw, other, "offer")  # w answers A's phone late
+    second = CallAttempt.objects.get(leg_of=other)
+    assert second.leg_sid is None
+    data = {**fixture("voice-screen-answer"), "CallSid": other.leg_sid, "Digits": "1"}
+    tw(f"/twilio/voice/accept?attempt={second.pk}", data)
+    call_b = Call.objects.get(call_sid=B)
+    assert call_b.state == Call.State.CONNECTED and call_b.answered_by == w
+    left(tw, call_b, other.leg_sid)
+    assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call_b.pk}"]
+    assert CallAttempt.objects.get(pk=second.pk).ended_at is not None
