@@ -363,22 +363,18 @@ def volunteer_left(*, attempt: CallAttempt, now: dt.datetime, found: bool = Fals
 # was cut, the emergency numbers and goodbye, rather than silence.
 
 
-def caller_left_alone(call: Call, *, now: dt.datetime) -> bool:
+def caller_left_alone(call: Call, *, now: dt.datetime) -> None:
     """Take the caller out of the conference to the words of `voice/volunteer-gone`, once
     (whichever event or sweep finds them alone first; `Call.alone_told_at`). Twilio
     refusing the redirect (the caller just hung up, or Twilio unreachable): not counted as
-    told, the next look tries again. True if redirected now."""
+    told, the next look tries again."""
     claimed = Call.objects.filter(
         pk=call.pk, state=Call.State.CONNECTED, alone_told_at__isnull=True
     ).update(alone_told_at=now)
-    if not claimed:
-        return False
-    if twilio_api.call_redirect(
+    if claimed and not twilio_api.call_redirect(
         call.call_sid, _url(call, "twilio:voice-volunteer-gone", call=call.pk)
     ):
-        return True
-    Call.objects.filter(pk=call.pk, alone_told_at=now).update(alone_told_at=None)
-    return False
+        Call.objects.filter(pk=call.pk, alone_told_at=now).update(alone_told_at=None)
 
 
 def caller_alone(*, call: Call, now: dt.datetime) -> bool:
@@ -463,15 +459,15 @@ def call_live_check(*, call_id: int, now: dt.datetime, known: dict[str, str] | N
 # whose call is over, changes nothing.
 
 
-def participant_left(*, call_id: int, leg_sid: str, leg_status: str, now: dt.datetime) -> str:
+def participant_left(*, call_id: int, leg_sid: str, leg_status: str, now: dt.datetime) -> None:
     """Twilio's `participant-leave` for the conference of `call_id`: `leg_sid` left it,
-    its call now `leg_status` (Twilio's ParticipantCallStatus; "" when not sent). Returns
-    what it did: "settled" (nobody on the call by that leg — the caller, or a volunteer
-    settled already — or the call is over: a replay, a late event), "on the phone" (left the conference, not the call), or call_live_check's
-    answer."""
+    its call now `leg_status` (Twilio's ParticipantCallStatus; "" when not sent). Nothing
+    is done for the caller's leaving, for a leg nobody is on the call by any more (a
+    replay, a late event) or a call that is over, nor for someone who left the conference
+    but not the call; else call_live_check, with the leg's status known if Twilio gave it."""
     call = Call.objects.filter(pk=call_id, state=Call.State.CONNECTED).only("pk").first()
     if call is None:
-        return "settled"
+        return
     # The caller's own leaving is none of ours either: their status callback ends the call.
     ours = (
         CallAttempt.objects.filter(
@@ -485,19 +481,16 @@ def participant_left(*, call_id: int, leg_sid: str, leg_status: str, now: dt.dat
         ).exists()
     )
     if not ours:
-        return "settled"
+        return  # settled already
     if leg_status in STATUS_RANK and leg_status not in TERMINAL:
-        return "on the phone"
+        return  # on the phone still: left the conference, not the call
     known = {leg_sid: leg_status} if leg_status in TERMINAL else {}
-    return call_live_check(call_id=call.pk, now=now, known=known)
+    call_live_check(call_id=call.pk, now=now, known=known)
 
 
-def conference_ended(*, call_id: int, now: dt.datetime) -> bool:
+def conference_ended(*, call_id: int, now: dt.datetime) -> None:
     """Twilio's `conference-end`: a call we still hold live is due a look from Twilio at
-    the next sweep (its caller's status callback may be lost), not a LIVE_CHECK later.
-    True if that was news."""
-    return bool(
-        Call.objects.filter(pk=call_id, state=Call.State.CONNECTED, batch_deadline__gt=now).update(
-            batch_deadline=now
-        )
+    the next sweep (its caller's status callback may be lost), not a LIVE_CHECK later."""
+    Call.objects.filter(pk=call_id, state=Call.State.CONNECTED, batch_deadline__gt=now).update(
+        batch_deadline=now
     )

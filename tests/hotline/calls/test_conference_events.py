@@ -137,11 +137,15 @@ def test_leg_status_first_then_the_leave_event_tells_the_caller_once(scene, tw, 
     assert fake_twilio.read() == [A]
 
 
-def test_caller_leaving_first_hears_no_volunteer_gone_words(scene, tw, fake_twilio):
+def test_caller_leaving_first_hears_no_volunteer_gone_words(scene, tw, fake_twilio, client):
     """The caller hangs up: the conference ends (their endConferenceOnExit), the volunteer
     is taken out of it with their phone still on the line (their Dial's action follows)."""
     v = scene.on_shift("counsellor")
+    scene.on_shift("supervisor")
     call, attempt = live_call(tw, v)
+    client.force_login(v.user)
+    client.post(f"/calls/{call.pk}/supervisor/")
+    supervisor_answers(tw, CallJoin.objects.get())  # on the call too
     ended(tw, call)
     left(tw, call, A)  # the caller left
     left(tw, call, attempt.leg_sid, "in-progress")
@@ -177,14 +181,15 @@ def test_star_leaves_the_conference_not_the_call(scene, tw, fake_twilio):
     assert attempt.ended_at is None
 
 
+@pytest.mark.parametrize("sent", ["", "not-a-status"])
 @pytest.mark.parametrize("leg_reads", ["completed", "in-progress"])
 def test_leave_event_without_the_participants_call_status_reads_the_leg(
-    scene, tw, fake_twilio, leg_reads
+    scene, tw, fake_twilio, leg_reads, sent
 ):
     v = scene.on_shift("counsellor")
     call, attempt = live_call(tw, v)
     fake_twilio.call_status[attempt.leg_sid] = leg_reads
-    left(tw, call, attempt.leg_sid, "")
+    left(tw, call, attempt.leg_sid, sent)
     assert fake_twilio.read() == [A, attempt.leg_sid]
     told = gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call.pk}"]
     assert told is (leg_reads == "completed")
@@ -223,6 +228,9 @@ def test_supervisor_dropping_before_the_hand_over_takes_the_caller_off_hold(scen
     holds = [d.get("Hold") for s, d in fake_twilio.participants() if s == A and "Hold" in d]
     assert holds == ["true", "false"]
     assert gone_urls(fake_twilio) == []  # the volunteer is still with the caller
+    sent = len(fake_twilio.requests)
+    left(tw, call, join.leg_sid)  # replayed
+    assert len(fake_twilio.requests) == sent
 
 
 def test_conference_end_makes_the_call_due_a_look_at_the_next_sweep(scene, tw, fake_twilio, clock):
@@ -312,3 +320,23 @@ def test_a_volunteer_offered_a_second_caller_on_the_same_leg_is_noticed_leaving_
     left(tw, call_b, other.leg_sid)
     assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call_b.pk}"]
     assert CallAttempt.objects.get(pk=second.pk).ended_at is not None
+
+
+def test_events_act_on_their_own_call_only(scene, tw, fake_twilio, clock):
+    v = scene.on_shift("counsellor")
+    call_a, attempt_a = live_call(tw, v)
+    w = scene.on_shift("counsellor")
+    tw("/twilio/voice/incoming", call_data(B))
+    tw("/twilio/voice/menu", {**fixture("voice-gather-digits"), "CallSid": B, "Digits": "1"})
+    attempt_b = CallAttempt.objects.select_related("volunteer").get(volunteer=w)
+    leg(tw, attempt_b, "offer")
+    leg(tw, attempt_b, "accept", Digits="1")
+    call_b = Call.objects.get(call_sid=B)
+    deadline_b = call_b.batch_deadline
+    clock.advance(seconds=5)
+    ended(tw, call_a)
+    assert Call.objects.get(pk=call_b.pk).batch_deadline == deadline_b
+    left(tw, call_b, attempt_b.leg_sid)
+    assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call_b.pk}"]
+    left(tw, call_a, attempt_a.leg_sid)
+    assert gone_urls(fake_twilio)[-1] == f"/twilio/voice/volunteer-gone?call={call_a.pk}"
