@@ -340,3 +340,32 @@ def test_events_act_on_their_own_call_only(scene, tw, fake_twilio, clock):
     assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call_b.pk}"]
     left(tw, call_a, attempt_a.leg_sid)
     assert gone_urls(fake_twilio)[-1] == f"/twilio/voice/volunteer-gone?call={call_a.pk}"
+
+
+def test_a_refused_redirect_releases_only_its_own_call(scene, tw, fake_twilio, clock):
+    """Two callers found alone by one sweep (the same instant): Twilio refusing the second
+    redirect must not make the first caller hear the words twice."""
+    v = scene.on_shift("counsellor")
+    call_a, attempt_a = live_call(tw, v)
+    w = scene.on_shift("counsellor")
+    tw("/twilio/voice/incoming", call_data(B))
+    tw("/twilio/voice/menu", {**fixture("voice-gather-digits"), "CallSid": B, "Digits": "1"})
+    attempt_b = CallAttempt.objects.select_related("volunteer").get(volunteer=w)
+    leg(tw, attempt_b, "offer")
+    leg(tw, attempt_b, "accept", Digits="1")
+    call_b = Call.objects.get(call_sid=B)
+    for attempt in (attempt_a, attempt_b):  # both dropped, every callback lost
+        fake_twilio.call_status[attempt.leg_sid] = "completed"
+    fake_twilio.refuse_update.add(B)
+    from hotline.calls.services import calls_sweep
+
+    clock.advance(seconds=61)
+    calls_sweep()
+    fake_twilio.refuse_update.clear()
+    clock.advance(seconds=61)
+    calls_sweep()
+    assert gone_urls(fake_twilio) == [
+        f"/twilio/voice/volunteer-gone?call={call_a.pk}",
+        f"/twilio/voice/volunteer-gone?call={call_b.pk}",  # refused
+        f"/twilio/voice/volunteer-gone?call={call_b.pk}",
+    ]
