@@ -350,7 +350,10 @@ def volunteer_left(*, attempt: CallAttempt, now: dt.datetime, found: bool = Fals
         return
     if found:
         return  # call_live_check finds the caller alone and tells them
-    call_live_check(call_id=call.pk, now=now, known={attempt.leg_sid or "": "completed"})
+    # The leg's SID (a caller offered on a leg answered for another: that leg's), so that
+    # the caller is told even if their own status cannot be read.
+    leg_sid = attempt.leg_sid or (attempt.leg_of.leg_sid if attempt.leg_of_id else "")
+    call_live_check(call_id=call.pk, now=now, known={leg_sid or "": "completed"})
 
 
 # --- lost callbacks on a live call ----------------------------------------------------------

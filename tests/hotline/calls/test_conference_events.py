@@ -214,7 +214,9 @@ def test_volunteer_leaving_a_three_way_call_leaves_the_caller_with_the_superviso
     assert sup.pk == join.volunteer_id
 
 
-def test_supervisor_dropping_before_the_hand_over_takes_the_caller_off_hold(scene, tw, fake_twilio):
+def test_supervisor_dropping_before_the_hand_over_takes_the_caller_off_hold(
+    scene, tw, fake_twilio, clock
+):
     v = scene.on_shift("counsellor")
     scene.on_shift("supervisor")
     call, attempt = live_call(tw, v)
@@ -231,6 +233,12 @@ def test_supervisor_dropping_before_the_hand_over_takes_the_caller_off_hold(scen
     sent = len(fake_twilio.requests)
     left(tw, call, join.leg_sid)  # replayed
     assert len(fake_twilio.requests) == sent
+    from hotline.calls.services import calls_sweep
+
+    clock.advance(seconds=61)
+    calls_sweep()  # the supervisor's ended leg is not read again
+    assert fake_twilio.read()[-2:] == [A, attempt.leg_sid]
+    assert join.leg_sid not in fake_twilio.read()
 
 
 def test_conference_end_makes_the_call_due_a_look_at_the_next_sweep(scene, tw, fake_twilio, clock):
@@ -294,8 +302,9 @@ def test_redirect_refused_the_next_look_tells_the_caller(scene, tw, fake_twilio,
     assert Call.objects.get(pk=call.pk).alone_told_at is not None
 
 
+@pytest.mark.parametrize("event", ["leave", "leg-status"])
 def test_a_volunteer_offered_a_second_caller_on_the_same_leg_is_noticed_leaving_too(
-    scene, tw, fake_twilio, clock
+    scene, tw, fake_twilio, clock, event
 ):
     """A leg answered as its caller was taken is offered the next caller (`leg_of`): that
     attempt has no SID of its own, the leg's is its parent's."""
@@ -317,7 +326,11 @@ def test_a_volunteer_offered_a_second_caller_on_the_same_leg_is_noticed_leaving_
     tw(f"/twilio/voice/accept?attempt={second.pk}", data)
     call_b = Call.objects.get(call_sid=B)
     assert call_b.state == Call.State.CONNECTED and call_b.answered_by == w
-    left(tw, call_b, other.leg_sid)
+    fake_twilio.call_status[B] = ""  # and the caller cannot be read: told all the same
+    if event == "leave":
+        left(tw, call_b, other.leg_sid)
+    else:
+        leg(tw, other, "leg-status", CallStatus="completed")
     assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call_b.pk}"]
     assert CallAttempt.objects.get(pk=second.pk).ended_at is not None
 
@@ -337,6 +350,7 @@ def test_events_act_on_their_own_call_only(scene, tw, fake_twilio, clock):
     ended(tw, call_a)
     assert Call.objects.get(pk=call_b.pk).batch_deadline == deadline_b
     left(tw, call_b, attempt_b.leg_sid)
+    assert fake_twilio.read() == [B]  # not the other call's legs
     assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call_b.pk}"]
     left(tw, call_a, attempt_a.leg_sid)
     assert gone_urls(fake_twilio)[-1] == f"/twilio/voice/volunteer-gone?call={call_a.pk}"
@@ -369,3 +383,46 @@ def test_a_refused_redirect_releases_only_its_own_call(scene, tw, fake_twilio, c
         f"/twilio/voice/volunteer-gone?call={call_b.pk}",  # refused
         f"/twilio/voice/volunteer-gone?call={call_b.pk}",
     ]
+
+
+def test_a_look_from_an_event_puts_off_the_sweeps_next_look(scene, tw, fake_twilio, clock):
+    v = scene.on_shift("counsellor")
+    call, attempt = live_call(tw, v)
+    clock.advance(seconds=40)
+    fake_twilio.call_status[attempt.leg_sid] = "in-progress"
+    left(tw, call, attempt.leg_sid, "")  # read: still on the call
+    assert fake_twilio.read() == [A, attempt.leg_sid]
+    from hotline.calls.services import calls_sweep
+
+    clock.advance(seconds=30)  # 70 s after the accept, 30 s after the look
+    calls_sweep()
+    assert fake_twilio.read() == [A, attempt.leg_sid]
+
+
+@pytest.mark.parametrize("event", ["leave", "leg-status"])
+def test_nobody_left_speaking_with_the_caller_they_are_told(scene, tw, fake_twilio, client, event):
+    """A supervisor who spoke and left, and one listening muted, are nobody to talk to."""
+    from django.utils import timezone
+
+    from hotline.calls.conference import call_join
+
+    v = scene.on_shift("counsellor")
+    sup = scene.on_shift("supervisor")
+    listener = scene.on_shift("supervisor")
+    call, attempt = live_call(tw, v)
+    client.force_login(v.user)
+    client.post(f"/calls/{call.pk}/supervisor/")
+    spoke = CallJoin.objects.get()
+    assert spoke.volunteer == sup
+    supervisor_answers(tw, spoke)
+    left(tw, call, spoke.leg_sid)  # the speaking supervisor left
+    listening = call_join(
+        call=call, volunteer=listener, mode="listen", by=listener.user, now=timezone.now(), why="t"
+    )
+    supervisor_answers(tw, listening)
+    # Then the volunteer's phone drops: the conference's event or the leg's status first.
+    if event == "leave":
+        left(tw, call, attempt.leg_sid)
+    else:
+        leg(tw, attempt, "leg-status", CallStatus="completed")
+    assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call.pk}"]
