@@ -163,3 +163,163 @@ def test_moving_a_shift_out_of_the_freeze_window_is_still_urgent_at_the_time_giv
     )
     assert moved.change_mode == services.URGENT
     assert Shift.objects.get(pk=scene["thursday"].pk).starts_at == local(2027, 4, 1, 9)
+
+
+# --- the decorated services -------------------------------------------------------------------
+# mutated since bin/mutants.py writes `@transaction.atomic` as a `with` block in its copy
+
+
+def test_a_role_change_on_a_published_roster_is_staged_as_a_removal_and_a_new_seat(
+    scene,  # noqa: F811
+    coordinator,
+):
+    """Friday is outside the freeze window: Cat keeps her counsellor seat until the publish;
+    a pending family-educator seat carries the lock, the source, who made it and the
+    override (time off set aside, the reason trimmed). Kills assignment_update 13, 15 and
+    the staged branch's 67–94."""
+    cat_fri = scene["cat_fri"]
+    Assignment.objects.filter(pk=cat_fri.pk).update(locked=True, source="auto")
+    f.time_off(
+        volunteer_=scene["cat"], starts_at=local(2027, 3, 26, 8), ends_at=local(2027, 3, 26, 16)
+    )
+    staged = services.assignment_update(
+        assignment=cat_fri, by=coordinator, role="family_educator", override_reason="  cover "
+    )
+    assert staged.pk != cat_fri.pk and staged.change_mode == services.STAGED
+    staged = Assignment.objects.get(pk=staged.pk)
+    assert (
+        staged.role,
+        staged.status,
+        staged.source,
+        staged.locked,
+        staged.created_by,
+        staged.override_reason,
+        staged.overridden_rules,
+    ) == ("family_educator", "pending", "auto", True, coordinator, "cover", ["time_off"])
+    old = Assignment.objects.get(pk=cat_fri.pk)
+    assert (old.role, old.status, old.pending_cancel) == ("counsellor", "active", True)
+
+    services.roster_publish(roster=scene["roster"])
+    assert Assignment.objects.get(pk=staged.pk).status == "active"
+    assert Assignment.objects.get(pk=cat_fri.pk).status == "cancelled"
+
+
+def test_a_role_change_of_a_pending_seat_is_made_in_place(scene):  # noqa: F811
+    """Nobody has seen a staged seat: its role changes directly, no second seat. Kills
+    assignment_update 15."""
+    dan = f.volunteer(display_name="Dan", roles=("counsellor", "family_educator"))
+    pending = services.assignment_create(shift=scene["friday"], volunteer=dan, role="counsellor")
+    changed = services.assignment_update(assignment=pending, role="family_educator")
+    assert (changed.pk, changed.change_mode) == (pending.pk, services.DIRECT)
+    assert Assignment.objects.filter(shift=scene["friday"], volunteer=dan).count() == 1
+    assert Assignment.objects.get(pk=pending.pk).role == "family_educator"
+
+
+def test_changing_a_cancelled_assignment_is_refused_in_words(scene):  # noqa: F811
+    """Kills assignment_update 6, 8–10."""
+    from django.core.exceptions import ValidationError
+
+    gone = services.assignment_cancel(assignment=scene["amy_sun"])
+    assert gone.status == Assignment.Status.CANCELLED
+    with pytest.raises(ValidationError) as exc:
+        services.assignment_update(assignment=gone, locked=True)
+    assert exc.value.messages == ["A cancelled assignment cannot be changed."]
+
+
+def test_confirming_someone_elses_shift_is_refused_in_words(scene):  # noqa: F811
+    """Kills assignment_confirm 2, 4–6."""
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied) as exc:
+        services.assignment_confirm(assignment=scene["amy_thu"], volunteer=scene["bob"])
+    assert str(exc.value) == "You can only confirm your own shifts."
+    assert Assignment.objects.get(pk=scene["amy_thu"].pk).confirmed_at is None
+
+
+def test_taking_back_a_seat_a_coordinator_approved_by_swap_reopens_the_swap(
+    scene,  # noqa: F811
+    coordinator,
+    client,
+):
+    """The approval was staged; the coordinator takes the new seat back on the board: the
+    board says so, the seat is gone, and the swap waits for a decision again. Kills
+    assignment_cancel 12, 14–16."""
+    from django.urls import reverse
+
+    dan = f.volunteer(display_name="Dan")
+    swap = swaps.swap_offer(assignment=scene["cat_fri"], volunteer=scene["cat"])
+    swap = swaps.swap_claim(swap=swap, volunteer=dan)
+    swap = swaps.swap_approve(swap=swap, by=coordinator)
+    seat = swap.new_assignment
+    assert seat.status == Assignment.Status.PENDING
+    client.force_login(coordinator)
+    response = client.post(
+        reverse("scheduling:roster-board-unassign", args=[scene["roster"].pk, seat.pk]), follow=True
+    )
+    assert "The pending addition of Dan is taken back." in response.content.decode()
+    assert not Assignment.objects.filter(pk=seat.pk).exists()
+    assert SwapRequest.objects.get(pk=swap.pk).status == SwapRequest.Status.CLAIMED
+
+
+def test_a_volunteers_own_swap_cancels_the_old_seat_at_once(scene):  # noqa: F811
+    """`immediate` (an automatic approval), outside the freeze window: cancelled now, not
+    staged. Kills assignment_cancel 20."""
+    gone = services.assignment_cancel(assignment=scene["cat_fri"], immediate=True)
+    assert gone.change_mode == services.IMMEDIATE
+    cat_fri = Assignment.objects.get(pk=scene["cat_fri"].pk)
+    assert (cat_fri.status, cat_fri.pending_cancel) == (Assignment.Status.CANCELLED, False)
+
+
+def test_cancelling_at_once_a_seat_whose_removal_was_staged_leaves_nothing_pending(
+    scene,  # noqa: F811
+):
+    """Staged removal first, then an urgent cancel (an hour before the shift): the removal
+    is done, nothing is left for the publish. Kills assignment_cancel 50."""
+    services.assignment_cancel(assignment=scene["amy_thu"], change_reason={"code": "x"})
+    services.assignment_cancel(assignment=scene["amy_thu"], now=local(2027, 3, 25, 8))
+    amy_thu = Assignment.objects.get(pk=scene["amy_thu"].pk)
+    assert (amy_thu.status, amy_thu.pending_cancel, amy_thu.pending_reason) == (
+        Assignment.Status.CANCELLED,
+        False,
+        {},
+    )
+    assert services.roster_publish(roster=scene["roster"]).published_changes["removed"] == 0
+
+
+def test_an_urgent_cancel_is_told_at_the_time_given(scene):  # noqa: F811
+    """The volunteer's notice is dated when the change was made. Kills assignment_cancel
+    76."""
+    from scheduling.models import AssignmentNotice
+
+    at = local(2027, 3, 25, 8)
+    services.assignment_cancel(assignment=scene["amy_thu"], now=at)
+    assert AssignmentNotice.objects.get(assignment=scene["amy_thu"]).notified_at == at
+
+
+def test_a_role_change_set_aside_a_rule_only_with_a_reason(scene, coordinator):  # noqa: F811
+    """Cat is off on Friday: a coordinator's role change without a reason is refused.
+    Kills assignment_update 38 (a reason made up when none is given)."""
+    f.time_off(
+        volunteer_=scene["cat"], starts_at=local(2027, 3, 26, 8), ends_at=local(2027, 3, 26, 16)
+    )
+    with pytest.raises(RuleViolation) as exc:
+        services.assignment_update(
+            assignment=scene["cat_fri"], by=coordinator, role="family_educator"
+        )
+    assert exc.value.code == "time_off"
+    assert not Assignment.objects.get(pk=scene["cat_fri"].pk).pending_cancel
+
+
+def test_an_urgent_role_change_needs_a_seat_free_now_not_after_the_publish(scene):  # noqa: F811
+    """Sunday's counsellor seats are full; one counsellor's removal is staged (the builder),
+    so the seat is free only after the publish. Cat, the family educator on Sunday, cannot
+    become a counsellor at once. Kills assignment_update 29, 36, 39 (judged against the
+    planned roster)."""
+    dan = f.volunteer(display_name="Dan")
+    dan_sun = f.assignment(shift_=scene["sunday"], volunteer_=dan)
+    cat_sun = f.assignment(shift_=scene["sunday"], volunteer_=scene["cat"], role="family_educator")
+    services.assignment_cancel(assignment=dan_sun, stage=True)
+    with pytest.raises(RuleViolation) as exc:
+        services.assignment_update(assignment=cat_sun, role="counsellor")
+    assert exc.value.code == "capacity"
+    assert Assignment.objects.get(pk=cat_sun.pk).role == "family_educator"
