@@ -586,3 +586,22 @@ def test_a_claim_that_cannot_be_is_refused_in_words(scene):
         "not_open",
         "Someone else has already taken this shift, or the offer was withdrawn.",
     )
+
+
+def test_offering_someone_elses_shift_is_refused_in_words_and_an_offer_has_no_note_unless_given(
+    scene, outbox
+):
+    """And the giver reads who offered to take it. Kills swap_offer 14, 18–20 (the words),
+    1 (a note made up) and swap_claim 64 (the claim's SMS)."""
+    from scheduling.notify import shift_words
+
+    assert refusal(
+        lambda: swaps.swap_offer(assignment=scene["offered"], volunteer=scene["taker"])
+    ) == ("not_yours", "You can only offer your own shifts.")
+    swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    assert SwapRequest.objects.get(pk=swap.pk).note == ""
+    swaps.swap_claim(swap=swap, volunteer=scene["taker"])
+    assert bodies_to(outbox, scene["giver"])[-1] == (
+        f"Ben offered to take your shift {shift_words(scene['offered'])};"
+        " a coordinator will confirm."
+    )
