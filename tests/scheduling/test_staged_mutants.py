@@ -367,8 +367,8 @@ def test_a_role_change_set_aside_a_rule_only_with_a_reason(scene, coordinator): 
 def test_an_urgent_role_change_needs_a_seat_free_now_not_after_the_publish(scene):  # noqa: F811
     """Sunday's counsellor seats are full; one counsellor's removal is staged (the builder),
     so the seat is free only after the publish. Cat, the family educator on Sunday, cannot
-    become a counsellor at once. Kills assignment_update 29, 36, 39 (judged against the
-    planned roster)."""
+    become a counsellor at once. Kills assignment_update 39 (judged against the planned
+    roster)."""
     dan = f.volunteer(display_name="Dan")
     dan_sun = f.assignment(shift_=scene["sunday"], volunteer_=dan)
     cat_sun = f.assignment(shift_=scene["sunday"], volunteer_=scene["cat"], role="family_educator")
@@ -538,3 +538,19 @@ def test_shifts_from_patterns_carry_the_patterns_seats_and_only_this_hotlines(
     assert {
         (s.pattern_id, s.required_family_educators, s.required_supervisors) for s in shifts
     } == {(mine.pk, 2, 1)}
+
+
+def test_a_staged_seats_role_change_is_judged_as_planned_even_in_the_freeze_window(
+    scene,  # noqa: F811
+):
+    """The builder staged Dan onto Sunday (inside the window) and Bob's removal from it:
+    as planned, a counsellor seat is free for Dan. Kills assignment_update 29, 36 (judged
+    against the live roster, where Bob still holds it; 29 checked by hand)."""
+    bob_sun = f.assignment(shift_=scene["sunday"], volunteer_=scene["bob"])
+    services.assignment_cancel(assignment=bob_sun, stage=True)
+    dan = f.volunteer(display_name="Dan", roles=("counsellor", "family_educator"))
+    dan_sun = services.assignment_create(
+        shift=scene["sunday"], volunteer=dan, role="family_educator", stage=True
+    )
+    changed = services.assignment_update(assignment=dan_sun, role="counsellor")
+    assert (changed.pk, changed.role, changed.status) == (dan_sun.pk, "counsellor", "pending")
