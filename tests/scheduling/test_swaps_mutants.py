@@ -605,3 +605,27 @@ def test_offering_someone_elses_shift_is_refused_in_words_and_an_offer_has_no_no
         f"Ben offered to take your shift {shift_words(scene['offered'])};"
         " a coordinator will confirm."
     )
+
+
+def test_an_offer_that_cannot_be_made_is_refused_in_words(scene):
+    """A cancelled seat, a draft roster's seat, an unknown kind. Kills swap_offer 22, 23 and
+    the other words of those refusals."""
+    from scheduling import services
+
+    draft = f.roster(hotline_=scene["hotline"], first_day=dt.date(2027, 4, 12))
+    on_draft = f.assignment(
+        shift_=f.shift(roster_=draft, starts_at=local(2027, 4, 14, 9), hours=6),
+        volunteer_=scene["giver"],
+    )
+    assert refusal(lambda: swaps.swap_offer(assignment=on_draft, volunteer=scene["giver"])) == (
+        "not_published",
+        "This roster is not published yet.",
+    )
+    assert refusal(
+        lambda: swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"], kind="x")
+    ) == ("invalid", "Unknown kind of request.")
+    services.assignment_cancel(assignment=scene["offered"], immediate=True)
+    assert refusal(
+        lambda: swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    ) == ("not_open", "This assignment has been cancelled.")
+    assert not SwapRequest.objects.exists()
