@@ -507,11 +507,12 @@ def caller_conference(call: Call) -> VoiceResponse:
 
 
 def volunteer_gone(call: Call) -> VoiceResponse:
-    """The caller was found alone on the call (the volunteer's hang-up reached us late):
-    why, the emergency numbers, goodbye."""
+    """The caller was found alone on the call (the volunteer hung up, or their line
+    dropped: Twilio's events do not tell the two apart, so the words fit both): what
+    happened, the emergency numbers, goodbye."""
     response = VoiceResponse()
     with _Speaker(call.hotline) as s:
-        s.say(response, _("We are sorry: the line to your volunteer was cut off."))
+        s.say(response, _("Your volunteer is no longer on the call."))
         s.say(response, _("If you would like to talk to someone again, please call us back."))
         emergency = _emergency(call.hotline)
         if emergency:

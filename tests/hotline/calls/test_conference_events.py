@@ -92,7 +92,7 @@ def test_volunteer_dropping_out_of_the_conference_tells_the_caller_at_once(
     assert fake_twilio.dialled() == [v.phone_number, v.phone_number]
     assert len(fake_twilio.requests) == sent + 3  # read, redirect, dial
     words = tw(f"/twilio/voice/volunteer-gone?call={call.pk}", call_data(A)).content.decode()
-    assert "the line to your volunteer was cut off" in words and "120, 110" in words
+    assert "Your volunteer is no longer on the call." in words and "120, 110" in words
     caller_hung_up(tw)
     call.refresh_from_db()
     assert call.state == Call.State.ENDED and call.outcome == Call.Outcome.ANSWERED

@@ -287,7 +287,7 @@ def test_lost_volunteer_hang_up_the_sweep_tells_the_caller_and_frees_the_volunte
     attempt.refresh_from_db()
     assert attempt.ended_at is not None  # the volunteer is free
     words = tw(f"/twilio/voice/volunteer-gone?call={call.pk}", call_data(A)).content.decode()
-    assert "the line to your volunteer was cut off" in words
+    assert "Your volunteer is no longer on the call." in words
     assert "please call us back" in words and "120, 110" in words
     assert words.rstrip().endswith("<Hangup /></Response>")
     tw("/twilio/voice/status", {**fixture("voice-status-completed"), "CallSid": A})
