@@ -488,3 +488,25 @@ def test_a_second_menu_key_one_past_the_options_means_no_preference(scene, tw):
     assert "<Enqueue" in body
     call = Call.objects.get(call_sid=SID)
     assert call.wants == "" and [a.volunteer for a in CallAttempt.objects.filter(call=call)] == [v]
+
+
+# --- arrival ------------------------------------------------------------------------------------
+
+
+def test_a_volunteers_phone_is_rung_with_absolute_links_to_this_site(scene, tw, fake_twilio):
+    """Twilio fetches the whisper and reports the leg's status at the address the caller's
+    webhook came in on (no TWILIO_WEBHOOK_BASE_URL in the tests). Kills call_arrive 29 (the
+    call's `webhook_base` not kept: relative links Twilio cannot open)."""
+    scene.on_shift("counsellor")
+    start(tw, "1")
+    (placed,) = [d for m, u, d in fake_twilio.requests if u.endswith("/Calls.json")]
+    assert placed["Url"].startswith("http://testserver/twilio/voice/")
+    assert placed["StatusCallback"].startswith("http://testserver/twilio/voice/")
+
+
+def test_a_late_initiated_status_never_moves_an_arrived_call_back(scene, tw):
+    """An arrived call is ringing; a late `initiated` callback (a lower status) changes
+    nothing. Kills call_arrive 30 (the arrival without `twilio_status`: any status moves it)."""
+    assert tw("/twilio/voice/incoming", call_data(SID)).status_code == 200
+    status(tw, SID, "initiated")
+    assert Call.objects.get(call_sid=SID).twilio_status == "ringing"
