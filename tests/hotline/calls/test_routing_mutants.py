@@ -510,3 +510,28 @@ def test_a_late_initiated_status_never_moves_an_arrived_call_back(scene, tw):
     assert tw("/twilio/voice/incoming", call_data(SID)).status_code == 200
     status(tw, SID, "initiated")
     assert Call.objects.get(call_sid=SID).twilio_status == "ringing"
+
+
+def test_a_replayed_incoming_webhook_answers_the_menu_again_for_the_same_call(scene, tw):
+    """Twilio retries the incoming-call webhook: the caller hears the menu again, and there
+    is still one call. Kills call_arrive 40 (the replay answered as no hotline's), 41, 43,
+    44 (an error instead)."""
+    first = tw("/twilio/voice/incoming", call_data(SID))
+    again = tw("/twilio/voice/incoming", call_data(SID))
+    assert again.status_code == 200 and again.content == first.content
+    assert "<Gather" in again.content.decode()
+    assert Call.objects.filter(call_sid=SID).count() == 1
+
+
+def test_a_caller_without_caller_id_is_counted_as_nobody_in_particular(scene, tw):
+    """No number: no hash, so anonymous callers are not one "repeat caller". Kills
+    call_arrive 33 (the hash of the empty number) and 35 ("XXXX")."""
+    assert tw("/twilio/voice/incoming", call_data(SID, From="")).status_code == 200
+    assert tw("/twilio/voice/incoming", call_data(OTHER, From="")).status_code == 200
+    assert list(Call.objects.values_list("caller_hash", flat=True)) == ["", ""]
+
+
+def test_a_call_insert_with_an_unknown_field_names_it(scene):
+    """Kills _insert_unless_known 14, 15 (the error without the field's name)."""
+    with pytest.raises(TypeError, match=r"not fields of Call: \['colour'\]"):
+        calls._insert_unless_known(scene.hotline, call_sid=SID, arrived_at=NOW, colour="red")
