@@ -814,3 +814,66 @@ def test_the_overdue_alert_reaches_the_coordinators_when_nobody_else_is_there(
     assert services.follow_up_alert_overdue(follow_up_id=fu.pk, now=NOW + 2 * HOUR) == 1
     (message,) = list(outbox)
     assert message["to"] == coord.phone_number and f"跟进 {fu.pk}" in message["body"]
+
+
+# --- one follow-up per thing it is about ----------------------------------------------------------
+
+
+def test_each_report_and_each_callback_request_gets_its_own_follow_up(scene, volunteer, clock):
+    _call1, report1 = reported_call(scene.hotline, volunteer, now=NOW)
+    _call2, report2 = reported_call(scene.hotline, volunteer, now=NOW + HOUR)
+    assert sorted(FollowUp.objects.values_list("report_id", flat=True)) == sorted(
+        [report1.pk, report2.pk]
+    )
+    cb1, cb2 = _callback(scene, volunteer), _callback(scene, volunteer)
+    fu1 = services.follow_up_from_callback(callback=cb1, now=NOW)
+    fu2 = services.follow_up_from_callback(callback=cb2, now=NOW)
+    assert (fu1.callback, fu2.callback) == (cb1, cb2)
+    # The caller of the second request answers: the first request's follow-up is untouched.
+    services.follow_up_callback_answers(callback=cb2, answers={"safe_to_call": False}, now=NOW)
+    fu1.refresh_from_db()
+    fu2.refresh_from_db()
+    assert (fu1.safe_to_call, fu2.safe_to_call) == (None, False)
+
+
+def test_new_safety_answers_on_a_report_go_to_its_call_back_not_its_confirm_help(
+    scene, volunteer, sup_on, clock
+):
+    call, report = reported_call(scene.hotline, volunteer, now=NOW, risk_level=4)
+    confirm = services.follow_up_from_escalation(
+        escalation=call.escalations.get(), by=sup_on.user, due_at=NOW + HOUR, now=NOW
+    )
+    out = services.follow_up_from_report(
+        report=report, by=volunteer.user, now=NOW + HOUR, safety={"safe_to_call": False}
+    )
+    assert out.kind == "call_back" and out.safe_to_call is False
+    confirm.refresh_from_db()
+    assert confirm.safe_to_call is None
+
+
+def test_each_escalation_gets_its_own_debrief_and_a_confirm_help_is_no_debrief(
+    scene, volunteer, sup_on, clock
+):
+    call1, _r1 = reported_call(
+        scene.hotline, volunteer, now=NOW, risk_level=3, follow_up_needed=False
+    )
+    call2, _r2 = reported_call(
+        scene.hotline, volunteer, now=NOW + HOUR, risk_level=3, follow_up_needed=False
+    )
+    debriefs = FollowUp.objects.filter(kind="debrief")
+    assert sorted(debriefs.values_list("escalation_id", flat=True)) == sorted(
+        [call1.escalations.get().pk, call2.escalations.get().pk]
+    )
+    escalation = call1.escalations.get()
+    FollowUp.objects.filter(kind="debrief", escalation=escalation).delete()
+    services.follow_up_from_escalation(
+        escalation=escalation, by=sup_on.user, due_at=NOW + HOUR, now=NOW
+    )
+    debrief = services.debrief_offer(escalation=escalation, now=NOW)
+    assert (debrief.kind, debrief.volunteer) == ("debrief", volunteer)
+
+
+def test_completing_without_notes_keeps_the_notes_written_before(scene, volunteer, clock):
+    fu = follow_up_for(scene.hotline, volunteer, now=NOW, notes="called twice")
+    out = services.follow_up_complete(follow_up=fu, by=volunteer.user, status="done", now=NOW)
+    assert out.notes == "called twice"
