@@ -494,6 +494,8 @@ def test_a_volunteer_asks_for_one_debrief_at_a_time_due_within_the_debrief_hours
         volunteer.user,
     )
     assert debrief.due_at == NOW + dt.timedelta(hours=6)
+    # Audited at the time given (not the clock's, which this test does not freeze).
+    assert audit("followup.create", debrief)[0]["at"] == NOW
     assert services.debrief_request(by=volunteer.user, now=NOW + HOUR).pk == debrief.pk
     # Once it is closed, a new request makes a new one.
     FollowUp.objects.filter(pk=debrief.pk).update(status="done")
