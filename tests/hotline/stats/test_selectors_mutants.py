@@ -167,3 +167,89 @@ def test_seats_count_every_role_a_shift_needs(db):
         2,
         0.5,
     )
+
+
+def test_people_who_answered_calls_without_a_shift_are_listed_with_their_organisation(db):
+    """Ann served a shift and answered a call; Bo (West branch) and Cy (no organisation)
+    answered calls without serving a shift here (rung as a last resort). A missed call that
+    rang Bo and an answered call with nobody recorded count for no one."""
+    line = h.f.hotline()
+    east, west = h.f.organisation(name="East branch"), h.f.organisation(name="West branch")
+    ann = h.f.volunteer(display_name="Ann", organisation=east)
+    bo = h.f.volunteer(display_name="Bo", organisation=west)
+    cy = h.f.volunteer(display_name="Cy", organisation=None)
+    roster = h.f.roster(
+        hotline_=line,
+        first_day=dt.date(2026, 3, 1),
+        last_day=dt.date(2026, 3, 31),
+        status="published",
+    )
+    h.f.assignment(shift_=h.f.shift(roster_=roster, starts_at=h.at(2026, 3, 2, 8)), volunteer_=ann)
+    h.call(line, h.at(2026, 3, 2, 9), outcome="answered", wait=5, by=ann)
+    h.call(line, h.at(2026, 3, 2, 10), outcome="answered", wait=5, by=bo)
+    h.call(line, h.at(2026, 3, 2, 11), outcome="missed", by=bo)
+    h.call(line, h.at(2026, 3, 2, 12), outcome="answered", wait=5, by=cy)
+    h.call(line, h.at(2026, 3, 2, 13), outcome="answered", wait=5)
+    roster_figures = activity_stats(
+        scope=scope_build(Hotline.objects.filter(pk=line.pk)), period=MARCH, now=h.NOW
+    )["roster"]
+    blank = {"hours": 0.0, "shifts": 0, "nights": 0, "weekends": 0}
+    assert roster_figures["volunteer_hours"] == [
+        {
+            "volunteer": ann.pk,
+            "name": "Ann",
+            "organisation": east.pk,
+            "organisation_name": "East branch",
+            **blank,
+            "hours": 6.0,
+            "shifts": 1,
+            "calls": 1,
+        },
+        {
+            "volunteer": bo.pk,
+            "name": "Bo",
+            "organisation": west.pk,
+            "organisation_name": "West branch",
+            **blank,
+            "calls": 1,
+        },
+        {
+            "volunteer": cy.pk,
+            "name": "Cy",
+            "organisation": None,
+            "organisation_name": "",
+            **blank,
+            "calls": 1,
+        },
+    ]
+    assert roster_figures["by_organisation"] == [
+        {
+            "organisation": east.pk,
+            "name": "East branch",
+            "hours": 6.0,
+            "shifts": 1,
+            "volunteers": 1,
+            "calls": 1,
+        },
+        {"organisation": None, "name": "", "hours": 0.0, "shifts": 0, "volunteers": 1, "calls": 1},
+        {
+            "organisation": west.pk,
+            "name": "West branch",
+            "hours": 0.0,
+            "shifts": 0,
+            "volunteers": 1,
+            "calls": 1,
+        },
+    ]
+
+
+def test_a_period_without_shifts_has_no_seats(db):
+    line = h.f.hotline()
+    roster_figures = activity_stats(
+        scope=scope_build(Hotline.objects.filter(pk=line.pk)), period=MARCH, now=h.NOW
+    )["roster"]
+    assert (roster_figures["seats"], roster_figures["filled"], roster_figures["coverage"]) == (
+        0,
+        0,
+        0.0,
+    )
