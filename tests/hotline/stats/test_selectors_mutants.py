@@ -142,7 +142,8 @@ def test_waits_count_answered_calls_with_an_answer_time_only(db):
 
 
 def test_seats_count_every_role_a_shift_needs(db):
-    """Two counsellors, one family educator and one supervisor: four seats, two filled."""
+    """Two counsellors, one family educator and one supervisor: four seats, two filled by
+    two volunteers who served without taking a call."""
     line = h.f.hotline()
     roster = h.f.roster(
         hotline_=line,
@@ -167,6 +168,10 @@ def test_seats_count_every_role_a_shift_needs(db):
         2,
         0.5,
     )
+    assert [(p["shifts"], p["calls"]) for p in roster_figures["volunteer_hours"]] == [
+        (1, 0),
+        (1, 0),
+    ]
 
 
 def test_people_who_answered_calls_without_a_shift_are_listed_with_their_organisation(db):
