@@ -234,6 +234,15 @@ MODULES = {
             ),
         ),
         Module(
+            "conference",
+            "hotline/calls/conference.py",
+            (
+                "tests/hotline/calls/test_conference_events.py",
+                "tests/hotline/calls/test_transfer.py",
+                "tests/hotline/calls/test_conference.py",
+            ),
+        ),
+        Module(
             "channels",
             "hotline/sms/channels.py",
             (
