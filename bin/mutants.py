@@ -176,7 +176,15 @@ MODULES = {
         Module(
             "stats",
             "hotline/stats/selectors.py",
-            ("tests/hotline/stats/test_selectors.py", "tests/hotline/stats/test_services.py"),
+            (
+                "tests/hotline/stats/test_selectors.py",
+                "tests/hotline/stats/test_services.py",
+                "tests/hotline/stats/test_selectors_mutants.py",
+                # The crisis figures (crisis_stats) and a volunteer's /me/hours/
+                # (volunteer_service) are reached only through the pages and the API.
+                "tests/hotline/stats/test_views.py",
+                "tests/api/test_stats.py",
+            ),
         ),
         Module(
             "followups",
@@ -184,6 +192,15 @@ MODULES = {
             (
                 "tests/hotline/followups/test_services.py",
                 "tests/hotline/followups/test_callbacks.py",
+                "tests/hotline/followups/test_services_mutants.py",
+                # A follow-up made by hand for a call (follow_up_for_call), the pages and the
+                # API's edits, the caller's safety answers keyed in after a callback request
+                # (follow_up_callback_answers) and closing one from a callback request are
+                # reached only through these.
+                "tests/hotline/followups/test_views.py",
+                "tests/api/test_follow_ups_api.py",
+                "tests/hotline/calls/test_voicemail_safety.py",
+                "tests/hotline/followups/test_retention.py",
             ),
         ),
         Module(
@@ -213,6 +230,15 @@ MODULES = {
                 "tests/hotline/calls/test_transfer.py",
                 "tests/hotline/calls/test_preferences.py",
                 "tests/hotline/calls/test_voicemail_safety.py",
+                "tests/hotline/calls/test_conference.py",
+            ),
+        ),
+        Module(
+            "conference",
+            "hotline/calls/conference.py",
+            (
+                "tests/hotline/calls/test_conference_events.py",
+                "tests/hotline/calls/test_transfer.py",
                 "tests/hotline/calls/test_conference.py",
             ),
         ),

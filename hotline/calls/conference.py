@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
-from hotline.calls.queue import LIVE_CHECK, TERMINAL, _url, leg_status_update
+from hotline.calls.queue import LIVE_CHECK, STATUS_RANK, TERMINAL, _url, leg_status_update
 from hotline.crisis.audit import audit_record
 from hotline.models import Call, CallAttempt, CallJoin, Role, Volunteer
 from hotline.phone import validate_e164
@@ -276,7 +276,7 @@ def transfer_failed(*, join: CallJoin, status: str, now: dt.datetime) -> bool:
         )
     elif caller_alone(call=call, now=now):
         # The volunteer hung up while the supervisor was being called: nobody is left.
-        caller_left_alone(call)
+        caller_left_alone(call, now=now)
     return True
 
 
@@ -323,9 +323,12 @@ def volunteer_left(*, attempt: CallAttempt, now: dt.datetime, found: bool = Fals
     their phone dropped). They join with `endConferenceOnExit="false"` (for the key
     sequence), so the call's end is ours to make: with a supervisor there in a transfer,
     the call is handed over; with a supervisor still being called, the caller comes off
-    hold to wait for them; else the caller's call ends, as it always did — with words when
-    the sweep `found` the leg ended (its callback lost), as the caller may have waited in
-    silence for a while."""
+    hold to wait for them; with a supervisor speaking on the call, the caller stays with
+    them; else the caller, if still on the line, hears why and goodbye (call_live_check,
+    the one place that decides it: the caller's call is read from Twilio first, so a
+    caller who hung up first hears nothing). `found`: we are inside call_live_check (the
+    sweep read the leg ended, or the conference said the volunteer left), which goes on
+    to tell the caller itself."""
     call = attempt.call
     transfer = open_transfer(call)
     if transfer is not None and transfer.joined_at is not None:
@@ -347,7 +350,10 @@ def volunteer_left(*, attempt: CallAttempt, now: dt.datetime, found: bool = Fals
         return
     if found:
         return  # call_live_check finds the caller alone and tells them
-    twilio_api.call_stop(call.call_sid, answered=True)
+    # The leg's SID (a caller offered on a leg answered for another: that leg's), so that
+    # the caller is told even if their own status cannot be read.
+    leg_sid = attempt.leg_sid or (attempt.leg_of.leg_sid if attempt.leg_of_id else "")
+    call_live_check(call_id=call.pk, now=now, known={leg_sid or "": "completed"})
 
 
 # --- lost callbacks on a live call ----------------------------------------------------------
@@ -360,11 +366,18 @@ def volunteer_left(*, attempt: CallAttempt, now: dt.datetime, found: bool = Fals
 # was cut, the emergency numbers and goodbye, rather than silence.
 
 
-def caller_left_alone(call: Call) -> bool:
-    """Take the caller out of the conference to the words of `voice/volunteer-gone`."""
-    return twilio_api.call_redirect(
+def caller_left_alone(call: Call, *, now: dt.datetime) -> None:
+    """Take the caller out of the conference to the words of `voice/volunteer-gone`, once
+    (whichever event or sweep finds them alone first; `Call.alone_told_at`). Twilio
+    refusing the redirect (the caller just hung up, or Twilio unreachable): not counted as
+    told, the next look tries again."""
+    claimed = Call.objects.filter(
+        pk=call.pk, state=Call.State.CONNECTED, alone_told_at__isnull=True
+    ).update(alone_told_at=now)
+    if claimed and not twilio_api.call_redirect(
         call.call_sid, _url(call, "twilio:voice-volunteer-gone", call=call.pk)
-    )
+    ):
+        Call.objects.filter(pk=call.pk, alone_told_at=now).update(alone_told_at=None)
 
 
 def caller_alone(*, call: Call, now: dt.datetime) -> bool:
@@ -383,12 +396,17 @@ def caller_alone(*, call: Call, now: dt.datetime) -> bool:
     )
 
 
-def call_live_check(*, call_id: int, now: dt.datetime) -> str:
-    """The sweep's look at a call in conversation (due every LIVE_CHECK): the statuses of
-    the caller's call and of the people's legs, read from Twilio, settled as their lost
-    callbacks would have; a caller left alone hears why and goodbye. Returns what it
-    found: "ended" (the caller's call was over), "alone", "live", "unknown" (Twilio could
-    not be read: next time) or "gone" (not a live call)."""
+def call_live_check(*, call_id: int, now: dt.datetime, known: dict[str, str] | None = None) -> str:
+    """A look at a call in conversation — by the sweep (due every LIVE_CHECK), and at once
+    when the conference says a volunteer or supervisor left it, or a volunteer's leg
+    reports its end: the statuses of the caller's call and of the people's legs, read
+    from Twilio, settled as their lost callbacks would have; a caller left alone hears why
+    and goodbye (once). `known`: leg statuses the caller of this function knows already
+    (from a conference event or a status callback), used instead of reading them; with
+    one of them ended, a caller whose status cannot be read is taken to be on the line.
+    Returns what it found: "ended" (the caller's call was over), "alone", "live",
+    "unknown" (Twilio could not be read: next time) or "gone" (not a live call)."""
+    known = {sid: status for sid, status in (known or {}).items() if sid}
     from hotline.calls.services import call_status_update  # it builds on this module
 
     call = (
@@ -402,21 +420,23 @@ def call_live_check(*, call_id: int, now: dt.datetime) -> str:
         batch_deadline=now + LIVE_CHECK
     )
     status = twilio_api.call_status(call.call_sid)
-    if status is None:
+    if status is None and not any(s in TERMINAL for s in known.values()):
         return "unknown"
     if status in TERMINAL:
         call_status_update(call_sid=call.call_sid, status=status, duration=None, now=now)
         return "ended"
-    for attempt_id, sid in CallAttempt.objects.filter(
+    # A caller offered on a leg answered for another (`leg_of`) is on that leg's SID.
+    for attempt_id, own, carried in CallAttempt.objects.filter(
         call=call, result=CallAttempt.Result.ACCEPTED, ended_at__isnull=True
-    ).values_list("pk", "leg_sid"):
-        leg = twilio_api.call_status(sid) if sid else None
+    ).values_list("pk", "leg_sid", "leg_of__leg_sid"):
+        sid = own or carried
+        leg = known.get(sid) or (twilio_api.call_status(sid) if sid else None)
         if leg in TERMINAL:
             leg_status_update(attempt_id=attempt_id, status=leg, now=now, found=True)
     for join_id, sid in CallJoin.objects.filter(
         call=call, joined_at__isnull=False, ended_at__isnull=True
     ).values_list("pk", "leg_sid"):
-        leg = twilio_api.call_status(sid) if sid else None
+        leg = known.get(sid) or (twilio_api.call_status(sid) if sid else None)
         if leg in TERMINAL:
             join_leg_status(join_id=join_id, status=leg, now=now)
     if transfer_overdue(call=call, now=now) and caller_alone(call=call, now=now):
@@ -424,6 +444,56 @@ def call_live_check(*, call_id: int, now: dt.datetime) -> str:
     if not Call.objects.filter(pk=call.pk, state=Call.State.CONNECTED).exists():
         return "ended"
     if caller_alone(call=call, now=now):
-        caller_left_alone(call)
+        caller_left_alone(call, now=now)
         return "alone"
     return "live"
+
+
+# --- the conference's own status callbacks ------------------------------------------------------
+#
+# Every `<Conference>` noun of a call asks Twilio for the conference's `leave` and `end`
+# events (`statusCallback` = voice/conference-status?call=<id>). A volunteer or supervisor
+# leaving the conference is how we learn at once that their phone dropped, even when their
+# leg's own final status callback is lost: what follows is call_live_check's, the same as
+# the sweep's a minute later would have been. Leaving the conference is not always leaving
+# the call: the volunteer pressing * leaves it with their phone still on the line (their
+# `<Dial>` action takes over), so a participant whose call Twilio reports still in progress
+# is left alone. Events repeat and arrive late: one whose person is settled already, or
+# whose call is over, changes nothing.
+
+
+def participant_left(*, call_id: int, leg_sid: str, leg_status: str, now: dt.datetime) -> None:
+    """Twilio's `participant-leave` for the conference of `call_id`: `leg_sid` left it,
+    its call now `leg_status` (Twilio's ParticipantCallStatus; "" when not sent). Nothing
+    is done for the caller's leaving, for a leg nobody is on the call by any more (a
+    replay, a late event) or a call that is over, nor for someone who left the conference
+    but not the call; else call_live_check, with the leg's status known if Twilio gave it."""
+    call = Call.objects.filter(pk=call_id, state=Call.State.CONNECTED).only("pk").first()
+    if call is None:
+        return
+    # The caller's own leaving is none of ours either: their status callback ends the call.
+    ours = (
+        CallAttempt.objects.filter(
+            Q(leg_sid=leg_sid) | Q(leg_of__leg_sid=leg_sid),
+            call=call,
+            result=CallAttempt.Result.ACCEPTED,
+            ended_at__isnull=True,
+        ).exists()
+        or CallJoin.objects.filter(
+            call=call, leg_sid=leg_sid, joined_at__isnull=False, ended_at__isnull=True
+        ).exists()
+    )
+    if not ours:
+        return  # settled already
+    if leg_status in STATUS_RANK and leg_status not in TERMINAL:
+        return  # on the phone still: left the conference, not the call
+    known = {leg_sid: leg_status} if leg_status in TERMINAL else {}
+    call_live_check(call_id=call.pk, now=now, known=known)
+
+
+def conference_ended(*, call_id: int, now: dt.datetime) -> None:
+    """Twilio's `conference-end`: a call we still hold live is due a look from Twilio at
+    the next sweep (its caller's status callback may be lost), not a LIVE_CHECK later."""
+    Call.objects.filter(pk=call_id, state=Call.State.CONNECTED, batch_deadline__gt=now).update(
+        batch_deadline=now
+    )

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from twilio.twiml.voice_response import VoiceResponse
 
+from hotline.calls.queue import _url
 from hotline.models import Call, Category, Hotline
 from hotline.telephony.twiml import UI_LANGUAGE, say
 
@@ -448,9 +449,24 @@ def taken(call: Call) -> VoiceResponse:
     return response
 
 
+# The conference's events we act on (hotline/calls/conference.py: participant_left,
+# conference_ended): a volunteer whose phone drops is noticed at once, not at the sweep.
+CONFERENCE_EVENTS = "leave end"
+
+
+def _events(call: Call) -> dict:
+    """The `statusCallback` attributes of every `<Conference>` noun of `call` (an absolute
+    URL where the call's webhook base is known, as for the legs' status callbacks)."""
+    return {
+        "status_callback": _url(call, "twilio:voice-conference-status", call=call.pk),
+        "status_callback_event": CONFERENCE_EVENTS,
+        "status_callback_method": "POST",
+    }
+
+
 def _conference(node, call: Call, **kw) -> None:
     dial = node.dial()
-    dial.conference(call.queue_name, beep=False, wait_url="", **kw)
+    dial.conference(call.queue_name, beep=False, wait_url="", **_events(call), **kw)
 
 
 def accepted(call: Call, attempt_id: int, *, words: str | None = None) -> VoiceResponse:
@@ -475,6 +491,7 @@ def accepted(call: Call, attempt_id: int, *, words: str | None = None) -> VoiceR
         wait_url="",
         start_conference_on_enter=True,
         end_conference_on_exit=False,
+        **_events(call),
     )
     return response
 
@@ -490,11 +507,12 @@ def caller_conference(call: Call) -> VoiceResponse:
 
 
 def volunteer_gone(call: Call) -> VoiceResponse:
-    """The caller was found alone on the call (the volunteer's hang-up reached us late):
-    why, the emergency numbers, goodbye."""
+    """The caller was found alone on the call (the volunteer hung up, or their line
+    dropped: Twilio's events do not tell the two apart, so the words fit both): what
+    happened, the emergency numbers, goodbye."""
     response = VoiceResponse()
     with _Speaker(call.hotline) as s:
-        s.say(response, _("We are sorry: the line to your volunteer was cut off."))
+        s.say(response, _("Your volunteer is no longer on the call."))
         s.say(response, _("If you would like to talk to someone again, please call us back."))
         emergency = _emergency(call.hotline)
         if emergency:

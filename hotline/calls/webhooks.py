@@ -229,8 +229,31 @@ def voice_conference(request):
 
 @twilio_webhook(fallback=_sorry)
 def voice_volunteer_gone(request):
-    """The caller found alone on the call by the sweep (conference.call_live_check)."""
+    """The caller found alone on the call (conference.call_live_check): the volunteer's
+    leg ended, seen by the conference's leave event, the leg's status or the sweep."""
     return _callers_twiml(request, voice.volunteer_gone)
+
+
+@twilio_webhook(
+    fallback=None,
+    inbox_keeps=("CallSid", "ConferenceSid", "StatusCallbackEvent", "ParticipantCallStatus"),
+)
+def voice_conference_status(request):
+    """The conference's status callbacks (`leave`, `end`: voice.CONFERENCE_EVENTS)."""
+    call_id = int_query(request, "call")
+    sid(request, "ConferenceSid")
+    event = request.POST.get("StatusCallbackEvent", "")
+    now = received_at(request)
+    if event == "participant-leave":
+        conference.participant_left(
+            call_id=call_id,
+            leg_sid=sid(request),
+            leg_status=request.POST.get("ParticipantCallStatus", ""),
+            now=now,
+        )
+    elif event == "conference-end":
+        conference.conference_ended(call_id=call_id, now=now)
+    return twiml()
 
 
 @twilio_webhook(fallback=_hangup)

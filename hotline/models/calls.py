@@ -102,6 +102,9 @@ class Call(models.Model):
     ring_tier = models.CharField(max_length=12, choices=Tier.choices, blank=True)
     ring_batch = models.PositiveSmallIntegerField(default=0)
     batch_deadline = models.DateTimeField(null=True, blank=True)
+    # When the caller, found alone on the call (their volunteer gone), was sent to the
+    # words of voice/volunteer-gone: once, whichever event or sweep found it first.
+    alone_told_at = models.DateTimeField(null=True, blank=True)
     # Indexed only where set (Meta.indexes): a new call has neither, so its INSERT
     # touches fewer index pages on the incoming-call path.
     answered_by = models.ForeignKey(

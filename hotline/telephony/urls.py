@@ -28,6 +28,7 @@ urlpatterns = [
     path("voice/dial-done", voice.voice_dial_done, name="voice-dial-done"),
     path("voice/leg-status", voice.voice_leg_status, name="voice-leg-status"),
     path("voice/conference", voice.voice_conference, name="voice-conference"),
+    path("voice/conference-status", voice.voice_conference_status, name="voice-conference-status"),
     path("voice/volunteer-gone", voice.voice_volunteer_gone, name="voice-volunteer-gone"),
     path("voice/join", voice.voice_join, name="voice-join"),
     path("voice/transfer-key", voice.voice_transfer_key, name="voice-transfer-key"),

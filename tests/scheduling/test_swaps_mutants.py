@@ -456,3 +456,176 @@ def test_a_seat_the_coordinator_locked_stays_locked_with_its_new_holder(scene, c
     )
     swap = swaps.swap_approve(swap=swap, by=coordinator, now=local(2027, 3, 23, 12))
     assert swap.new_assignment.locked is True
+
+
+# --- the decorated services (offer, withdraw, claim, approve, reject) --------------------------
+# mutated since bin/mutants.py writes `@transaction.atomic` as a `with` block in its copy
+
+
+def claimed(scene):
+    return swaps.swap_claim(
+        swap=swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"]),
+        volunteer=scene["taker"],
+    )
+
+
+def refusal(call) -> tuple[str, str]:
+    from scheduling.rules import RuleViolation
+
+    with pytest.raises(RuleViolation) as exc:
+        call()
+    return exc.value.code, exc.value.message
+
+
+def test_a_volunteer_cannot_decide_on_a_swap_in_words(scene):
+    """What the swaps page shows a volunteer who posts a decision, and the swap still waits.
+    Kills swap_approve 6, 10–12 and swap_reject 6–13."""
+    swap = claimed(scene)
+    cai = scene["cai"].user
+    assert refusal(lambda: swaps.swap_approve(swap=swap, by=cai)) == (
+        "not_yours",
+        "Only coordinators approve swaps.",
+    )
+    assert refusal(lambda: swaps.swap_reject(swap=swap, by=cai)) == (
+        "not_yours",
+        "Only coordinators decide on swaps.",
+    )
+    assert status(swap) == SwapRequest.Status.CLAIMED
+
+
+def test_a_coordinator_of_another_organisation_cannot_decide_in_words(scene):
+    """The London hotline belongs to no organisation; a coordinator of a branch does not
+    manage it. Kills swap_approve 20–27 and swap_reject 21–28."""
+    branch = f.coordinator_user()
+    f.volunteer(user=branch, organisation=f.organisation())
+    swap = claimed(scene)
+    words = ("not_yours", "This swap is on a hotline you do not manage.")
+    assert refusal(lambda: swaps.swap_approve(swap=swap, by=branch)) == words
+    assert refusal(lambda: swaps.swap_reject(swap=swap, by=branch)) == words
+    assert status(swap) == SwapRequest.Status.CLAIMED
+
+
+def test_deciding_a_swap_that_is_not_waiting_is_refused_in_words(scene, coordinator):
+    """An open offer nobody claimed cannot be approved; a withdrawn one cannot be turned
+    down. Kills swap_approve 29–31 and swap_reject 30–37."""
+    swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    assert refusal(lambda: swaps.swap_approve(swap=swap, by=coordinator)) == (
+        "not_open",
+        "This swap is not waiting for approval.",
+    )
+    swaps.swap_withdraw(swap=swap, volunteer=scene["giver"])
+    assert refusal(lambda: swaps.swap_reject(swap=swap, by=coordinator)) == (
+        "not_open",
+        "This swap is no longer open.",
+    )
+    assert status(swap) == SwapRequest.Status.WITHDRAWN
+
+
+def test_a_rejection_records_who_when_and_the_reason_cut_to_300(scene, coordinator, clock):
+    """No reason given: none recorded; no time given: the clock's. Kills swap_reject 1, 2,
+    39, 40 (who and when lost), 3 (the clock instead of the time given), 42 (301
+    characters kept)."""
+    swap = swaps.swap_reject(swap=claimed(scene), by=coordinator)
+    swap = SwapRequest.objects.get(pk=swap.pk)
+    assert (swap.status, swap.decided_by, swap.decided_at, swap.reject_reason) == (
+        SwapRequest.Status.REJECTED,
+        coordinator,
+        clock.now,
+        "",
+    )
+    dan = f.volunteer(display_name="Dan", language="en")
+    other = f.assignment(shift_=scene["shift"], volunteer_=dan)
+    second = swaps.swap_claim(
+        swap=swaps.swap_offer(assignment=other, volunteer=dan), volunteer=scene["taker"]
+    )
+    at = local(2027, 3, 21, 8)
+    swaps.swap_reject(swap=second, by=coordinator, reason=" " + "x" * 310 + " ", now=at)
+    second = SwapRequest.objects.get(pk=second.pk)
+    assert (second.decided_at, second.reject_reason) == (at, "x" * 300)
+
+
+def test_both_sides_are_told_in_words_that_the_swap_was_turned_down(scene, coordinator, outbox):
+    """Kills swap_reject 67, 68 (the SMS's words)."""
+    from scheduling.notify import shift_words
+
+    swaps.swap_reject(swap=claimed(scene), by=coordinator)
+    told = f"The swap of {shift_words(scene['offered'])} was not approved; it stays with Amy."
+    assert bodies_to(outbox, scene["giver"])[-1] == told
+    assert bodies_to(outbox, scene["taker"]) == [told]
+
+
+def test_withdrawing_someone_elses_offer_is_refused_in_words_and_a_withdrawal_is_dated(
+    scene, clock
+):
+    """Twice: the second is refused. Kills swap_withdraw 7, 11–13, 15–22 (the words), 1, 2,
+    24 (no date without a time given)."""
+    swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    assert refusal(lambda: swaps.swap_withdraw(swap=swap, volunteer=scene["taker"])) == (
+        "not_yours",
+        "You can only withdraw your own offers.",
+    )
+    swaps.swap_withdraw(swap=swap, volunteer=scene["giver"])
+    withdrawn = SwapRequest.objects.get(pk=swap.pk)
+    assert (withdrawn.status, withdrawn.decided_at) == (SwapRequest.Status.WITHDRAWN, clock.now)
+    assert refusal(lambda: swaps.swap_withdraw(swap=swap, volunteer=scene["giver"])) == (
+        "not_open",
+        "This offer is no longer open.",
+    )
+
+
+def test_a_claim_that_cannot_be_is_refused_in_words(scene):
+    """One's own offer; an offer someone has already claimed. Kills swap_claim 11, 12,
+    15–17."""
+    swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    assert refusal(lambda: swaps.swap_claim(swap=swap, volunteer=scene["giver"])) == (
+        "own_offer",
+        "You cannot take your own shift.",
+    )
+    swaps.swap_claim(swap=swap, volunteer=scene["taker"])
+    assert refusal(lambda: swaps.swap_claim(swap=swap, volunteer=scene["cai"])) == (
+        "not_open",
+        "Someone else has already taken this shift, or the offer was withdrawn.",
+    )
+
+
+def test_offering_someone_elses_shift_is_refused_in_words_and_an_offer_has_no_note_unless_given(
+    scene, outbox
+):
+    """And the giver reads who offered to take it. Kills swap_offer 14, 18–20 (the words),
+    1 (a note made up) and swap_claim 64 (the claim's SMS)."""
+    from scheduling.notify import shift_words
+
+    assert refusal(
+        lambda: swaps.swap_offer(assignment=scene["offered"], volunteer=scene["taker"])
+    ) == ("not_yours", "You can only offer your own shifts.")
+    swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    assert SwapRequest.objects.get(pk=swap.pk).note == ""
+    swaps.swap_claim(swap=swap, volunteer=scene["taker"])
+    assert bodies_to(outbox, scene["giver"])[-1] == (
+        f"Ben offered to take your shift {shift_words(scene['offered'])};"
+        " a coordinator will confirm."
+    )
+
+
+def test_an_offer_that_cannot_be_made_is_refused_in_words(scene):
+    """A cancelled seat, a draft roster's seat, an unknown kind. Kills swap_offer 22, 23 and
+    the other words of those refusals."""
+    from scheduling import services
+
+    draft = f.roster(hotline_=scene["hotline"], first_day=dt.date(2027, 4, 12))
+    on_draft = f.assignment(
+        shift_=f.shift(roster_=draft, starts_at=local(2027, 4, 14, 9), hours=6),
+        volunteer_=scene["giver"],
+    )
+    assert refusal(lambda: swaps.swap_offer(assignment=on_draft, volunteer=scene["giver"])) == (
+        "not_published",
+        "This roster is not published yet.",
+    )
+    assert refusal(
+        lambda: swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"], kind="x")
+    ) == ("invalid", "Unknown kind of request.")
+    services.assignment_cancel(assignment=scene["offered"], immediate=True)
+    assert refusal(
+        lambda: swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    ) == ("not_open", "This assignment has been cancelled.")
+    assert not SwapRequest.objects.exists()

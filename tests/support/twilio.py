@@ -35,7 +35,9 @@ class FakeTwilioHttp(HttpClient):
     to the audio bytes Twilio serves (`stream`, with byte ranges); `media_status` forces
     another status for every download; `media_requests` lists (uri, auth, headers) of each.
     `call_status` maps a call SID to the status a GET of that call reads (default
-    `in-progress`). Safe to share between threads."""
+    `in-progress`); `refuse_update` lists the call SIDs whose update (a redirect, a
+    hang-up) Twilio refuses, as it does for a call that is no longer in progress. Safe to
+    share between threads."""
 
     def __init__(self):
         super().__init__(logger=logging.getLogger("fake-twilio"), is_async=False)
@@ -49,6 +51,7 @@ class FakeTwilioHttp(HttpClient):
         self.media_requests: list[tuple[str, tuple, dict]] = []
         self.closed_media = 0
         self.call_status: dict[str, str] = {}
+        self.refuse_update: set[str] = set()
         self.lock = threading.Lock()
         self.count = 0
 
@@ -109,6 +112,11 @@ class FakeTwilioHttp(HttpClient):
                 ),
             )
         call_sid = uri.rsplit("/", 1)[-1].removesuffix(".json")
+        if method == "POST" and "/Calls/" in uri and call_sid in self.refuse_update:
+            return Response(
+                400,
+                json.dumps({"code": 21220, "message": "Call is not in-progress.", "status": 400}),
+            )
         if method == "GET" and "/Calls/" in uri:  # reading a call's status
             status = self.call_status.get(call_sid, "in-progress")
             return Response(200, json.dumps({"sid": call_sid, "status": status}))

@@ -344,3 +344,194 @@ def test_voicemail_sms_says_the_time_in_the_hotlines_zone_and_chinese_by_default
     )
     assert "02:00" in bodies[unset.phone_number]
     assert "a caller left" not in bodies[unset.phone_number]  # Chinese
+
+
+# --- the @transaction.atomic services: non-data calls, callbacks, safety answers ----------------
+# (first mutated since bin/mutants.py writes the decorator as a `with` block, 76186e0)
+
+
+def _answered(scene, volunteer):
+    from tests.support.crisis import answered_call
+
+    return answered_call(scene.hotline, volunteer, at=NOW)
+
+
+def test_marking_a_call_non_data_moves_it_and_is_on_its_trail(scene, volunteer, clock):
+    """Marked at 10:05 (the clock says 10:00): the call shows it, changed at 10:05, and the
+    call's trail says who marked it what and when. Kills call_mark_non_data 32 (`updated_at`
+    not moved), 34, 36–38, 41–47 (the trail's entry) and 48 (the call handed back unmarked)."""
+    from hotline.crisis.audit import audit_trail
+
+    call = _answered(scene, volunteer)
+    at = NOW + dt.timedelta(minutes=5)
+    marked = calls.call_mark_non_data(call=call, by=volunteer.user, kind="silent", now=at)
+    assert marked.non_data_type == "silent"
+    call.refresh_from_db()
+    assert (call.non_data_type, call.updated_at) == ("silent", at)
+    assert [(x.actor, x.action, x.at, x.detail) for x in audit_trail(call)] == [
+        (volunteer.user, "call.non_data", at, {"type": "silent"})
+    ]
+
+
+def test_marking_a_call_non_data_is_refused_in_words(scene, volunteer, clock):
+    """What the page and the API show. Kills call_mark_non_data 6, 8–10 (the refusal's
+    words), 17–19 (an unknown type's), 22–24, 26–28 (a reported call's)."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from hotline.crisis import reports
+    from tests.support.followups import LOW
+
+    call = _answered(scene, volunteer)
+    with pytest.raises(PermissionDenied) as refused:
+        calls.call_mark_non_data(call=call, by=f.volunteer().user, kind="prank", now=NOW)
+    assert str(refused.value) == (
+        "Only the volunteer who answered this call, or a supervisor, can do this."
+    )
+    with pytest.raises(ValidationError) as unknown:
+        calls.call_mark_non_data(call=call, by=volunteer.user, kind="boring", now=NOW)
+    assert unknown.value.message_dict == {"type": ["Unknown call type."]}
+    reports.report_create(
+        call=call, by=volunteer.user, data={**LOW, "follow_up_needed": False}, now=NOW
+    )
+    with pytest.raises(ValidationError) as reported:
+        calls.call_mark_non_data(call=call, by=volunteer.user, kind="prank", now=NOW)
+    assert reported.value.message_dict == {
+        "type": ["This call has a report: it was a conversation."]
+    }
+
+
+def _callbacks(scene, n=2):
+    from hotline.models import CallbackRequest
+
+    out = []
+    for i in range(n):
+        call = Call.objects.create(
+            call_sid=f"CA{i:032d}", hotline=scene.hotline, arrived_at=NOW, outcome="voicemail"
+        )
+        out.append(
+            CallbackRequest.objects.create(
+                call=call, hotline=scene.hotline, number=f"+861380013000{i}", requested_at=NOW
+            )
+        )
+    return out
+
+
+def test_a_callback_done_records_who_when_and_the_note_once(scene, coordinator):
+    """Done at 10:30 with a long note: its first 500 characters kept; done again later, the
+    first record stands; the other caller is still waiting. Kills callback_done 7 (no note),
+    10 (every open request marked done), 11 (done twice: overwritten), 13 (501 kept)."""
+    first, other = _callbacks(scene)
+    at = NOW + dt.timedelta(minutes=30)
+    calls.callback_done(callback=first, by=coordinator, note="n" * 600, now=at)
+    calls.callback_done(
+        callback=first, by=coordinator, note="again", now=at + dt.timedelta(hours=1)
+    )
+    first.refresh_from_db()
+    other.refresh_from_db()
+    assert (first.done_by, first.done_at, first.note) == (coordinator, at, "n" * 500)
+    assert (other.done_by, other.done_at) == (None, None)
+
+
+def test_a_callback_done_without_a_note_has_none(scene, coordinator):
+    """Kills callback_done 1 (the default note "XXXX")."""
+    (cb,) = _callbacks(scene, 1)
+    assert calls.callback_done(callback=cb, by=coordinator, now=NOW).note == ""
+
+
+def test_a_callback_from_an_unusable_caller_id_is_logged_by_call(scene, caplog):
+    """Kills callback_request_create 3–9 (the warning without the call, or reworded)."""
+    import logging
+
+    call = Call.objects.create(call_sid=SID, hotline=scene.hotline, arrived_at=NOW)
+    with caplog.at_level(logging.WARNING, logger="hotline.calls.services"):
+        assert calls.callback_request_create(call=call, number="anonymous", now=NOW) is None
+    assert caplog.messages == [f"call {call.pk}: callback requested from an unusable caller ID"]
+
+
+def test_a_safety_answer_without_a_caller_id_or_request_changes_nothing(scene, caplog):
+    """No number to call back and no request: nothing is made, nothing logged. Kills
+    callback_safety_answer 12 (a request tried with no number)."""
+    import logging
+
+    from hotline.models import CallbackRequest
+
+    call = Call.objects.create(call_sid=SID, hotline=scene.hotline, arrived_at=NOW)
+    with caplog.at_level(logging.WARNING, logger="hotline.calls.services"):
+        assert (
+            calls.callback_safety_answer(call=call, number="", question="call", digits="1", now=NOW)
+            is None
+        )
+    assert caplog.messages == [] and not CallbackRequest.objects.exists()
+
+
+def test_a_safety_answer_is_on_the_request_handed_back(scene):
+    """Kills callback_safety_answer 25 (the request handed back without the answer)."""
+    (cb,) = _callbacks(scene, 1)
+    got = calls.callback_safety_answer(
+        call=cb.call, number=cb.number, question="call", digits="2", now=NOW
+    )
+    assert got.pk == cb.pk and got.safe_to_call is False
+    cb.refresh_from_db()
+    assert cb.safe_to_call is False
+
+
+def test_a_second_menu_key_one_past_the_options_means_no_preference(scene, tw):
+    """Two options on keys 2 and 3; key 4 is none of them. Kills _call_choose 30 (`<=`: the
+    key one past the options read as an option, an IndexError and the apology)."""
+    scene.hotline.preference_options = ["female", "lang:en"]
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    start(tw, "1")
+    body = tw(
+        "/twilio/voice/menu", {**fixture("voice-gather-digits"), "CallSid": SID, "Digits": "4"}
+    ).content.decode()
+    assert "<Enqueue" in body
+    call = Call.objects.get(call_sid=SID)
+    assert call.wants == "" and [a.volunteer for a in CallAttempt.objects.filter(call=call)] == [v]
+
+
+# --- arrival ------------------------------------------------------------------------------------
+
+
+def test_a_volunteers_phone_is_rung_with_absolute_links_to_this_site(scene, tw, fake_twilio):
+    """Twilio fetches the whisper and reports the leg's status at the address the caller's
+    webhook came in on (no TWILIO_WEBHOOK_BASE_URL in the tests). Kills call_arrive 29 (the
+    call's `webhook_base` not kept: relative links Twilio cannot open)."""
+    scene.on_shift("counsellor")
+    start(tw, "1")
+    (placed,) = [d for m, u, d in fake_twilio.requests if u.endswith("/Calls.json")]
+    assert placed["Url"].startswith("http://testserver/twilio/voice/")
+    assert placed["StatusCallback"].startswith("http://testserver/twilio/voice/")
+
+
+def test_a_late_initiated_status_never_moves_an_arrived_call_back(scene, tw):
+    """An arrived call is ringing; a late `initiated` callback (a lower status) changes
+    nothing. Kills call_arrive 30 (the arrival without `twilio_status`: any status moves it)."""
+    assert tw("/twilio/voice/incoming", call_data(SID)).status_code == 200
+    status(tw, SID, "initiated")
+    assert Call.objects.get(call_sid=SID).twilio_status == "ringing"
+
+
+def test_a_replayed_incoming_webhook_answers_the_menu_again_for_the_same_call(scene, tw):
+    """Twilio retries the incoming-call webhook: the caller hears the menu again, and there
+    is still one call. Kills call_arrive 40 (the replay answered as no hotline's), 41, 43,
+    44 (an error instead)."""
+    first = tw("/twilio/voice/incoming", call_data(SID))
+    again = tw("/twilio/voice/incoming", call_data(SID))
+    assert again.status_code == 200 and again.content == first.content
+    assert "<Gather" in again.content.decode()
+    assert Call.objects.filter(call_sid=SID).count() == 1
+
+
+def test_a_caller_without_caller_id_is_counted_as_nobody_in_particular(scene, tw):
+    """No number: no hash, so anonymous callers are not one "repeat caller". Kills
+    call_arrive 33 (the hash of the empty number) and 35 ("XXXX")."""
+    assert tw("/twilio/voice/incoming", call_data(SID, From="")).status_code == 200
+    assert tw("/twilio/voice/incoming", call_data(OTHER, From="")).status_code == 200
+    assert list(Call.objects.values_list("caller_hash", flat=True)) == ["", ""]
+
+
+def test_a_call_insert_with_an_unknown_field_names_it(scene):
+    """Kills _insert_unless_known 14, 15 (the error without the field's name)."""
+    with pytest.raises(TypeError, match=r"not fields of Call: \['colour'\]"):
+        calls._insert_unless_known(scene.hotline, call_sid=SID, arrived_at=NOW, colour="red")

@@ -205,13 +205,16 @@ def test_1_before_the_supervisor_joined_does_not_leave_the_caller(scene, tw, fak
     assert CallJoin.objects.get().handed_over_at is None
 
 
-def test_volunteer_hanging_up_without_a_transfer_ends_the_callers_call(scene, tw, fake_twilio):
+def test_volunteer_hanging_up_without_a_transfer_tells_the_caller_goodbye(scene, tw, fake_twilio):
     """The volunteer joins with endConferenceOnExit off (for the key sequence): their
-    leaving must still end the call, as it did when it ended the conference."""
+    leaving must still end the call for the caller — with the words of volunteer-gone (as
+    when the conference's leave event or the sweep finds it), not a silent hang-up."""
     v = scene.on_shift("counsellor")
     call, attempt = live_call(tw, v)
     leg(tw, attempt, "leg-status", CallStatus="completed")
-    assert (A, "completed") in fake_twilio.stopped()
+    assert fake_twilio.read() == [A]  # the caller still there? (a caller gone hears nothing)
+    assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call.pk}"]
+    assert (A, "completed") not in fake_twilio.stopped()
 
 
 def test_volunteer_hanging_up_during_the_consultation_hands_over(scene, tw, fake_twilio):
@@ -284,7 +287,7 @@ def test_lost_volunteer_hang_up_the_sweep_tells_the_caller_and_frees_the_volunte
     attempt.refresh_from_db()
     assert attempt.ended_at is not None  # the volunteer is free
     words = tw(f"/twilio/voice/volunteer-gone?call={call.pk}", call_data(A)).content.decode()
-    assert "the line to your volunteer was cut off" in words
+    assert "Your volunteer is no longer on the call." in words
     assert "please call us back" in words and "120, 110" in words
     assert words.rstrip().endswith("<Hangup /></Response>")
     tw("/twilio/voice/status", {**fixture("voice-status-completed"), "CallSid": A})

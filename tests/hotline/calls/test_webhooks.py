@@ -18,6 +18,8 @@ ROUTES = {
     "voice-record-done": "/twilio/voice/recorded?call={call}",
     "voice-status-completed": "/twilio/voice/status",
     "voice-status-ringing-late": "/twilio/voice/status",
+    "voice-conference-leave": "/twilio/voice/conference-status?call={call}",
+    "voice-conference-end": "/twilio/voice/conference-status?call={call}",
     "sms-incoming-ack": "/twilio/sms/incoming",
     "sms-status-failed": "/twilio/sms/status",
 }

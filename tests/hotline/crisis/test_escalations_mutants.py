@@ -21,7 +21,7 @@ from hotline.crisis.escalations import (
 from hotline.crisis.reports import report_create
 from hotline.models import Escalation, Message
 from tests.support import factories as f
-from tests.support.crisis import REPORT, answered_call
+from tests.support.crisis import REPORT, answered_call, coordinator_with_phone
 from tests.support.twilio import NOW
 
 WINDOW = dt.timedelta(minutes=5)
@@ -440,3 +440,264 @@ def test_a_wecom_take_link_takes_it_by_wecom(chain):
         Escalation.Channel.WECOM,
         NOW,
     )
+
+
+# --- what each step leaves behind: the trail, the log, the alert's words and caller ID ---------
+
+
+def deliver_all(at):
+    """Hand every queued alert to the SMS backend; the texts it sent, by number."""
+    from hotline.sms import backends
+    from hotline.sms import outbox as sms
+
+    backends.outbox.clear()
+    sms.outbox_flush(now=at)
+    return {m["to"]: m["body"] for m in backends.outbox}
+
+
+def test_each_alerted_tier_is_on_the_trail_at_the_steps_time_with_whom(chain):
+    """The escalation's page lists each tier alerted, with whom, at the time of the step that
+    alerted it (not when the server wrote the entry: the clock stays at NOW). Kills _step 59,
+    64 (the entry at the clock's time), 72, 73 (the recipients under another key)."""
+    e = raise_(chain)
+    escalations_advance_due(now=NOW + WINDOW)
+    entries = [x for x in audit_trail(e) if x.action == "escalation.alert"]
+    assert [(x.at, x.actor, x.detail) for x in entries] == [
+        (
+            NOW,
+            None,
+            {"tier": 1, "round": 1, "recipients": [chain.sup.pk], "skipped_empty_tiers": []},
+        ),
+        (
+            NOW + WINDOW,
+            None,
+            {"tier": 2, "round": 1, "recipients": [chain.sup.pk], "skipped_empty_tiers": []},
+        ),
+    ]
+
+
+def test_a_tier_with_nobody_to_alert_is_logged_as_an_error_naming_the_escalation(chain, caplog):
+    """No coordinator has a phone: the last tier alerts nobody, and whoever reads the error
+    log learns which escalation went unheard. Kills _step 52–55 (the line without the id,
+    without its words, or reworded)."""
+    e = raise_(chain)
+    escalations_advance_due(now=NOW + WINDOW)  # tier 2: Zhao again
+    with caplog.at_level(logging.ERROR, logger="hotline.crisis.escalations"):
+        assert escalations_advance_due(now=NOW + 2 * WINDOW) == 1
+    assert tiers(e) == [3]
+    assert caplog.messages == [
+        f"escalation {e.pk}: nobody to alert (no supervisor, no coordinator with a phone)"
+    ]
+
+
+def test_an_alert_sms_is_in_the_supervisors_language(chain):
+    """Zhao reads Chinese; the site's language (the tests') is English. Kills _alert 14 (no
+    language: the untranslated text) and 15 (`language and LANGUAGE_CODE`: the site's)."""
+    chain.sup.language = "zh-hans"
+    chain.sup.save()
+    e = raise_(chain)
+    body = deliver_all(NOW)[chain.sup.phone_number]
+    assert body.startswith(
+        f"热线排班：{chain.hotline.name} 有危机升级事件。回复 ACK {e.code} 接手处理。"
+    )
+
+
+def test_plain_text_alerts_count_the_tiers_and_rounds(chain, settings):
+    """Where SMS may carry no link (SMS_PLAIN_TEXT, Alibaba Cloud) the text is made from the
+    alert's parameters: the second alert says "(alert 2)", the coordinator's first and second
+    rounds "(alert 3)" and "(alert 4)" — never the identical text again. Kills alert_params
+    9, 10 (the tier under another key: the prefix gone) and 11, 12 (the round: "(alert 3)"
+    twice)."""
+    settings.SMS_PLAIN_TEXT = True
+    coordinator = coordinator_with_phone(display_name="Chen", language="en")
+    e = raise_(chain)
+    first = deliver_all(NOW)[chain.sup.phone_number]
+    assert first.startswith(f"Hotline Roster: crisis escalation on {chain.hotline.name}, code")
+    escalations_advance_due(now=NOW + WINDOW)
+    assert deliver_all(NOW + WINDOW)[chain.sup.phone_number].startswith("(alert 2) Hotline")
+    escalations_advance_due(now=NOW + 2 * WINDOW)
+    assert deliver_all(NOW + 2 * WINDOW)[coordinator.phone_number].startswith("(alert 3) ")
+    escalations_advance_due(now=NOW + 3 * WINDOW)
+    assert deliver_all(NOW + 3 * WINDOW)[coordinator.phone_number].startswith("(alert 4) ")
+    assert tiers(e) == [3]
+
+
+def test_an_alert_call_shows_the_hotlines_number_not_the_sms_sender(chain, settings, fake_twilio):
+    """The supervisor's phone rings from the hotline's own number (they know it), even where
+    SMS go out from another sender. Kills alert_params 5, 6 (the caller ID under another key:
+    the call placed from the SMS sender)."""
+    from hotline.sms import backends
+
+    settings.TWILIO_SMS_FROM = "+8637529999999"
+    chain.sup.phone_number = "+14155550101"  # a number Twilio can call
+    chain.sup.save()
+    raise_(chain)
+    deliver_all(NOW)
+    placed = [d for m, u, d in fake_twilio.requests if u.endswith("/Calls.json")]
+    assert [(d["To"], d["From"]) for d in placed] == [("+14155550101", chain.hotline.phone_number)]
+    assert backends.outbox == []
+
+
+# --- the @transaction.atomic services: raising, taking, resolving -----------------------------
+
+
+def api_for(user):
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_raising_by_hand_is_refused_to_a_volunteer_who_did_not_take_the_call(chain):
+    """Wu answered another call, not this one: raising this call's escalation by hand is
+    refused and opens nothing. Kills escalation_raise 2 (the check only for reports)."""
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        raise_(chain, by=chain.other)
+    assert not Escalation.objects.exists()
+
+
+def test_a_risk_3_report_opens_an_escalation_that_carries_it(chain):
+    """Kills escalation_raise 26 (the escalation opened without its report)."""
+    report = report_create(call=chain.call, by=chain.counsellor.user, data=REPORT, now=NOW)
+    (e,) = Escalation.objects.all()
+    assert e.report == report and e.source == Escalation.Source.REPORT
+
+
+def test_raising_fails_loudly_when_no_acknowledgement_code_is_free(chain, monkeypatch):
+    """Every code the draw offers is taken by an open escalation: after its tries the raise
+    fails with its own error, not a crash further on. Kills escalation_raise 21."""
+    taken = raise_(chain)
+    other_call = answered_call(chain.hotline, chain.other, at=NOW, shift=chain.shift)
+    monkeypatch.setattr(escalations, "_new_code", lambda now: taken.code)
+    with pytest.raises(RuntimeError, match="could not find a free acknowledgement code"):
+        raise_(chain, call=other_call, by=chain.other)
+    assert Escalation.objects.count() == 1
+
+
+def two_escalations(chain):
+    mine = raise_(chain)
+    other_call = answered_call(chain.hotline, chain.other, at=NOW, shift=chain.shift)
+    return mine, raise_(chain, call=other_call, by=chain.other)
+
+
+def test_taking_one_escalation_leaves_another_open(chain):
+    """Kills escalation_acknowledge 13 (every open escalation taken)."""
+    mine, theirs = two_escalations(chain)
+    escalation_acknowledge(escalation=mine, by=chain.sup.user, now=NOW)
+    theirs.refresh_from_db()
+    assert (theirs.status, theirs.acknowledged_by) == (Escalation.Status.OPEN, None)
+
+
+def test_resolving_one_escalation_leaves_another_untouched(chain):
+    """Kills escalation_resolve 19 (every open escalation marked as taken by the resolver)
+    and 35 (every live escalation resolved)."""
+    mine, theirs = two_escalations(chain)
+    escalations.escalation_resolve(escalation=mine, by=chain.sup.user, outcome="referred", now=NOW)
+    theirs.refresh_from_db()
+    assert (theirs.status, theirs.acknowledged_by, theirs.acknowledged_at) == (
+        Escalation.Status.OPEN,
+        None,
+        None,
+    )
+
+
+def test_taking_or_resolving_twice_is_answered_with_what_happened(chain):
+    """The API's 409 says whether someone took it already or it is closed. Kills
+    escalation_acknowledge 17, 22, 23, 25–28, 30–32 and escalation_resolve 39, 40, 43, 44,
+    46–48 (the code and words of the conflict)."""
+    e = raise_(chain)
+    api = api_for(chain.sup.user)
+    url = f"/api/v1/escalations/{e.pk}"
+    assert api.post(f"{url}/acknowledge/").status_code == 200
+    again = api.post(f"{url}/acknowledge/")
+    assert (again.status_code, again.json()) == (
+        409,
+        {"code": "not_open", "detail": "This escalation was already acknowledged."},
+    )
+    assert api.post(f"{url}/resolve/", {"outcome": "referred"}, format="json").status_code == 200
+    for action, data in (("acknowledge", None), ("resolve", {"outcome": "referred"})):
+        r = api.post(f"{url}/{action}/", data, format="json")
+        assert (r.status_code, r.json()) == (
+            409,
+            {"code": "not_open", "detail": "This escalation is already resolved."},
+        )
+
+
+def test_resolving_with_an_unknown_outcome_names_the_field(chain):
+    """Kills escalation_resolve 3–5, 7–9."""
+    from django.core.exceptions import ValidationError
+
+    e = raise_(chain)
+    with pytest.raises(ValidationError) as exc:
+        escalations.escalation_resolve(escalation=e, by=chain.sup.user, outcome="fine", now=NOW)
+    assert exc.value.message_dict == {"outcome": ["Choose one of the outcomes."]}
+
+
+def test_resolving_an_open_escalation_directly_records_everything_once(chain):
+    """Resolved at 10:07 (the clock says 10:00) straight from open, without notes: taken and
+    resolved by Zhao at 10:07 on the web, no notes, the chain stopped, the alert still
+    waiting for a retry not sent, and the trail says so. Kills escalation_resolve 1 (notes
+    "XXXX"), 16 (no channel), 23, 28 (no resolution time), 32 (the next alert still set),
+    50 (the waiting alert sent anyway), 49, 59, 60, 64, 65, 69–72, 75–77 (the trail's entry)."""
+    e = raise_(chain)
+    Message.objects.filter(dedupe_key__startswith=f"esc:{e.pk}:").update(status="queued")
+    at = NOW + dt.timedelta(minutes=7)
+    escalations.escalation_resolve(escalation=e, by=chain.sup.user, outcome="referred", now=at)
+    e.refresh_from_db()
+    assert (e.acknowledged_by, e.acknowledged_at, e.ack_channel) == (chain.sup.user, at, "web")
+    assert (e.resolved_by, e.resolved_at, e.resolution_notes) == (chain.sup.user, at, "")
+    assert e.next_advance_at is None
+    assert set(
+        Message.objects.filter(dedupe_key__startswith=f"esc:{e.pk}:").values_list(
+            "status", flat=True
+        )
+    ) == {"failed"}
+    assert [
+        (x.at, x.actor, x.detail) for x in audit_trail(e) if x.action == "escalation.resolve"
+    ] == [
+        (
+            at,
+            chain.sup.user,
+            {"outcome": "referred", "channel": "web", "was_open": True, "cancelled_sms": 1},
+        )
+    ]
+
+
+def test_resolving_a_taken_escalation_cancels_nothing_more(chain):
+    """Kills escalation_resolve 56 (a cancelled alert counted that was not)."""
+    e = raise_(chain)
+    escalation_acknowledge(escalation=e, by=chain.sup.user, now=NOW)
+    escalations.escalation_resolve(
+        escalation=e, by=chain.sup.user, outcome="referred", now=NOW, channel="sms"
+    )
+    (entry,) = [x for x in audit_trail(e) if x.action == "escalation.resolve"]
+    assert entry.detail == {
+        "outcome": "referred",
+        "channel": "sms",
+        "was_open": False,
+        "cancelled_sms": 0,
+    }
+
+
+def test_resolution_notes_are_kept_up_to_5000_characters(chain):
+    """Kills escalation_resolve 37 (5001 kept)."""
+    e = raise_(chain)
+    escalations.escalation_resolve(
+        escalation=e, by=chain.sup.user, outcome="referred", notes="n" * 6000, now=NOW
+    )
+    e.refresh_from_db()
+    assert e.resolution_notes == "n" * 5000
+
+
+def test_taking_an_escalation_is_on_its_trail_with_when_how_and_what_was_stopped(chain):
+    """Taken by SMS at 10:03 (the clock says 10:00), one alert still waiting stopped. Kills
+    escalation_acknowledge 40–42, 45–47, 50–57 (the entry on no object, at the clock's
+    time, without or with a changed detail)."""
+    e = raise_(chain)
+    Message.objects.filter(dedupe_key__startswith=f"esc:{e.pk}:").update(status="queued")
+    at = NOW + dt.timedelta(minutes=3)
+    escalation_acknowledge(escalation=e, by=chain.sup.user, now=at, channel="sms")
+    assert [
+        (x.at, x.actor, x.detail) for x in audit_trail(e) if x.action == "escalation.acknowledge"
+    ] == [(at, chain.sup.user, {"channel": "sms", "tier": 1, "round": 1, "cancelled_sms": 1})]

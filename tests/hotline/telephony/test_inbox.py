@@ -13,6 +13,7 @@ import pytest
 from django.db import OperationalError
 
 from hotline import tasks
+from hotline.calls import conference
 from hotline.calls import services as calls
 from hotline.models import Call, CallAttempt, CallbackRequest, Message
 from hotline.sms import outbox
@@ -112,6 +113,21 @@ def test_leg_status_kept_while_busy(ringing, tw, monkeypatch, inbox_dir):
     assert tasks.webhook_inbox_replay()["replayed"] == 1
     attempt.refresh_from_db()
     assert attempt.result == CallAttempt.Result.NO_ANSWER
+
+
+def test_conference_leave_kept_while_busy(scene, tw, monkeypatch, inbox_dir, fake_twilio):
+    from tests.hotline.calls.test_transfer import A, gone_urls, live_call
+
+    volunteer = scene.on_shift("counsellor")
+    call, attempt = live_call(tw, volunteer)
+    data = {**fixture("voice-conference-leave"), "CallSid": attempt.leg_sid}
+    with monkeypatch.context() as busy:  # not undoing the fake transport
+        busy.setattr(conference, "participant_left", locked)
+        assert tw(f"/twilio/voice/conference-status?call={call.pk}", data).status_code == 200
+    assert fake_twilio.read() == []
+    assert tasks.webhook_inbox_replay()["replayed"] == 1
+    assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call.pk}"]
+    assert fake_twilio.read() == [A]
 
 
 def test_volunteer_pressing_1_while_busy_is_asked_again(ringing, tw, monkeypatch):
