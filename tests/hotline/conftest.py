@@ -20,6 +20,23 @@ def fake_twilio(monkeypatch):
 
 
 @pytest.fixture
+def fake_wecom(settings, monkeypatch):
+    """WeCom set up, its API replaced by a fake whose directory knows the user "zhao"."""
+    from django.core.cache import cache
+
+    from hotline.wecom import client as wecom
+    from tests.support.wecom import FakeWeCom
+
+    settings.WECOM_CORP_ID = "ww0000"
+    settings.WECOM_AGENT_ID = "1000002"
+    settings.WECOM_SECRET = "wecom-secret"
+    fake = FakeWeCom(members={"zhao"})
+    monkeypatch.setattr(wecom, "transport", fake)
+    cache.clear()  # the access token
+    return fake
+
+
+@pytest.fixture
 def clock_start():
     """Call scenes start on the fixtures' Monday, 10:00 Shanghai (see tests/support/twilio.py)."""
     return NOW

@@ -12,11 +12,9 @@ from django.core import signing
 from hotline.crisis.escalations import escalation_raise, escalations_advance_due
 from hotline.models import Escalation, Message
 from hotline.sms import backends
-from hotline.wecom import client as wecom
 from tests.support import factories as f
 from tests.support.crisis import answered_call
 from tests.support.twilio import NOW
-from tests.support.wecom import FakeWeCom
 
 US = "+14155550101"  # a number Twilio can call (mainland numbers are skipped for voice)
 
@@ -197,19 +195,6 @@ def test_a_repeated_round_arrives_another_way(
 
 
 # --- WeCom ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fake_wecom(settings, monkeypatch):
-    settings.WECOM_CORP_ID = "ww0000"
-    settings.WECOM_AGENT_ID = "1000002"
-    settings.WECOM_SECRET = "wecom-secret"
-    fake = FakeWeCom(members={"zhao"})
-    monkeypatch.setattr(wecom, "transport", fake)
-    from django.core.cache import cache
-
-    cache.clear()
-    return fake
 
 
 def test_wecom_card_first_with_a_signed_take_link(

@@ -17,7 +17,6 @@ from hotline.telephony import client as twilio
 from hotline.wecom import client as wecom
 from tests.support import factories as f
 from tests.support.twilio import FakeTwilioHttp
-from tests.support.wecom import FakeWeCom
 
 US = "+14155550199"
 OLD = "+14155550111"  # the number the message was queued to, before the person changed it
@@ -47,19 +46,6 @@ def fake_twilio(monkeypatch):
     fake = TwilioWithCalls()
     monkeypatch.setattr(twilio, "http_client", fake)
     backends.outbox.clear()
-    return fake
-
-
-@pytest.fixture
-def fake_wecom(settings, monkeypatch):
-    settings.WECOM_CORP_ID = "ww0000"
-    settings.WECOM_AGENT_ID = "1000002"
-    settings.WECOM_SECRET = "wecom-secret"
-    fake = FakeWeCom(members={"zhao"})
-    monkeypatch.setattr(wecom, "transport", fake)
-    from django.core.cache import cache
-
-    cache.clear()
     return fake
 
 
