@@ -25,7 +25,9 @@ class Message(models.Model):
 
     dedupe_key = models.CharField(_("dedupe key"), max_length=200, unique=True)
     to = models.CharField(_("to"), max_length=20)
-    from_number = models.CharField(_("from"), max_length=20, blank=True)
+    # A number in E.164 or a Messaging Service SID ("MG" + 32 hex digits): TWILIO_SMS_FROM
+    # may be either, and PostgreSQL refuses a longer value where SQLite would keep it.
+    from_number = models.CharField(_("from"), max_length=34, blank=True)
     body = models.TextField(_("text"))
     purpose = models.CharField(_("purpose"), max_length=40, blank=True, db_index=True)
     status = models.CharField(
