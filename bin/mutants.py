@@ -69,6 +69,18 @@ def django_db_setup(django_test_environment, django_db_blocker):
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _plans_built_afresh():
+    # The incoming call's SQL is built once per process and kept (_CALL_INSERT_PLANS,
+    # _HOTLINE_OPEN_PLANS): a mutant's session, forked from one that built them already,
+    # would never run the mutated builder. Each session builds them again.
+    from hotline.calls import selectors, services
+
+    services._CALL_INSERT_PLANS.clear()
+    selectors._HOTLINE_OPEN_PLANS.clear()
+    yield
+
+
 def pytest_sessionfinish(session):
     if utils.mutants_db_built:
         from pytest_django.plugin import blocking_manager_key

@@ -535,3 +535,20 @@ def test_a_call_insert_with_an_unknown_field_names_it(scene):
     """Kills _insert_unless_known 14, 15 (the error without the field's name)."""
     with pytest.raises(TypeError, match=r"not fields of Call: \['colour'\]"):
         calls._insert_unless_known(scene.hotline, call_sid=SID, arrived_at=NOW, colour="red")
+
+
+def test_an_arriving_call_is_returned_with_its_own_row_id(scene):
+    """The INSERT's RETURNING gives the new row's id (`_call_insert_plan__mutmut_29` returned
+    the call SID in its place); a second call, so that no id coincides with another column."""
+    arrived = [
+        calls.call_arrive(
+            to_number=HOTLINE_NUMBER,
+            call_sid=f"CA{n:032d}",
+            from_number="+8613800138000",
+            base_url="https://hotline.example",
+            now=NOW,
+        )
+        for n in (1, 2)
+    ]
+    assert [c.pk for c in arrived] == [Call.objects.get(call_sid=f"CA{n:032d}").pk for n in (1, 2)]
+    assert all(isinstance(c.pk, int) for c in arrived)
