@@ -212,3 +212,14 @@ def call_data(call_sid="CA11111111111111111111111111111111", **kw) -> dict:
     data["CallSid"] = call_sid
     data.update(kw)
     return data
+
+
+def leg(tw, attempt, path, **kw):
+    """Post a volunteer's leg webhook (`voice/<path>`) for `attempt`, signed through `tw`."""
+    data = {
+        **fixture("voice-screen-answer"),
+        "CallSid": attempt.leg_sid,
+        "To": attempt.volunteer.phone_number,
+    }
+    data.update(kw)
+    return tw(f"/twilio/voice/{path}?attempt={attempt.pk}", data)

@@ -10,7 +10,7 @@ import pytest
 from hotline.calls import queue
 from hotline.calls import services as calls
 from hotline.models import Call, CallAttempt, CallbackRequest
-from tests.support.twilio import NOW, call_data, fixture
+from tests.support.twilio import NOW, call_data, fixture, leg
 
 SID = "CA11111111111111111111111111111111"
 
@@ -20,16 +20,6 @@ def start(tw, digits="1"):
     return tw(
         "/twilio/voice/menu", {**fixture("voice-gather-digits"), "CallSid": SID, "Digits": digits}
     )
-
-
-def leg(tw, attempt, path, **kw):
-    data = {
-        **fixture("voice-screen-answer"),
-        "CallSid": attempt.leg_sid,
-        "To": attempt.volunteer.phone_number,
-    }
-    data.update(kw)
-    return tw(f"/twilio/voice/{path}?attempt={attempt.pk}", data)
 
 
 def first_attempt():

@@ -10,7 +10,7 @@ import pytest
 from hotline.calls import services as calls
 from hotline.models import Call, CallAttempt, Message
 from tests.support import factories as f
-from tests.support.twilio import HOTLINE_NUMBER, NOW, call_data, fixture
+from tests.support.twilio import HOTLINE_NUMBER, NOW, call_data, fixture, leg
 
 SID = "CA11111111111111111111111111111111"
 OTHER = "CA22222222222222222222222222222222"
@@ -33,16 +33,6 @@ def status(tw, sid, call_status, **kw):
 
 def attempts_of(sid):
     return list(CallAttempt.objects.filter(call__call_sid=sid).order_by("id"))
-
-
-def leg(tw, attempt, path, **kw):
-    data = {
-        **fixture("voice-screen-answer"),
-        "CallSid": attempt.leg_sid,
-        "To": attempt.volunteer.phone_number,
-    }
-    data.update(kw)
-    return tw(f"/twilio/voice/{path}?attempt={attempt.pk}", data)
 
 
 def connect(tw, sid=SID):
