@@ -196,10 +196,12 @@ def swaps_claimable(
     candidates = list(candidates)
     if not candidates:
         return []
+    # Around the shifts as planned: the rules judge a shift with a staged edit at its new times.
+    planned = [s.assignment.shift.planned() for s in candidates]
     facts = rules.volunteers_facts(
         [volunteer],
-        starts_at=candidates[0].assignment.shift.starts_at,
-        ends_at=max(s.assignment.shift.ends_at for s in candidates),
+        starts_at=min(shift.starts_at for shift in planned),
+        ends_at=max(shift.ends_at for shift in planned),
     )[volunteer.pk]
     return [s for s in candidates if not swap_violations(s, volunteer, facts=facts)]
 
@@ -244,7 +246,7 @@ def drop_candidates(swap: SwapRequest, *, limit: int | None = None) -> list[Volu
 def _eligible(swap: SwapRequest, chunk: list[Volunteer], found: list, limit: int | None) -> bool:
     """Append the volunteers of `chunk` who may take the seat to `found`, in order; True
     once `limit` is reached."""
-    shift = swap.assignment.shift
+    shift = swap.assignment.shift.planned()  # where the rules judge it (a staged edit moves it)
     facts = rules.volunteers_facts(chunk, starts_at=shift.starts_at, ends_at=shift.ends_at)
     for volunteer in chunk:
         if not swap_violations(swap, volunteer, facts=facts[volunteer.pk]):

@@ -7,6 +7,7 @@ reverted)."""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from scheduling import services, swaps
@@ -220,3 +221,62 @@ def test_a_claimed_swap_whose_seat_was_cancelled_is_not_approved(scene, coordina
     assert code == swaps.NOT_OPEN
     assert SwapRequest.objects.get(pk=swap.pk).status == SwapRequest.Status.CLAIMED
     assert not Assignment.objects.filter(volunteer=scene["taker"]).exists()
+
+
+# --- an offered shift with a staged edit of its times --------------------------------------
+
+
+@pytest.fixture
+def moved(clock, outbox, settings):
+    """Amy's shift on Wed 24 Mar, staged (not yet published) to move to Mon 5 Apr, with a
+    spare seat. Ben is off all of 5 Apr; Cai is off all of 24 Mar. The clock stands at
+    20 Mar, outside the freeze window, so the edit waits for the roster's publish."""
+    settings.DROP_WAVE_SIZE = 5
+    hotline = london_hotline()
+    roster = published_roster(hotline)
+    amy = f.volunteer(display_name="Amy", language="en")
+    ben = f.volunteer(display_name="Ben", language="en")
+    cai = f.volunteer(display_name="Cai", language="en")
+    shift = f.shift(roster_=roster, starts_at=local(2027, 3, 24, 9), hours=6)
+    seat = f.assignment(shift_=shift, volunteer_=amy)
+    f.time_off(volunteer_=ben, starts_at=local(2027, 4, 5, 0), ends_at=local(2027, 4, 6, 0))
+    f.time_off(volunteer_=cai, starts_at=local(2027, 3, 24, 0), ends_at=local(2027, 3, 25, 0))
+    services.shift_update(
+        shift=shift, starts_at=local(2027, 4, 5, 9), ends_at=local(2027, 4, 5, 15)
+    )
+    shift.refresh_from_db()
+    assert (shift.starts_at, shift.pending_starts_at) == (
+        local(2027, 3, 24, 9),
+        local(2027, 4, 5, 9),
+    )
+    return {"amy": amy, "ben": ben, "cai": cai, "seat": seat}
+
+
+def test_an_offer_of_a_shift_staged_to_move_is_listed_for_who_is_free_at_its_new_time(moved, clock):
+    """The taker is judged at the shift's planned times (where TAKE judges it), so the list
+    never offers a seat that TAKE then refuses. Before the fix, the facts were loaded around
+    the published 24 Mar: Ben's time off on 5 Apr was missed and he was listed."""
+    swap = swaps.swap_offer(assignment=moved["seat"], volunteer=moved["amy"])
+
+    assert swaps.swaps_claimable(moved["ben"], now=clock.now) == []
+    with pytest.raises(RuleViolation) as refused:
+        swaps.swap_claim(swap=swap, volunteer=moved["ben"])
+    assert [v.code for v in refused.value.violations] == ["time_off"]
+    assert swaps.swaps_claimable(moved["cai"], now=clock.now) == [swap]
+
+
+def test_the_swaps_page_offers_a_moved_shift_only_to_who_is_free_at_its_new_time(moved, client):
+    swap = swaps.swap_offer(assignment=moved["seat"], volunteer=moved["amy"])
+    take = reverse("scheduling:swap-claim", args=[swap.pk])
+
+    client.force_login(moved["ben"].user)
+    assert take not in client.get(reverse("scheduling:swap-list")).content.decode()
+    client.force_login(moved["cai"].user)
+    assert take in client.get(reverse("scheduling:swap-list")).content.decode()
+
+
+def test_a_drop_of_a_shift_staged_to_move_asks_only_who_is_free_at_its_new_time(moved):
+    """Before the fix Ben was asked by SMS, and his TAKE was then refused (time off)."""
+    swap = swaps.swap_offer(assignment=moved["seat"], volunteer=moved["amy"], kind="drop")
+
+    assert list(swap.asks.values_list("volunteer__display_name", flat=True)) == ["Cai"]
