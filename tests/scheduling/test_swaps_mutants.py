@@ -629,3 +629,59 @@ def test_an_offer_that_cannot_be_made_is_refused_in_words(scene):
         lambda: swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
     ) == ("not_open", "This assignment has been cancelled.")
     assert not SwapRequest.objects.exists()
+
+
+# --- from the whole-module run of 30 Nov (docs/testing.md) -------------------------------------
+
+
+def test_taking_an_offer_whose_seat_was_cancelled_is_refused_in_words(scene):
+    """A coordinator cancelled the seat after it was offered. Kills _check_seat_held 3,
+    7–9 (the refusal without words, or with other words)."""
+    from scheduling import services
+
+    swap = swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    services.assignment_cancel(assignment=scene["offered"], immediate=True)
+    assert refusal(lambda: swaps.swap_claim(swap=swap, volunteer=scene["taker"])) == (
+        "not_open",
+        "This assignment has been cancelled.",
+    )
+
+
+def test_offering_a_shift_twice_is_refused_in_words(scene):
+    """Kills swap_offer 72, 76–78 (the refusal without words, or with other words)."""
+    swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    assert refusal(
+        lambda: swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"], kind="drop")
+    ) == ("already_offered", "You have already offered this shift.")
+    assert SwapRequest.objects.count() == 1
+
+
+def test_an_offer_keeps_its_note_trimmed_and_cut_to_300_characters(scene):
+    """The note shows on the swaps page and in the API. Kills swap_offer 64 (the note
+    dropped) and 67 (cut to 301)."""
+    swap = swaps.swap_offer(
+        assignment=scene["offered"], volunteer=scene["giver"], note="  " + "n" * 400
+    )
+    assert SwapRequest.objects.get(pk=swap.pk).note == "n" * 300
+    cai_seat = f.assignment(shift_=scene["shift"], volunteer_=scene["cai"])
+    swap = swaps.swap_offer(assignment=cai_seat, volunteer=scene["cai"], note=" Dentist \n")
+    assert SwapRequest.objects.get(pk=swap.pk).note == "Dentist"
+
+
+def test_a_volunteer_is_shown_at_most_the_50_soonest_offers(scene, clock):
+    """The list a volunteer sees (swaps page, API) stops at 50 offers, the soonest. Kills
+    swaps_claimable 1 (51)."""
+    dan = f.volunteer(display_name="Dan", language="en")
+    offers = [
+        swaps.swap_offer(
+            assignment=f.assignment(
+                shift_=f.shift(
+                    roster_=scene["roster"], starts_at=START + dt.timedelta(hours=i), hours=1
+                ),
+                volunteer_=dan,
+            ),
+            volunteer=dan,
+        )
+        for i in range(51)
+    ]
+    assert swaps.swaps_claimable(scene["taker"], now=clock.now) == offers[:50]
