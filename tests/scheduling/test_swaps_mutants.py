@@ -685,3 +685,30 @@ def test_a_volunteer_is_shown_at_most_the_50_soonest_offers(scene, clock):
         for i in range(51)
     ]
     assert swaps.swaps_claimable(scene["taker"], now=clock.now) == offers[:50]
+
+
+def test_the_shifts_a_volunteer_can_take_cost_one_query_per_offer(scene, client):
+    """The swaps page lists each offer's shift, hotline and giver; the volunteer's rule facts
+    are read once, and each offer then costs one query (the seats taken). Kills
+    swaps_claimable 9, 10 (the hotline or the giver read per offer) and 33, 45, 48 (the
+    facts read again for each offer)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    def queries():
+        with CaptureQueriesContext(connection) as ctx:
+            page = client.get(reverse("scheduling:swap-list")).content.decode()
+        return len(ctx.captured_queries), page.count("Take this shift")
+
+    swaps.swap_offer(assignment=scene["offered"], volunteer=scene["giver"])
+    client.force_login(scene["taker"].user)
+    queries()  # the first request of a session reads more (the session, the user's groups)
+    one, shown = queries()
+    for i in range(3):
+        giver = f.volunteer(display_name=f"Giver{i}", language="en")
+        shift = f.shift(roster_=scene["roster"], starts_at=local(2027, 3, 29, 9 + i), hours=1)
+        swaps.swap_offer(assignment=f.assignment(shift_=shift, volunteer_=giver), volunteer=giver)
+    four, shown_four = queries()
+    assert (shown, shown_four) == (1, 4)
+    assert four == one + 3
