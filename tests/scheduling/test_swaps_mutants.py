@@ -712,3 +712,18 @@ def test_the_shifts_a_volunteer_can_take_cost_one_query_per_offer(scene, client)
     four, shown_four = queries()
     assert (shown, shown_four) == (1, 4)
     assert four == one + 3
+
+
+def test_offers_of_a_role_the_volunteer_does_not_hold_do_not_crowd_the_50_out(scene, clock):
+    """The 50 offers examined are of the volunteer's roles: fifty sooner family-educator
+    offers leave a counsellor's offer listed for Ben, a counsellor. Kills swaps_claimable 19
+    (the role left to the rule layer, after the cap)."""
+    fay = f.volunteer(display_name="Fay", language="en", roles=("family_educator",))
+    for i in range(50):
+        shift = f.shift(roster_=scene["roster"], starts_at=START + dt.timedelta(hours=i), hours=1)
+        seat = f.assignment(shift_=shift, volunteer_=fay, role="family_educator")
+        swaps.swap_offer(assignment=seat, volunteer=fay)
+    later = f.shift(roster_=scene["roster"], starts_at=local(2027, 3, 30, 9), hours=6)
+    dan = f.volunteer(display_name="Dan", language="en")
+    offer = swaps.swap_offer(assignment=f.assignment(shift_=later, volunteer_=dan), volunteer=dan)
+    assert swaps.swaps_claimable(scene["taker"], now=clock.now) == [offer]
