@@ -542,3 +542,90 @@ def test_an_arriving_call_is_returned_with_its_own_row_id(scene):
     ]
     assert [c.pk for c in arrived] == [Call.objects.get(call_sid=f"CA{n:032d}").pk for n in (1, 2)]
     assert all(isinstance(c.pk, int) for c in arrived)
+
+
+# --- the menu press, from the fresh run of 30 Nov (routing-report.txt) -------------------------
+
+
+def test_a_replayed_menu_press_while_the_caller_waits_keeps_them_in_the_queue(scene, tw):
+    """The menu's webhook comes again (Twilio retried it) for a caller already waiting in
+    the queue: they stay there, hearing the hold words, and nobody more is rung for them.
+    Kills call_choose 18 (`getattr(call, "joined")` without a default: an AttributeError,
+    and the caller hears the apology instead of the queue)."""
+    v = scene.on_shift("counsellor")
+    start(tw, "1")
+    again = calls.call_choose(call_sid=SID, digits="1", now=NOW)
+    assert again.call_sid == SID and again.state == Call.State.RINGING
+    body = tw(
+        "/twilio/voice/menu", {**fixture("voice-gather-digits"), "CallSid": SID, "Digits": "1"}
+    ).content.decode()
+    assert "<Enqueue" in body
+    assert [a.volunteer for a in attempts_of(SID)] == [v]
+
+
+def test_a_caller_sent_to_voicemail_by_their_menu_press_hears_it_in_the_answer(
+    scene, tw, fake_twilio
+):
+    """Nobody for family education is on shift: the menu press sends the caller to
+    voicemail, which the menu's own answer says. No REST redirect is sent as well (it would
+    restart the voicemail words under the caller, or cut off their message). Kills
+    call_choose 24, 27 (the dispatch not told which call is answering)."""
+    scene.on_shift("counsellor")
+    body = start(tw, "2").content.decode()
+    assert "To be called back on this number, press 1." in body
+    assert Call.objects.get(call_sid=SID).state == Call.State.VOICEMAIL
+    assert fake_twilio.redirected() == []
+
+
+def test_a_caller_who_answered_the_second_menu_is_offered_by_the_sweep_if_dispatch_never_ran(
+    scene, tw, fake_twilio
+):
+    """The caller answers the preference menu; the process dies after the commit, before
+    its dispatch (`_call_choose` alone, as in that case). The minute's sweep finds the
+    caller waiting and rings the volunteer on shift. Kills _call_choose 33 (the caller
+    joined the queue with no next check, `batch_deadline` None: the sweep never sees them)."""
+    scene.hotline.preference_options = ["female", "lang:en"]
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    start(tw, "1")
+    call = calls._call_choose(call_sid=SID, digits="9", now=NOW)
+    assert call.state == Call.State.RINGING and not attempts_of(SID)
+    calls.calls_sweep(now=NOW + dt.timedelta(seconds=1))
+    assert [a.volunteer for a in attempts_of(SID)] == [v]
+    assert fake_twilio.dialled() == [v.phone_number]
+
+
+# --- the voicemail notice ------------------------------------------------------------------------
+
+
+def test_the_voicemail_notice_goes_over_the_volunteers_own_channels(scene, tw):
+    """A volunteer who asked for calls first (and can be called) is told of a waiting
+    message by a call, not only by SMS; the notice counts against their own hourly limit.
+    Kills voicemail_notify 36, 41 (the notice sent without its recipient: SMS only)."""
+    v = scene.on_shift("counsellor", phone_number="+447700900123", channels=["voice", "sms"])
+    call = _voicemail(tw)
+    tw(f"/twilio/voice/callback?call={call.pk}", {**fixture("voice-gather-digits"), "Digits": "1"})
+    m = Message.objects.get(purpose="voicemail", to=v.phone_number)
+    assert (m.recipient, m.channels, m.channel) == (v, ["voice", "sms"], "voice")
+
+
+# --- the arrival's INSERT -----------------------------------------------------------------------
+
+
+def test_an_arriving_call_given_a_local_time_is_filed_under_that_instant(scene):
+    """`now` given in Shanghai time (10:00, 02:00 UTC): the call is stored as that instant,
+    as `save()` would store it, so every period the statistics, the lists and the repeat
+    callers count by holds it or not by its real time. Kills _insert_unless_known 28, 29
+    (the values not prepared by their fields: on SQLite a time is then written as its
+    local wall time with an offset, which compares as text against UTC times)."""
+    calls.call_arrive(
+        to_number=HOTLINE_NUMBER,
+        call_sid=SID,
+        from_number="+8613800138000",
+        base_url="https://hotline.example/",
+        now=NOW,
+    )
+    hour = dt.timedelta(hours=1)
+    assert list(Call.objects.filter(arrived_at__gte=NOW + hour).values_list("call_sid")) == []
+    assert Call.objects.filter(arrived_at__gte=NOW - hour, arrived_at__lt=NOW + hour).count() == 1
+    assert Call.objects.get().arrived_at == NOW
