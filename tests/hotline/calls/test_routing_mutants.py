@@ -629,3 +629,58 @@ def test_an_arriving_call_given_a_local_time_is_filed_under_that_instant(scene):
     assert list(Call.objects.filter(arrived_at__gte=NOW + hour).values_list("call_sid")) == []
     assert Call.objects.filter(arrived_at__gte=NOW - hour, arrived_at__lt=NOW + hour).count() == 1
     assert Call.objects.get().arrived_at == NOW
+
+
+# --- the dispatch after a caller's call ends ---------------------------------------------------
+
+
+def test_a_volunteer_still_on_a_reoffered_leg_is_not_rung_when_their_caller_hangs_up(
+    scene, tw, fake_twilio, clock
+):
+    """w answered for a caller someone else took and was offered, on that same phone leg,
+    the next waiting caller (C), who talked to w for ten minutes and hung up. w's phone is
+    still on that leg until its final status comes: the dispatch that follows C's hang-up
+    must not ring w's phone for the caller waiting (D); the leg's final status does.
+
+    Found through call_status_update 39 (that dispatch dropped): it survived because the
+    dispatch found nobody newly free — except here, where it rang w's busy phone, because
+    the re-offered attempt has no SID of its own and so never counted its volunteer busy
+    after the conversation. Fixed in busy_q (hotline/calls/selectors.py)."""
+    scene.on_shift("counsellor")
+    talking_to(tw, "CA" + "5" * 32)  # the first volunteer busy
+    scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, sid=SID)  # two phones rung for SID
+    start(tw, sid=OTHER)  # C waits
+    first, second = attempts_of(SID)
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")
+    leg(tw, second, "offer")  # taken: C offered to w on the same leg
+    reoffer = CallAttempt.objects.get(call__call_sid=OTHER, result=CallAttempt.Result.PENDING)
+    assert (reoffer.volunteer, reoffer.leg_of_id) == (w, second.pk)
+    leg(tw, reoffer, "accept", Digits="1", CallSid=second.leg_sid)  # the same phone leg
+    assert Call.objects.get(call_sid=OTHER).state == Call.State.CONNECTED
+    clock.advance(minutes=10)
+    waiting = "CA" + "6" * 32
+    start(tw, sid=waiting)  # D: everyone is on a call
+    assert w.phone_number not in fake_twilio.dialled()[3:]
+    clock.advance(seconds=1)
+    status(tw, OTHER, "completed", CallDuration="600")
+    assert fake_twilio.dialled().count(w.phone_number) == 1  # only the first offer, for SID
+    assert not attempts_of(waiting)
+    # Should the leg's final status never come, w counts free LEG_LINGER (30 s) after the
+    # hang-up, and D is looked at again then (lingering_until), not at the next RECHECK.
+    ended = clock.now
+    clock.advance(seconds=16)
+    calls.calls_sweep(now=clock.now)
+    assert Call.objects.get(call_sid=waiting).batch_deadline == ended + dt.timedelta(seconds=30)
+    assert not attempts_of(waiting)
+    leg(tw, second, "leg-status", CallStatus="completed")  # w's phone is free now
+    assert fake_twilio.dialled().count(w.phone_number) == 2
+    assert [a.volunteer for a in attempts_of(waiting)] == [w]
+
+
+def talking_to(tw, sid):
+    """Caller `sid` put through to the first volunteer rung."""
+    start(tw, sid=sid)
+    connect(tw, sid)
