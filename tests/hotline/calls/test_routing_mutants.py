@@ -684,3 +684,23 @@ def talking_to(tw, sid):
     """Caller `sid` put through to the first volunteer rung."""
     start(tw, sid=sid)
     connect(tw, sid)
+
+
+def test_a_caller_hanging_up_while_another_waits_is_ended_without_an_error(scene, tw, fake_twilio):
+    """The service ends the call and hands it back, the queue looked at again: no error,
+    which the status webhook would log as a failure for every caller who hangs up while
+    waiting, and which would stop the sweep's live check (conference.call_check calls the
+    service directly). Kills call_status_update 96, 97, 98 (the dispatch called without
+    the hotline or the time: a TypeError after the commit)."""
+    v = scene.on_shift("counsellor")
+    start(tw, sid=SID)  # v rung
+    start(tw, sid=OTHER)  # waits
+    at = NOW + dt.timedelta(seconds=20)
+    ended = calls.call_status_update(call_sid=SID, status="completed", duration=20, now=at)
+    assert (ended.state, ended.outcome, ended.ended_at) == (
+        Call.State.ENDED,
+        Call.Outcome.ABANDONED,
+        at,
+    )
+    assert Call.objects.get(call_sid=OTHER).state == Call.State.RINGING
+    assert [a.volunteer for a in attempts_of(SID)] == [v]
