@@ -759,7 +759,7 @@ def test_a_raise_that_loses_the_race_joins_the_escalation_that_won(chain, monkey
 
     def zhao_raises_meanwhile(call):
         monkeypatch.setattr(escalations, "_live_for_call", real)
-        won.append(escalation_raise(call=call, by=chain.sup.user, reason="plan", now=NOW))
+        won.append(escalation_raise(call=chain.call, by=chain.sup.user, reason="plan", now=NOW))
         return None  # looked just before Zhao's escalation was inserted
 
     monkeypatch.setattr(escalations, "_live_for_call", zhao_raises_meanwhile)
