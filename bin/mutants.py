@@ -120,6 +120,8 @@ MODULES = {
                 # standing_violations (conflicts) are reached only through these.
                 "tests/scheduling/test_staged_changes.py",
                 "tests/scheduling/test_conflicts.py",
+                # A staged shift edit judged in the planned view (as_viewed, _near_q).
+                "tests/scheduling/test_shift_edits.py",
             ),
         ),
         Module(
