@@ -151,6 +151,12 @@ def busy_q(*, at: dt.datetime, leg_linger: dt.timedelta) -> Exists:
                     )
                 )
             )
+            # A caller offered on a leg answered for another (`leg_of`, no SID of its own):
+            # the phone is that leg, up until the leg's own final status.
+            | (
+                ~Q(result=CallAttempt.Result.PENDING)
+                & Q(leg_of__leg_status__in=LEG_ANSWERED, ended_at__gt=at - leg_linger)
+            )
         )
     )
 
@@ -169,11 +175,13 @@ def lingering_until(
     them busy (busy_q) though its final status never came, or None: when a waiting caller
     should be looked at again, as nothing else will tell us. One query."""
     until = None
-    for status, result, ended in CallAttempt.objects.filter(
+    for status, carried, result, ended in CallAttempt.objects.filter(
+        Q(leg_sid__isnull=False) | Q(leg_of__isnull=False),
         volunteer_id__in=volunteer_ids,
-        leg_sid__isnull=False,
         ended_at__gt=at - max(leg_linger, CANCEL_LINGER),
-    ).values_list("leg_status", "result", "ended_at"):
+    ).values_list("leg_status", "leg_of__leg_status", "result", "ended_at"):
+        if carried is not None:  # on a leg answered for another caller: that leg's status
+            status = carried
         if status in LEG_ANSWERED and result != CallAttempt.Result.PENDING:
             free = ended + leg_linger
         elif status in LEG_RINGING and result == CallAttempt.Result.CANCELLED:

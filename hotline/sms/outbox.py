@@ -157,15 +157,26 @@ def message_deliver(message_id: int, *, now: dt.datetime | None = None) -> str:
         if _fall_back(message, now=now, outcome=error, from_status=Message.Status.SENDING):
             log.warning("message %s on %s failed: %s", message_id, message.channel, exc)
             return Message.Status.QUEUED
+        # A message cancelled meanwhile (its escalation was taken) is not queued again:
+        # nothing would ever send it, and it would stay "queued" for good.
         final = permanent or attempts >= max_attempts
-        Message.objects.filter(pk=message_id).update(
-            status=Message.Status.FAILED if final else Message.Status.QUEUED,
-            attempts=attempts,
-            last_error=error,
-            channel_log=_log_entry(message, now, error) if final else message.channel_log,
-            next_attempt_at=None if final else now + backoff(attempts),
-            updated_at=now,
-        )
+        if not final:
+            final = not Message.objects.filter(pk=message_id, cancelled_at__isnull=True).update(
+                status=Message.Status.QUEUED,
+                attempts=attempts,
+                last_error=error,
+                next_attempt_at=now + backoff(attempts),
+                updated_at=now,
+            )
+        if final:
+            Message.objects.filter(pk=message_id).update(
+                status=Message.Status.FAILED,
+                attempts=attempts,
+                last_error=error,
+                channel_log=_log_entry(message, now, error),
+                next_attempt_at=None,
+                updated_at=now,
+            )
         log.warning("SMS %s attempt %s failed: %s", message_id, attempts, exc)
         return Message.Status.FAILED if final else Message.Status.QUEUED
     Message.objects.filter(pk=message_id).update(
@@ -271,14 +282,25 @@ def message_recover(message_id: int, *, now: dt.datetime | None = None) -> str:
             updated_at=now,
         )
         return Message.Status.SENT
-    Message.objects.filter(stale).update(
+    outcome = "worker stopped while sending; the provider has no such message"
+    if Message.objects.filter(stale, cancelled_at__isnull=True).update(
         status=Message.Status.QUEUED,
         attempts=message.attempts + 1,
-        last_error="worker stopped while sending; the provider has no such message",
+        last_error=outcome,
         next_attempt_at=now,
         updated_at=now,
+    ):
+        return Message.Status.QUEUED
+    # Cancelled meanwhile (its escalation was taken): not sent after all, and not queued.
+    Message.objects.filter(stale).update(
+        status=Message.Status.FAILED,
+        attempts=message.attempts + 1,
+        last_error=outcome,
+        channel_log=_log_entry(message, now, outcome),
+        next_attempt_at=None,
+        updated_at=now,
     )
-    return Message.Status.QUEUED
+    return Message.Status.FAILED
 
 
 def outbox_flush(*, now: dt.datetime | None = None, limit: int = 200) -> int:

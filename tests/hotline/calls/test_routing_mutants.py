@@ -542,3 +542,165 @@ def test_an_arriving_call_is_returned_with_its_own_row_id(scene):
     ]
     assert [c.pk for c in arrived] == [Call.objects.get(call_sid=f"CA{n:032d}").pk for n in (1, 2)]
     assert all(isinstance(c.pk, int) for c in arrived)
+
+
+# --- the menu press, from the fresh run of 30 Nov (routing-report.txt) -------------------------
+
+
+def test_a_replayed_menu_press_while_the_caller_waits_keeps_them_in_the_queue(scene, tw):
+    """The menu's webhook comes again (Twilio retried it) for a caller already waiting in
+    the queue: they stay there, hearing the hold words, and nobody more is rung for them.
+    Kills call_choose 18 (`getattr(call, "joined")` without a default: an AttributeError,
+    and the caller hears the apology instead of the queue)."""
+    v = scene.on_shift("counsellor")
+    start(tw, "1")
+    again = calls.call_choose(call_sid=SID, digits="1", now=NOW)
+    assert again.call_sid == SID and again.state == Call.State.RINGING
+    body = tw(
+        "/twilio/voice/menu", {**fixture("voice-gather-digits"), "CallSid": SID, "Digits": "1"}
+    ).content.decode()
+    assert "<Enqueue" in body
+    assert [a.volunteer for a in attempts_of(SID)] == [v]
+
+
+def test_a_caller_sent_to_voicemail_by_their_menu_press_hears_it_in_the_answer(
+    scene, tw, fake_twilio
+):
+    """Nobody for family education is on shift: the menu press sends the caller to
+    voicemail, which the menu's own answer says. No REST redirect is sent as well (it would
+    restart the voicemail words under the caller, or cut off their message). Kills
+    call_choose 24, 27 (the dispatch not told which call is answering)."""
+    scene.on_shift("counsellor")
+    body = start(tw, "2").content.decode()
+    assert "To be called back on this number, press 1." in body
+    assert Call.objects.get(call_sid=SID).state == Call.State.VOICEMAIL
+    assert fake_twilio.redirected() == []
+
+
+def test_a_caller_who_answered_the_second_menu_is_offered_by_the_sweep_if_dispatch_never_ran(
+    scene, tw, fake_twilio
+):
+    """The caller answers the preference menu; the process dies after the commit, before
+    its dispatch (`_call_choose` alone, as in that case). The minute's sweep finds the
+    caller waiting and rings the volunteer on shift. Kills _call_choose 33 (the caller
+    joined the queue with no next check, `batch_deadline` None: the sweep never sees them)."""
+    scene.hotline.preference_options = ["female", "lang:en"]
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    start(tw, "1")
+    call = calls._call_choose(call_sid=SID, digits="9", now=NOW)
+    assert call.state == Call.State.RINGING and not attempts_of(SID)
+    calls.calls_sweep(now=NOW + dt.timedelta(seconds=1))
+    assert [a.volunteer for a in attempts_of(SID)] == [v]
+    assert fake_twilio.dialled() == [v.phone_number]
+
+
+# --- the voicemail notice ------------------------------------------------------------------------
+
+
+def test_the_voicemail_notice_goes_over_the_volunteers_own_channels(scene, tw):
+    """A volunteer who asked for calls first (and can be called) is told of a waiting
+    message by a call, not only by SMS; the notice counts against their own hourly limit.
+    Kills voicemail_notify 36, 41 (the notice sent without its recipient: SMS only)."""
+    v = scene.on_shift("counsellor", phone_number="+447700900123", channels=["voice", "sms"])
+    call = _voicemail(tw)
+    tw(f"/twilio/voice/callback?call={call.pk}", {**fixture("voice-gather-digits"), "Digits": "1"})
+    m = Message.objects.get(purpose="voicemail", to=v.phone_number)
+    assert (m.recipient, m.channels, m.channel) == (v, ["voice", "sms"], "voice")
+
+
+# --- the arrival's INSERT -----------------------------------------------------------------------
+
+
+def test_an_arriving_call_given_a_local_time_is_filed_under_that_instant(scene):
+    """`now` given in Shanghai time (10:00, 02:00 UTC): the call is stored as that instant,
+    as `save()` would store it, so every period the statistics, the lists and the repeat
+    callers count by holds it or not by its real time. Kills _insert_unless_known 28, 29
+    (the values not prepared by their fields: on SQLite a time is then written as its
+    local wall time with an offset, which compares as text against UTC times)."""
+    calls.call_arrive(
+        to_number=HOTLINE_NUMBER,
+        call_sid=SID,
+        from_number="+8613800138000",
+        base_url="https://hotline.example/",
+        now=NOW,
+    )
+    hour = dt.timedelta(hours=1)
+    assert list(Call.objects.filter(arrived_at__gte=NOW + hour).values_list("call_sid")) == []
+    assert Call.objects.filter(arrived_at__gte=NOW - hour, arrived_at__lt=NOW + hour).count() == 1
+    assert Call.objects.get().arrived_at == NOW
+
+
+# --- the dispatch after a caller's call ends ---------------------------------------------------
+
+
+def test_a_volunteer_still_on_a_reoffered_leg_is_not_rung_when_their_caller_hangs_up(
+    scene, tw, fake_twilio, clock
+):
+    """w answered for a caller someone else took and was offered, on that same phone leg,
+    the next waiting caller (C), who talked to w for ten minutes and hung up. w's phone is
+    still on that leg until its final status comes: the dispatch that follows C's hang-up
+    must not ring w's phone for the caller waiting (D); the leg's final status does.
+
+    Found through call_status_update 39 (that dispatch dropped): it survived because the
+    dispatch found nobody newly free — except here, where it rang w's busy phone, because
+    the re-offered attempt has no SID of its own and so never counted its volunteer busy
+    after the conversation. Fixed in busy_q (hotline/calls/selectors.py)."""
+    scene.on_shift("counsellor")
+    talking_to(tw, "CA" + "5" * 32)  # the first volunteer busy
+    scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, sid=SID)  # two phones rung for SID
+    start(tw, sid=OTHER)  # C waits
+    first, second = attempts_of(SID)
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")
+    leg(tw, second, "offer")  # taken: C offered to w on the same leg
+    reoffer = CallAttempt.objects.get(call__call_sid=OTHER, result=CallAttempt.Result.PENDING)
+    assert (reoffer.volunteer, reoffer.leg_of_id) == (w, second.pk)
+    leg(tw, reoffer, "accept", Digits="1", CallSid=second.leg_sid)  # the same phone leg
+    assert Call.objects.get(call_sid=OTHER).state == Call.State.CONNECTED
+    clock.advance(minutes=10)
+    waiting = "CA" + "6" * 32
+    start(tw, sid=waiting)  # D: everyone is on a call
+    assert w.phone_number not in fake_twilio.dialled()[3:]
+    clock.advance(seconds=1)
+    status(tw, OTHER, "completed", CallDuration="600")
+    assert fake_twilio.dialled().count(w.phone_number) == 1  # only the first offer, for SID
+    assert not attempts_of(waiting)
+    # Should the leg's final status never come, w counts free LEG_LINGER (30 s) after the
+    # hang-up, and D is looked at again then (lingering_until), not at the next RECHECK.
+    ended = clock.now
+    clock.advance(seconds=16)
+    calls.calls_sweep(now=clock.now)
+    assert Call.objects.get(call_sid=waiting).batch_deadline == ended + dt.timedelta(seconds=30)
+    assert not attempts_of(waiting)
+    leg(tw, second, "leg-status", CallStatus="completed")  # w's phone is free now
+    assert fake_twilio.dialled().count(w.phone_number) == 2
+    assert [a.volunteer for a in attempts_of(waiting)] == [w]
+
+
+def talking_to(tw, sid):
+    """Caller `sid` put through to the first volunteer rung."""
+    start(tw, sid=sid)
+    connect(tw, sid)
+
+
+def test_a_caller_hanging_up_while_another_waits_is_ended_without_an_error(scene, tw, fake_twilio):
+    """The service ends the call and hands it back, the queue looked at again: no error,
+    which the status webhook would log as a failure for every caller who hangs up while
+    waiting, and which would stop the sweep's live check (conference.call_check calls the
+    service directly). Kills call_status_update 96, 97, 98 (the dispatch called without
+    the hotline or the time: a TypeError after the commit)."""
+    v = scene.on_shift("counsellor")
+    start(tw, sid=SID)  # v rung
+    start(tw, sid=OTHER)  # waits
+    at = NOW + dt.timedelta(seconds=20)
+    ended = calls.call_status_update(call_sid=SID, status="completed", duration=20, now=at)
+    assert (ended.state, ended.outcome, ended.ended_at) == (
+        Call.State.ENDED,
+        Call.Outcome.ABANDONED,
+        at,
+    )
+    assert Call.objects.get(call_sid=OTHER).state == Call.State.RINGING
+    assert [a.volunteer for a in attempts_of(SID)] == [v]

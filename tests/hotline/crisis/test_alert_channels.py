@@ -169,12 +169,12 @@ def test_ack_by_sms_while_the_call_rings_stops_the_fallback(
 def test_mainland_numbers_are_never_called(
     scene, people, fake_twilio, django_capture_on_commit_callbacks
 ):
-    people.sup.phone_number = "+8613800000077"
+    people.sup.phone_number = "+8613912340077"
     people.sup.save()
     e = raise_alert(scene, people, django_capture_on_commit_callbacks)
     assert calls_placed(fake_twilio) == []
     assert alert_message(e).channels == ["sms"]
-    assert [m["to"] for m in backends.outbox] == ["+8613800000077"]
+    assert [m["to"] for m in backends.outbox] == ["+8613912340077"]
 
 
 def test_a_repeated_round_arrives_another_way(

@@ -566,11 +566,12 @@ def test_a_risk_3_report_opens_an_escalation_that_carries_it(chain):
 
 def test_raising_fails_loudly_when_no_acknowledgement_code_is_free(chain, monkeypatch):
     """Every code the draw offers is taken by an open escalation: after its tries the raise
-    fails with its own error, not a crash further on. Kills escalation_raise 21."""
+    fails with its own error (its words exactly, for whoever reads the log), not a crash
+    further on. Kills escalation_raise 21, 62 (the words changed)."""
     taken = raise_(chain)
     other_call = answered_call(chain.hotline, chain.other, at=NOW, shift=chain.shift)
     monkeypatch.setattr(escalations, "_new_code", lambda now: taken.code)
-    with pytest.raises(RuntimeError, match="could not find a free acknowledgement code"):
+    with pytest.raises(RuntimeError, match=r"^could not find a free acknowledgement code$"):
         raise_(chain, call=other_call, by=chain.other)
     assert Escalation.objects.count() == 1
 
@@ -701,3 +702,137 @@ def test_taking_an_escalation_is_on_its_trail_with_when_how_and_what_was_stopped
     assert [
         (x.at, x.actor, x.detail) for x in audit_trail(e) if x.action == "escalation.acknowledge"
     ] == [(at, chain.sup.user, {"channel": "sms", "tier": 1, "round": 1, "cancelled_sms": 1})]
+
+
+# --- opening: the trail, the reason, a raise racing another -----------------------------------
+
+
+def test_opening_is_on_the_trail_with_who_when_and_why(chain):
+    """The escalation's page says who opened it, when (10:02 and 10:04: the clock says 10:00),
+    for which call, by hand or by which report at which risk. Kills escalation_raise 67, 72
+    (the entry at the clock's time), 68, 73 (without its detail), 76–83 (a detail under
+    another key), 84 (a report's escalation opened without its report on the trail)."""
+    by_hand = NOW + dt.timedelta(minutes=2)
+    mine = escalation_raise(call=chain.call, by=chain.counsellor.user, reason="plan", now=by_hand)
+    other_call = answered_call(chain.hotline, chain.other, at=NOW, shift=chain.shift)
+    filed = NOW + dt.timedelta(minutes=4)
+    report = report_create(call=other_call, by=chain.other.user, data=REPORT, now=filed)
+    theirs = report.escalation
+    assert [
+        (x.at, x.actor, x.detail) for x in audit_trail(mine) if x.action == "escalation.open"
+    ] == [
+        (
+            by_hand,
+            chain.counsellor.user,
+            {"call": chain.call.pk, "source": "manual", "risk_level": None, "report": None},
+        )
+    ]
+    assert [
+        (x.at, x.actor, x.detail) for x in audit_trail(theirs) if x.action == "escalation.open"
+    ] == [
+        (
+            filed,
+            chain.other.user,
+            {"call": other_call.pk, "source": "report", "risk_level": 3, "report": report.pk},
+        )
+    ]
+
+
+def test_a_reason_is_kept_up_to_2000_characters(chain):
+    """Kills escalation_raise 44 (2001 kept)."""
+    e = escalation_raise(call=chain.call, by=chain.counsellor.user, reason="r" * 2500, now=NOW)
+    e.refresh_from_db()
+    assert e.reason == "r" * 2000
+
+
+def test_a_raise_that_loses_the_race_joins_the_escalation_that_won(chain, monkeypatch):
+    """Zhao raises the call's escalation by hand while the counsellor's report is being filed:
+    the report's raise looked for a live escalation a moment too early, so its insert hits
+    the one-live-chain-per-call rule; it then joins Zhao's escalation with its report, at its
+    own time, on the trail — no second chain, no failure. Kills escalation_raise 47, 48 (the
+    winner not looked for: every try fails and the raise ends in RuntimeError), 50–59 (the
+    join with an argument lost or None)."""
+    low = {**REPORT, "risk_level": 1}  # raises nothing by itself
+    report = report_create(call=chain.call, by=chain.counsellor.user, data=low, now=NOW)
+    real = escalations._live_for_call
+    won = []
+
+    def zhao_raises_meanwhile(call):
+        monkeypatch.setattr(escalations, "_live_for_call", real)
+        won.append(escalation_raise(call=chain.call, by=chain.sup.user, reason="plan", now=NOW))
+        return None  # looked just before Zhao's escalation was inserted
+
+    monkeypatch.setattr(escalations, "_live_for_call", zhao_raises_meanwhile)
+    filed = NOW + dt.timedelta(minutes=1)
+    joined = escalation_raise(
+        call=chain.call,
+        by=chain.counsellor.user,
+        reason="risk 3",
+        now=filed,
+        source=Escalation.Source.REPORT,
+        report=report,
+    )
+    (zhaos,) = won
+    assert joined.pk == zhaos.pk and joined.report == report
+    (e,) = Escalation.objects.filter(call=chain.call)
+    assert e.report == report
+    assert [(x.at, x.actor, x.detail) for x in audit_trail(e) if x.action == "escalation.join"] == [
+        (filed, chain.counsellor.user, {"source": "report", "report": report.pk})
+    ]
+
+
+# --- the channel of a repeated alert ----------------------------------------------------------
+
+US_1, US_2 = "+14155550111", "+14155550122"  # numbers Twilio can call
+
+
+@pytest.fixture
+def coordinators(scene):
+    """No supervisor anywhere: every escalation goes straight to the coordinators, Chen with
+    the default order (voice, then SMS) and Gao, who asked for SMS first."""
+    scene.counsellor = scene.on_shift("counsellor")
+    scene.other = scene.on_shift("counsellor")
+    scene.chen = coordinator_with_phone(display_name="Chen", phone_number=US_1)
+    scene.gao = coordinator_with_phone(
+        display_name="Gao", phone_number=US_2, channels=["sms", "voice"]
+    )
+    scene.call = answered_call(scene.hotline, scene.counsellor, at=NOW, shift=scene.shift)
+    return scene
+
+
+def planned(e, volunteer, round_) -> list[str]:
+    """The channels the alert of `round_` (last tier) to `volunteer` goes out on, in order."""
+    return Message.objects.get(dedupe_key=f"esc:{e.pk}:t3:r{round_}:v{volunteer.pk}").channels
+
+
+def test_each_coordinators_repeated_alert_comes_first_by_the_way_it_did_not_last_time(
+    coordinators,
+):
+    """Round 2 of the last tier tries first what the same person's round 1 did not use:
+    Chen (voice before) gets SMS first, Gao (SMS before) a call first. Kills
+    _channel_used_before 14 (every alert of the current tier left out, so round 1 is not
+    seen) and 18 (the latest earlier alert of anyone: Gao's SMS would send Chen's call
+    first again)."""
+    c = coordinators
+    e = escalation_raise(call=c.call, by=c.counsellor.user, reason="plan", now=NOW)
+    assert (planned(e, c.chen, 1), planned(e, c.gao, 1)) == (["voice", "sms"], ["sms", "voice"])
+    escalations_advance_due(now=NOW + WINDOW)
+    assert (planned(e, c.chen, 2), planned(e, c.gao, 2)) == (["sms", "voice"], ["voice", "sms"])
+
+
+def test_a_new_escalation_alerts_in_each_persons_own_order_again(coordinators):
+    """Chen's last alert for the first escalation (its round 3) went by voice: a second
+    escalation's first alert still calls Chen first — another escalation's rounds do not
+    count. Kills _channel_used_before 17 (the latest alert of any escalation)."""
+    c = coordinators
+    first = escalation_raise(call=c.call, by=c.counsellor.user, reason="plan", now=NOW)
+    escalations_advance_due(now=NOW + WINDOW)
+    escalations_advance_due(now=NOW + 2 * WINDOW)
+    assert planned(first, c.chen, 3) == ["voice", "sms"]
+    other_call = answered_call(c.hotline, c.other, at=NOW, shift=c.shift)
+    later = NOW + 2 * WINDOW + dt.timedelta(minutes=1)
+    second = escalation_raise(call=other_call, by=c.other.user, reason="plan", now=later)
+    assert (planned(second, c.chen, 1), planned(second, c.gao, 1)) == (
+        ["voice", "sms"],
+        ["sms", "voice"],
+    )
