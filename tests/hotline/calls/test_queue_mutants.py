@@ -677,3 +677,93 @@ def test_a_refused_dial_fails_only_its_own_offer(scene, tw, fake_twilio):
     start(tw, "1", A)
     assert attempt(A, v).result == CallAttempt.Result.FAILED
     assert open_offer(B).volunteer == x
+
+
+def test_a_refused_dial_does_not_stop_the_other_phones_of_the_batch_being_dialled(
+    scene, tw, fake_twilio, monkeypatch
+):
+    """Two phones planned for A, the first dialled is refused: the second is still dialled
+    (else it would stay an open offer that never rings, the caller waiting while its
+    volunteer is free). Kills _dial 56 (`continue` -> `break`)."""
+    scene.hotline.ring_batch_size = 2
+    scene.hotline.save()
+    u = scene.on_shift("counsellor")
+    v = scene.on_shift("counsellor")
+    real = fake_twilio.request
+    order = []
+
+    def request(method, uri, params=None, data=None, **kw):
+        if method == "POST" and uri.endswith("/Calls.json") and not order:
+            order.append(data["To"])
+            fake_twilio.fail[data["To"]] = 400  # whoever is dialled first is refused
+        return real(method, uri, params=params, data=data, **kw)
+
+    monkeypatch.setattr(fake_twilio, "request", request)
+    start(tw, "1", A)
+    refused = u if order == [u.phone_number] else v
+    other = v if refused is u else u
+    assert attempt(A, refused).result == CallAttempt.Result.FAILED
+    rung = attempt(A, other)
+    assert rung.result == CallAttempt.Result.PENDING and rung.leg_sid.startswith("CA")
+    assert other.phone_number in fake_twilio.dialled()
+
+
+def test_a_phone_dialled_as_its_caller_is_taken_is_stopped_and_other_callers_ring_on(
+    scene, tw, fake_twilio, clock, monkeypatch
+):
+    """x's phone rings for B; while v's phone is being dialled for A, A is taken: v's new
+    leg is cancelled (B still waiting does not count), x's offer for B stays open. Kills
+    _dial 80 (any ringing call keeps the leg) and 88 (every open offer cancelled)."""
+    x = scene.on_shift("counsellor")
+    start(tw, "1", B)
+    v = scene.on_shift("counsellor")
+    real = fake_twilio.request
+
+    def request(method, uri, params=None, data=None, **kw):
+        if method == "POST" and uri.endswith("/Calls.json") and data["To"] == v.phone_number:
+            Call.objects.filter(call_sid=A).update(state=Call.State.CONNECTED)
+        return real(method, uri, params=params, data=data, **kw)
+
+    monkeypatch.setattr(fake_twilio, "request", request)
+    start(tw, "1", A)
+    offer = attempt(A, v)
+    assert (offer.result, offer.ended_at) == (CallAttempt.Result.CANCELLED, clock.now)
+    assert fake_twilio.stopped() == [(offer.leg_sid, "canceled")]
+    assert open_offer(B).volunteer == x
+    assert attempt(B, x).result == CallAttempt.Result.PENDING
+
+
+# --- supervisors as the only ones who can take a caller (_plan) ------------------------------
+
+
+def test_a_caller_with_only_a_supervisor_on_shift_is_rung_to_them_then_voicemail(
+    scene, tw, fake_twilio
+):
+    """Nobody of the service's own role on shift, a supervisor is: the caller is not sent to
+    voicemail as if nobody were on shift, the supervisor is rung at once; when they decline,
+    everyone who could take the call was tried: voicemail. Kills _plan 137 (the supervisors
+    forgotten: voicemail at once), 205, 207, 275, 277 (nobody of the own role: the dispatch
+    crashed)."""
+    s = scene.on_shift("supervisor")
+    start(tw, "1", A)
+    offer = open_offer(A)
+    assert (offer.volunteer, offer.tier) == (s, "supervisors")
+    assert fake_twilio.dialled() == [s.phone_number]
+    leg(tw, offer, "offer")
+    leg(tw, offer, "accept", Digits="2")
+    assert state(A) == ("voicemail", "nobody_answered")
+
+
+def test_a_caller_whose_counsellor_declined_waits_for_the_busy_supervisor(scene, tw, fake_twilio):
+    """The supervisor is talking to B; the one counsellor declines A: A keeps waiting (the
+    supervisor, not yet tried, may come free), not voicemail. Kills _plan 279 (supervisors
+    left out of "everyone who could take it was tried")."""
+    scene.on_shift("supervisor")
+    talking(tw, B)
+    v = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    offer = open_offer(A)
+    assert offer.volunteer == v
+    leg(tw, offer, "offer")
+    leg(tw, offer, "accept", Digits="2")
+    assert state(A) == ("ringing", "")
