@@ -14,6 +14,7 @@ from tests.hotline.calls.test_queue import (
     A,
     B,
     C,
+    hang_up,
     hold,
     leg,
     offers,
@@ -194,8 +195,10 @@ def test_reoffer_goes_to_the_longest_waiting_caller_of_this_hotline(scene, tw, f
     assert reoffer.leg_status == "in-progress"  # answered: no more phones rung for D
     call = Call.objects.get(call_sid=D)
     assert (call.ring_batch, call.ring_tier, reoffer.batch) == (1, Call.Tier.VOLUNTEERS, 1)
-    assert call.batch_deadline == clock.now + dt.timedelta(
-        seconds=scene.hotline.ring_timeout + queue.BATCH_GRACE
+    assert (
+        clock.now
+        < call.batch_deadline
+        <= clock.now + dt.timedelta(seconds=scene.hotline.ring_timeout + queue.BATCH_GRACE)
     )
     assert not CallAttempt.objects.filter(call__call_sid=C).exists()
     assert RingRotation.objects.get(volunteer=second.volunteer).last_offered_at == clock.now
@@ -767,3 +770,63 @@ def test_a_caller_whose_counsellor_declined_waits_for_the_busy_supervisor(scene,
     leg(tw, offer, "offer")
     leg(tw, offer, "accept", Digits="2")
     assert state(A) == ("ringing", "")
+
+
+def test_a_caller_left_with_nobody_on_shift_does_not_hold_up_the_next_caller(
+    scene, tw, fake_twilio, clock
+):
+    """A family-education caller's only educator goes off shift while their phone rings for
+    A; B (a counsellor's caller) waits for the busy counsellor. When the counsellor comes
+    free, one dispatch sends A to voicemail — their ringing phone cancelled and its offer
+    closed — and still rings the counsellor for B. Kills _plan 151 (B forgotten after A),
+    147–150 (A's open offer left ringing, or the dispatch crashing)."""
+    e = scene.on_shift("family_educator")
+    start(tw, "2", A)
+    ringing = attempt(A, e)
+    v = scene.on_shift("counsellor")
+    talking(tw, C)
+    start(tw, "1", B)
+    assert not offers(B)
+    hang_up(tw, C)  # C hangs up; v's leg is not over yet
+    e.assignments.all().delete()  # off shift (a shift edit)
+    clock.advance(seconds=5)
+    fake_twilio.requests.clear()
+    leg(tw, attempt(C, v), "leg-status", CallStatus="completed")  # v free
+    assert state(A) == ("voicemail", "nobody_on_shift")
+    ringing.refresh_from_db()
+    assert (ringing.result, ringing.ended_at) == (CallAttempt.Result.CANCELLED, clock.now)
+    assert (ringing.leg_sid, "canceled") in fake_twilio.stopped()
+    assert open_offer(B).volunteer == v
+    assert fake_twilio.dialled() == [v.phone_number]
+
+
+def test_a_caller_sent_to_voicemail_does_not_hold_up_the_next_callers_offer(
+    scene, tw, fake_twilio, clock
+):
+    """v declines A (w, busy with C, not yet tried for A, so A waits); once v's phone is
+    down, past A's wait limit, one dispatch sends A to voicemail and rings v for B: B's
+    batch and next check are those of that offer. Kills _plan 298 (B's row left as it was
+    after A's voicemail: its next check long past, its batch behind its offer)."""
+    scene.hotline.max_queue_seconds = 120
+    scene.hotline.save()
+    w = scene.on_shift("counsellor")
+    talking(tw, C)
+    v = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    declined = attempt(A, v)
+    start(tw, "1", B)
+    leg(tw, declined, "offer")
+    leg(tw, declined, "accept", Digits="2")
+    assert state(A) == ("ringing", "")  # w may come free
+    clock.advance(seconds=121)
+    leg(tw, declined, "leg-status", CallStatus="completed")
+    assert state(A) == ("voicemail", "all_busy_timeout")
+    offer = open_offer(B)
+    assert offer.volunteer == v and w != v
+    call = Call.objects.get(call_sid=B)
+    assert call.ring_batch == offer.batch == 1
+    assert (
+        clock.now
+        < call.batch_deadline
+        <= clock.now + dt.timedelta(seconds=scene.hotline.ring_timeout + queue.BATCH_GRACE)
+    )
