@@ -228,6 +228,7 @@ MODULES = {
                 # made from patterns (pattern_spans, roster_generate_shifts).
                 "tests/scheduling/test_shift_edits.py",
                 "tests/scheduling/test_patterns.py",
+                "tests/scheduling/test_shift_edit_mutants.py",
             ),
         ),
         Module(
