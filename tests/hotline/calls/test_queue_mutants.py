@@ -830,3 +830,123 @@ def test_a_caller_sent_to_voicemail_does_not_hold_up_the_next_callers_offer(
         < call.batch_deadline
         <= clock.now + dt.timedelta(seconds=scene.hotline.ring_timeout + queue.BATCH_GRACE)
     )
+
+
+# --- second pass (EQUIV-queue2.md) ------------------------------------------------------------
+
+
+def test_a_caller_nobody_can_take_hears_voicemail_at_the_wait_limit_not_a_recheck_later(
+    scene, tw, fake_twilio, clock
+):
+    """Everyone busy, a wait limit shorter than RECHECK: the caller's next check is the wait
+    limit itself, and the look then sends them to voicemail. Kills _plan 341 (the wait limit
+    left out of the next check: voicemail only at the next RECHECK)."""
+    scene.hotline.max_queue_seconds = 10
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    talking(tw, B)
+    start(tw, "1", A)
+    call = Call.objects.get(call_sid=A)
+    assert call.batch_deadline == call.arrived_at + dt.timedelta(seconds=10)
+    clock.advance(seconds=10)
+    assert queue.call_tick(call=call, now=clock.now)
+    assert state(A) == ("voicemail", "all_busy_timeout")
+
+
+def test_a_volunteer_come_free_rings_for_the_caller_whose_phones_rang_longest(
+    scene, tw, fake_twilio, clock
+):
+    """Two phones ring for each of A and B; A's are being answered, B's rang a STAGGER
+    unanswered. A volunteer who comes free is rung for B (one more phone), not for A.
+    Kills _plan 179 (A given a third phone past its fan-out) and 180 (the round stopped at
+    A: B never got the extra phone)."""
+    scene.hotline.ring_batch_size = 2
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    scene.on_shift("counsellor")
+    start(tw, "1", A)
+    leg(tw, offers(A)[0], "offer")  # A's first phone picked up: the whisper
+    scene.on_shift("counsellor")
+    scene.on_shift("counsellor")
+    start(tw, "1", B)
+    assert len(offers(A)) == len(offers(B)) == 2
+    clock.advance(seconds=queue.STAGGER.total_seconds())
+    y = scene.on_shift("counsellor")
+    queue.hotline_dispatch(hotline_id=scene.hotline.pk, now=clock.now)
+    assert [a.volunteer for a in offers(B)][-1] == y
+    assert len(offers(A)) == 2
+
+
+def test_giving_up_overdue_phones_leaves_other_lines_offers_ringing(scene, tw, fake_twilio, clock):
+    """An offer of another hotline's caller, older than this line's ring time, is not this
+    dispatch's to give up. Kills _plan 51 (every hotline's overdue offers closed)."""
+    other = _waiting_call(7, overdue_minutes=0, now=clock.now)
+    theirs = CallAttempt.objects.create(
+        call=other,
+        volunteer=f.volunteer(),
+        tier=Call.Tier.VOLUNTEERS,
+        batch=1,
+        offered_at=clock.now - dt.timedelta(minutes=5),
+        leg_sid="CA" + "7" * 32,
+    )
+    scene.on_shift("counsellor")
+    fake_twilio.requests.clear()
+    start(tw, "1", A)
+    theirs.refresh_from_db()
+    assert (theirs.result, theirs.ended_at) == (CallAttempt.Result.PENDING, None)
+    assert theirs.leg_sid not in [sid for sid, _ in fake_twilio.stopped()]
+
+
+def test_a_declined_offer_keeps_its_answer_when_the_caller_waits_on(scene, tw, fake_twilio, clock):
+    """v declined A, whose wait goes on (w, busy, not yet tried); past v's ring time a
+    dispatch does not re-close v's offer as unanswered nor stop v's phone again. Kills
+    _plan 52 (declined offers given up as overdue)."""
+    scene.on_shift("counsellor")
+    talking(tw, C)
+    v = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    declined = attempt(A, v)
+    leg(tw, declined, "offer")
+    leg(tw, declined, "accept", Digits="2")
+    clock.advance(seconds=scene.hotline.ring_timeout + queue.BATCH_GRACE + 1)
+    fake_twilio.requests.clear()
+    queue.hotline_dispatch(hotline_id=scene.hotline.pk, now=clock.now)
+    assert state(A) == ("ringing", "")
+    assert attempt(A, v).result == CallAttempt.Result.DECLINED
+    assert not fake_twilio.stopped()
+
+
+def test_a_caller_with_a_preference_and_only_supervisors_on_shift_is_rung_to_one_who_fits(
+    scene, tw, fake_twilio
+):
+    """A caller who asked for a woman waits for the only (busy) supervisor, nobody of the
+    service's own role on shift; a female supervisor comes on shift: she is rung. Kills
+    _preference 13, 15 (no own role on shift: the dispatch crashed)."""
+    scene.hotline.preference_wait_seconds = 60
+    scene.hotline.save()
+    scene.on_shift("supervisor", gender="male")
+    talking(tw, B)
+    start(tw, "1", A)
+    assert state(A) == ("ringing", "") and not offers(A)
+    Call.objects.filter(call_sid=A).update(wants="female")
+    s = scene.on_shift("supervisor", gender="female")
+    queue.hotline_dispatch(hotline_id=scene.hotline.pk, now=Call.objects.get(call_sid=A).arrived_at)
+    assert open_offer(A).volunteer == s
+
+
+def test_one_callers_hold_words_do_not_silence_another_caller(db, clock):
+    """Each caller hears the hold words on their own first round. Kills hold_round 1 (one
+    cache entry for every caller: B's first round silent because A just heard them)."""
+    a = Call(call_sid=A)
+    b = Call(call_sid=B)
+    assert queue.hold_round(call=a, now=clock.now) == (True, queue.HOLD_AFTER_WORDS)
+    assert queue.hold_round(call=b, now=clock.now + dt.timedelta(seconds=1)) == (
+        True,
+        queue.HOLD_AFTER_WORDS,
+    )
+
+
+def test_a_webhook_url_with_two_parameters_keeps_both():
+    """The conference join's status callback carries `join` and `status`. Kills _url 15."""
+    url = queue._url(Call(webhook_base="https://x.example/"), "twilio:voice-join", join=5, status=1)
+    assert url.endswith("?join=5&status=1")
