@@ -950,3 +950,77 @@ def test_a_webhook_url_with_two_parameters_keeps_both():
     """The conference join's status callback carries `join` and `status`. Kills _url 15."""
     url = queue._url(Call(webhook_base="https://x.example/"), "twilio:voice-join", join=5, status=1)
     assert url.endswith("?join=5&status=1")
+
+
+def _wanting(scene, now, wants="female"):
+    return Call.objects.create(
+        call_sid=A,
+        hotline=scene.hotline,
+        arrived_at=now,
+        state=Call.State.RINGING,
+        category="psychological",
+        ring_tier=Call.Tier.VOLUNTEERS,
+        wants=wants,
+    )
+
+
+def test_a_preference_a_supervisor_fits_is_kept_until_the_supervisors_turn(
+    scene, fake_twilio, clock
+):
+    """A caller who asked for a woman; a man of the service's role and a female supervisor
+    are free: the man is not rung; once the caller waited SUPERVISOR_AFTER, the supervisor
+    is. Kills _preference 17 (supervisors left out of "someone who fits is on shift": the
+    preference dropped, the man rung at once)."""
+    scene.hotline.preference_wait_seconds = 60
+    scene.hotline.save()
+    scene.on_shift("counsellor", gender="male")
+    s = scene.on_shift("supervisor", gender="female")
+    call = _wanting(scene, clock.now)
+    queue.hotline_dispatch(hotline_id=scene.hotline.pk, now=clock.now)
+    assert not offers(A)
+    queue.hotline_dispatch(
+        hotline_id=scene.hotline.pk, now=call.arrived_at + queue.SUPERVISOR_AFTER
+    )
+    assert [a.volunteer for a in offers(A)] == [s]
+
+
+def test_a_preference_is_relaxed_at_the_moment_the_wait_for_it_is_over(scene, fake_twilio, clock):
+    """Exactly `preference_wait_seconds` after arriving the caller is offered anyone: the free
+    man of the service's own role first. Kills _preference 9 (kept one instant longer: the
+    female supervisor rung instead)."""
+    scene.hotline.preference_wait_seconds = 60
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    m = scene.on_shift("counsellor", gender="male")
+    scene.on_shift("supervisor", gender="female")
+    call = _wanting(scene, clock.now)
+    queue.hotline_dispatch(
+        hotline_id=scene.hotline.pk, now=call.arrived_at + dt.timedelta(seconds=60)
+    )
+    assert [a.volunteer for a in offers(A)] == [m]
+
+
+def test_a_caller_whose_only_volunteer_has_an_unusable_number_hears_voicemail_at_once(
+    scene, tw, fake_twilio
+):
+    """The only volunteer's number cannot be dialled: everyone was tried, voicemail now (not
+    a wait for nobody). Kills _plan 217 (the skipped volunteer not counted as tried)."""
+    v = scene.on_shift("counsellor")
+    type(v).objects.filter(pk=v.pk).update(phone_number="12")
+    start(tw, "1", A)
+    assert state(A) == ("voicemail", "nobody_answered")
+    assert offers(A)[0].result == CallAttempt.Result.SKIPPED
+
+
+def test_the_next_look_at_a_ringing_caller_is_on_the_stagger_step(scene, tw, fake_twilio, clock):
+    """A caller's one phone rings (room for one more): the next look is one STAGGER after
+    it was rung, whenever the dispatch ran. Kills _plan 327 (the step taken from the
+    dispatch time: the extra phone rung late)."""
+    scene.hotline.ring_batch_size = 2
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    start(tw, "1", A)
+    rung = open_offer(A).offered_at
+    clock.advance(seconds=3)
+    queue.hotline_dispatch(hotline_id=scene.hotline.pk, now=clock.now)
+    assert Call.objects.get(call_sid=A).batch_deadline == rung + queue.STAGGER
