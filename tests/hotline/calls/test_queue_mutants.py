@@ -559,7 +559,7 @@ def test_taking_a_caller_stops_only_their_other_ringing_phones(scene, tw, fake_t
 def test_phones_rung_past_their_time_are_given_up_and_stopped(scene, tw, fake_twilio, clock):
     """Both status callbacks lost: once the ring time (and its grace) passed, the caller's
     hold loop gives the offers up; the phone hearing the whisper is hung up, the ringing one
-    cancelled. Kills hotline_dispatch 7, 8, 10."""
+    cancelled, both closed then. Kills hotline_dispatch 7, 8, 10 and _plan 66, 68."""
     scene.hotline.ring_batch_size = 2
     scene.hotline.save()
     v = scene.on_shift("counsellor")
@@ -572,7 +572,11 @@ def test_phones_rung_past_their_time_are_given_up_and_stopped(scene, tw, fake_tw
     assert sorted(fake_twilio.stopped()) == sorted(
         [(attempt(A, v).leg_sid, "completed"), (attempt(A, w).leg_sid, "canceled")]
     )
-    assert attempt(A, v).result == attempt(A, w).result == CallAttempt.Result.NO_ANSWER
+    for p in (v, w):
+        assert (attempt(A, p).result, attempt(A, p).ended_at) == (
+            CallAttempt.Result.NO_ANSWER,
+            clock.now,
+        )  # _plan 66, 68: the end time of the given-up offers
 
 
 def test_refused_dials_are_replaced_at_once_up_to_the_round_limit(scene, tw, fake_twilio, clock):
@@ -1004,12 +1008,18 @@ def test_a_caller_whose_only_volunteer_has_an_unusable_number_hears_voicemail_at
     scene, tw, fake_twilio
 ):
     """The only volunteer's number cannot be dialled: everyone was tried, voicemail now (not
-    a wait for nobody). Kills _plan 217 (the skipped volunteer not counted as tried)."""
+    a wait for nobody). Kills _plan 217 (the skipped volunteer not counted as tried), 236,
+    238 (the skipped offer's error text, end time)."""
     v = scene.on_shift("counsellor")
     type(v).objects.filter(pk=v.pk).update(phone_number="12")
     start(tw, "1", A)
     assert state(A) == ("voicemail", "nobody_answered")
-    assert offers(A)[0].result == CallAttempt.Result.SKIPPED
+    skipped = offers(A)[0]
+    assert (skipped.result, skipped.error, skipped.ended_at) == (
+        CallAttempt.Result.SKIPPED,
+        "unusable phone number",
+        Call.objects.get(call_sid=A).arrived_at,
+    )  # _plan 236, 238: what the call's record says of the skipped offer
 
 
 def test_the_next_look_at_a_ringing_caller_is_on_the_stagger_step(scene, tw, fake_twilio, clock):
@@ -1024,3 +1034,28 @@ def test_the_next_look_at_a_ringing_caller_is_on_the_stagger_step(scene, tw, fak
     clock.advance(seconds=3)
     queue.hotline_dispatch(hotline_id=scene.hotline.pk, now=clock.now)
     assert Call.objects.get(call_sid=A).batch_deadline == rung + queue.STAGGER
+
+
+def test_the_quiet_after_a_hold_round_without_words(db, clock):
+    """Words said a moment ago: the next round is quiet until the caller's next check, at
+    least 1 s; without a next check HOLD_TICK. Kills hold_round 20 (no next check: crash),
+    31 (at least 2 s: the look due in half a second made late)."""
+    call = Call(call_sid=A, batch_deadline=None)
+    assert queue.hold_round(call=call, now=clock.now)[0] is True
+    later = clock.now + dt.timedelta(seconds=1)
+    assert queue.hold_round(call=call, now=later) == (False, queue.HOLD_TICK)
+    call.batch_deadline = later + dt.timedelta(milliseconds=500)
+    assert queue.hold_round(call=call, now=later) == (False, 1)
+
+
+def test_webhook_urls_use_the_calls_own_base_else_the_configured_one(settings):
+    """Kills _url 4 (the configured base dropped), 5 (the call's own base ignored), 6 (a
+    made-up base when none is configured)."""
+    settings.TWILIO_WEBHOOK_BASE_URL = "https://conf.example/"
+    own = queue._url(Call(webhook_base="https://own.example"), "twilio:voice-join", join=5)
+    assert own == "https://own.example/twilio/voice/join?join=5"
+    assert queue._url(Call(webhook_base=""), "twilio:voice-join", join=5).startswith(
+        "https://conf.example/twilio/"
+    )
+    settings.TWILIO_WEBHOOK_BASE_URL = ""
+    assert queue._url(Call(webhook_base=""), "twilio:voice-join", join=5).startswith("/twilio/")
