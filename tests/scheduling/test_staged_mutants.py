@@ -712,7 +712,7 @@ def test_an_urgent_change_tells_only_that_volunteer_of_that_rosters_changes(scen
     services.assignment_cancel(assignment=scene["amy_sun"])
     told = [m for m in list(outbox)[seen:] if m["purpose"] == "roster_change"]
     assert [m["to"] for m in told] == [scene["amy"].phone_number]
-    assert "21" in told[0]["body"] and "14" not in told[0]["body"]
+    assert "2027-03-21" in told[0]["body"] and "2027-04-14" not in told[0]["body"]
 
 
 def test_a_form_check_judges_by_the_freeze_window(scene):  # noqa: F811
