@@ -14,6 +14,7 @@ from tests.hotline.calls.test_queue import (
     A,
     B,
     C,
+    hang_up,
     hold,
     leg,
     offers,
@@ -194,8 +195,10 @@ def test_reoffer_goes_to_the_longest_waiting_caller_of_this_hotline(scene, tw, f
     assert reoffer.leg_status == "in-progress"  # answered: no more phones rung for D
     call = Call.objects.get(call_sid=D)
     assert (call.ring_batch, call.ring_tier, reoffer.batch) == (1, Call.Tier.VOLUNTEERS, 1)
-    assert call.batch_deadline == clock.now + dt.timedelta(
-        seconds=scene.hotline.ring_timeout + queue.BATCH_GRACE
+    assert (
+        clock.now
+        < call.batch_deadline
+        <= clock.now + dt.timedelta(seconds=scene.hotline.ring_timeout + queue.BATCH_GRACE)
     )
     assert not CallAttempt.objects.filter(call__call_sid=C).exists()
     assert RingRotation.objects.get(volunteer=second.volunteer).last_offered_at == clock.now
@@ -677,3 +680,153 @@ def test_a_refused_dial_fails_only_its_own_offer(scene, tw, fake_twilio):
     start(tw, "1", A)
     assert attempt(A, v).result == CallAttempt.Result.FAILED
     assert open_offer(B).volunteer == x
+
+
+def test_a_refused_dial_does_not_stop_the_other_phones_of_the_batch_being_dialled(
+    scene, tw, fake_twilio, monkeypatch
+):
+    """Two phones planned for A, the first dialled is refused: the second is still dialled
+    (else it would stay an open offer that never rings, the caller waiting while its
+    volunteer is free). Kills _dial 56 (`continue` -> `break`)."""
+    scene.hotline.ring_batch_size = 2
+    scene.hotline.save()
+    u = scene.on_shift("counsellor")
+    v = scene.on_shift("counsellor")
+    real = fake_twilio.request
+    order = []
+
+    def request(method, uri, params=None, data=None, **kw):
+        if method == "POST" and uri.endswith("/Calls.json") and not order:
+            order.append(data["To"])
+            fake_twilio.fail[data["To"]] = 400  # whoever is dialled first is refused
+        return real(method, uri, params=params, data=data, **kw)
+
+    monkeypatch.setattr(fake_twilio, "request", request)
+    start(tw, "1", A)
+    refused = u if order == [u.phone_number] else v
+    other = v if refused is u else u
+    assert attempt(A, refused).result == CallAttempt.Result.FAILED
+    rung = attempt(A, other)
+    assert rung.result == CallAttempt.Result.PENDING and rung.leg_sid.startswith("CA")
+    assert other.phone_number in fake_twilio.dialled()
+
+
+def test_a_phone_dialled_as_its_caller_is_taken_is_stopped_and_other_callers_ring_on(
+    scene, tw, fake_twilio, clock, monkeypatch
+):
+    """x's phone rings for B; while v's phone is being dialled for A, A is taken: v's new
+    leg is cancelled (B still waiting does not count), x's offer for B stays open. Kills
+    _dial 80 (any ringing call keeps the leg) and 88 (every open offer cancelled)."""
+    x = scene.on_shift("counsellor")
+    start(tw, "1", B)
+    v = scene.on_shift("counsellor")
+    real = fake_twilio.request
+
+    def request(method, uri, params=None, data=None, **kw):
+        if method == "POST" and uri.endswith("/Calls.json") and data["To"] == v.phone_number:
+            Call.objects.filter(call_sid=A).update(state=Call.State.CONNECTED)
+        return real(method, uri, params=params, data=data, **kw)
+
+    monkeypatch.setattr(fake_twilio, "request", request)
+    start(tw, "1", A)
+    offer = attempt(A, v)
+    assert (offer.result, offer.ended_at) == (CallAttempt.Result.CANCELLED, clock.now)
+    assert fake_twilio.stopped() == [(offer.leg_sid, "canceled")]
+    assert open_offer(B).volunteer == x
+    assert attempt(B, x).result == CallAttempt.Result.PENDING
+
+
+# --- supervisors as the only ones who can take a caller (_plan) ------------------------------
+
+
+def test_a_caller_with_only_a_supervisor_on_shift_is_rung_to_them_then_voicemail(
+    scene, tw, fake_twilio
+):
+    """Nobody of the service's own role on shift, a supervisor is: the caller is not sent to
+    voicemail as if nobody were on shift, the supervisor is rung at once; when they decline,
+    everyone who could take the call was tried: voicemail. Kills _plan 137 (the supervisors
+    forgotten: voicemail at once), 205, 207, 275, 277 (nobody of the own role: the dispatch
+    crashed)."""
+    s = scene.on_shift("supervisor")
+    start(tw, "1", A)
+    offer = open_offer(A)
+    assert (offer.volunteer, offer.tier) == (s, "supervisors")
+    assert fake_twilio.dialled() == [s.phone_number]
+    leg(tw, offer, "offer")
+    leg(tw, offer, "accept", Digits="2")
+    assert state(A) == ("voicemail", "nobody_answered")
+
+
+def test_a_caller_whose_counsellor_declined_waits_for_the_busy_supervisor(scene, tw, fake_twilio):
+    """The supervisor is talking to B; the one counsellor declines A: A keeps waiting (the
+    supervisor, not yet tried, may come free), not voicemail. Kills _plan 279 (supervisors
+    left out of "everyone who could take it was tried")."""
+    scene.on_shift("supervisor")
+    talking(tw, B)
+    v = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    offer = open_offer(A)
+    assert offer.volunteer == v
+    leg(tw, offer, "offer")
+    leg(tw, offer, "accept", Digits="2")
+    assert state(A) == ("ringing", "")
+
+
+def test_a_caller_left_with_nobody_on_shift_does_not_hold_up_the_next_caller(
+    scene, tw, fake_twilio, clock
+):
+    """A family-education caller's only educator goes off shift while their phone rings for
+    A; B (a counsellor's caller) waits for the busy counsellor. When the counsellor comes
+    free, one dispatch sends A to voicemail — their ringing phone cancelled and its offer
+    closed — and still rings the counsellor for B. Kills _plan 151 (B forgotten after A),
+    147–150 (A's open offer left ringing, or the dispatch crashing)."""
+    e = scene.on_shift("family_educator")
+    start(tw, "2", A)
+    ringing = attempt(A, e)
+    v = scene.on_shift("counsellor")
+    talking(tw, C)
+    start(tw, "1", B)
+    assert not offers(B)
+    hang_up(tw, C)  # C hangs up; v's leg is not over yet
+    e.assignments.all().delete()  # off shift (a shift edit)
+    clock.advance(seconds=5)
+    fake_twilio.requests.clear()
+    leg(tw, attempt(C, v), "leg-status", CallStatus="completed")  # v free
+    assert state(A) == ("voicemail", "nobody_on_shift")
+    ringing.refresh_from_db()
+    assert (ringing.result, ringing.ended_at) == (CallAttempt.Result.CANCELLED, clock.now)
+    assert (ringing.leg_sid, "canceled") in fake_twilio.stopped()
+    assert open_offer(B).volunteer == v
+    assert fake_twilio.dialled() == [v.phone_number]
+
+
+def test_a_caller_sent_to_voicemail_does_not_hold_up_the_next_callers_offer(
+    scene, tw, fake_twilio, clock
+):
+    """v declines A (w, busy with C, not yet tried for A, so A waits); once v's phone is
+    down, past A's wait limit, one dispatch sends A to voicemail and rings v for B: B's
+    batch and next check are those of that offer. Kills _plan 298 (B's row left as it was
+    after A's voicemail: its next check long past, its batch behind its offer)."""
+    scene.hotline.max_queue_seconds = 120
+    scene.hotline.save()
+    w = scene.on_shift("counsellor")
+    talking(tw, C)
+    v = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    declined = attempt(A, v)
+    start(tw, "1", B)
+    leg(tw, declined, "offer")
+    leg(tw, declined, "accept", Digits="2")
+    assert state(A) == ("ringing", "")  # w may come free
+    clock.advance(seconds=121)
+    leg(tw, declined, "leg-status", CallStatus="completed")
+    assert state(A) == ("voicemail", "all_busy_timeout")
+    offer = open_offer(B)
+    assert offer.volunteer == v and w != v
+    call = Call.objects.get(call_sid=B)
+    assert call.ring_batch == offer.batch == 1
+    assert (
+        clock.now
+        < call.batch_deadline
+        <= clock.now + dt.timedelta(seconds=scene.hotline.ring_timeout + queue.BATCH_GRACE)
+    )
