@@ -781,7 +781,8 @@ def roster_update(*, roster: Roster, **changes) -> Roster:
 @transaction.atomic
 def roster_changes_discard(*, roster: Roster, by=None) -> dict[str, int]:
     """Take back every staged change of the roster: staged additions go, staged removals
-    are kept, staged shift edits are dropped. Nobody is told (nobody saw them). Returns
+    are kept, staged shift edits are dropped. Nobody is told (nobody saw them); the calendar
+    feeds' stamps are raised (what they show is dated by the rows it touches). Returns
     {"added", "removed", "shifts"} taken back."""
     roster = Roster.objects.select_for_update().get(pk=roster.pk)
     additions = list(
@@ -800,4 +801,9 @@ def roster_changes_discard(*, roster: Roster, by=None) -> dict[str, int]:
         pending_requirements={},
         updated_at=timezone.now(),
     )
+    if additions or removed or shifts:
+        # Nobody's events change, but the open slots' SEQUENCE counts every assignment (the
+        # staged ones too) and each event's DTSTAMP is its row's `updated_at`: the feeds'
+        # stamps follow, as they did when the changes were staged.
+        _roster_feeds_changed(roster)
     return {"added": len(additions), "removed": removed, "shifts": shifts}
