@@ -1059,3 +1059,35 @@ def test_webhook_urls_use_the_calls_own_base_else_the_configured_one(settings):
     )
     settings.TWILIO_WEBHOOK_BASE_URL = ""
     assert queue._url(Call(webhook_base=""), "twilio:voice-join", join=5).startswith("/twilio/")
+
+
+def test_reoffer_relaxes_a_preference_once_every_one_who_fits_was_tried(
+    scene, tw, fake_twilio, clock
+):
+    """C asked for a woman; the only woman on shift already declined C. When a man answers a
+    phone whose caller was taken, he is offered C (the preference can no longer be met), as
+    the dispatcher would. Kills leg_reoffer 56–58, 61 (the tried set read wrongly: the
+    woman counted untried, C passed over)."""
+    scene.hotline.preference_wait_seconds = 60
+    scene.hotline.ring_batch_size = 2
+    scene.hotline.save()
+    m = scene.on_shift("counsellor", gender="male")
+    g = scene.on_shift("counsellor", gender="female")
+    start(tw, "1", B)  # m and g rung for B
+    start(tw, "1", C)  # nobody free: C waits
+    Call.objects.filter(call_sid=C).update(wants="female")
+    CallAttempt.objects.create(
+        call=Call.objects.get(call_sid=C),
+        volunteer=g,
+        tier=Call.Tier.VOLUNTEERS,
+        batch=1,
+        offered_at=clock.now,
+        result=CallAttempt.Result.DECLINED,
+        ended_at=clock.now,
+    )
+    g_leg, m_leg = attempt(B, g), attempt(B, m)
+    leg(tw, g_leg, "offer")
+    leg(tw, g_leg, "accept", Digits="1")  # g takes B; m answers the cancelled phone
+    body = leg(tw, m_leg, "offer").content.decode()
+    assert "Another caller is waiting" in body
+    assert open_offer(C).volunteer == m
