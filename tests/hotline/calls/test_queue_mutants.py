@@ -1091,3 +1091,26 @@ def test_reoffer_relaxes_a_preference_once_every_one_who_fits_was_tried(
     body = leg(tw, m_leg, "offer").content.decode()
     assert "Another caller is waiting" in body
     assert open_offer(C).volunteer == m
+
+
+def test_a_status_callback_that_beats_the_dial_answer_is_kept(
+    scene, tw, fake_twilio, clock, monkeypatch
+):
+    """The volunteer's phone reports `ringing` before Twilio's answer to the dial comes
+    back: the leg keeps `ringing`, not moved back to `queued` (nor cleared). Kills
+    lower_statuses 2 (a leg with no status yet could not take its first callback), _dial 63,
+    65 (the status cleared by the dial's answer)."""
+    v = scene.on_shift("counsellor")
+    real = fake_twilio.request
+
+    def request(method, uri, params=None, data=None, **kw):
+        if method == "POST" and uri.endswith("/Calls.json"):
+            offer = CallAttempt.objects.get(call__call_sid=A, volunteer=v)
+            queue.leg_status_update(attempt_id=offer.pk, status="ringing", now=clock.now)
+        return real(method, uri, params=params, data=data, **kw)
+
+    monkeypatch.setattr(fake_twilio, "request", request)
+    start(tw, "1", A)
+    offer = attempt(A, v)
+    assert (offer.result, offer.leg_status) == (CallAttempt.Result.PENDING, "ringing")
+    assert offer.leg_sid.startswith("CA")
