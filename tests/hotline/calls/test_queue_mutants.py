@@ -1114,3 +1114,24 @@ def test_a_status_callback_that_beats_the_dial_answer_is_kept(
     offer = attempt(A, v)
     assert (offer.result, offer.leg_status) == (CallAttempt.Result.PENDING, "ringing")
     assert offer.leg_sid.startswith("CA")
+
+
+def test_a_refused_dial_for_a_caller_who_left_meanwhile_stays_cancelled(
+    scene, tw, fake_twilio, clock, monkeypatch
+):
+    """The caller leaves the queue while the volunteer's phone is being dialled, and the
+    dial is then refused: the offer keeps "cancelled" (the caller left), not "failed" with
+    Twilio's error. Kills _dial 43 (the refusal written over an offer already closed)."""
+    v = scene.on_shift("counsellor")
+    real = fake_twilio.request
+
+    def request(method, uri, params=None, data=None, **kw):
+        if method == "POST" and uri.endswith("/Calls.json"):
+            queue.call_leave_queue(call_id=Call.objects.get(call_sid=A).pk, now=clock.now)
+            fake_twilio.fail[data["To"]] = 400
+        return real(method, uri, params=params, data=data, **kw)
+
+    monkeypatch.setattr(fake_twilio, "request", request)
+    start(tw, "1", A)
+    offer = attempt(A, v)
+    assert (offer.result, offer.error) == (CallAttempt.Result.CANCELLED, "")
