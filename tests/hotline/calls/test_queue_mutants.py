@@ -1135,3 +1135,25 @@ def test_a_refused_dial_for_a_caller_who_left_meanwhile_stays_cancelled(
     start(tw, "1", A)
     offer = attempt(A, v)
     assert (offer.result, offer.error) == (CallAttempt.Result.CANCELLED, "")
+
+
+def test_a_phone_dialled_as_the_caller_leaves_keeps_the_time_they_left(
+    scene, tw, fake_twilio, clock, monkeypatch
+):
+    """The caller leaves the queue 2 s into the dial: the offer was closed then, and the
+    dial's answer (the leg then stopped) does not rewrite it. Kills _dial 89 (the offer
+    closed again at the dispatch's time)."""
+    v = scene.on_shift("counsellor")
+    real = fake_twilio.request
+    left = clock.now + dt.timedelta(seconds=2)
+
+    def request(method, uri, params=None, data=None, **kw):
+        if method == "POST" and uri.endswith("/Calls.json"):
+            queue.call_leave_queue(call_id=Call.objects.get(call_sid=A).pk, now=left)
+        return real(method, uri, params=params, data=data, **kw)
+
+    monkeypatch.setattr(fake_twilio, "request", request)
+    start(tw, "1", A)
+    offer = attempt(A, v)
+    assert (offer.result, offer.ended_at) == (CallAttempt.Result.CANCELLED, left)
+    assert fake_twilio.stopped() == [(offer.leg_sid, "canceled")]
