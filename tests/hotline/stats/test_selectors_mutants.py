@@ -364,3 +364,15 @@ def test_organisation_hours_keep_their_hundredths_and_coverage_stops_at_full(db)
     figures = roster_figures(scope, MARCH, h.NOW)
     assert (figures["seats"], figures["filled"], figures["coverage"]) == (1, 2, 1.0)
     assert [(o["hours"], o["volunteers"]) for o in figures["by_organisation"]] == [(2.5, 2)]
+
+
+def test_categories_are_listed_in_the_coordinators_order_then_by_code(db):
+    """The stats page and the export list categories in the order the taxonomy gives them,
+    equal orders by code. Kills _offered__mutmut_8 (by code only) and _9 (equal orders in
+    the database's order)."""
+    line, _, scope = _two_lines()
+    for code, order in (("zzz_top", 0), ("mmm_b", 500), ("mmm_a", 500), ("aaa_late", 999)):
+        TaxonomyCategory.objects.create(code=code, label_zh_hans=code, label_en=code, order=order)
+    mine = ["zzz_top", "mmm_a", "mmm_b", "aaa_late"]
+    listed = [code for code in report_figures(scope, MARCH)["by_category"] if code in mine]
+    assert listed == mine
