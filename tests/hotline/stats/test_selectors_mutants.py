@@ -8,10 +8,18 @@ import zoneinfo
 
 import pytest
 
-from hotline.models import Hotline
+from hotline.models import Hotline, TaxonomyCategory
 from hotline.stats.periods import Period
 from hotline.stats.scope import scope_build
-from hotline.stats.selectors import activity_stats, crisis_stats, volunteer_service
+from hotline.stats.selectors import (
+    activity_stats,
+    call_figures,
+    crisis_stats,
+    escalation_figures,
+    report_figures,
+    roster_figures,
+    volunteer_service,
+)
 from tests.support import stats as h
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -258,3 +266,113 @@ def test_a_period_without_shifts_has_no_seats(db):
         0,
         0.0,
     )
+
+
+# --- survivors of the whole-module run of 2026-11-30 (/work/wt/EQUIV-stats.md) ---------------
+
+
+def _two_lines():
+    line, other = h.f.hotline(), h.f.hotline()
+    return line, other, scope_build(Hotline.objects.filter(pk=line.pk))
+
+
+def test_reports_count_the_scopes_hotlines_and_only_reports_asking_a_follow_up(db):
+    """Kills report_figures__mutmut_15 (another hotline's reports counted) and _34 (the
+    reports without a follow-up counted as follow-ups)."""
+    line, other, scope = _two_lines()
+    v = h.f.volunteer()
+    for hour, follow_up in ((9, True), (10, False), (11, False)):
+        c = h.call(line, h.at(2026, 3, 2, hour), outcome="answered", wait=5, by=v)
+        h.report(c, "psychological", "parent", 1, follow_up=follow_up)
+    elsewhere = h.call(other, h.at(2026, 3, 2, 12), outcome="answered", wait=5, by=v)
+    h.report(elsewhere, "psychological", "parent", 1, follow_up=True)
+    figures = report_figures(scope, MARCH)
+    assert figures["reports"] == {"filed": 3, "follow_ups_needed": 1}
+    assert figures["by_category"]["psychological"] == 3
+
+
+def test_a_category_no_longer_offered_appears_only_when_used(db):
+    """A retired category used twice in the period is counted under its code; a retired one
+    nobody used is not listed. Kills _offered__mutmut_11 (retired categories listed) and
+    report_figures__mutmut_68, _70 (a code not listed breaks the figures), _71 (counted
+    one too many)."""
+    line, _, scope = _two_lines()
+    for code in ("retired_used", "retired_unused"):
+        TaxonomyCategory.objects.create(code=code, label_zh_hans=code, label_en=code, active=False)
+    v = h.f.volunteer()
+    for hour in (9, 10):
+        c = h.call(line, h.at(2026, 3, 2, hour), outcome="answered", wait=5, by=v)
+        h.report(c, "retired_used", "parent", 1)
+    by_category = report_figures(scope, MARCH)["by_category"]
+    assert by_category["retired_used"] == 2
+    assert "retired_unused" not in by_category
+
+
+def test_escalations_count_the_scopes_hotlines_only(db):
+    """Kills escalation_figures__mutmut_5 (another hotline's escalations counted)."""
+    line, other, scope = _two_lines()
+    for code, hotline in (("ESC-1", line), ("ESC-2", other)):
+        c = h.call(hotline, h.at(2026, 3, 2, 9), outcome="answered", wait=5, by=h.f.volunteer())
+        h.escalation(c, code, h.at(2026, 3, 2, 9, 30))
+    assert escalation_figures(scope, MARCH)["opened"] == 1
+
+
+def test_the_median_of_three_waits_is_the_middle_one_whatever_the_order_they_came_in(db):
+    """Waits of 30 s, 10 s and 20 s, in that order: median 20 s, p90 30 s. Kills
+    percentiles__mutmut_12 (the mean of the first two for an odd count: 15 s) and _39, _41
+    (rows numbered in arrival order, not by wait: median 10 s, p90 20 s)."""
+    line, _, scope = _two_lines()
+    v = h.f.volunteer()
+    for hour, wait in ((9, 30), (10, 10), (11, 20)):
+        h.call(line, h.at(2026, 3, 2, hour), outcome="answered", wait=wait, by=v)
+    assert call_figures(scope, MARCH)["calls"]["wait_seconds"] == {"median": 20, "p90": 30}
+
+
+def test_a_shift_ending_at_midnight_is_no_night_one_ending_a_minute_later_is(db):
+    """18:00–00:00 does not overlap 00:00–05:00; 20:00–00:01 does (Shanghai). Kills
+    with_night_and_weekend__mutmut_82 (midnight counted as night) and _86 (00:01 not)."""
+    v = h.f.volunteer()
+    _served_shift(v, h.at(2026, 3, 2, 18), 6)  # Monday 18:00 → Tuesday 00:00
+    _served_shift(v, h.at(2026, 3, 4, 20), 4 + 1 / 60)  # Wednesday 20:00 → Thursday 00:01
+    record = volunteer_service(volunteer=v, now=h.at(2026, 3, 20, 12), tz=SHANGHAI)
+    assert (record["total"]["shifts"], record["total"]["nights"]) == (2, 1)
+
+
+def test_organisation_hours_keep_their_hundredths_and_coverage_stops_at_full(db):
+    """A 1.25 h shift needing one counsellor served by two volunteers of one organisation:
+    coverage 100 %, not 200 %; the organisation's hours are 1.25 + 1.25 = 2.5, not a whole
+    number of hours. Kills roster_figures__mutmut_300
+    (coverage capped at 2) and _257, _259 (organisation hours rounded to whole hours)."""
+    line, _, scope = _two_lines()
+    org = h.f.organisation()
+    roster = h.f.roster(
+        hotline_=line,
+        first_day=dt.date(2026, 3, 1),
+        last_day=dt.date(2026, 3, 31),
+        status="published",
+    )
+    shift = h.f.shift(
+        roster_=roster,
+        starts_at=h.at(2026, 3, 2, 8),
+        hours=1.25,
+        required_counsellors=1,
+        required_family_educators=0,
+        required_supervisors=0,
+    )
+    for name in ("Ann", "Bo"):
+        h.f.assignment(shift_=shift, volunteer_=h.f.volunteer(display_name=name, organisation=org))
+    figures = roster_figures(scope, MARCH, h.NOW)
+    assert (figures["seats"], figures["filled"], figures["coverage"]) == (1, 2, 1.0)
+    assert [(o["hours"], o["volunteers"]) for o in figures["by_organisation"]] == [(2.5, 2)]
+
+
+def test_categories_are_listed_in_the_coordinators_order_then_by_code(db):
+    """The stats page and the export list categories in the order the taxonomy gives them,
+    equal orders by code. Kills _offered__mutmut_8 (by code only) and _9 (equal orders in
+    the database's order)."""
+    line, _, scope = _two_lines()
+    for code, order in (("zzz_top", 0), ("mmm_b", 500), ("mmm_a", 500), ("aaa_late", 999)):
+        TaxonomyCategory.objects.create(code=code, label_zh_hans=code, label_en=code, order=order)
+    mine = ["zzz_top", "mmm_a", "mmm_b", "aaa_late"]
+    listed = [code for code in report_figures(scope, MARCH)["by_category"] if code in mine]
+    assert listed == mine
