@@ -311,7 +311,7 @@ def test_a_category_no_longer_offered_appears_only_when_used(db):
 def test_escalations_count_the_scopes_hotlines_only(db):
     """Kills escalation_figures__mutmut_5 (another hotline's escalations counted)."""
     line, other, scope = _two_lines()
-    for code, hotline in (("ESC-1", line), ("ESC-2", other)):
+    for code, hotline in (("0001", line), ("0002", other)):  # codes are four digits
         c = h.call(hotline, h.at(2026, 3, 2, 9), outcome="answered", wait=5, by=h.f.volunteer())
         h.escalation(c, code, h.at(2026, 3, 2, 9, 30))
     assert escalation_figures(scope, MARCH)["opened"] == 1
