@@ -55,6 +55,16 @@ def test_the_crisis_figures_of_a_period_and_the_one_before(scene):
     }
 
 
+def _march_roster(line):
+    """A roster of March 2026 on `line`, published."""
+    return h.f.roster(
+        hotline_=line,
+        first_day=dt.date(2026, 3, 1),
+        last_day=dt.date(2026, 3, 31),
+        status="published",
+    )
+
+
 def _served_shift(volunteer, starts_at, hours, *, status="published", assignment="active"):
     roster = h.f.roster(
         hotline_=h.f.hotline(),
@@ -153,12 +163,7 @@ def test_seats_count_every_role_a_shift_needs(db):
     """Two counsellors, one family educator and one supervisor: four seats, two filled by
     two volunteers who served without taking a call."""
     line = h.f.hotline()
-    roster = h.f.roster(
-        hotline_=line,
-        first_day=dt.date(2026, 3, 1),
-        last_day=dt.date(2026, 3, 31),
-        status="published",
-    )
+    roster = _march_roster(line)
     shift = h.f.shift(
         roster_=roster,
         starts_at=h.at(2026, 3, 2, 8),
@@ -191,12 +196,7 @@ def test_people_who_answered_calls_without_a_shift_are_listed_with_their_organis
     ann = h.f.volunteer(display_name="Ann", organisation=east)
     bo = h.f.volunteer(display_name="Bo", organisation=west)
     cy = h.f.volunteer(display_name="Cy", organisation=None)
-    roster = h.f.roster(
-        hotline_=line,
-        first_day=dt.date(2026, 3, 1),
-        last_day=dt.date(2026, 3, 31),
-        status="published",
-    )
+    roster = _march_roster(line)
     h.f.assignment(shift_=h.f.shift(roster_=roster, starts_at=h.at(2026, 3, 2, 8)), volunteer_=ann)
     h.call(line, h.at(2026, 3, 2, 9), outcome="answered", wait=5, by=ann)
     h.call(line, h.at(2026, 3, 2, 10), outcome="answered", wait=5, by=bo)
@@ -345,12 +345,7 @@ def test_organisation_hours_keep_their_hundredths_and_coverage_stops_at_full(db)
     (coverage capped at 2) and _257, _259 (organisation hours rounded to whole hours)."""
     line, _, scope = _two_lines()
     org = h.f.organisation()
-    roster = h.f.roster(
-        hotline_=line,
-        first_day=dt.date(2026, 3, 1),
-        last_day=dt.date(2026, 3, 31),
-        status="published",
-    )
+    roster = _march_roster(line)
     shift = h.f.shift(
         roster_=roster,
         starts_at=h.at(2026, 3, 2, 8),
