@@ -32,12 +32,6 @@ class JoinRefused(Exception):
         self.message = message
 
 
-def caller_to_conference(call: Call) -> None:
-    """The volunteer accepted: take the caller out of the hold queue into the call's
-    conference (best effort: the queue's action URL answers the same if it is asked)."""
-    twilio_api.call_redirect(call.call_sid, _url(call, "twilio:voice-conference", call=call.pk))
-
-
 def supervisor_for(*, call: Call, now: dt.datetime) -> Volunteer | None:
     """A supervisor on shift on the call's hotline who is not on a call themselves (not the
     volunteer who answered), longest since their last offered call first."""
