@@ -252,15 +252,15 @@ def transfer_failed(*, join: CallJoin, status: str, now: dt.datetime) -> bool:
     if call.state != Call.State.CONNECTED:
         return True
     caller_hold(call, False)
-    live = (
+    # A volunteer offered this caller on a leg answered for another (`leg_of`) is on that leg.
+    sids = (
         CallAttempt.objects.filter(
             call=call, result=CallAttempt.Result.ACCEPTED, ended_at__isnull=True
         )
-        .exclude(leg_sid__isnull=True)
-        .exclude(leg_sid="")
-        .values_list("leg_sid", flat=True)
+        .values_list("leg_sid", "leg_of__leg_sid")
         .first()
     )
+    live = (sids[0] or sids[1]) if sids else None
     if live:
         _participant(
             call,
