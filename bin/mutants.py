@@ -255,6 +255,7 @@ MODULES = {
                 "tests/hotline/calls/test_conference_events.py",
                 "tests/hotline/calls/test_transfer.py",
                 "tests/hotline/calls/test_conference.py",
+                "tests/hotline/calls/test_conference_transfer_mutants.py",
             ),
         ),
         Module(
