@@ -1282,9 +1282,7 @@ def test_one_call_ending_does_not_make_the_lines_other_live_call_due_a_twilio_re
     assert fake_twilio.read()[0] == B  # its own check, a minute after it was answered
 
 
-def test_the_volunteers_phone_ending_after_a_hand_over_sends_nothing_more(
-    scene, tw, fake_twilio
-):
+def test_the_volunteers_phone_ending_after_a_hand_over_sends_nothing_more(scene, tw, fake_twilio):
     """After * and 1 the supervisor has the caller (the hand-over told Twilio so): the
     volunteer's leg ending later asks Twilio for nothing. Kills leg_status_update 74 (the
     handed-over volunteer taken for one still on the call: the supervisor's participant
