@@ -6,6 +6,9 @@ each was rechecked with `bin/mutants.py --recheck queue` (docs/testing.md). The 
 numbers are those of the code before the re-offer's preference fix."""
 
 import datetime as dt
+import json
+
+from twilio.http.response import Response
 
 from hotline.calls import queue
 from hotline.calls.services import call_advance, calls_sweep
@@ -1336,3 +1339,28 @@ def test_the_hold_words_are_not_said_again_before_their_time(db, clock, monkeypa
     assert queue.hold_round(call=call, now=clock.now) == (False, queue.HOLD_TICK)
     clock.advance(seconds=15 - queue.HOLD_AFTER_WORDS - queue.HOLD_TICK)
     assert queue.hold_round(call=call, now=clock.now) == (True, queue.HOLD_AFTER_WORDS)
+
+
+def test_a_refusal_with_a_long_message_is_recorded_cut_to_its_column(
+    scene, tw, fake_twilio, monkeypatch
+):
+    """Twilio refuses a phone with a message longer than the offer's `error` column (500
+    characters, shown on the call's admin page): the first 500 are recorded (PostgreSQL
+    would refuse a longer value and the dispatch with it; SQLite keeps it, so the length is
+    checked here). Kills _dial 45 (cut at 501)."""
+    v = scene.on_shift("counsellor")
+    fake_twilio.fail[v.phone_number] = 400
+    answer = fake_twilio.request
+
+    def long_refusal(method, uri, **kw):
+        response = answer(method, uri, **kw)
+        if response.status_code == 400:
+            body = {"code": 13223, "message": "x" * 600, "status": 400}
+            return Response(400, json.dumps(body))
+        return response
+
+    monkeypatch.setattr(fake_twilio, "request", long_refusal)
+    start(tw, "1", A)
+    (refused,) = offers(A)
+    assert refused.result == CallAttempt.Result.FAILED
+    assert refused.error.startswith("Twilio 400 13223: ") and len(refused.error) == 500
