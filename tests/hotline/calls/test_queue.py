@@ -526,7 +526,9 @@ def test_volunteer_on_a_caller_offered_on_their_answered_phone_is_freed_by_the_d
     """w answered a phone whose caller (B) was taken meanwhile and took C on it instead (a
     re-offer on the same leg). C hangs up and the leg's final status is lost: the Dial's
     action frees w as it frees any volunteer, so D's next hold round rings w. Before, w
-    counted busy for LEG_LINGER: their phone is the first offer's leg, left answered."""
+    counted busy for LEG_LINGER: their phone is the first offer's leg, left answered. A's
+    volunteer, whose caller hung up too but whose leg has not said it ended, is not rung
+    (kills leg_conference_over 37, every such leg marked ended)."""
     scene.on_shift("counsellor")
     talking(tw, A)
     scene.on_shift("counsellor")
@@ -542,6 +544,7 @@ def test_volunteer_on_a_caller_offered_on_their_answered_phone_is_freed_by_the_d
     assert "<Dial" in leg(tw, reoffer, "accept", Digits="1").content.decode()
     start(tw, "1", D)
     clock.advance(seconds=30)
+    hang_up(tw, A)
     hang_up(tw, C)
     assert "<Hangup" in leg(tw, reoffer, "dial-done", DialCallStatus="completed").content.decode()
     clock.advance(seconds=1)
