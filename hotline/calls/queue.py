@@ -841,6 +841,12 @@ def leg_conference_over(*, attempt: CallAttempt, now: dt.datetime) -> bool:
         Call.objects.filter(
             hotline_id=attempt.call.hotline_id, state=Call.State.RINGING, batch_deadline__gt=now
         ).update(batch_deadline=now)
+        if attempt.leg_of_id:
+            # A caller offered on a leg answered for another: the phone is that leg, and
+            # busy_q reads its status.
+            CallAttempt.objects.filter(
+                pk=attempt.leg_of_id, leg_status__in=lower_statuses("completed")
+            ).update(leg_status="completed")
     return bool(ended)
 
 

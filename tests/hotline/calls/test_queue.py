@@ -10,6 +10,7 @@ from tests.support.twilio import call_data, fixture
 A = "CA" + "1" * 32
 B = "CA" + "2" * 32
 C = "CA" + "3" * 32
+D = "CA" + "4" * 32
 
 
 def start(tw, digits="1", sid=A):
@@ -603,6 +604,40 @@ def test_volunteer_freed_by_the_dial_action_is_offered_at_the_next_hold_round(
     assert "<Say" not in hold(tw, B)  # a quiet round; the queue was looked at
     assert fake_twilio.dialled() == [v.phone_number, v.phone_number]
     assert open_offer(B).volunteer == v
+
+
+def test_volunteer_on_a_caller_offered_on_their_answered_phone_is_freed_by_the_dial_action(
+    scene, tw, fake_twilio, clock
+):
+    """w answered a phone whose caller (B) was taken meanwhile and took C on it instead (a
+    re-offer on the same leg). C hangs up and the leg's final status is lost: the Dial's
+    action frees w as it frees any volunteer, so D's next hold round rings w. Before, w
+    counted busy for LEG_LINGER: their phone is the first offer's leg, left answered. A's
+    volunteer, whose caller hung up too but whose leg has not said it ended, is not rung
+    (kills leg_conference_over 37, every such leg marked ended)."""
+    scene.on_shift("counsellor")
+    talking(tw, A)
+    scene.on_shift("counsellor")
+    scene.on_shift("counsellor")
+    start(tw, "1", B)
+    start(tw, "1", C)
+    first, second = offers(B)
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")  # first takes B; second's phone is cancelled...
+    assert "Another caller is waiting" in leg(tw, second, "offer").content.decode()  # ...answered
+    reoffer = open_offer(C)
+    assert reoffer.leg_of_id == second.pk
+    assert "<Dial" in leg(tw, reoffer, "accept", Digits="1").content.decode()
+    start(tw, "1", D)
+    clock.advance(seconds=30)
+    hang_up(tw, A)
+    hang_up(tw, C)
+    assert "<Hangup" in leg(tw, reoffer, "dial-done", DialCallStatus="completed").content.decode()
+    clock.advance(seconds=1)
+    fake_twilio.requests.clear()
+    hold(tw, D)
+    assert fake_twilio.dialled() == [second.volunteer.phone_number]
+    assert open_offer(D).volunteer == second.volunteer
 
 
 def test_seat_of_a_cancelled_leg_whose_status_is_lost_is_offered_when_it_stops_counting(
