@@ -14,6 +14,8 @@ under the hotline's row lock, so two web processes never offer one volunteer two
   (and none of their phones still rings for the caller);
 - a caller whose phones ring unanswered gets one more each STAGGER (up to
   `ring_batch_size` - 1 more, at most RING_MORE_MAX), none once a phone is answered;
+- a volunteer whose phone rang unanswered for a caller may be rung once more for them
+  (RETRY_AFTER), when nobody not yet tried for that caller is free; never after a decline;
 - a volunteer is busy while an offer to them is open, while they are on a call, and while
   a leg we stopped has not sent its final status (at most LEG_LINGER after we stopped it);
 - voicemail only when nobody is on shift for the service (`nobody_on_shift`), everyone on
@@ -87,6 +89,12 @@ RING_MORE_MAX = 3
 # service's own role free (or everyone of that role tried): not at once, as supervisors are
 # also the line's escalation and help on calls; not a whole ring time either.
 SUPERVISOR_AFTER = dt.timedelta(seconds=8)
+# A volunteer whose phone rang unanswered (or busy) for a caller may be rung for that same
+# caller once more, this long after, while the caller still waits for someone busy: only
+# when nobody of the tier who was not yet tried for the caller is free (_pick). A declined
+# offer is never repeated: the volunteer said no.
+RETRY_AFTER = dt.timedelta(seconds=20)
+RETRIES = 1
 # A call in conversation has its people's legs read from Twilio this often by the sweep
 # (conference.call_live_check): a lost hang-up callback must not leave the caller alone.
 LIVE_CHECK = dt.timedelta(seconds=60)
@@ -206,16 +214,33 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
         plan.stop = [(sid, status == "in-progress") for _, sid, status in overdue if sid]
     pending: dict[int, list[dt.datetime]] = {c: [] for c in by_id}
     tried: dict[int, set[int]] = {c: set() for c in by_id}
+    # Per caller, the volunteers whose phones rang unanswered for them, with how often and
+    # when the last such offer ended; any other outcome rules a volunteer out (`never`).
+    missed: dict[int, dict[int, tuple[int, dt.datetime]]] = {c: {} for c in by_id}
+    never: dict[int, set[int]] = {c: set() for c in by_id}
     # A phone answered for the caller (the volunteer is hearing the whisper): no more rung.
     answering: set[int] = set()
     # A call's tier while offers of it are open: "volunteers" while any phone of the
     # service's own role rings for it (supervisors are then added only after
     # SUPERVISOR_AFTER), else "supervisors".
     tier_of: dict[int, str] = {}
-    for call_id, volunteer_id, result, offered_at, tier, leg_status in CallAttempt.objects.filter(
-        call_id__in=by_id
-    ).values_list("call_id", "volunteer_id", "result", "offered_at", "tier", "leg_status"):
+    for (
+        call_id,
+        volunteer_id,
+        result,
+        offered_at,
+        tier,
+        leg_status,
+        ended_at,
+    ) in CallAttempt.objects.filter(call_id__in=by_id).values_list(
+        "call_id", "volunteer_id", "result", "offered_at", "tier", "leg_status", "ended_at"
+    ):
         tried[call_id].add(volunteer_id)
+        if result in _MISSED and ended_at is not None:
+            times, last = missed[call_id].get(volunteer_id, (0, ended_at))
+            missed[call_id][volunteer_id] = (times + 1, max(last, ended_at))
+        else:
+            never[call_id].add(volunteer_id)
         if result == CallAttempt.Result.PENDING:
             pending[call_id].append(offered_at)
             if leg_status in ("in-progress", "answered"):
@@ -228,6 +253,17 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
         by_role.setdefault(member.role, []).append(member)
     taken: set[int] = {m.volunteer.pk for m in pool if m.busy}
     limit = dt.timedelta(seconds=hotline.max_queue_seconds)
+    # Who may be rung again for each caller now (RETRY_AFTER), and when the next one may.
+    again: dict[int, set[int]] = {c: set() for c in by_id}
+    again_at: dict[int, dt.datetime] = {}
+    for call_id, by_volunteer in missed.items():
+        for volunteer_id, (times, last) in by_volunteer.items():
+            if volunteer_id in never[call_id] or times > RETRIES:
+                continue
+            if last + RETRY_AFTER <= now:
+                again[call_id].add(volunteer_id)
+            elif call_id not in again_at or last + RETRY_AFTER < again_at[call_id]:
+                again_at[call_id] = last + RETRY_AFTER
 
     # Nobody on shift who could ever take it: voicemail now.
     active: list[Call] = []
@@ -264,6 +300,7 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
                     m.volunteer.pk in tried[call.pk] for m in by_role.get(_role_of(call), [])
                 ),
                 waited_a_ring=now - call.arrived_at >= SUPERVISOR_AFTER,
+                again=again[call.pk],
             )
             if member is None:
                 continue
@@ -271,6 +308,7 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
                 tier_of[call.pk] = tier
             taken.add(member.volunteer.pk)
             tried[call.pk].add(member.volunteer.pk)
+            again[call.pk].discard(member.volunteer.pk)
             new[call.pk].append(
                 CallAttempt(
                     call=call,
@@ -345,6 +383,8 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
             checks.append(call.arrived_at + SUPERVISOR_AFTER)
         if call.arrived_at + limit > now:
             checks.append(call.arrived_at + limit)
+        if call.pk in again_at:
+            checks.append(again_at[call.pk])
         relax = call.arrived_at + dt.timedelta(seconds=hotline.preference_wait_seconds)
         if call.wants and relax > now:
             checks.append(relax)
@@ -362,6 +402,8 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
 
 
 _UNKNOWN = object()
+# Offers that may be repeated (RETRY_AFTER): the phone rang unanswered, or was busy.
+_MISSED = (CallAttempt.Result.NO_ANSWER, CallAttempt.Result.BUSY)
 
 
 def _ring_more_max(hotline: Hotline) -> int:
@@ -392,15 +434,20 @@ def _pick(
     fits=None,
     all_first_tried: bool,
     waited_a_ring: bool,
+    again: set[int] = frozenset(),
 ) -> tuple[PoolMember | None, str]:
     """The next volunteer to offer `call` (rotation order), and their tier; only those who
-    `fits` the caller's preference, when given."""
+    `fits` the caller's preference, when given. Those not yet tried for the caller first,
+    both tiers; then, as a second round, those in `again` (their phones rang unanswered for
+    this caller a while ago)."""
 
-    def free(role: str) -> PoolMember | None:
+    def free(role: str, among: set[int] | None = None) -> PoolMember | None:
         for member in by_role.get(role, []):
-            if member.volunteer.pk not in tried and member.volunteer.pk not in taken:
-                if fits is None or fits(member.volunteer):
-                    return member
+            pk = member.volunteer.pk
+            if pk in taken or (pk in tried if among is None else pk not in among):
+                continue
+            if fits is None or fits(member.volunteer):
+                return member
         return None
 
     # Re-evaluated at every pick: the service's own role first, whatever tier the caller's
@@ -415,6 +462,14 @@ def _pick(
         member = free(Role.SUPERVISOR)
         if member is not None:
             return member, Call.Tier.SUPERVISORS
+    if again:
+        member = free(_role_of(call), again)
+        if member is not None:
+            return member, Call.Tier.VOLUNTEERS
+        if waited_a_ring or (all_first_tried and tier != Call.Tier.VOLUNTEERS):
+            member = free(Role.SUPERVISOR, again)
+            if member is not None:
+                return member, Call.Tier.SUPERVISORS
     return None, tier or Call.Tier.VOLUNTEERS
 
 

@@ -218,7 +218,13 @@ class CallAttempt(models.Model):
         verbose_name = _("call attempt")
         verbose_name_plural = _("call attempts")
         constraints = [
-            models.UniqueConstraint(fields=["call", "volunteer"], name="attempt_once_per_call"),
+            # One open offer of a caller to a volunteer at a time. A phone that rang
+            # unanswered may be rung once more for the same caller (queue.RETRY_AFTER).
+            models.UniqueConstraint(
+                fields=["call", "volunteer"],
+                condition=models.Q(result=""),
+                name="attempt_open_once_per_call",
+            ),
         ]
 
     def __str__(self) -> str:

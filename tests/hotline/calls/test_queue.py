@@ -477,6 +477,92 @@ def test_counsellor_who_comes_free_is_rung_while_the_supervisors_phone_rings(
     assert {a.volunteer for a in offers(B)} == {v, sup}
 
 
+# --- a phone that rang unanswered is rung again while the caller waits --------------------
+
+
+def _missed(tw, sid):
+    """The phone ringing for caller `sid` rings out: no answer."""
+    offer = open_offer(sid)
+    leg(tw, offer, "leg-status", CallStatus="no-answer")
+    return offer.volunteer
+
+
+def test_volunteer_whose_phone_rang_unanswered_is_rung_again_for_a_caller_still_waiting(
+    scene, tw, fake_twilio, clock
+):
+    """Before, a volunteer was offered a caller once: a family caller whose free expert
+    missed the ring waited with no phone ringing until another expert finished a call,
+    while the one who missed it sat by a silent phone."""
+    from hotline.calls import queue
+
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    talking(tw, A)  # v
+    start(tw, "1", B)
+    assert _missed(tw, B) == w
+    assert state(B) == ("ringing", "")  # v may still come free: B waits
+    missed_at = clock.now
+    clock.advance(seconds=queue.RETRY_AFTER.total_seconds() - 1)
+    hold(tw, B)
+    assert fake_twilio.dialled() == [v.phone_number, w.phone_number]
+    # The next look is when w may be rung again: the hold loop asks then.
+    assert Call.objects.get(call_sid=B).batch_deadline == missed_at + queue.RETRY_AFTER
+    clock.advance(seconds=1)
+    hold(tw, B)
+    assert fake_twilio.dialled() == [v.phone_number, w.phone_number, w.phone_number]
+    assert open_offer(B).volunteer == w
+    # Missed a second time: once more is enough; B waits for v.
+    _missed(tw, B)
+    clock.advance(seconds=queue.RETRY_AFTER.total_seconds() * 3)
+    hold(tw, B)
+    assert len(fake_twilio.dialled()) == 3
+    assert state(B) == ("ringing", "")
+    call_ends(tw, A)
+    assert open_offer(B).volunteer == v
+
+
+def test_volunteer_who_declined_a_caller_is_not_rung_for_them_again(scene, tw, fake_twilio, clock):
+    from hotline.calls import queue
+
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    talking(tw, A)
+    start(tw, "1", B)
+    offer = open_offer(B)
+    assert offer.volunteer == w
+    leg(tw, offer, "offer")
+    leg(tw, offer, "accept", Digits="2")  # w says no
+    leg(tw, offer, "leg-status", CallStatus="completed")
+    clock.advance(seconds=queue.RETRY_AFTER.total_seconds() * 2)
+    hold(tw, B)
+    assert [a.volunteer for a in offers(B)] == [w]
+    assert state(B) == ("ringing", "")
+
+
+def test_a_supervisor_not_yet_tried_comes_before_a_second_ring_for_a_counsellor(
+    scene, tw, fake_twilio, clock
+):
+    from hotline.calls import queue
+
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    sup = scene.on_shift("supervisor")
+    talking(tw, C)  # the other counsellor
+    start(tw, "1", B)
+    assert _missed(tw, B) == w
+    # Both are due when B is next looked at: the supervisor's turn and w's second ring.
+    clock.advance(seconds=queue.RETRY_AFTER.total_seconds())
+    hold(tw, B)
+    assert open_offer(B).volunteer == sup
+    assert [a.volunteer for a in offers(B)] == [w, sup]
+
+
 # --- the hold loop comes back when the caller's next check is due -------------------------
 
 
