@@ -283,41 +283,53 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
     fan_out = {c.pk: _fan_out(hotline, pending[c.pk], c.pk in answering, now) for c in active}
     # The caller's preference, decided once for this round of offers.
     prefers = {c.pk: _preference(c, by_role, tried[c.pk], now) for c in active}
+
+    def offer(call: Call, member: PoolMember, tier: str) -> None:
+        if tier_of.get(call.pk) != Call.Tier.VOLUNTEERS:
+            tier_of[call.pk] = tier
+        taken.add(member.volunteer.pk)
+        tried[call.pk].add(member.volunteer.pk)
+        new[call.pk].append(
+            CallAttempt(
+                call=call,
+                volunteer=member.volunteer,
+                tier=tier,
+                batch=call.ring_batch + 1,
+                offered_at=now,
+            )
+        )
+
+    def pick(call: Call, again: set[int] | None = None) -> tuple[PoolMember | None, str]:
+        return _pick(
+            call,
+            by_role,
+            tried[call.pk],
+            taken,
+            tier_of.get(call.pk),
+            fits=prefers[call.pk],
+            all_first_tried=all(
+                m.volunteer.pk in tried[call.pk] for m in by_role.get(_role_of(call), [])
+            ),
+            waited_a_ring=now - call.arrived_at >= SUPERVISOR_AFTER,
+            again=again,
+        )
+
     for round_ in range(max(fan_out.values(), default=0)):
         for call in active:
             if round_ >= fan_out[call.pk]:
                 continue
             if len(pending[call.pk]) + len(new[call.pk]) > round_:
                 continue
-            member, tier = _pick(
-                call,
-                by_role,
-                tried[call.pk],
-                taken,
-                tier_of.get(call.pk),
-                fits=prefers[call.pk],
-                all_first_tried=all(
-                    m.volunteer.pk in tried[call.pk] for m in by_role.get(_role_of(call), [])
-                ),
-                waited_a_ring=now - call.arrived_at >= SUPERVISOR_AFTER,
-                again=again[call.pk],
-            )
-            if member is None:
-                continue
-            if tier_of.get(call.pk) != Call.Tier.VOLUNTEERS:
-                tier_of[call.pk] = tier
-            taken.add(member.volunteer.pk)
-            tried[call.pk].add(member.volunteer.pk)
-            again[call.pk].discard(member.volunteer.pk)
-            new[call.pk].append(
-                CallAttempt(
-                    call=call,
-                    volunteer=member.volunteer,
-                    tier=tier,
-                    batch=call.ring_batch + 1,
-                    offered_at=now,
-                )
-            )
+            member, tier = pick(call)
+            if member is not None:
+                offer(call, member, tier)
+    # A second ring for someone whose phone rang unanswered for a caller a while ago: only
+    # for a caller with no phone ringing, and only of people no caller wanted above.
+    for call in active:
+        if again[call.pk] and not pending[call.pk] and not new[call.pk]:
+            member, tier = pick(call, again[call.pk])
+            if member is not None:
+                offer(call, member, tier)
 
     linger = _UNKNOWN
     offered = [a for attempts in new.values() for a in attempts]
@@ -434,17 +446,17 @@ def _pick(
     fits=None,
     all_first_tried: bool,
     waited_a_ring: bool,
-    again: set[int] = frozenset(),
+    again: set[int] | None = None,
 ) -> tuple[PoolMember | None, str]:
     """The next volunteer to offer `call` (rotation order), and their tier; only those who
-    `fits` the caller's preference, when given. Those not yet tried for the caller first,
-    both tiers; then, as a second round, those in `again` (their phones rang unanswered for
-    this caller a while ago)."""
+    `fits` the caller's preference, when given. Among those not yet tried for the caller;
+    or, given `again`, among those (phones that rang unanswered for this caller a while
+    ago: the second ring)."""
 
-    def free(role: str, among: set[int] | None = None) -> PoolMember | None:
+    def free(role: str) -> PoolMember | None:
         for member in by_role.get(role, []):
             pk = member.volunteer.pk
-            if pk in taken or (pk in tried if among is None else pk not in among):
+            if pk in taken or (pk in tried if again is None else pk not in again):
                 continue
             if fits is None or fits(member.volunteer):
                 return member
@@ -462,14 +474,6 @@ def _pick(
         member = free(Role.SUPERVISOR)
         if member is not None:
             return member, Call.Tier.SUPERVISORS
-    if again:
-        member = free(_role_of(call), again)
-        if member is not None:
-            return member, Call.Tier.VOLUNTEERS
-        if waited_a_ring or (all_first_tried and tier != Call.Tier.VOLUNTEERS):
-            member = free(Role.SUPERVISOR, again)
-            if member is not None:
-                return member, Call.Tier.SUPERVISORS
     return None, tier or Call.Tier.VOLUNTEERS
 
 
