@@ -13,10 +13,18 @@ import datetime as dt
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from hotline.calls.queue import LIVE_CHECK, STATUS_RANK, TERMINAL, _url, leg_status_update
+from hotline.calls.queue import (
+    LEG_LINGER,
+    LIVE_CHECK,
+    STATUS_RANK,
+    TERMINAL,
+    _url,
+    leg_status_update,
+)
+from hotline.calls.selectors import busy_q
 from hotline.crisis.audit import audit_record
 from hotline.models import Call, CallAttempt, CallJoin, Role, Volunteer
 from hotline.phone import validate_e164
@@ -33,15 +41,14 @@ class JoinRefused(Exception):
 
 
 def supervisor_for(*, call: Call, now: dt.datetime) -> Volunteer | None:
-    """A supervisor on shift on the call's hotline who is not on a call themselves (not the
-    volunteer who answered), longest since their last offered call first."""
-    on_call = CallAttempt.objects.filter(
-        volunteer=OuterRef("pk"), result=CallAttempt.Result.ACCEPTED, ended_at__isnull=True
-    )
+    """A supervisor on shift on the call's hotline who is free (not the volunteer who
+    answered), longest since their last offered call first. Free as the queue judges it
+    (selectors.busy_q): not on a call, not in a live call's conference (listening in on
+    this one, say), no phone ringing for a caller or a join."""
     return (
         volunteers_on_shift(call.hotline, now, role=Role.SUPERVISOR)
         .exclude(pk=call.answered_by_id)
-        .exclude(Exists(on_call))
+        .exclude(busy_q(at=now, leg_linger=LEG_LINGER))
         .order_by("ring_rotation__last_offered_at", "id")
         .first()
     )

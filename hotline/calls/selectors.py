@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
+    BooleanField,
     Count,
     DateTimeField,
     Exists,
@@ -26,6 +27,7 @@ from hotline.models import (
     Call,
     CallAttempt,
     CallbackRequest,
+    CallJoin,
     CallReport,
     Category,
     Escalation,
@@ -121,41 +123,44 @@ def tier_role(call: Call, tier: str) -> str:
     return CATEGORY_ROLE[Category(call.category or Category.PSYCHOLOGICAL)]
 
 
-def busy_q(*, at: dt.datetime, leg_linger: dt.timedelta) -> Exists:
+def busy_q(*, at: dt.datetime, leg_linger: dt.timedelta) -> Q:
     """Whether a volunteer (OuterRef "pk") is busy at `at`: being offered a call (a pending
-    attempt), on a call (accepted, not ended, within BUSY_HORIZON), or still holding a phone
+    attempt), on a call (accepted, not ended, within BUSY_HORIZON), in a live call's
+    conference by a join or being rung into one (in_conference_q), or still holding a phone
     leg whose final status has not arrived: an answered leg we stopped or gave up on
     (Twilio ignores a cancel on an answered leg), or whose caller hung up, for at most
     `leg_linger` after that; a leg we cancelled while it rang, for CANCEL_LINGER. An offer
     given up after its ring time and never answered is over: Twilio ended it at its
     timeout."""
-    return Exists(
-        CallAttempt.objects.filter(volunteer=OuterRef("pk")).filter(
-            Q(result=CallAttempt.Result.PENDING, offered_at__gt=at - PENDING_HORIZON)
-            | Q(
-                result=CallAttempt.Result.ACCEPTED,
-                ended_at__isnull=True,
-                offered_at__gt=at - BUSY_HORIZON,
-            )
-            | (
-                Q(leg_sid__isnull=False)
-                & ~Q(result=CallAttempt.Result.PENDING)
-                & (
-                    Q(leg_status__in=LEG_ANSWERED, ended_at__gt=at - leg_linger)
-                    # Cancelled while we read it ringing: answered in that instant? The
-                    # whisper's request (marking it answered) comes within a second.
-                    | Q(
-                        result=CallAttempt.Result.CANCELLED,
-                        leg_status__in=LEG_RINGING,
-                        ended_at__gt=at - CANCEL_LINGER,
+    return Q(in_conference_q(at=at)) | Q(
+        Exists(
+            CallAttempt.objects.filter(volunteer=OuterRef("pk")).filter(
+                Q(result=CallAttempt.Result.PENDING, offered_at__gt=at - PENDING_HORIZON)
+                | Q(
+                    result=CallAttempt.Result.ACCEPTED,
+                    ended_at__isnull=True,
+                    offered_at__gt=at - BUSY_HORIZON,
+                )
+                | (
+                    Q(leg_sid__isnull=False)
+                    & ~Q(result=CallAttempt.Result.PENDING)
+                    & (
+                        Q(leg_status__in=LEG_ANSWERED, ended_at__gt=at - leg_linger)
+                        # Cancelled while we read it ringing: answered in that instant? The
+                        # whisper's request (marking it answered) comes within a second.
+                        | Q(
+                            result=CallAttempt.Result.CANCELLED,
+                            leg_status__in=LEG_RINGING,
+                            ended_at__gt=at - CANCEL_LINGER,
+                        )
                     )
                 )
-            )
-            # A caller offered on a leg answered for another (`leg_of`, no SID of its own):
-            # the phone is that leg, up until the leg's own final status.
-            | (
-                ~Q(result=CallAttempt.Result.PENDING)
-                & Q(leg_of__leg_status__in=LEG_ANSWERED, ended_at__gt=at - leg_linger)
+                # A caller offered on a leg answered for another (`leg_of`, no SID of its own):
+                # the phone is that leg, up until the leg's own final status.
+                | (
+                    ~Q(result=CallAttempt.Result.PENDING)
+                    & Q(leg_of__leg_status__in=LEG_ANSWERED, ended_at__gt=at - leg_linger)
+                )
             )
         )
     )
@@ -166,6 +171,26 @@ LEG_RINGING = ("", "queued", "initiated", "ringing")
 LEG_ANSWERED = ("in-progress", "answered")
 LEG_FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
 CANCEL_LINGER = dt.timedelta(seconds=5)
+# A supervisor asked to join a live call whose phone never answered stops counting busy
+# this long after (a join rings for the hotline's ring time, at most 60 s).
+JOIN_RING = dt.timedelta(seconds=90)
+
+
+def in_conference_q(*, at: dt.datetime) -> Exists:
+    """Whether a volunteer (OuterRef "pk") is in a live call's conference by a join —
+    listening, speaking, or handed the call by a warm transfer — or their phone rings for
+    one: a join not ended, of a call still in conversation (when the call ends, so does
+    its conference, whatever became of the join's own callbacks); one never answered, only
+    for JOIN_RING after it was asked for."""
+    return Exists(
+        CallJoin.objects.filter(
+            Q(joined_at__isnull=False) | Q(requested_at__gt=at - JOIN_RING),
+            volunteer=OuterRef("pk"),
+            ended_at__isnull=True,
+            call__state=Call.State.CONNECTED,
+            requested_at__gt=at - BUSY_HORIZON,
+        )
+    )
 
 
 def lingering_until(
@@ -216,7 +241,9 @@ def queue_pool(*, hotline: Hotline, at: dt.datetime, leg_linger: dt.timedelta) -
         volunteers_on_shift(hotline, at)
         .annotate(
             shift_role=Subquery(on_now.order_by("shift__starts_at").values("role")[:1]),
-            is_busy=busy_q(at=at, leg_linger=leg_linger),
+            is_busy=ExpressionWrapper(
+                busy_q(at=at, leg_linger=leg_linger), output_field=BooleanField()
+            ),
         )
         .order_by(F("ring_rotation__last_offered_at").asc(nulls_first=True), "id")
     )

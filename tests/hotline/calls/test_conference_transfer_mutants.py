@@ -166,6 +166,8 @@ def test_two_calls_transfers_are_kept_apart(scene, tw, fake_twilio):
     call_a, attempt_a = live_call(tw, v)
     w = scene.on_shift("counsellor")
     call_b, attempt_b = second_call(tw, w)
+    # Two supervisors: the one rung for B is busy when A's volunteer asks.
+    scene.on_shift("supervisor")
     scene.on_shift("supervisor")
     star(tw, attempt_b)
     leg(tw, attempt_b, "transfer-key", Digits="9")
@@ -174,6 +176,7 @@ def test_two_calls_transfers_are_kept_apart(scene, tw, fake_twilio):
     assert "press 9" in menu and "has not answered yet" not in menu
     leg(tw, attempt_a, "transfer-key", Digits="9")
     join_a = CallJoin.objects.get(call=call_a)
+    assert join_a.volunteer != join_b.volunteer
     join_status(tw, join_b, "no-answer")
     assert news_to(fake_twilio) == [attempt_b.leg_sid]
     assert holds(fake_twilio, B) == [True, False] and holds(fake_twilio, A) == [True]

@@ -661,3 +661,69 @@ def test_seat_of_a_cancelled_leg_whose_status_is_lost_is_offered_when_it_stops_c
     clock.advance(seconds=5)
     hold(tw, B)
     assert fake_twilio.dialled()[-1] == other.phone_number
+
+
+# --- a supervisor in a live call's conference is busy -------------------------------------
+
+
+def _listening(scene, tw, clock, supervisor, sid=A):
+    """`supervisor` has joined caller `sid`'s live call from the escalation page, muted."""
+    from hotline.calls import conference
+    from tests.hotline.calls.test_transfer import supervisor_answers
+
+    join = conference.call_join(
+        call=Call.objects.get(call_sid=sid),
+        volunteer=supervisor,
+        mode="listen",
+        by=supervisor.user,
+        now=clock.now,
+        why="escalation",
+    )
+    supervisor_answers(tw, join)
+    return join
+
+
+def test_a_supervisor_listening_in_on_a_call_is_not_rung_for_a_waiting_caller(
+    scene, tw, fake_twilio, clock
+):
+    """Before, only an accepted offer made a supervisor busy: one listening in on a crisis
+    call was rung for the next caller as soon as the counsellors were all busy."""
+    from hotline.calls import queue
+
+    v = scene.on_shift("counsellor")
+    sup = scene.on_shift("supervisor")
+    talking(tw, A)  # v
+    _listening(scene, tw, clock, sup)
+    start(tw, "1", B)
+    clock.advance(seconds=queue.SUPERVISOR_AFTER.total_seconds() + 1)
+    hold(tw, B)
+    assert fake_twilio.dialled().count(sup.phone_number) == 1  # the join's own leg
+    assert not offers(B)
+    assert state(B) == ("ringing", "")
+    # The call ends: the supervisor, out of the conference with it, is free for B (and
+    # so is v, once their leg has ended).
+    hang_up(tw, A)
+    assert [a.volunteer for a in offers(B)] == [sup]
+    assert v.phone_number not in fake_twilio.dialled()[1:]
+
+
+def test_bringing_in_the_supervisor_passes_over_one_already_listening_in(
+    scene, tw, fake_twilio, client, clock
+):
+    """Before, "Bring in the supervisor" could ring the supervisor already listening in on
+    that very call (or on another one)."""
+    from hotline.models import CallJoin, RingRotation
+
+    scene.on_shift("counsellor")
+    listening = scene.on_shift("supervisor")
+    free = scene.on_shift("supervisor")
+    offer = talking(tw, A)
+    # The listening supervisor has waited longest since their last offer: first in rotation.
+    RingRotation.objects.create(volunteer=listening, last_offered_at=clock.now.replace(year=2020))
+    RingRotation.objects.create(volunteer=free, last_offered_at=clock.now)
+    _listening(scene, tw, clock, listening)
+    client.force_login(offer.volunteer.user)
+    client.post(f"/calls/{offer.call_id}/supervisor/")
+    joined = [j.volunteer for j in CallJoin.objects.order_by("pk")]
+    assert joined == [listening, free]
+    assert fake_twilio.dialled()[-1] == free.phone_number
