@@ -524,6 +524,25 @@ def test_volunteer_whose_phone_rang_unanswered_is_rung_again_for_a_caller_still_
     assert open_offer(B).volunteer == v
 
 
+def test_a_supervisor_who_missed_a_caller_is_rung_again_while_the_counsellors_talk(
+    scene, tw, fake_twilio, clock
+):
+    from hotline.calls import queue
+
+    scene.on_shift("counsellor")
+    sup = scene.on_shift("supervisor")
+    talking(tw, A)
+    start(tw, "1", B)
+    clock.advance(seconds=queue.SUPERVISOR_AFTER.total_seconds())
+    hold(tw, B)
+    assert _missed(tw, B) == sup
+    clock.advance(seconds=queue.RETRY_AFTER.total_seconds())
+    hold(tw, B)
+    again = open_offer(B)
+    assert again.volunteer == sup and again.tier == "supervisors"
+    assert fake_twilio.dialled().count(sup.phone_number) == 2
+
+
 def test_volunteer_who_declined_a_caller_is_not_rung_for_them_again(scene, tw, fake_twilio, clock):
     from hotline.calls import queue
 
