@@ -302,12 +302,9 @@ def test_redirect_refused_the_next_look_tells_the_caller(scene, tw, fake_twilio,
     assert Call.objects.get(pk=call.pk).alone_told_at is not None
 
 
-@pytest.mark.parametrize("event", ["leave", "leg-status"])
-def test_a_volunteer_offered_a_second_caller_on_the_same_leg_is_noticed_leaving_too(
-    scene, tw, fake_twilio, clock, event
-):
-    """A leg answered as its caller was taken is offered the next caller (`leg_of`): that
-    attempt has no SID of its own, the leg's is its parent's."""
+def offered_on_a_carried_leg(scene, tw, clock):
+    """v takes caller A; w answers A's phone late and is offered caller B on that same leg
+    (`leg_of`): the attempts (v's for A, w's for A, w's for B on w's leg)."""
     v = scene.on_shift("counsellor")
     w = scene.on_shift("counsellor")
     tw("/twilio/voice/incoming", call_data(A))
@@ -320,12 +317,21 @@ def test_a_volunteer_offered_a_second_caller_on_the_same_leg_is_noticed_leaving_
     tw("/twilio/voice/menu", {**fixture("voice-gather-digits"), "CallSid": B, "Digits": "1"})
     clock.advance(seconds=1)
     assert "Another caller is waiting" in leg(tw, other, "offer")  # w answers A's phone late
-    second = CallAttempt.objects.get(leg_of=other)
+    return first, other, CallAttempt.objects.get(leg_of=other)
+
+
+@pytest.mark.parametrize("event", ["leave", "leg-status"])
+def test_a_volunteer_offered_a_second_caller_on_the_same_leg_is_noticed_leaving_too(
+    scene, tw, fake_twilio, clock, event
+):
+    """A leg answered as its caller was taken is offered the next caller (`leg_of`): that
+    attempt has no SID of its own, the leg's is its parent's."""
+    first, other, second = offered_on_a_carried_leg(scene, tw, clock)
     assert second.leg_sid is None
     data = {**fixture("voice-screen-answer"), "CallSid": other.leg_sid, "Digits": "1"}
     tw(f"/twilio/voice/accept?attempt={second.pk}", data)
     call_b = Call.objects.get(call_sid=B)
-    assert call_b.state == Call.State.CONNECTED and call_b.answered_by == w
+    assert call_b.state == Call.State.CONNECTED and call_b.answered_by == other.volunteer
     fake_twilio.call_status[B] = ""  # and the caller cannot be read: told all the same
     if event == "leave":
         left(tw, call_b, other.leg_sid)

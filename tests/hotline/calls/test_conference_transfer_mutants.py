@@ -11,7 +11,7 @@ import pytest
 
 from hotline.calls import conference
 from hotline.models import AuditLog, Call, CallAttempt, CallJoin
-from tests.hotline.calls.test_conference_events import B, left
+from tests.hotline.calls.test_conference_events import B, left, offered_on_a_carried_leg
 from tests.hotline.calls.test_transfer import (
     A,
     gone_urls,
@@ -398,20 +398,12 @@ def test_a_volunteer_on_a_carried_leg_hears_that_the_supervisor_did_not_answer(
     leg (`leg_of`: the attempt has no SID of its own), brings in the supervisor, who does not
     answer: the news goes to their leg, the carried one. Before, only an attempt's own SID
     was looked for: the caller came off hold with the volunteer never told why."""
-    v = scene.on_shift("counsellor")
-    w = scene.on_shift("counsellor")
-    tw("/twilio/voice/incoming", call_data(A))
-    tw("/twilio/voice/menu", {**fixture("voice-gather-digits"), "CallSid": A, "Digits": "1"})
-    first = CallAttempt.objects.select_related("volunteer").get(volunteer=v)
-    other = CallAttempt.objects.select_related("volunteer").get(volunteer=w)
-    leg(tw, first, "offer")
-    leg(tw, first, "accept", Digits="1")
-    tw("/twilio/voice/incoming", call_data(B))
-    tw("/twilio/voice/menu", {**fixture("voice-gather-digits"), "CallSid": B, "Digits": "1"})
-    clock.advance(seconds=1)
-    assert "Another caller is waiting" in leg(tw, other, "offer")
-    second = CallAttempt.objects.get(leg_of=other)
-    on_leg = {**fixture("voice-screen-answer"), "CallSid": other.leg_sid, "To": w.phone_number}
+    _first, other, second = offered_on_a_carried_leg(scene, tw, clock)
+    on_leg = {
+        **fixture("voice-screen-answer"),
+        "CallSid": other.leg_sid,
+        "To": other.volunteer.phone_number,
+    }
     tw(f"/twilio/voice/accept?attempt={second.pk}", {**on_leg, "Digits": "1"})
     call_b = Call.objects.get(call_sid=B)
     scene.on_shift("supervisor")
