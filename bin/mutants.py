@@ -256,6 +256,7 @@ MODULES = {
                 "tests/hotline/calls/test_transfer.py",
                 "tests/hotline/calls/test_conference.py",
                 "tests/hotline/calls/test_conference_transfer_mutants.py",
+                "tests/hotline/calls/test_conference_join_mutants.py",
             ),
         ),
         Module(
