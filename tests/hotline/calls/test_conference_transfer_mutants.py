@@ -21,6 +21,7 @@ from tests.hotline.calls.test_transfer import (
     live_call,
     star,
     supervisor_answers,
+    supervisor_asked,
 )
 from tests.support import factories as f
 from tests.support.twilio import call_data, fixture
@@ -83,11 +84,7 @@ def test_a_supervisor_who_did_not_answer_is_logged_on_the_call_at_the_time_of_th
 ):
     """The status as it came (a busy database's inbox replays it later: the time is the
     status's, not the replay's). Kills transfer_failed 5, 19, 20, 21, 24, 25, 26, 29–34."""
-    v = scene.on_shift("counsellor")
-    sup = scene.on_shift("supervisor")
-    call, attempt = live_call(tw, v)
-    star(tw, attempt)
-    leg(tw, attempt, "transfer-key", Digits="9")
+    v, sup, call, attempt = supervisor_asked(scene, tw)
     join = CallJoin.objects.get()
     came = clock.now + dt.timedelta(seconds=7)
     conference.join_leg_status(join_id=join.pk, status="no-answer", now=came)
@@ -101,11 +98,7 @@ def test_a_supervisor_who_did_not_answer_is_logged_on_the_call_at_the_time_of_th
 
 def test_the_hold_loop_giving_up_logs_why(scene, tw, fake_twilio, clock):
     """Kills transfer_overdue 19, 20."""
-    v = scene.on_shift("counsellor")
-    scene.on_shift("supervisor")
-    call, attempt = live_call(tw, v)
-    star(tw, attempt)
-    leg(tw, attempt, "transfer-key", Digits="9")
+    v, _sup, call, attempt = supervisor_asked(scene, tw)
     clock.advance(seconds=scene.hotline.ring_timeout + 11)
     tw(f"/twilio/voice/transfer-hold?call={call.pk}", call_data(A))
     join = CallJoin.objects.get()
@@ -118,11 +111,7 @@ def test_the_hold_loop_gives_up_at_ring_time_and_grace_not_before(scene, tw, fak
     """The supervisor's phone rings for the hotline's ring time; the caller waits ten
     seconds more (TRANSFER_GRACE), then is back with the volunteer.
     Kills transfer_overdue 10 (<=), 11 (- grace)."""
-    v = scene.on_shift("counsellor")
-    scene.on_shift("supervisor")
-    call, attempt = live_call(tw, v)
-    star(tw, attempt)
-    leg(tw, attempt, "transfer-key", Digits="9")
+    v, _sup, call, attempt = supervisor_asked(scene, tw)
     hold_url = f"/twilio/voice/transfer-hold?call={call.pk}"
     clock.advance(seconds=scene.hotline.ring_timeout + 5)
     tw(hold_url, call_data(A))
@@ -141,11 +130,7 @@ def test_volunteer_gone_and_supervisor_lost_the_caller_is_told_once_without_an_e
     next look does not tell them again.
     Kills transfer_failed 84 (told at None: told again); call_live_check 110–113 (the look
     fails after the caller was told)."""
-    v = scene.on_shift("counsellor")
-    scene.on_shift("supervisor")
-    call, attempt = live_call(tw, v)
-    star(tw, attempt)
-    leg(tw, attempt, "transfer-key", Digits="9")
+    v, _sup, call, attempt = supervisor_asked(scene, tw)
     fake_twilio.call_status[attempt.leg_sid] = "completed"  # hung up; the callback lost
     caplog.set_level(logging.ERROR)
     sweep(clock, 61)  # past the supervisor's ring time: their callback lost too
@@ -237,11 +222,7 @@ def test_supervisor_left_with_the_caller_dropping_unheard_the_sweep_ends_the_cal
     status callback and the conference's leave event lost: the sweep reads their leg and
     ends the call, rather than leave the caller in an empty conference.
     Kills call_live_check 95 (the supervisor's leg never read), 97 (another SID read)."""
-    v = scene.on_shift("counsellor")
-    scene.on_shift("supervisor")
-    call, attempt = live_call(tw, v)
-    star(tw, attempt)
-    leg(tw, attempt, "transfer-key", Digits="9")
+    v, _sup, call, attempt = supervisor_asked(scene, tw)
     join = CallJoin.objects.get()
     supervisor_answers(tw, join)
     star(tw, attempt)
@@ -375,11 +356,7 @@ def test_after_a_failed_transfer_the_volunteer_can_call_the_supervisor_again(
     scene, tw, fake_twilio
 ):
     """Kills open_transfer 12 (the failed transfer still counted as under way)."""
-    v = scene.on_shift("counsellor")
-    sup = scene.on_shift("supervisor")
-    call, attempt = live_call(tw, v)
-    star(tw, attempt)
-    leg(tw, attempt, "transfer-key", Digits="9")
+    v, sup, call, attempt = supervisor_asked(scene, tw)
     join_status(tw, CallJoin.objects.get(), "no-answer")
     menu = star(tw, attempt)
     assert "press 9" in menu and "has not answered yet" not in menu

@@ -24,6 +24,17 @@ def live_call(tw, volunteer):
     return Call.objects.get(call_sid=A), attempt
 
 
+def supervisor_asked(scene, tw):
+    """A counsellor and a supervisor on shift; the counsellor, on a live call, presses * then
+    9 to bring the supervisor in: (counsellor, supervisor, call, the counsellor's attempt)."""
+    v = scene.on_shift("counsellor")
+    sup = scene.on_shift("supervisor")
+    call, attempt = live_call(tw, v)
+    star(tw, attempt)
+    leg(tw, attempt, "transfer-key", Digits="9")
+    return v, sup, call, attempt
+
+
 def leg(tw, attempt, path, **kw):
     data = {
         **fixture("voice-screen-answer"),
