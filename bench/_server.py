@@ -21,6 +21,24 @@ PY = sys.executable
 HARD_LIMIT = 300  # seconds: the server is killed after this whatever happens
 
 
+def web_cpus(spec: str) -> str:
+    """Keep this process and everything it starts (the migrations, gunicorn, the clients) on
+    the cores in `spec` ("0", "0,1", "0-1"), leaving the others to a PostgreSQL server on
+    this host, which is not started from here and is not held: a stand-in for a database on
+    its own host. Returns how the run was placed, for its header. Linux only."""
+    if not spec:
+        return "the web server, the clients and the database share all the cores"
+    cpus: set[int] = set()
+    for part in spec.split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    os.sched_setaffinity(0, cpus)
+    return (
+        f"the web server and the clients on core(s) {spec} only; the database free to use"
+        f" the others"
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -34,6 +34,7 @@ from _server import (
     gunicorn,
     server_cpu,
     summarise,
+    web_cpus,
 )  # bench/ is on sys.path
 
 SEED = """
@@ -150,7 +151,13 @@ def main() -> int:
     parser.add_argument("--shifts", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3, help="turns each load takes")
     parser.add_argument("--database-url", default="", help="default: a throwaway SQLite file")
+    parser.add_argument(
+        "--web-cpus",
+        default="",
+        help="cores for the web server and the clients (e.g. 0): the database on the others",
+    )
     args = parser.parse_args()
+    placed = web_cpus(args.web_cpus)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-feed-"))
     port = free_port()
@@ -198,7 +205,8 @@ def main() -> int:
     print(
         f"\nfeed of {args.shifts} shifts over a year (Europe/London), {args.clients} clients, "
         f"{args.workers} gunicorn workers, {args.seconds:g} s each in {args.rounds} turns, "
-        f"database {'DATABASE_URL' if args.database_url else 'SQLite (WAL)'}; feed {full['bytes']} bytes"
+        f"database {'DATABASE_URL' if args.database_url else 'SQLite (WAL)'}; feed {full['bytes']} bytes;"
+        f" {placed}"
     )
     print(
         f"{'':26}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs bare':>9}"

@@ -46,6 +46,7 @@ from _server import (  # bench/ is on sys.path
     machine_cpu,
     server_cpu,
     summarise,
+    web_cpus,
 )
 
 TOKEN = "bench-auth-token"  # noqa: S105 - a throwaway server on loopback
@@ -158,7 +159,13 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--volunteers", type=int, default=200)
     parser.add_argument("--database-url", default="", help="default: a throwaway SQLite file")
+    parser.add_argument(
+        "--web-cpus",
+        default="",
+        help="cores for the web server and the clients (e.g. 0): the database on the others",
+    )
     args = parser.parse_args()
+    placed = web_cpus(args.web_cpus)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
     port = free_port()
@@ -192,7 +199,7 @@ def main() -> int:
     print(
         f"\n{args.volunteers} volunteers on shift, {args.clients} concurrent clients, "
         f"{args.workers} gunicorn workers, {args.seconds:g} s each, "
-        f"database {'DATABASE_URL' if args.database_url else 'SQLite (WAL)'}"
+        f"database {'DATABASE_URL' if args.database_url else 'SQLite (WAL)'}; {placed}"
     )
     print(
         f"{'':28}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'server CPU':>14}"
