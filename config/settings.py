@@ -144,8 +144,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
-    "csp.middleware.CSPMiddleware",
+    # Content-Security-Policy on every answer a browser may render (CONTENT_SECURITY_POLICY
+    # below): not on calendar files or 304s (hotline/middleware.py).
+    "hotline.middleware.CSPMiddleware",
     # Bodies larger than REQUEST_MAX_BYTES refused (413) before anything reads them; lock
     # waits bounded and a busy database answered 503 (docs/security-imports-webhooks.md).
     "hotline.middleware.RequestSizeMiddleware",

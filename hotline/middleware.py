@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from csp.middleware import CSPMiddleware as _CSPMiddleware
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
@@ -31,3 +32,19 @@ class RequestSizeMiddleware:
                 return JsonResponse({"code": "too_large", "detail": detail}, status=413)
             return HttpResponse(detail, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class CSPMiddleware(_CSPMiddleware):
+    """django-csp's Content-Security-Policy, on every answer a browser may render as a
+    document (pages, errors, the API, TwiML): not on a calendar file, which calendar apps
+    read and browsers download, nor on a 304, which has no body (a cache keeps the headers
+    it stored with the full answer). django-csp builds the header before it looks at any
+    exemption; a calendar app revalidating its feed every few minutes is most of the
+    site's GET traffic, and the header was a sixth of what its 304 cost (docs/benchmarks.md)."""
+
+    def process_response(self, request, response):
+        if response.status_code == 304 or response.get("Content-Type", "").startswith(
+            "text/calendar"
+        ):
+            return response
+        return super().process_response(request, response)

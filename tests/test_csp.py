@@ -91,3 +91,25 @@ def test_api_docs_pages_may_style_inline_but_never_script(client, url):
     rules = policy(client.get(url))
     assert rules["script-src"] == ["'self'"]
     assert "'unsafe-inline'" in rules["style-src"]
+
+
+def test_calendar_files_and_304s_carry_no_policy_but_a_missing_feed_does(client):
+    """A calendar app reads the feed and a browser downloads it; a 304 has no body. Neither
+    is a document a browser renders, so the header is not built for them (most of the
+    site's GET traffic is calendar apps revalidating). A 404 for an unknown token is an
+    error page, and keeps it."""
+    from scheduling.feeds import tokens
+
+    f.assignment(shift_=f.shift(), volunteer_=(amy := f.volunteer()))
+    url = reverse(
+        "scheduling:calendar-feed", kwargs={"token": tokens.calendar_token_get(user=amy.user).token}
+    )
+    full = client.get(url)
+    assert full.status_code == 200 and full["Content-Type"].startswith("text/calendar")
+    assert "Content-Security-Policy" not in full
+    again = client.get(url, headers={"if_none_match": full["ETag"]})
+    assert again.status_code == 304
+    assert "Content-Security-Policy" not in again
+    missing = client.get("/calendar/not-a-token.ics")
+    assert missing.status_code == 404
+    assert policy(missing)["default-src"] == ["'self'"]

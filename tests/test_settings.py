@@ -66,7 +66,7 @@ def test_check_deploy_fails_without_a_content_security_policy(settings):
     from hotline.checks import content_security_policy_check
 
     assert content_security_policy_check(None) == []
-    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "csp" not in m]
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "CSPMiddleware" not in m]
     assert [e.id for e in content_security_policy_check(None)] == ["hotline.E005"]
     settings.MIDDLEWARE = ["csp.middleware.CSPMiddleware"]
     settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"script-src": ["'self'", "'unsafe-inline'"]}}
