@@ -17,6 +17,7 @@ from tests.hotline.calls.test_queue import (
     A,
     B,
     C,
+    _missed,
     hang_up,
     hold,
     leg,
@@ -1364,3 +1365,63 @@ def test_a_refusal_with_a_long_message_is_recorded_cut_to_its_column(
     (refused,) = offers(A)
     assert refused.result == CallAttempt.Result.FAILED
     assert refused.error.startswith("Twilio 400 13223: ") and len(refused.error) == 500
+
+
+# --- the second ring (RETRY_AFTER), numbered on 86295af ---------------------------------------
+
+
+def test_a_second_ring_declined_is_the_last(scene, tw, fake_twilio, clock):
+    """A volunteer who missed a caller's first ring and declined the second is not rung a
+    third time: only a ring that went unanswered may be repeated, and only once. Kills
+    _plan 126 (a decline not remembered)."""
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    talking(tw, A)  # the other counsellor
+    start(tw, "1", B)
+    assert _missed(tw, B) == w
+    clock.advance(seconds=queue.RETRY_AFTER.total_seconds())
+    hold(tw, B)
+    again = open_offer(B)
+    assert again.volunteer == w
+    leg(tw, again, "offer")
+    leg(tw, again, "accept", Digits="2")  # no, this time
+    leg(tw, again, "leg-status", CallStatus="completed")
+    clock.advance(seconds=queue.RETRY_AFTER.total_seconds() * 3)
+    hold(tw, B)
+    assert fake_twilio.dialled().count(w.phone_number) == 2
+    assert [a.volunteer for a in offers(B)] == [w, w]
+    assert state(B) == ("ringing", "")
+
+
+def test_two_volunteers_who_missed_a_caller_are_each_rung_again_when_due(
+    scene, tw, fake_twilio, clock
+):
+    """w misses B's ring, then x, ten seconds later. B is looked at again when w's second
+    ring is due (not at the next 15 s recheck), and once w has missed twice, x still gets
+    their second ring when it is due. Kills _plan 159 (the first volunteer done with made
+    the rest skipped) and 165 (the latest second ring taken as the next one)."""
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    x = scene.on_shift("counsellor")
+    talking(tw, A)  # the first counsellor
+    start(tw, "1", B)
+    assert _missed(tw, B) == w
+    w_missed = clock.now
+    assert open_offer(B).volunteer == x  # rung at once: not yet tried
+    clock.advance(seconds=10)
+    assert _missed(tw, B) == x
+    x_missed = clock.now
+    assert Call.objects.get(call_sid=B).batch_deadline == w_missed + queue.RETRY_AFTER
+    clock.advance(seconds=10)
+    hold(tw, B)
+    assert open_offer(B).volunteer == w
+    assert _missed(tw, B) == w  # twice: w is done for B
+    assert Call.objects.get(call_sid=B).batch_deadline == x_missed + queue.RETRY_AFTER
+    clock.advance(seconds=10)
+    hold(tw, B)
+    assert open_offer(B).volunteer == x
+    assert [a.volunteer for a in offers(B)] == [w, x, w, x]
