@@ -5,7 +5,7 @@ ideal router with the same people.
         [--counsellors 12] [--educators 4] [--supervisors 1] [--talk 120] [--answer 0.7]
         [--ring-min 3] [--ring-max 15] [--patience 120] [--patience-min 30] [--drop 0.3]
         [--dial-fail 0.02]
-        [--family-share 0.25] [--database-url URL]
+        [--family-share 0.25] [--ring-batch 3] [--database-url URL]
 
 Everything runs in this process on a simulated clock (`django.utils.timezone.now` is
 replaced, as the tests do; nothing sleeps). Callers arrive as a Poisson process; each is
@@ -451,7 +451,11 @@ def seed_people(opts, base):
     Call.objects.all().delete()
     Hotline.objects.filter(phone_number=HOTLINE).delete()
     hotline = Hotline.objects.create(
-        name="Bench callers", phone_number=HOTLINE, language="en", emergency_numbers="120"
+        name="Bench callers",
+        phone_number=HOTLINE,
+        language="en",
+        emergency_numbers="120",
+        ring_batch_size=opts.ring_batch,
     )
     roster = Roster.objects.create(
         hotline=hotline,
@@ -515,6 +519,9 @@ def main(argv=None):
     p.add_argument("--drop", type=float, default=0.3, help="share of leg callbacks lost")
     p.add_argument("--dial-fail", type=float, default=0.02)
     p.add_argument("--family-share", type=float, default=0.25)
+    p.add_argument(
+        "--ring-batch", type=int, default=3, help="the hotline's ring_batch_size (default 3)"
+    )
     p.add_argument("--database-url", default="")
     p.add_argument(
         "--why",
@@ -609,7 +616,7 @@ def main(argv=None):
     print(
         f"callers.py load={opts.load} ({opts.load * staff:.1f} Erlangs on {staff} volunteers"
         f" + {opts.supervisors} supervisor) seed={opts.seed} minutes={opts.minutes:g}"
-        f" answer={opts.answer} drop={opts.drop} dial-fail={opts.dial_fail}"
+        f" answer={opts.answer} drop={opts.drop} dial-fail={opts.dial_fail} ring-batch={opts.ring_batch}"
     )
     print(f"  calls                    {total}")
     print(f"  answered                 {share(len(waits)):.1f}%")
