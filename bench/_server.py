@@ -23,9 +23,10 @@ HARD_LIMIT = 300  # seconds: the server is killed after this whatever happens
 
 def web_cpus(spec: str) -> str:
     """Keep this process and everything it starts (the migrations, gunicorn, the clients) on
-    the cores in `spec` ("0", "0,1", "0-1"), leaving the others to a PostgreSQL server on
-    this host, which is not started from here and is not held: a stand-in for a database on
-    its own host. Returns how the run was placed, for its header. Linux only."""
+    the cores in `spec` ("0", "0,1", "0-1"). The PostgreSQL server on this host is a service
+    this script does not start, so it stays free to use every core, the others mostly: a
+    stand-in for a database on its own host. Returns how the run was placed, for its
+    header. Linux only."""
     if not spec:
         return "the web server, the clients and the database share all the cores"
     cpus: set[int] = set()

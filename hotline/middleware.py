@@ -1,4 +1,5 @@
-"""Request-wide bounds that every view relies on (the database's: hotline/busy.py)."""
+"""Request-wide bounds that every view relies on (the database's: hotline/busy.py), and which
+answers carry the Content-Security-Policy."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class CSPMiddleware(_CSPMiddleware):
     read and browsers download, nor on a 304, which has no body (a cache keeps the headers
     it stored with the full answer). django-csp builds the header before it looks at any
     exemption; a calendar app revalidating its feed every few minutes is most of the
-    site's GET traffic, and the header was a sixth of what its 304 cost (docs/benchmarks.md)."""
+    site's GET traffic, and the header was about a quarter of a 304's CPU (docs/benchmarks.md)."""
 
     def process_response(self, request, response):
         if response.status_code == 304 or response.get("Content-Type", "").startswith(
