@@ -527,7 +527,9 @@ def main(argv=None):
         "--why",
         action="store_true",
         help="where callers answered after 30 s (or not at all) waited: before the first"
-        " phone, with phones ringing, with none ringing; the phones that rang in vain",
+        " phone, with phones ringing, with none ringing; the phones that rang in vain; how"
+        " often, before their first phone, one of their service rang as another caller's"
+        " second or later phone",
     )
     opts = p.parse_args(argv)
 
@@ -718,6 +720,52 @@ def why(hotline, Call, base):
         print(
             f"      call {c.pk:>3} at {minute:5.1f} min {c.category[:6]:<6} wait {wait:5.1f}:"
             f" first {before:4.1f} ringing {ringing:5.1f} none {idle:5.1f}; phones {n} ({lost})"
+        )
+    # While a slow caller waited for their first phone: how many phones of their service
+    # rang for another caller as that caller's second or later phone (one a router could
+    # have moved to the caller with none).
+    import datetime as dt
+
+    from hotline.models import CATEGORY_ROLE, Category
+
+    def service_role(call):
+        return CATEGORY_ROLE[Category(call.category or Category.PSYCHOLOGICAL)]
+
+    ringing_for: dict[str, list] = {}  # role -> (call, offered, stop, extra)
+    for pk, group in attempts.items():
+        c = calls[pk]
+        if not group:
+            continue
+        end = c.answered_at or c.ended_at or group[-1].offered_at
+        spans = []
+        for a in group:
+            stop = a.ended_at or end
+            if a.result == CallAttempt.Result.ACCEPTED:
+                stop = c.answered_at or stop
+            role = "supervisor" if a.tier == Call.Tier.SUPERVISORS else service_role(c)
+            spans.append((role, a.offered_at, min(stop, end)))
+        for role, s0, s1 in spans:
+            ringing_for.setdefault(role, []).append((pk, s0, s1, spans))
+    samples, with_extra, extras = 0, 0, 0
+    for c, _wait, before, *_ in rows["slow"] + rows["lost"]:
+        role = service_role(c)
+        for second in range(1, int(before)):
+            t = c.arrived_at + dt.timedelta(seconds=second)
+            n = 0
+            for pk, s0, s1, spans in ringing_for.get(role, []):
+                if pk == c.pk or not s0 <= t < s1:
+                    continue
+                # Another phone of that caller was ringing since before this one: an extra.
+                if any(o0 < s0 and o0 <= t < o1 for _r, o0, o1 in spans):
+                    n += 1
+            samples += 1
+            with_extra += n > 0
+            extras += n
+    if samples:
+        print(
+            f"    slow callers before their first phone ({samples} s in all): a phone of their"
+            f" service rang as another caller's second or later phone {with_extra / samples:.0%}"
+            f" of that time ({extras / samples:.1f} such phones on average)"
         )
     answered = sum(1 for c in calls.values() if c.answered_at)
     print(
