@@ -21,8 +21,8 @@ from hotline.calls.queue import (
     LIVE_CHECK,
     STATUS_RANK,
     TERMINAL,
-    _url,
     leg_status_update,
+    webhook_url,
 )
 from hotline.calls.selectors import busy_q
 from hotline.crisis.audit import audit_record
@@ -95,8 +95,8 @@ def call_join(
         sid = twilio_api.call_create(
             to=volunteer.phone_number,
             from_=call.hotline.phone_number,
-            url=_url(call, "twilio:voice-join", join=join.pk),
-            status_callback=_url(call, "twilio:voice-join", join=join.pk, status=1),
+            url=webhook_url(call, "twilio:voice-join", join=join.pk),
+            status_callback=webhook_url(call, "twilio:voice-join", join=join.pk, status=1),
             timeout=call.hotline.ring_timeout,
         )
     except twilio_api.DialError as exc:
@@ -150,7 +150,7 @@ def caller_hold(call: Call, on: bool) -> bool:
             call,
             call.call_sid,
             hold=True,
-            hold_url=_url(call, "twilio:voice-transfer-hold", call=call.pk),
+            hold_url=webhook_url(call, "twilio:voice-transfer-hold", call=call.pk),
             hold_method="POST",
         )
     return _participant(call, call.call_sid, hold=False)
@@ -272,7 +272,7 @@ def transfer_failed(*, join: CallJoin, status: str, now: dt.datetime) -> bool:
         _participant(
             call,
             live,
-            announce_url=_url(call, "twilio:voice-transfer-news", join=join.pk),
+            announce_url=webhook_url(call, "twilio:voice-transfer-news", join=join.pk),
             announce_method="POST",
         )
     elif caller_alone(call=call, now=now):
@@ -376,7 +376,7 @@ def caller_left_alone(call: Call, *, now: dt.datetime) -> None:
         pk=call.pk, state=Call.State.CONNECTED, alone_told_at__isnull=True
     ).update(alone_told_at=now)
     if claimed and not twilio_api.call_redirect(
-        call.call_sid, _url(call, "twilio:voice-volunteer-gone", call=call.pk)
+        call.call_sid, webhook_url(call, "twilio:voice-volunteer-gone", call=call.pk)
     ):
         Call.objects.filter(pk=call.pk, alone_told_at=now).update(alone_told_at=None)
 

@@ -129,7 +129,9 @@ def lower_statuses(status: str) -> list[str]:
     return ["", *(s for s, r in STATUS_RANK.items() if r < rank)]
 
 
-def _url(_call: Call, name: str, **query) -> str:
+def webhook_url(_call: Call, name: str, **query) -> str:
+    """The absolute address Twilio is given for one of our webhooks (`name`, with `query`),
+    on the call's own base (the host its incoming webhook came to) or the configured one."""
     # `_call`: `call` is also a query parameter (`?call=<pk>`).
     base = (_call.webhook_base or settings.TWILIO_WEBHOOK_BASE_URL or "").rstrip("/")
     path = reverse(name)
@@ -172,7 +174,7 @@ def hotline_dispatch(
     for call in plan.to_voicemail:
         if call.pk != answering:
             twilio_api.call_redirect(
-                call.call_sid, _url(call, "twilio:voice-voicemail", call=call.pk)
+                call.call_sid, webhook_url(call, "twilio:voice-voicemail", call=call.pk)
             )
     failed = _dial(plan.dial, now)
     if failed and _round < MAX_DIAL_ROUNDS:
@@ -537,8 +539,8 @@ def _dial(attempts: list[CallAttempt], now: dt.datetime) -> int:
             sid = twilio_api.call_create(
                 to=attempt.volunteer.phone_number,
                 from_=call.hotline.phone_number,
-                url=_url(call, "twilio:voice-offer", attempt=attempt.pk),
-                status_callback=_url(call, "twilio:voice-leg-status", attempt=attempt.pk),
+                url=webhook_url(call, "twilio:voice-offer", attempt=attempt.pk),
+                status_callback=webhook_url(call, "twilio:voice-leg-status", attempt=attempt.pk),
                 timeout=call.hotline.ring_timeout,
             )
         except twilio_api.DialError as exc:
@@ -747,7 +749,9 @@ def call_accept(*, attempt_id: int, digits: str, now: dt.datetime) -> AcceptResu
         if sid:
             twilio_api.call_stop(sid, answered=leg_status == "in-progress")
     # The caller leaves the hold queue for the call's conference (hotline/calls/conference.py).
-    twilio_api.call_redirect(call.call_sid, _url(call, "twilio:voice-conference", call=call.pk))
+    twilio_api.call_redirect(
+        call.call_sid, webhook_url(call, "twilio:voice-conference", call=call.pk)
+    )
     call.state, call.answered_by_id, call.answered_at = (
         Call.State.CONNECTED,
         attempt.volunteer_id,

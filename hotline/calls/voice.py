@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from twilio.twiml.voice_response import VoiceResponse
 
-from hotline.calls.queue import _url
+from hotline.calls.queue import webhook_url
 from hotline.models import Call, Category, Hotline
 from hotline.telephony.twiml import UI_LANGUAGE, say
 
@@ -458,7 +458,7 @@ def _events(call: Call) -> dict:
     """The `statusCallback` attributes of every `<Conference>` noun of `call` (an absolute
     URL where the call's webhook base is known, as for the legs' status callbacks)."""
     return {
-        "status_callback": _url(call, "twilio:voice-conference-status", call=call.pk),
+        "status_callback": webhook_url(call, "twilio:voice-conference-status", call=call.pk),
         "status_callback_event": CONFERENCE_EVENTS,
         "status_callback_method": "POST",
     }

@@ -955,8 +955,10 @@ def test_one_callers_hold_words_do_not_silence_another_caller(db, clock):
 
 
 def test_a_webhook_url_with_two_parameters_keeps_both():
-    """The conference join's status callback carries `join` and `status`. Kills _url 15."""
-    url = queue._url(Call(webhook_base="https://x.example/"), "twilio:voice-join", join=5, status=1)
+    """The conference join's status callback carries `join` and `status`. Kills webhook_url 15."""
+    url = queue.webhook_url(
+        Call(webhook_base="https://x.example/"), "twilio:voice-join", join=5, status=1
+    )
     assert url.endswith("?join=5&status=1")
 
 
@@ -1053,16 +1055,18 @@ def test_the_quiet_after_a_hold_round_without_words(db, clock):
 
 
 def test_webhook_urls_use_the_calls_own_base_else_the_configured_one(settings):
-    """Kills _url 4 (the configured base dropped), 5 (the call's own base ignored), 6 (a
+    """Kills webhook_url 4 (the configured base dropped), 5 (the call's own base ignored), 6 (a
     made-up base when none is configured)."""
     settings.TWILIO_WEBHOOK_BASE_URL = "https://conf.example/"
-    own = queue._url(Call(webhook_base="https://own.example"), "twilio:voice-join", join=5)
+    own = queue.webhook_url(Call(webhook_base="https://own.example"), "twilio:voice-join", join=5)
     assert own == "https://own.example/twilio/voice/join?join=5"
-    assert queue._url(Call(webhook_base=""), "twilio:voice-join", join=5).startswith(
+    assert queue.webhook_url(Call(webhook_base=""), "twilio:voice-join", join=5).startswith(
         "https://conf.example/twilio/"
     )
     settings.TWILIO_WEBHOOK_BASE_URL = ""
-    assert queue._url(Call(webhook_base=""), "twilio:voice-join", join=5).startswith("/twilio/")
+    assert queue.webhook_url(Call(webhook_base=""), "twilio:voice-join", join=5).startswith(
+        "/twilio/"
+    )
 
 
 def test_reoffer_relaxes_a_preference_once_every_one_who_fits_was_tried(
