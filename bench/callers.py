@@ -648,7 +648,12 @@ def main(argv=None):
 
 def why(hotline, Call, base):
     """Where the slow callers' time went, from the Call and CallAttempt rows."""
-    from hotline.models import CallAttempt
+    import datetime as dt
+
+    from hotline.models import CATEGORY_ROLE, CallAttempt, Category
+
+    def service_role(call):
+        return CATEGORY_ROLE[Category(call.category or Category.PSYCHOLOGICAL)]
 
     calls = {
         c.pk: c
@@ -661,17 +666,20 @@ def why(hotline, Call, base):
     vain = {"no-answer": 0, "busy": 0, "failed": 0, "declined": 0, "cancelled": 0, "late": 0}
     vain_seconds = 0.0
     supervisor_rings = 0
+    # Per role, every phone that rang: (call, from, to, that call's phones as (role, from, to)).
+    ringing_for: dict[str, list] = {}
     for pk, c in calls.items():
         end = c.answered_at or c.ended_at
         if end is None:
             continue
         wait = (end - c.arrived_at).total_seconds()
-        spans, first = [], None
+        first, phones = None, []
         for a in attempts[pk]:
             stop = a.ended_at or end
             if a.result == CallAttempt.Result.ACCEPTED:
                 stop = c.answered_at or stop
-            spans.append((a.offered_at, min(stop, end)))
+            role = "supervisor" if a.tier == Call.Tier.SUPERVISORS else service_role(c)
+            phones.append((role, a.offered_at, min(stop, end)))
             first = first or a.offered_at
             if a.tier == Call.Tier.SUPERVISORS:
                 supervisor_rings += 1
@@ -679,11 +687,13 @@ def why(hotline, Call, base):
                 vain[a.result] += 1
                 vain_seconds += (stop - a.offered_at).total_seconds()
         ringing, cursor = 0.0, None
-        for s0, s1 in sorted(spans):
+        for s0, s1 in sorted((s0, s1) for _role, s0, s1 in phones):
             s0 = max(s0, cursor) if cursor else s0
             if s1 > s0:
                 ringing += (s1 - s0).total_seconds()
                 cursor = s1
+        for role, s0, s1 in phones:
+            ringing_for.setdefault(role, []).append((pk, s0, s1, phones))
         before = ((first or end) - c.arrived_at).total_seconds()
         kind = "lost" if not c.answered_at else ("fast" if wait <= 30 else "slow")
         rows[kind].append(
@@ -724,39 +734,17 @@ def why(hotline, Call, base):
     # While a slow caller waited for their first phone: how many phones of their service
     # rang for another caller as that caller's second or later phone (one a router could
     # have moved to the caller with none).
-    import datetime as dt
-
-    from hotline.models import CATEGORY_ROLE, Category
-
-    def service_role(call):
-        return CATEGORY_ROLE[Category(call.category or Category.PSYCHOLOGICAL)]
-
-    ringing_for: dict[str, list] = {}  # role -> (call, offered, stop, extra)
-    for pk, group in attempts.items():
-        c = calls[pk]
-        if not group:
-            continue
-        end = c.answered_at or c.ended_at or group[-1].offered_at
-        spans = []
-        for a in group:
-            stop = a.ended_at or end
-            if a.result == CallAttempt.Result.ACCEPTED:
-                stop = c.answered_at or stop
-            role = "supervisor" if a.tier == Call.Tier.SUPERVISORS else service_role(c)
-            spans.append((role, a.offered_at, min(stop, end)))
-        for role, s0, s1 in spans:
-            ringing_for.setdefault(role, []).append((pk, s0, s1, spans))
     samples, with_extra, extras = 0, 0, 0
     for c, _wait, before, *_ in rows["slow"] + rows["lost"]:
         role = service_role(c)
         for second in range(1, int(before)):
             t = c.arrived_at + dt.timedelta(seconds=second)
             n = 0
-            for pk, s0, s1, spans in ringing_for.get(role, []):
+            for pk, s0, s1, phones in ringing_for.get(role, []):
                 if pk == c.pk or not s0 <= t < s1:
                     continue
                 # Another phone of that caller was ringing since before this one: an extra.
-                if any(o0 < s0 and o0 <= t < o1 for _r, o0, o1 in spans):
+                if any(o0 < s0 and o0 <= t < o1 for _r, o0, o1 in phones):
                     n += 1
             samples += 1
             with_extra += n > 0
