@@ -35,6 +35,15 @@ def left(tw, call, sid, status="completed", **kw):
     return tw(f"/twilio/voice/conference-status?call={call.pk}", data)
 
 
+def volunteer_drops(tw, call, attempt, event):
+    """The volunteer's phone drops, told first by the conference's leave event ("leave") or
+    by the leg's own final status ("leg-status")."""
+    if event == "leave":
+        left(tw, call, attempt.leg_sid)
+    else:
+        leg(tw, attempt, "leg-status", CallStatus="completed")
+
+
 def ended(tw, call):
     data = {**fixture("voice-conference-end"), "FriendlyName": call.queue_name}
     return tw(f"/twilio/voice/conference-status?call={call.pk}", data)
@@ -277,10 +286,7 @@ def test_caller_unreadable_from_twilio_is_still_told_when_the_volunteer_is_known
     v = scene.on_shift("counsellor")
     call, attempt = live_call(tw, v)
     fake_twilio.call_status[A] = ""  # Twilio answers without a status: unreadable
-    if event == "leave":
-        left(tw, call, attempt.leg_sid)
-    else:
-        leg(tw, attempt, "leg-status", CallStatus="completed")
+    volunteer_drops(tw, call, attempt, event)
     assert fake_twilio.read() == [A]
     assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call.pk}"]
 
@@ -333,10 +339,7 @@ def test_a_volunteer_offered_a_second_caller_on_the_same_leg_is_noticed_leaving_
     call_b = Call.objects.get(call_sid=B)
     assert call_b.state == Call.State.CONNECTED and call_b.answered_by == other.volunteer
     fake_twilio.call_status[B] = ""  # and the caller cannot be read: told all the same
-    if event == "leave":
-        left(tw, call_b, other.leg_sid)
-    else:
-        leg(tw, other, "leg-status", CallStatus="completed")
+    volunteer_drops(tw, call_b, other, event)
     assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call_b.pk}"]
     assert CallAttempt.objects.get(pk=second.pk).ended_at is not None
 
@@ -427,8 +430,5 @@ def test_nobody_left_speaking_with_the_caller_they_are_told(scene, tw, fake_twil
     )
     supervisor_answers(tw, listening)
     # Then the volunteer's phone drops: the conference's event or the leg's status first.
-    if event == "leave":
-        left(tw, call, attempt.leg_sid)
-    else:
-        leg(tw, attempt, "leg-status", CallStatus="completed")
+    volunteer_drops(tw, call, attempt, event)
     assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call.pk}"]

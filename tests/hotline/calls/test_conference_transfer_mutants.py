@@ -11,7 +11,12 @@ import pytest
 
 from hotline.calls import conference
 from hotline.models import AuditLog, Call, CallAttempt, CallJoin
-from tests.hotline.calls.test_conference_events import B, left, offered_on_a_carried_leg
+from tests.hotline.calls.test_conference_events import (
+    B,
+    left,
+    offered_on_a_carried_leg,
+    volunteer_drops,
+)
 from tests.hotline.calls.test_transfer import (
     A,
     gone_urls,
@@ -251,10 +256,7 @@ def test_another_calls_supervisor_is_nobody_to_this_caller(scene, tw, fake_twili
     left(tw, call, attempt_b.leg_sid)  # misdirected: B's legs are not A's
     left(tw, call, join_b.leg_sid)
     assert len(fake_twilio.requests) == sent
-    if event == "leave":
-        left(tw, call, attempt.leg_sid)
-    else:
-        leg(tw, attempt, "leg-status", CallStatus="completed")
+    volunteer_drops(tw, call, attempt, event)
     assert fake_twilio.read() == [A]
     assert gone_urls(fake_twilio) == [f"/twilio/voice/volunteer-gone?call={call.pk}"]
     assert not [s for s, d in fake_twilio.participants() if s == join_b.leg_sid]
