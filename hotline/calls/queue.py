@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
@@ -50,7 +50,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from hotline.calls.selectors import (
+    LEG_ANSWERED,
     LEG_FINAL,
+    LEG_READ_AFTER,
+    LEG_RINGING,
     PoolMember,
     lingering_until,
     queue_pool,
@@ -155,6 +158,8 @@ class _Plan:
     dial: list[CallAttempt]
     to_voicemail: list[Call]
     stop: list[tuple[str, bool]]
+    # Legs whose final status is late, to read from Twilio: (attempt id, leg SID).
+    read: list[tuple[int, str]] = field(default_factory=list)
 
 
 # --- the dispatcher ---------------------------------------------------------------------------
@@ -177,6 +182,12 @@ def hotline_dispatch(
                 call.call_sid, webhook_url(call, "twilio:voice-voicemail", call=call.pk)
             )
     failed = _dial(plan.dial, now)
+    for attempt_id, sid in plan.read:
+        # Settled as its lost callback would have been: a final status frees the
+        # volunteer and dispatches again; "in-progress" on a leg we cancelled hangs it up.
+        status = twilio_api.call_status(sid)
+        if status:
+            leg_status_update(attempt_id=attempt_id, status=status, now=now, found=True)
     if failed and _round < MAX_DIAL_ROUNDS:
         # A refused dial frees its seat at once: plan again (the refused volunteer is not
         # offered the same caller twice).
@@ -254,6 +265,7 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
     for member in pool:
         by_role.setdefault(member.role, []).append(member)
     taken: set[int] = {m.volunteer.pk for m in pool if m.busy}
+    busy = set(taken)
     limit = dt.timedelta(seconds=hotline.max_queue_seconds)
     # Who may be rung again for each caller now (RETRY_AFTER), and when the next one may.
     again: dict[int, set[int]] = {c: set() for c in by_id}
@@ -316,6 +328,7 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
             again=again,
         )
 
+    short = False  # a caller could have had another phone rung, had someone been free
     for round_ in range(max(fan_out.values(), default=0)):
         for call in active:
             if round_ >= fan_out[call.pk]:
@@ -325,6 +338,15 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
             member, tier = pick(call)
             if member is not None:
                 offer(call, member, tier)
+            else:
+                short = True
+    # Legs whose final status is late (its callback lost?) read after the transaction: an
+    # offer past its ring time, and — when a caller could use their volunteer — legs we
+    # stopped. No query unless one may be due.
+    ring_time = dt.timedelta(seconds=hotline.ring_timeout)
+    overdue_read = any(t + ring_time + LEG_READ_AFTER <= now for ts in pending.values() for t in ts)
+    if overdue_read or (short and busy):
+        plan.read = _legs_to_read(hotline, by_id, busy if short else set(), now)
     # A second ring for someone whose phone rang unanswered for a caller a while ago: only
     # for a caller with no phone ringing, and only of people no caller wanted above.
     for call in active:
@@ -383,6 +405,12 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
         # also when a stopped leg whose final status is missing stops counting its
         # volunteer busy (a seat free with no callback to say so).
         checks = [now + RECHECK, *(_ring_deadline(hotline, t) for t in pending[call.pk])]
+        # An offer's leg due a read (its final status late): once its ring time is over.
+        checks += [
+            read
+            for t in pending[call.pk]
+            if (read := t + dt.timedelta(seconds=hotline.ring_timeout) + LEG_READ_AFTER) > now
+        ]
         if not pending[call.pk]:
             if linger is _UNKNOWN:
                 linger = lingering_until(volunteer_ids=taken, at=now, leg_linger=LEG_LINGER)
@@ -416,6 +444,42 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
 
 
 _UNKNOWN = object()
+
+
+def _legs_to_read(
+    hotline: Hotline, call_ids, volunteer_ids: set[int], now: dt.datetime
+) -> list[tuple[int, str]]:
+    """Legs whose final status is LEG_READ_AFTER late and that were never read: offers of
+    these waiting calls past their ring time, and legs of these busy volunteers that we
+    cancelled while they rang or hung up once answered. Marked read now, to be read from
+    Twilio after the transaction (hotline_dispatch): each leg once; should that fail, the
+    bounds of busy_q and BATCH_GRACE still free the volunteer."""
+    due = now - LEG_READ_AFTER
+    rows = list(
+        CallAttempt.objects.filter(leg_sid__isnull=False, leg_read_at__isnull=True)
+        .filter(
+            Q(
+                call_id__in=call_ids,
+                result=CallAttempt.Result.PENDING,
+                offered_at__lte=due - dt.timedelta(seconds=hotline.ring_timeout),
+            )
+            | (
+                Q(volunteer_id__in=volunteer_ids, ended_at__lte=due)
+                & Q(ended_at__gt=now - LEG_LINGER)
+                & ~Q(result=CallAttempt.Result.PENDING)
+                & (
+                    Q(leg_status__in=LEG_ANSWERED)
+                    | Q(result=CallAttempt.Result.CANCELLED, leg_status__in=LEG_RINGING)
+                )
+            )
+        )
+        .values_list("pk", "leg_sid")
+    )
+    if rows:
+        CallAttempt.objects.filter(pk__in=[pk for pk, _ in rows]).update(leg_read_at=now)
+    return rows
+
+
 # Offers that may be repeated (RETRY_AFTER): the phone rang unanswered, or was busy.
 _MISSED = (CallAttempt.Result.NO_ANSWER, CallAttempt.Result.BUSY)
 

@@ -171,6 +171,11 @@ LEG_RINGING = ("", "queued", "initiated", "ringing")
 LEG_ANSWERED = ("in-progress", "answered")
 LEG_FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
 CANCEL_LINGER = dt.timedelta(seconds=5)
+# A leg's final status comes within a second of its end. One this late — an offer past its
+# ring time, a leg we cancelled or hung up — is read from Twilio when a waiting caller
+# needs its volunteer (queue._legs_to_read): its callback may be lost, and the volunteer
+# would count busy until the bounds above.
+LEG_READ_AFTER = dt.timedelta(seconds=2)
 # A supervisor asked to join a live call whose phone never answered stops counting busy
 # this long after (a join rings for the hotline's ring time, at most 60 s).
 JOIN_RING = dt.timedelta(seconds=90)
@@ -197,14 +202,17 @@ def lingering_until(
     *, volunteer_ids, at: dt.datetime, leg_linger: dt.timedelta
 ) -> dt.datetime | None:
     """The earliest time after `at` one of these volunteers' stopped legs stops counting
-    them busy (busy_q) though its final status never came, or None: when a waiting caller
-    should be looked at again, as nothing else will tell us. One query."""
+    them busy (busy_q) though its final status never came, or is due a read from Twilio
+    (LEG_READ_AFTER, a leg of its own not read yet), or None: when a waiting caller should
+    be looked at again, as nothing else will tell us. One query."""
     until = None
-    for status, carried, result, ended in CallAttempt.objects.filter(
+    for status, carried, result, ended, own, read in CallAttempt.objects.filter(
         Q(leg_sid__isnull=False) | Q(leg_of__isnull=False),
         volunteer_id__in=volunteer_ids,
         ended_at__gt=at - max(leg_linger, CANCEL_LINGER),
-    ).values_list("leg_status", "leg_of__leg_status", "result", "ended_at"):
+    ).values_list(
+        "leg_status", "leg_of__leg_status", "result", "ended_at", "leg_sid", "leg_read_at"
+    ):
         if carried is not None:  # on a leg answered for another caller: that leg's status
             status = carried
         if status in LEG_ANSWERED and result != CallAttempt.Result.PENDING:
@@ -213,6 +221,8 @@ def lingering_until(
             free = ended + CANCEL_LINGER
         else:
             continue
+        if own and read is None and ended + LEG_READ_AFTER > at:
+            free = ended + LEG_READ_AFTER
         if free > at and (until is None or free < until):
             until = free
     return until

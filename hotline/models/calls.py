@@ -212,6 +212,9 @@ class CallAttempt(models.Model):
     leg_of = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="reoffers"
     )
+    # When the dispatcher read this leg's status from Twilio, its final status callback
+    # being late while a waiting caller needed the volunteer (queue._legs_to_read): once.
+    leg_read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["offered_at", "id"]

@@ -3,6 +3,8 @@ callers wait while everyone who fits is busy, are offered to whoever comes free 
 caller first, one caller per volunteer), tiers are re-checked at every batch, voicemail
 says why, and a volunteer's leg counts as busy until Twilio says it ended."""
 
+import datetime as dt
+
 from hotline.calls.services import calls_sweep
 from hotline.models import Call, CallAttempt
 from tests.support.twilio import call_data, fixture
@@ -345,6 +347,35 @@ def test_lost_leg_callback_costs_one_ring_timeout(scene, tw, fake_twilio, clock)
     assert state(A) == ("ringing", "")
 
 
+def test_an_unanswered_leg_whose_status_is_lost_is_read_2_s_after_its_ring_time(
+    scene, tw, fake_twilio, clock
+):
+    """The no-answer callback is lost: 2 s past the ring time the caller's next look reads
+    the leg from Twilio — no answer — and the next volunteer is rung then, not once the
+    grace for a late callback has passed (3 s later)."""
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    w = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first = open_offer(A)
+    assert first.volunteer == v
+    call = Call.objects.get(call_sid=A)
+    ring_time = dt.timedelta(seconds=scene.hotline.ring_timeout)
+    clock.advance(seconds=scene.hotline.ring_timeout + 1)
+    hold(tw, A)
+    assert reads(fake_twilio) == []  # not yet due
+    assert Call.objects.get(call_sid=A).batch_deadline == call.arrived_at + ring_time + (
+        dt.timedelta(seconds=2)
+    )
+    fake_twilio.call_status[first.leg_sid] = "no-answer"
+    clock.advance(seconds=1)
+    hold(tw, A)
+    assert reads(fake_twilio) == [first.leg_sid]
+    assert CallAttempt.objects.get(pk=first.pk).result == "no-answer"
+    assert open_offer(A).volunteer == w
+
+
 def test_failed_dial_moves_on_at_once(scene, tw, fake_twilio):
     bad = scene.on_shift("counsellor")
     good = scene.on_shift("counsellor")
@@ -659,11 +690,9 @@ def test_volunteer_on_a_caller_offered_on_their_answered_phone_is_freed_by_the_d
     assert open_offer(D).volunteer == second.volunteer
 
 
-def test_seat_of_a_cancelled_leg_whose_status_is_lost_is_offered_when_it_stops_counting(
-    scene, tw, fake_twilio, clock
-):
-    """A leg we cancelled while it rang counts its volunteer busy for 5 s unless its final
-    status comes; lost, the waiting caller's next check is then (not after RECHECK)."""
+def _cancelled_as_it_rang(scene, tw):
+    """Caller A taken by the first of two phones, the other cancelled as it rang; caller B
+    waits, with nobody free. Returns the cancelled offer."""
     scene.hotline.ring_batch_size = 2
     scene.hotline.save()
     u = scene.on_shift("counsellor")
@@ -672,14 +701,113 @@ def test_seat_of_a_cancelled_leg_whose_status_is_lost_is_offered_when_it_stops_c
     first, second = offers(A)
     leg(tw, first, "offer")
     leg(tw, first, "accept", Digits="1")  # the other phone is cancelled as it rings
-    other = second.volunteer
     start(tw, "1", B)
-    assert fake_twilio.dialled() == [u.phone_number, w.phone_number]  # `other` lingers
+    assert {u.phone_number, w.phone_number} == {
+        first.volunteer.phone_number,
+        second.volunteer.phone_number,
+    }
+    return second
+
+
+def reads(fake_twilio) -> list[str]:
+    """The call SIDs read from Twilio's REST API (GET /Calls/<sid>), in order."""
+    return [
+        uri.rsplit("/", 1)[-1].removesuffix(".json")
+        for method, uri, _ in fake_twilio.requests
+        if method == "GET" and "/Calls/CA" in uri
+    ]
+
+
+def test_seat_of_a_cancelled_leg_whose_status_is_lost_is_read_from_twilio(
+    scene, tw, fake_twilio, clock
+):
+    """A leg we cancelled while it rang counts its volunteer busy until its final status
+    comes. Lost, the waiting caller's next look, 2 s on (LEG_READ_AFTER), reads the leg
+    from Twilio: cancelled, so its volunteer is rung for B at once — not 5 s on, when the
+    leg would stop counting (CANCEL_LINGER). Each leg is read once."""
+    cancelled = _cancelled_as_it_rang(scene, tw)
+    assert len(fake_twilio.dialled()) == 2  # nobody free for B
+    b = Call.objects.get(call_sid=B)
+    assert (b.batch_deadline - b.arrived_at).total_seconds() == 2
+    fake_twilio.call_status[cancelled.leg_sid] = "canceled"
+    clock.advance(seconds=2)
+    hold(tw, B)
+    assert reads(fake_twilio) == [cancelled.leg_sid]
+    assert fake_twilio.dialled()[-1] == cancelled.volunteer.phone_number
+    assert CallAttempt.objects.get(pk=cancelled.pk).leg_status == "canceled"
+    assert offers(B)[0].volunteer == cancelled.volunteer
+    clock.advance(seconds=3)
+    hold(tw, B)
+    assert reads(fake_twilio) == [cancelled.leg_sid]
+
+
+def test_a_cancelled_leg_read_as_answered_is_hung_up_and_its_volunteer_stays_busy(
+    scene, tw, fake_twilio, clock
+):
+    """Read 2 s after we cancelled it, the leg is in progress: answered in the instant we
+    cancelled it (Twilio ignores a cancel then). It is hung up with `completed`, and its
+    volunteer — on that phone call until its final status — is not rung for B."""
+    cancelled = _cancelled_as_it_rang(scene, tw)
+    clock.advance(seconds=2)
+    hold(tw, B)  # Twilio reads the leg in progress (the fake's default)
+    assert reads(fake_twilio) == [cancelled.leg_sid]
+    assert [st for sid, st in fake_twilio.stopped() if sid == cancelled.leg_sid] == [
+        "canceled",
+        "completed",
+    ]
+    assert len(fake_twilio.dialled()) == 2
+    assert not offers(B)
+    # Its final status frees the seat.
+    leg(tw, cancelled, "leg-status", CallStatus="completed")
+    assert fake_twilio.dialled()[-1] == cancelled.volunteer.phone_number
+
+
+def test_an_answered_leg_we_hung_up_whose_status_is_lost_is_read_from_twilio(
+    scene, tw, fake_twilio, clock
+):
+    """Both phones answered for A; the first volunteer pressed 1 and the other's leg was
+    hung up (`completed`). Its final status is lost: B, waiting with nobody free, is looked
+    at 2 s on, the leg is read — completed — and that volunteer is rung for B then, not
+    when the leg would stop counting them busy (LEG_LINGER, 30 s)."""
+    scene.hotline.ring_batch_size = 2
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first, second = offers(A)
+    leg(tw, first, "offer")
+    leg(tw, second, "offer")  # its whisper plays
+    leg(tw, first, "accept", Digits="1")
+    assert [st for sid, st in fake_twilio.stopped() if sid == second.leg_sid] == ["completed"]
+    start(tw, "1", B)
+    assert len(fake_twilio.dialled()) == 2
+    b = Call.objects.get(call_sid=B)
+    assert (b.batch_deadline - b.arrived_at).total_seconds() == 2
+    fake_twilio.call_status[second.leg_sid] = "completed"
+    clock.advance(seconds=2)
+    hold(tw, B)
+    assert reads(fake_twilio) == [second.leg_sid]
+    assert fake_twilio.dialled()[-1] == second.volunteer.phone_number
+    assert offers(B)[0].volunteer == second.volunteer
+
+
+def test_a_cancelled_leg_that_cannot_be_read_stops_counting_after_5_s(
+    scene, tw, fake_twilio, clock, monkeypatch
+):
+    """Twilio cannot be read: the leg counts its volunteer busy for 5 s after we cancelled
+    it (CANCEL_LINGER), and B is looked at again then (not after RECHECK)."""
+    from hotline.telephony import client as twilio_api
+
+    monkeypatch.setattr(twilio_api, "call_status", lambda sid: None)
+    cancelled = _cancelled_as_it_rang(scene, tw)
+    clock.advance(seconds=2)
+    hold(tw, B)
+    assert len(fake_twilio.dialled()) == 2
     b = Call.objects.get(call_sid=B)
     assert (b.batch_deadline - b.arrived_at).total_seconds() == 5
-    clock.advance(seconds=5)
+    clock.advance(seconds=3)
     hold(tw, B)
-    assert fake_twilio.dialled()[-1] == other.phone_number
+    assert fake_twilio.dialled()[-1] == cancelled.volunteer.phone_number
 
 
 # --- a supervisor in a live call's conference is busy -------------------------------------

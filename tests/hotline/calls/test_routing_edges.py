@@ -150,8 +150,15 @@ def test_sweep_at_exactly_the_batch_deadline_moves_the_call_on(scene, tw, fake_t
     deadline = call.batch_deadline
     assert calls.calls_sweep(now=deadline - dt.timedelta(microseconds=1)) == 0
     assert calls.calls_sweep(now=deadline) == 1
-    # The first phone's ring time runs out: exactly then the second counsellor is rung.
-    expiry = _offer_expiry(call)
+    # Its ring time over, its final status 2 s late: the leg is read from Twilio, which
+    # says it is in progress (answered in the last second; its whisper plays)...
+    read_at = expiry = _offer_expiry(call)
+    read_at -= queue.BATCH_GRACE * dt.timedelta(seconds=1) - queue.LEG_READ_AFTER
+    call.refresh_from_db()
+    assert call.batch_deadline == read_at
+    assert calls.calls_sweep(now=read_at) == 1
+    assert fake_twilio.dialled()[-1] != second.phone_number
+    # ...and nobody presses 1: exactly at the end of the grace the second counsellor is rung.
     call.refresh_from_db()
     assert call.batch_deadline == expiry
     calls.calls_sweep(now=expiry - dt.timedelta(microseconds=1))
