@@ -17,7 +17,8 @@ app's requests into events: a dialled leg rings; its volunteer answers with prob
 `--answer` after a delay uniform in [ring-min, ring-max] s (no answer within the hotline's
 ring time: `no-answer`), hears the whisper and presses 1; a conversation lasts an
 exponential `--talk` seconds. Each leg status callback is lost with probability `--drop`,
-a dial is refused with probability `--dial-fail`; a cancel on an answered leg is ignored,
+a dial is refused with probability `--dial-fail`; the k-th ring of each phone draws these
+from its own stream (seed, phone, k), so two versions of the routing meet the same phones; a cancel on an answered leg is ignored,
 as Twilio does. The worker's `calls-sweep` runs every simulated minute.
 
 The offered load is `--load` × the volunteers on shift (counsellors + family-education
@@ -166,6 +167,7 @@ class Leg:
     final: str = ""  # its final status, once ended
     caller: Caller | None = None
     dial_action: str = ""
+    rng: random.Random | None = None  # this ring's own draws (Sim.dial)
 
 
 class Sim:
@@ -173,13 +175,15 @@ class Sim:
         self.opts = opts
         self.callers = {c.sid: c for c in callers}
         self.by_pk: dict[int, Caller] = {}
-        self.rng = random.Random(seed * 104729 + 3)
+        self.seed = seed
+        self.rings: dict[str, int] = {}  # phone → how often it was dialled
         self.events: list[Event] = []
         self.seq = itertools.count()
         self.now = 0.0
         self.legs: dict[str, Leg] = {}
         self.phone_leg: dict[str, str] = {}  # phone → its live leg
         self.double_offers = 0
+        self.reads = 0  # GET /Calls/<sid>: a call's status read from Twilio
         self.requests = 0
         self.sid_seq = itertools.count(1)
         for c in callers:
@@ -192,11 +196,18 @@ class Sim:
 
     # the fake REST transport calls these
     def dial(self, data) -> str | None:
-        if self.rng.random() < self.opts.dial_fail:
+        # The k-th ring of a volunteer's phone draws from its own stream, (seed, phone, k):
+        # whether it is refused, answered and when, and which of its callbacks are lost are
+        # the same for any router that rings that phone k times — two versions of the
+        # routing are compared on the same phones, not on reshuffled luck.
+        phone = data["To"]
+        self.rings[phone] = k = self.rings.get(phone, 0) + 1
+        rng = random.Random(f"{self.seed}:{phone}:{k}")
+        if rng.random() < self.opts.dial_fail:
             return None
         sid = f"CA{next(self.sid_seq) + 10**9:032d}"
         leg = Leg(
-            sid, data["To"], data["Url"], data["StatusCallback"], int(data.get("Timeout", 20))
+            sid, phone, data["Url"], data["StatusCallback"], int(data.get("Timeout", 20)), rng=rng
         )
         self.legs[sid] = leg
         if leg.phone in self.phone_leg:
@@ -205,8 +216,8 @@ class Sim:
             return sid
         self.phone_leg[leg.phone] = sid
         self.at(self.now + 1, "leg_status", sid=sid, status="ringing")
-        if self.rng.random() < self.opts.answer:
-            delay = self.rng.uniform(self.opts.ring_min, self.opts.ring_max)
+        if rng.random() < self.opts.answer:
+            delay = rng.uniform(self.opts.ring_min, self.opts.ring_max)
             if delay < leg.timeout:
                 self.at(self.now + delay, "leg_answer", sid=sid)
                 return sid
@@ -273,8 +284,8 @@ class Sim:
             **kw,
         }
 
-    def drop(self) -> bool:
-        return self.rng.random() < self.opts.drop
+    def drop(self, leg) -> bool:
+        return leg.rng.random() < self.opts.drop
 
     def run(self):
         handlers = {
@@ -361,7 +372,7 @@ class Sim:
 
     def on_leg_status(self, sid, status):
         leg = self.legs[sid]
-        if leg.status == "ended" or self.drop():
+        if leg.status == "ended" or self.drop(leg):
             return
         self.post(leg.status_url, self.leg_data(leg, CallStatus=status))
 
@@ -423,7 +434,7 @@ class Sim:
         leg.final = status
         if self.phone_leg.get(leg.phone) == sid:
             del self.phone_leg[leg.phone]
-        if not self.drop():
+        if not self.drop(leg):
             self.post(leg.status_url, self.leg_data(leg, CallStatus=status))
 
     def on_sweep(self):
@@ -581,6 +592,7 @@ def main(argv=None):
                     return Response(500, json.dumps({"code": 20500, "message": "down"}))
                 return Response(201, json.dumps({"sid": sid, "status": "queued"}))
             if "/Calls/" in uri and method == "GET":
+                sim.reads += 1
                 sid = uri.rsplit("/", 1)[-1].removesuffix(".json")
                 return Response(200, json.dumps({"sid": sid, "status": sim.status_of(sid)}))
             if "/Calls/" in uri:
@@ -642,6 +654,7 @@ def main(argv=None):
         f" ({share(len(waits)) - share(ideal_answered):+.1f} points)"
     )
     print(f"  webhooks posted          {sim.requests} in {elapsed:.1f} s")
+    print(f"  calls read from Twilio   {sim.reads} (phones rung {sum(sim.rings.values())})")
     if opts.why:
         why(hotline, Call, base)
 
