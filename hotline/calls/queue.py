@@ -18,6 +18,8 @@ under the hotline's row lock, so two web processes never offer one volunteer two
   (RETRY_AFTER), when nobody not yet tried for that caller is free; never after a decline;
 - a volunteer is busy while an offer to them is open, while they are on a call, and while
   a leg we stopped has not sent its final status (at most LEG_LINGER after we stopped it);
+  a final status LEG_READ_AFTER late is read from Twilio, once, when a waiting caller could
+  use that volunteer (_legs_to_read; the reads happen after the transaction);
 - voicemail only when nobody is on shift for the service (`nobody_on_shift`), everyone on
   shift who could take it was rung (`nobody_answered`), the wait limit passed
   (`all_busy_timeout`), or the caller pressed a key (`caller_chose`).
