@@ -757,6 +757,9 @@ def test_a_cancelled_leg_read_as_answered_is_hung_up_and_its_volunteer_stays_bus
     ]
     assert len(fake_twilio.dialled()) == 2
     assert not offers(B)
+    clock.advance(seconds=3)
+    hold(tw, B)
+    assert reads(fake_twilio) == [cancelled.leg_sid]  # once
     # Its final status frees the seat.
     leg(tw, cancelled, "leg-status", CallStatus="completed")
     assert fake_twilio.dialled()[-1] == cancelled.volunteer.phone_number
@@ -789,6 +792,58 @@ def test_an_answered_leg_we_hung_up_whose_status_is_lost_is_read_from_twilio(
     assert reads(fake_twilio) == [second.leg_sid]
     assert fake_twilio.dialled()[-1] == second.volunteer.phone_number
     assert offers(B)[0].volunteer == second.volunteer
+
+
+def test_legs_whose_final_status_came_are_not_read(scene, tw, fake_twilio, clock):
+    """A read stands in for a lost callback only: the no-answer that came in time, and a
+    cancel that came in time, are never read — not even once their volunteer is busy
+    again and a caller waits with nobody free."""
+    scene.hotline.ring_batch_size = 2
+    scene.hotline.save()
+    scene.on_shift("counsellor")
+    scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first, second = offers(A)
+    leg(tw, first, "offer")
+    leg(tw, first, "accept", Digits="1")
+    leg(tw, second, "leg-status", CallStatus="canceled")  # its cancel, in time
+    start(tw, "1", B)  # second's volunteer rung for B, and nobody else free
+    (for_b,) = offers(B)
+    assert for_b.volunteer == second.volunteer
+    clock.advance(seconds=3)
+    start(tw, "1", C)  # nobody free for C either
+    assert reads(fake_twilio) == []
+    clock.advance(seconds=scene.hotline.ring_timeout - 3)
+    leg(tw, for_b, "leg-status", CallStatus="no-answer")  # at its ring time, in time too
+    for _ in range(6):
+        clock.advance(seconds=5)
+        hold(tw, B)
+        hold(tw, C)
+    assert reads(fake_twilio) == []
+
+
+def test_a_stopped_leg_is_read_only_when_a_caller_could_use_its_volunteer(
+    scene, tw, fake_twilio, clock
+):
+    """v heard A's whisper when A hung up, so v's leg was hung up, and its final status is
+    lost. B waits with x's phone ringing — all B may have: x's leg, past its ring time
+    with no callback, is read; v's is not, as no caller has a phone to spare for v."""
+    scene.hotline.ring_batch_size = 1
+    scene.hotline.save()
+    v = scene.on_shift("counsellor")
+    x = scene.on_shift("counsellor")
+    start(tw, "1", A)
+    first = open_offer(A)
+    assert first.volunteer == v
+    leg(tw, first, "offer")  # the whisper plays
+    hang_up(tw, A)
+    assert [st for sid, st in fake_twilio.stopped() if sid == first.leg_sid] == ["completed"]
+    start(tw, "1", B)
+    for_b = open_offer(B)
+    assert for_b.volunteer == x
+    clock.advance(seconds=scene.hotline.ring_timeout + 2)
+    hold(tw, B)  # x's leg reads in progress: answered in the last second
+    assert reads(fake_twilio) == [for_b.leg_sid]
 
 
 def test_a_cancelled_leg_that_cannot_be_read_stops_counting_after_5_s(
