@@ -408,11 +408,7 @@ def _plan(hotline_id: int, now: dt.datetime) -> _Plan:
         # volunteer busy (a seat free with no callback to say so).
         checks = [now + RECHECK, *(_ring_deadline(hotline, t) for t in pending[call.pk])]
         # An offer's leg due a read (its final status late): once its ring time is over.
-        checks += [
-            read
-            for t in pending[call.pk]
-            if (read := t + dt.timedelta(seconds=hotline.ring_timeout) + LEG_READ_AFTER) > now
-        ]
+        checks += [read for t in pending[call.pk] if (read := t + ring_time + LEG_READ_AFTER) > now]
         if not pending[call.pk]:
             if linger is _UNKNOWN:
                 linger = lingering_until(volunteer_ids=taken, at=now, leg_linger=LEG_LINGER)

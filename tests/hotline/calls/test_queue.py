@@ -360,14 +360,12 @@ def test_an_unanswered_leg_whose_status_is_lost_is_read_2_s_after_its_ring_time(
     start(tw, "1", A)
     first = open_offer(A)
     assert first.volunteer == v
-    call = Call.objects.get(call_sid=A)
-    ring_time = dt.timedelta(seconds=scene.hotline.ring_timeout)
+    arrived = Call.objects.get(call_sid=A).arrived_at
     clock.advance(seconds=scene.hotline.ring_timeout + 1)
     hold(tw, A)
     assert reads(fake_twilio) == []  # not yet due
-    assert Call.objects.get(call_sid=A).batch_deadline == call.arrived_at + ring_time + (
-        dt.timedelta(seconds=2)
-    )
+    due = arrived + dt.timedelta(seconds=scene.hotline.ring_timeout + 2)
+    assert Call.objects.get(call_sid=A).batch_deadline == due
     fake_twilio.call_status[first.leg_sid] = "no-answer"
     clock.advance(seconds=1)
     hold(tw, A)

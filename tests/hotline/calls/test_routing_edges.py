@@ -152,8 +152,8 @@ def test_sweep_at_exactly_the_batch_deadline_moves_the_call_on(scene, tw, fake_t
     assert calls.calls_sweep(now=deadline) == 1
     # Its ring time over, its final status 2 s late: the leg is read from Twilio, which
     # says it is in progress (answered in the last second; its whisper plays)...
-    read_at = expiry = _offer_expiry(call)
-    read_at -= queue.BATCH_GRACE * dt.timedelta(seconds=1) - queue.LEG_READ_AFTER
+    expiry = _offer_expiry(call)
+    read_at = expiry - dt.timedelta(seconds=queue.BATCH_GRACE) + queue.LEG_READ_AFTER
     call.refresh_from_db()
     assert call.batch_deadline == read_at
     assert calls.calls_sweep(now=read_at) == 1
